@@ -6,9 +6,15 @@ use crate::*;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// repo id, filename, revision, repo type, subfolder, expected URL.
+type UrlCase<'a> = (&'a str, &'a str, Option<&'a str>, Option<RepoType>, Option<&'a str>, &'a str);
+
+/// An id and a check of the rule its error names.
+type IdCase<'a> = (&'a str, fn(&RepoIdError) -> bool);
+
 #[test]
 fn hf_hub_url_matches_the_python_library() -> TestResult {
-    let cases: &[(&str, &str, Option<&str>, Option<RepoType>, Option<&str>, &str)] = &[
+    let cases: &[UrlCase<'_>] = &[
         // The seed README's example.
         (
             "julien-c/EsperBERTo-small",
@@ -166,7 +172,7 @@ fn repo_ids_follow_the_hub_rules() {
     }
     let long_ns = format!("{long}/{long}");
     assert!(RepoId::new(&long_ns).is_ok());
-    let cases: &[(&str, fn(&RepoIdError) -> bool)] = &[
+    let cases: &[IdCase<'_>] = &[
         ("", |e| matches!(e, RepoIdError::Empty { .. })),
         ("a/", |e| matches!(e, RepoIdError::Empty { .. })),
         ("/a", |e| matches!(e, RepoIdError::Empty { .. })),
