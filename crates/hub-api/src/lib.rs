@@ -1,1 +1,21 @@
-//! Placeholder.
+//! The Hugging Face Hub client: HTTP transport, downloads into the cache and the REST API.
+//!
+//! `hub-api` sits above `hub-url` (identifiers and URLs) and `hub-cache` (the on-disk cache),
+//! and below `hub-lfs` and `hub-cli`. It is the only layer of the client that opens network
+//! connections.
+//!
+//! ```
+//! use hub_api::auth::{TokenSource, token_path_from_env, token_source};
+//!
+//! let path = token_path_from_env()?;
+//! match token_source(&|name| std::env::var_os(name), &path) {
+//!     TokenSource::Env(var) => println!("token from {var}"),
+//!     TokenSource::File(file) => println!("token from {}", file.display()),
+//!     TokenSource::None => println!("not logged in"),
+//! }
+//! # Ok::<(), hub_cache::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod auth;

@@ -1,0 +1,75 @@
+//! The `hub-cli` binary as a user runs it.
+
+use std::process::Command;
+
+fn hub_cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
+    for var in [
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_TOKEN_PATH",
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "HF_ENDPOINT",
+        "HF_HUB_OFFLINE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn env_reports_the_setup_but_never_the_token() {
+    let home = tempfile::tempdir().unwrap();
+    let secret = "hf_do_not_print_me_0123456789";
+    let out = hub_cli()
+        .arg("env")
+        .env("HF_HOME", home.path())
+        .env("HF_ENDPOINT", "http://127.0.0.1:9/")
+        .env("HF_TOKEN", secret)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stdout.contains(secret) && !stderr.contains(secret), "the token leaked: {stdout}");
+    assert!(stdout.contains("- ENDPOINT: http://127.0.0.1:9\n"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("- HF_HUB_CACHE: {}\n", home.path().join("hub").display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("- Token path: {}\n", home.path().join("token").display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- Has a token: yes (from HF_TOKEN)"), "{stdout}");
+}
+
+#[test]
+fn env_says_when_no_token_is_set_and_refuses_a_bad_endpoint() {
+    let home = tempfile::tempdir().unwrap();
+    let out = hub_cli().arg("env").env("HF_HOME", home.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("- Has a token: no"));
+
+    let out = hub_cli()
+        .arg("env")
+        .env("HF_HOME", home.path())
+        .env("HF_ENDPOINT", "ftp://x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: invalid endpoint 'ftp://x'"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one-line error: {stderr}");
+}
+
+#[test]
+fn version_and_help() {
+    let out = hub_cli().arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("hub-cli {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = hub_cli().arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("env"));
+}
