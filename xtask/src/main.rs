@@ -1,1 +1,44 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, in Rust.
+//!
+//! - `cargo xtask test`: installs what the tests need (git-lfs, a Python venv with the official
+//!   `huggingface_hub` under `target/`), then runs every check: fmt, clippy, docs, the layering
+//!   rules, the Rust tests and the Python fidelity suite. It fails loudly; it never skips.
+//! - `cargo xtask demo`: the main job, offline: starts the local Hub, seeds it and runs
+//!   `hub-cli` against it.
+
+mod demo;
+mod layering;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <TASK>
+
+Tasks:
+  test    install what the tests need, then fmt, clippy, docs, layering, Rust tests, Python fidelity suite
+  demo    start the local Hub (offline), seed it, and run hub-cli against it
+
+Run `cargo xtask <TASK> --help` for a task's options.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let res = match args.first().map(String::as_str) {
+        Some("test") => test::run(&args[1..]),
+        Some("demo") => demo::run(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            util::say(HELP);
+            Ok(())
+        }
+        Some(other) => Err(anyhow::format_err!("unknown task '{other}'\n\n{HELP}")),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            util::shout(&format!("xtask failed: {err:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

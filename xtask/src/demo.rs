@@ -1,0 +1,122 @@
+//! `cargo xtask demo`: the main job, with no internet: the local Hub, seeded, and `hub-cli`
+//! run against it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::util::{cargo, exec, output, project_root, say, step};
+
+const HELP: &str = "\
+cargo xtask demo
+
+Builds hub-cli and the local Hub (testhub), starts the Hub on loopback with the seed repos
+(julien-c/EsperBERTo-small, acme/tiny-model, …) under target/demo/, and runs hub-cli against it.
+Needs no internet.
+";
+
+/// The running local Hub; killed when dropped.
+pub(crate) struct LocalHub {
+    child: Child,
+    pub(crate) endpoint: String,
+    pub(crate) info: serde_json::Value,
+}
+
+impl Drop for LocalHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `testhub --seed` in `root` and waits for its JSON line.
+pub(crate) fn start_hub(testhub: &Path, root: &Path, extra: &[&str]) -> anyhow::Result<LocalHub> {
+    let mut child = Command::new(testhub)
+        .arg("--root")
+        .arg(root)
+        .args(["--port", "0", "--seed"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| anyhow::format_err!("cannot start {}: {e}", testhub.display()))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::format_err!("testhub has no stdout"))?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let mut hub = LocalHub { child, endpoint: String::new(), info: serde_json::Value::Null };
+    hub.info = serde_json::from_str(&line)
+        .map_err(|e| anyhow::format_err!("testhub did not print its JSON line ({e}): {line:?}"))?;
+    hub.endpoint = hub.info["endpoint"]
+        .as_str()
+        .ok_or_else(|| anyhow::format_err!("testhub's JSON line has no endpoint: {line}"))?
+        .to_owned();
+    Ok(hub)
+}
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        say(HELP);
+        return Ok(());
+    }
+    if let Some(arg) = args.first() {
+        anyhow::bail!("unexpected argument '{arg}'\n\n{HELP}");
+    }
+    let root = project_root();
+    step("build hub-cli and the local Hub");
+    exec(cargo().args(["build", "-q", "-p", "hub-cli", "-p", "hub-tests", "--bins"]))?;
+    let bin = root.join("target/debug");
+    let demo = root.join("target/demo");
+    if demo.exists() {
+        std::fs::remove_dir_all(&demo)?;
+    }
+    std::fs::create_dir_all(demo.join("home"))?;
+
+    step("start the local Hub (loopback only) and seed it");
+    let hub = start_hub(&bin.join("testhub"), &demo.join("hub"), &[])?;
+    say(&format!("Hub: {}    CDN: {}", hub.endpoint, hub.info["cdn"].as_str().unwrap_or("?")));
+    if let Some(repos) = hub.info["seed"]["repos"].as_array() {
+        for repo in repos {
+            say(&format!(
+                "  seeded {:<8} {}",
+                repo["repo_type"].as_str().unwrap_or("?"),
+                repo["repo_id"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+
+    let hub_cli = |args: &[&str]| {
+        let mut cmd = Command::new(bin.join("hub-cli"));
+        cmd.args(args)
+            .env("HF_ENDPOINT", &hub.endpoint)
+            .env("HF_HOME", demo.join("home"))
+            .env_remove("HF_TOKEN")
+            .env_remove("HF_HUB_CACHE");
+        cmd
+    };
+
+    step("hub-cli env, pointed at the local Hub");
+    exec(&mut hub_cli(&["env"]))?;
+
+    step("the seed's example file, as the Hub serves it (HEAD)");
+    let url = format!("{}/julien-c/EsperBERTo-small/resolve/main/pytorch_model.bin", hub.endpoint);
+    let headers = output(Command::new("curl").args(["-sI", &url]))?;
+    say(headers.trim_end());
+    for wanted in ["302", "x-repo-commit", "x-linked-etag", "x-linked-size", "location"] {
+        if !headers.to_ascii_lowercase().contains(wanted) {
+            anyhow::bail!("the resolve answer lacks {wanted}");
+        }
+    }
+
+    step("git clone of a seeded repo over smart HTTP (git http-backend)");
+    let clone: PathBuf = demo.join("EsperBERTo-small");
+    exec(Command::new("git")
+        .args(["clone", "-q"])
+        .arg(format!("{}/julien-c/EsperBERTo-small", hub.endpoint))
+        .arg(&clone)
+        .env("GIT_LFS_SKIP_SMUDGE", "1"))?;
+    let files = output(Command::new("git").arg("-C").arg(&clone).args(["ls-files"]))?;
+    say(files.trim_end());
+
+    step("demo finished: the local Hub and hub-cli work with no internet");
+    Ok(())
+}

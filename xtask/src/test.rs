@@ -1,0 +1,112 @@
+//! `cargo xtask test`: the one command that checks everything, as CI runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::layering;
+use crate::util::{cargo, exec, output, project_root, say, step};
+
+const HELP: &str = "\
+cargo xtask test
+
+Installs what the tests need when it is missing (git-lfs from the system's packages; a Python
+venv with the official huggingface_hub under target/py-venv), then runs, stopping at the
+first failure:
+  cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings as errors,
+  the layering check, every Rust test, and the Python fidelity suite (tests/python).
+";
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        say(HELP);
+        return Ok(());
+    }
+    if let Some(arg) = args.first() {
+        anyhow::bail!("unexpected argument '{arg}'\n\n{HELP}");
+    }
+    let root = project_root();
+
+    step("tools the tests need");
+    ensure_git_lfs()?;
+    let python = ensure_venv(&root)?;
+
+    step("format");
+    exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    step("lints");
+    exec(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+
+    step("docs");
+    exec(cargo()
+        .args(["doc", "--workspace", "--no-deps", "--locked"])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
+
+    step("layering");
+    layering::check()?;
+
+    step("Rust tests");
+    exec(cargo().args(["build", "--locked", "-p", "hub-tests", "--bin", "testhub", "-p", "hub-cli"]))?;
+    let testhub = root.join("target/debug/testhub");
+    exec(cargo().args(["test", "--workspace", "--locked"]).env("TESTHUB_BIN", &testhub))?;
+
+    step("Python fidelity suite (the official huggingface_hub against the TestHub)");
+    exec(Command::new(&python)
+        .args(["-m", "pytest", "tests/python", "-q", "-p", "no:cacheprovider"])
+        .current_dir(&root)
+        .env("TESTHUB_BIN", &testhub))?;
+
+    step("all checks passed");
+    Ok(())
+}
+
+/// git-lfs drives our transfer agent in the tests: install Debian's package when missing.
+fn ensure_git_lfs() -> anyhow::Result<()> {
+    if let Ok(version) = output(Command::new("git").args(["lfs", "version"])) {
+        say(&format!("git-lfs: {}", version.trim()));
+        return Ok(());
+    }
+    say("git-lfs is missing: installing Debian's package");
+    let is_root = output(Command::new("id").arg("-u")).map(|uid| uid.trim() == "0").unwrap_or(false);
+    let sudo: &[&str] = if is_root { &[] } else { &["sudo", "-n"] };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.to_vec();
+        all.push("apt-get");
+        all.extend_from_slice(args);
+        let mut cmd = Command::new(all[0]);
+        cmd.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+        exec(&mut cmd)
+    };
+    apt(&["update", "-qq"])
+        .and_then(|()| apt(&["install", "-y", "-qq", "git-lfs"]))
+        .map_err(|e| anyhow::format_err!("cannot install git-lfs ({e}); install it with `apt-get install git-lfs`"))?;
+    let version = output(Command::new("git").args(["lfs", "version"]))
+        .map_err(|e| anyhow::format_err!("git-lfs was installed but does not run: {e}"))?;
+    say(&format!("git-lfs: {}", version.trim()));
+    Ok(())
+}
+
+/// A venv under `target/` with `tests/python/requirements.txt`, rebuilt when that file changes.
+fn ensure_venv(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = root.join("target/py-venv");
+    let python = venv.join("bin/python");
+    let requirements = root.join("tests/python/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|e| anyhow::format_err!("cannot read {}: {e}", requirements.display()))?;
+    let stamp = venv.join(".requirements");
+    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        say(&format!("python venv: {} (up to date)", venv.display()));
+        return Ok(python);
+    }
+    say("python venv: creating it and installing tests/python/requirements.txt");
+    let system_python = ["python3", "python"]
+        .into_iter()
+        .find(|p| output(Command::new(p).arg("--version")).is_ok())
+        .ok_or_else(|| anyhow::format_err!("no python3 found: install Python 3 (with venv and pip)"))?;
+    exec(Command::new(system_python).args(["-m", "venv", "--clear"]).arg(&venv))?;
+    exec(Command::new(&python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"])
+        .arg(&requirements))
+    .map_err(|e| anyhow::format_err!("cannot install the Python test requirements from PyPI: {e}"))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}

@@ -1,0 +1,65 @@
+//! Small helpers: the project root, running commands loudly, printing.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root.
+pub(crate) fn project_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// The cargo that runs us.
+pub(crate) fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(project_root());
+    cmd
+}
+
+/// Runs `cmd`, echoing it; fails with its exit status.
+pub(crate) fn exec(cmd: &mut Command) -> anyhow::Result<()> {
+    say(&format!("$ {}", describe(cmd)));
+    let status = cmd.status().map_err(|e| anyhow::format_err!("cannot run {}: {e}", describe(cmd)))?;
+    if !status.success() {
+        anyhow::bail!("`{}` failed ({status})", describe(cmd));
+    }
+    Ok(())
+}
+
+/// Runs `cmd` and returns its stdout; fails with its stderr.
+pub(crate) fn output(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd.output().map_err(|e| anyhow::format_err!("cannot run {}: {e}", describe(cmd)))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "`{}` failed ({}): {}",
+            describe(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub(crate) fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}
+
+pub(crate) fn say(msg: &str) {
+    println!("{msg}");
+}
+
+pub(crate) fn shout(msg: &str) {
+    eprintln!("{msg}");
+}
+
+/// Prints a section heading.
+pub(crate) fn step(title: &str) {
+    println!("\n==> {title}");
+}
