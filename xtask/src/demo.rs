@@ -109,11 +109,13 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     step("git clone of a seeded repo over smart HTTP (git http-backend)");
     let clone: PathBuf = demo.join("EsperBERTo-small");
-    exec(Command::new("git")
-        .args(["clone", "-q"])
-        .arg(format!("{}/julien-c/EsperBERTo-small", hub.endpoint))
-        .arg(&clone)
-        .env("GIT_LFS_SKIP_SMUDGE", "1"))?;
+    exec(
+        Command::new("git")
+            .args(["clone", "-q"])
+            .arg(format!("{}/julien-c/EsperBERTo-small", hub.endpoint))
+            .arg(&clone)
+            .env("GIT_LFS_SKIP_SMUDGE", "1"),
+    )?;
     let files = output(Command::new("git").arg("-C").arg(&clone).args(["ls-files"]))?;
     say(files.trim_end());
 

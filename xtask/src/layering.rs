@@ -7,7 +7,19 @@ use crate::util::{cargo, output, say};
 /// (crate, crates it must not depend on, even indirectly, through normal dependencies)
 const RULES: &[(&str, &[&str])] = &[
     ("hub-url", &["hub-cache", "hub-api", "hub-lfs", "hub-cli", "tokio", "hyper", "fs2", "anyhow"]),
-    ("hub-cache", &["hub-api", "hub-lfs", "hub-cli", "hyper", "hyper-util", "hyper-rustls", "rustls", "anyhow"]),
+    (
+        "hub-cache",
+        &[
+            "hub-api",
+            "hub-lfs",
+            "hub-cli",
+            "hyper",
+            "hyper-util",
+            "hyper-rustls",
+            "rustls",
+            "anyhow",
+        ],
+    ),
     ("hub-api", &["hub-lfs", "hub-cli", "clap", "anyhow", "indicatif"]),
     ("hub-lfs", &["hub-cli", "clap", "anyhow", "indicatif"]),
     // The local Hub must not share the client's code, or it would share its mistakes.

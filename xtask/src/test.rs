@@ -34,26 +34,47 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
 
     step("lints");
-    exec(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    exec(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
 
     step("docs");
-    exec(cargo()
-        .args(["doc", "--workspace", "--no-deps", "--locked"])
-        .env("RUSTDOCFLAGS", "-D warnings"))?;
+    exec(
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
 
     step("layering");
     layering::check()?;
 
     step("Rust tests");
-    exec(cargo().args(["build", "--locked", "-p", "hub-tests", "--bin", "testhub", "-p", "hub-cli"]))?;
+    exec(cargo().args([
+        "build",
+        "--locked",
+        "-p",
+        "hub-tests",
+        "--bin",
+        "testhub",
+        "-p",
+        "hub-cli",
+    ]))?;
     let testhub = root.join("target/debug/testhub");
     exec(cargo().args(["test", "--workspace", "--locked"]).env("TESTHUB_BIN", &testhub))?;
 
     step("Python fidelity suite (the official huggingface_hub against the TestHub)");
-    exec(Command::new(&python)
-        .args(["-m", "pytest", "tests/python", "-q", "-p", "no:cacheprovider"])
-        .current_dir(&root)
-        .env("TESTHUB_BIN", &testhub))?;
+    exec(
+        Command::new(&python)
+            .args(["-m", "pytest", "tests/python", "-q", "-p", "no:cacheprovider"])
+            .current_dir(&root)
+            .env("TESTHUB_BIN", &testhub),
+    )?;
 
     step("all checks passed");
     Ok(())
@@ -66,7 +87,8 @@ fn ensure_git_lfs() -> anyhow::Result<()> {
         return Ok(());
     }
     say("git-lfs is missing: installing Debian's package");
-    let is_root = output(Command::new("id").arg("-u")).map(|uid| uid.trim() == "0").unwrap_or(false);
+    let is_root =
+        output(Command::new("id").arg("-u")).map(|uid| uid.trim() == "0").unwrap_or(false);
     let sudo: &[&str] = if is_root { &[] } else { &["sudo", "-n"] };
     let apt = |args: &[&str]| {
         let mut all: Vec<&str> = sudo.to_vec();
@@ -76,9 +98,13 @@ fn ensure_git_lfs() -> anyhow::Result<()> {
         cmd.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
         exec(&mut cmd)
     };
-    apt(&["update", "-qq"])
-        .and_then(|()| apt(&["install", "-y", "-qq", "git-lfs"]))
-        .map_err(|e| anyhow::format_err!("cannot install git-lfs ({e}); install it with `apt-get install git-lfs`"))?;
+    apt(&["update", "-qq"]).and_then(|()| apt(&["install", "-y", "-qq", "git-lfs"])).map_err(
+        |e| {
+            anyhow::format_err!(
+                "cannot install git-lfs ({e}); install it with `apt-get install git-lfs`"
+            )
+        },
+    )?;
     let version = output(Command::new("git").args(["lfs", "version"]))
         .map_err(|e| anyhow::format_err!("git-lfs was installed but does not run: {e}"))?;
     say(&format!("git-lfs: {}", version.trim()));
@@ -101,12 +127,18 @@ fn ensure_venv(root: &Path) -> anyhow::Result<PathBuf> {
     let system_python = ["python3", "python"]
         .into_iter()
         .find(|p| output(Command::new(p).arg("--version")).is_ok())
-        .ok_or_else(|| anyhow::format_err!("no python3 found: install Python 3 (with venv and pip)"))?;
+        .ok_or_else(|| {
+            anyhow::format_err!("no python3 found: install Python 3 (with venv and pip)")
+        })?;
     exec(Command::new(system_python).args(["-m", "venv", "--clear"]).arg(&venv))?;
-    exec(Command::new(&python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"])
-        .arg(&requirements))
-    .map_err(|e| anyhow::format_err!("cannot install the Python test requirements from PyPI: {e}"))?;
+    exec(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"])
+            .arg(&requirements),
+    )
+    .map_err(|e| {
+        anyhow::format_err!("cannot install the Python test requirements from PyPI: {e}")
+    })?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)
 }

@@ -21,7 +21,8 @@ pub(crate) fn cargo() -> Command {
 /// Runs `cmd`, echoing it; fails with its exit status.
 pub(crate) fn exec(cmd: &mut Command) -> anyhow::Result<()> {
     say(&format!("$ {}", describe(cmd)));
-    let status = cmd.status().map_err(|e| anyhow::format_err!("cannot run {}: {e}", describe(cmd)))?;
+    let status =
+        cmd.status().map_err(|e| anyhow::format_err!("cannot run {}: {e}", describe(cmd)))?;
     if !status.success() {
         anyhow::bail!("`{}` failed ({status})", describe(cmd));
     }
