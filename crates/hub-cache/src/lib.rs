@@ -2,23 +2,43 @@
 //! library's, so a file fetched from Rust is found by Python tools and the other way round.
 //!
 //! `hub-cache` sits above `hub-url` and below `hub-api`: it works on the file system only and
-//! never touches the network.
+//! never touches the network. Names that come from the network ([`Etag`], [`CommitHash`]) are
+//! validated before they become paths.
 //!
 //! ```
-//! use hub_cache::CacheDir;
+//! use hub_cache::{CacheDir, CacheLookup};
 //!
 //! // `HF_HUB_CACHE`, else `HUGGINGFACE_HUB_CACHE`, else `$HF_HOME/hub`, else
 //! // `~/.cache/huggingface/hub`, as the Python library.
 //! let cache = CacheDir::from_env()?;
-//! println!("the cache is in {}", cache.path().display());
-//! # Ok::<(), hub_cache::Error>(())
+//! let repo = cache.repo(&"julien-c/EsperBERTo-small".parse()?);
+//! match repo.lookup(&"config.json".parse()?, &"main".parse()?)? {
+//!     CacheLookup::Found(path) => println!("cached at {}", path.display()),
+//!     CacheLookup::KnownMissing => println!("the Hub said there is no such file"),
+//!     CacheLookup::NotCached => println!("not in the cache"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Invariants
+//! - Every write is atomic: a temp file in the same folder, then a rename. A crash at any
+//!   point leaves a valid cache.
+//! - Symlinks in `snapshots/` are relative, so a cache folder can be moved or mounted elsewhere.
 
 #![warn(missing_docs)]
 
+mod fsutil;
+mod ids;
+mod layout;
 mod location;
+mod lock;
 
+use std::path::PathBuf;
+
+pub use ids::{CommitHash, Etag};
+pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
 pub use location::{CacheDir, HfHome};
+pub use lock::BlobLock;
 
 /// What can go wrong with the cache.
 #[derive(Debug, thiserror::Error)]
@@ -27,4 +47,40 @@ pub enum Error {
     /// No home directory, and no variable that names the cache.
     #[error("cannot find the home directory: set HF_HOME or HF_HUB_CACHE")]
     NoHomeDir,
+    /// An etag that is neither a 40-hex git blob id nor a 64-hex sha256.
+    #[error(
+        "invalid etag '{value}': expected 40 or 64 lowercase hex digits; the server's answer cannot be cached"
+    )]
+    InvalidEtag {
+        /// The value received.
+        value: String,
+    },
+    /// A commit that is not 40 lowercase hex digits.
+    #[error(
+        "invalid commit hash '{value}': expected 40 lowercase hex digits; the server's answer cannot be cached"
+    )]
+    InvalidCommit {
+        /// The value received.
+        value: String,
+    },
+    /// A file in `refs/` that does not hold a commit hash.
+    #[error("corrupt ref file {}: it holds {content:?}, not a commit hash; delete it and download again", path.display())]
+    CorruptRef {
+        /// The ref file.
+        path: PathBuf,
+        /// The start of what it holds.
+        content: String,
+    },
+    /// A file-system operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
+
+#[cfg(test)]
+mod tests;

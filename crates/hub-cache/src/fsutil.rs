@@ -1,0 +1,84 @@
+//! File-system helpers: atomic writes and relative symlinks, with errors that name the path.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+/// Wraps an I/O error with the path it concerns.
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.to_path_buf(), source }
+}
+
+pub(crate) fn create_dir_all(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))
+}
+
+fn parent(path: &Path) -> Result<&Path, Error> {
+    path.parent().ok_or_else(|| Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("the path has no parent folder"),
+    })
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same folder, then a rename.
+/// A crash leaves either the old content or the new one, never a mix.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = parent(path)?;
+    create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+    tmp.persist(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e.error })?;
+    Ok(())
+}
+
+/// `../` as many times as needed to go from the folder of a file `depth` folders below a
+/// snapshot up to the repo folder, then `blobs/<name>`.
+pub(crate) fn relative_blob_target(depth: usize, blob_name: &str) -> PathBuf {
+    let mut target = PathBuf::new();
+    for _ in 0..depth + 2 {
+        target.push("..");
+    }
+    target.push("blobs");
+    target.push(blob_name);
+    target
+}
+
+/// Makes `link` a symlink to `target` atomically (created under a temp name, then renamed over
+/// `link`). Where symlinks are not supported, copies `copy_from` instead.
+pub(crate) fn symlink_atomic(target: &Path, link: &Path, copy_from: &Path) -> Result<(), Error> {
+    let dir = parent(link)?;
+    create_dir_all(dir)?;
+    let tmp_name = format!(
+        ".{}.{}.tmp",
+        link.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        unique_suffix()
+    );
+    let tmp = dir.join(tmp_name);
+    #[cfg(unix)]
+    let made = std::os::unix::fs::symlink(target, &tmp);
+    #[cfg(not(unix))]
+    let made: std::io::Result<()> = Err(std::io::Error::other("no symlinks"));
+    if made.is_err() {
+        std::fs::copy(copy_from, &tmp).map_err(io_err(&tmp))?;
+    }
+    std::fs::rename(&tmp, link).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io { path: link.to_path_buf(), source: e }
+    })
+}
+
+/// A suffix unique to this process and call: pid, time and a counter.
+pub(crate) fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{}-{:08x}-{}", std::process::id(), nanos, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
