@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod blob;
 mod fsutil;
 mod ids;
 mod layout;
@@ -35,6 +36,7 @@ mod lock;
 
 use std::path::PathBuf;
 
+pub use blob::{BlobStart, BlobWriter, Verification};
 pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
 pub use location::{CacheDir, HfHome};
@@ -70,6 +72,42 @@ pub enum Error {
         path: PathBuf,
         /// The start of what it holds.
         content: String,
+    },
+    /// More bytes than the expected size were written.
+    #[error("{}: more data than the expected {expected} bytes; the server sent a different file", path.display())]
+    TooLong {
+        /// The temp file.
+        path: PathBuf,
+        /// The expected size.
+        expected: u64,
+    },
+    /// The download's size is not the expected one.
+    #[error(
+        "consistency check failed for blob {etag}: expected {expected} bytes, got {actual}; retry the download"
+    )]
+    SizeMismatch {
+        /// The blob.
+        etag: String,
+        /// The expected size.
+        expected: u64,
+        /// What was written.
+        actual: u64,
+    },
+    /// The download's sha256 is not its etag: corrupted in transit, or a wrong file.
+    #[error(
+        "checksum mismatch for blob {etag}: the content's sha256 is {actual}; nothing was cached, retry the download"
+    )]
+    HashMismatch {
+        /// The expected sha256 (the etag).
+        etag: String,
+        /// The sha256 of what arrived.
+        actual: String,
+    },
+    /// Another process took over this writer's temp file (locks do not work on this file system).
+    #[error("{}: another process took over this partial download; it will finish it", path.display())]
+    Adopted {
+        /// The temp file.
+        path: PathBuf,
     },
     /// A file-system operation failed.
     #[error("{}: {source}", path.display())]

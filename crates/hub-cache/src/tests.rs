@@ -168,3 +168,162 @@ fn a_blob_lock_is_exclusive_across_handles() {
     drop(held);
     assert!(BlobLock::try_acquire(&lock_path).unwrap().is_some());
 }
+
+mod blob_writer {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    fn content(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    fn sha256(data: &[u8]) -> ([u8; 32], Etag) {
+        let digest: [u8; 32] = Sha256::digest(data).into();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        (digest, Etag::new(&hex).unwrap())
+    }
+
+    fn writer(repo: &RepoCache, etag: &Etag, size: u64) -> BlobWriter {
+        match repo.begin_blob(etag, size).unwrap() {
+            BlobStart::Write(w) => w,
+            BlobStart::Exists(p) => panic!("unexpected blob at {}", p.display()),
+        }
+    }
+
+    fn blob_dir_names(repo: &RepoCache) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(repo.blobs_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn ranges_written_out_of_order_commit_to_one_verified_blob() {
+        let (_dir, _cache, repo) = setup();
+        let data = content(1 << 20);
+        let (digest, etag) = sha256(&data);
+        let w = writer(&repo, &etag, data.len() as u64);
+        assert!(w.temp_path().file_name().unwrap().to_string_lossy().ends_with(".incomplete"));
+        let w = Arc::new(w);
+        std::thread::scope(|s| {
+            for chunk in (0..4).rev() {
+                let (w, data) = (w.clone(), &data);
+                s.spawn(move || {
+                    let range = chunk * (1 << 18)..(chunk + 1) * (1 << 18);
+                    w.write_at(range.start as u64, &data[range]).unwrap();
+                });
+            }
+        });
+        let w = Arc::into_inner(w).unwrap();
+        let blob = w.commit(Verification::Sha256(digest)).unwrap();
+        assert_eq!(blob, repo.blob_path(&etag));
+        assert_eq!(std::fs::read(&blob).unwrap(), data);
+        assert_eq!(blob_dir_names(&repo), [etag.to_string()], "nothing else is left in blobs/");
+        assert!(matches!(repo.begin_blob(&etag, data.len() as u64).unwrap(), BlobStart::Exists(_)));
+    }
+
+    #[test]
+    fn a_corrupt_or_short_download_never_becomes_a_blob() {
+        let (_dir, _cache, repo) = setup();
+        let data = content(4096);
+        let (digest, etag) = sha256(&data);
+
+        let mut corrupt = data.clone();
+        corrupt[100] ^= 1;
+        let w = writer(&repo, &etag, 4096);
+        w.write_at(0, &corrupt).unwrap();
+        let (bad_digest, _) = sha256(&corrupt);
+        let err = w.commit(Verification::Sha256(bad_digest)).unwrap_err();
+        assert!(matches!(err, Error::HashMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("nothing was cached"));
+        assert!(
+            blob_dir_names(&repo).is_empty(),
+            "the temp file is gone: {:?}",
+            blob_dir_names(&repo)
+        );
+
+        let w = writer(&repo, &etag, 4096);
+        w.write_at(0, &data[..4000]).unwrap();
+        assert!(matches!(
+            w.commit(Verification::Sha256(digest)),
+            Err(Error::SizeMismatch { expected: 4096, actual: 4000, .. })
+        ));
+
+        let w = writer(&repo, &etag, 4096);
+        assert!(matches!(w.write_at(4000, &data[..200]), Err(Error::TooLong { .. })));
+        assert!(matches!(w.write_at(u64::MAX, &data[..2]), Err(Error::TooLong { .. })));
+        w.discard();
+        assert!(!repo.blob_path(&etag).exists());
+    }
+
+    #[test]
+    fn a_killed_download_is_resumed_by_the_next_process() {
+        let (_dir, _cache, repo) = setup();
+        let data = content(10_000);
+        let (digest, etag) = sha256(&data);
+
+        let first = writer(&repo, &etag, 10_000);
+        first.write_at(0, &data[..6_000]).unwrap();
+        first.record_progress(6_000).unwrap();
+        first.write_at(8_000, &data[8_000..9_000]).unwrap(); // beyond the record: not trusted
+        let first_temp = first.temp_path().to_path_buf();
+        drop(first); // the process dies: its files stay, its lock goes
+
+        let second = writer(&repo, &etag, 10_000);
+        assert_eq!(second.resume_from(), 6_000);
+        assert_ne!(second.temp_path(), first_temp, "adopted under a new unique name");
+        assert!(!first_temp.exists());
+        let mut prefix = vec![0; 6_000];
+        assert_eq!(second.read_at(0, &mut prefix).unwrap(), 6_000);
+        assert_eq!(prefix, data[..6_000]);
+        second.write_at(6_000, &data[6_000..]).unwrap();
+        second.commit(Verification::Sha256(digest)).unwrap();
+        assert_eq!(std::fs::read(repo.blob_path(&etag)).unwrap(), data);
+        assert_eq!(blob_dir_names(&repo), [etag.to_string()]);
+    }
+
+    #[test]
+    fn a_writer_whose_file_was_adopted_stops_and_deletes_nothing() {
+        let (_dir, _cache, repo) = setup();
+        let data = content(1000);
+        let (digest, etag) = sha256(&data);
+        let w = writer(&repo, &etag, 1000);
+        w.write_at(0, &data).unwrap();
+        // What an adopter on a lock-less file system does: rename the file to its own name.
+        let adopted = repo.blobs_dir().join(format!("{etag}.other.incomplete"));
+        std::fs::rename(w.temp_path(), &adopted).unwrap();
+        assert!(matches!(w.record_progress(1000), Err(Error::Adopted { .. })));
+        assert!(matches!(w.commit(Verification::Sha256(digest)), Err(Error::Adopted { .. })));
+        assert!(adopted.exists(), "the adopter's file is left alone");
+        assert!(!repo.blob_path(&etag).exists());
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_blob_make_one_download() {
+        let (_dir, _cache, repo) = setup();
+        let data = content(200_000);
+        let (digest, etag) = sha256(&data);
+        let downloads = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| match repo.begin_blob(&etag, data.len() as u64).unwrap() {
+                    BlobStart::Write(w) => {
+                        downloads.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        w.write_at(0, &data).unwrap();
+                        w.commit(Verification::Sha256(digest)).unwrap();
+                    }
+                    BlobStart::Exists(path) => assert_eq!(std::fs::read(path).unwrap(), data),
+                });
+            }
+        });
+        assert_eq!(downloads.load(Ordering::SeqCst), 1);
+        assert_eq!(blob_dir_names(&repo), [etag.to_string()]);
+    }
+}

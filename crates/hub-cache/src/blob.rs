@@ -1,0 +1,296 @@
+//! The atomic blob writer that a download streams into.
+//!
+//! ```text
+//! begin_blob(etag, size) ── takes .locks/<repo>/<etag>.lock
+//!   ├─ blobs/<etag> exists ─────────────► BlobStart::Exists (another process finished it)
+//!   └─ otherwise ───────────────────────► BlobStart::Write(BlobWriter)
+//!        temp file blobs/<etag>.<unique>.incomplete, unique to this writer;
+//!        an orphaned partial file is adopted only by renaming it to our own unique name first
+//! write_at(offset, bytes) ── positional: several ranges can land at once
+//! record_progress(n) ──────── the first n bytes are on disk: a later process may resume there
+//! commit(verification) ────── size == expected, sha256 == etag for LFS blobs, then rename
+//! ```
+//!
+//! Two processes never write into the same temp file, even where file locks silently do nothing
+//! (NFS, Lustre): a writer only ever opens a name it made unique, and an adopter renames the
+//! orphan before touching it. A writer whose file was adopted notices at its next
+//! [`BlobWriter::record_progress`] and stops. A corrupt download never becomes a blob.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+use crate::fsutil::{create_dir_all, io_err, unique_suffix, write_atomic};
+use crate::ids::Etag;
+use crate::layout::RepoCache;
+use crate::lock::BlobLock;
+
+/// What [`RepoCache::begin_blob`] found.
+#[derive(Debug)]
+pub enum BlobStart {
+    /// The blob is already in the cache.
+    Exists(PathBuf),
+    /// The blob must be written; this writer holds its lock.
+    Write(BlobWriter),
+}
+
+/// How the content was checked before it may become a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// The sha256 of the whole content, computed while it arrived.
+    Sha256([u8; 32]),
+    /// Only the size is checked (verification turned off, or a git blob id etag).
+    SizeOnly,
+}
+
+/// Writes one blob: a process-unique temp file, committed by an atomic rename.
+#[derive(Debug)]
+pub struct BlobWriter {
+    etag: Etag,
+    size: u64,
+    file: File,
+    temp_path: PathBuf,
+    progress_path: PathBuf,
+    blob_path: PathBuf,
+    resume_from: u64,
+    identity: Option<FileIdentity>,
+    _lock: BlobLock,
+}
+
+const INCOMPLETE: &str = ".incomplete";
+const PROGRESS: &str = ".progress";
+
+impl RepoCache {
+    /// Takes the blob's lock (waiting for another writer to finish), then either finds the blob
+    /// or returns a writer for it. A partial file left by a dead process is adopted, so the
+    /// download resumes at [`BlobWriter::resume_from`].
+    ///
+    /// This blocks while another process holds the lock: call it from a blocking thread.
+    pub fn begin_blob(&self, etag: &Etag, size: u64) -> Result<BlobStart, Error> {
+        let lock = BlobLock::acquire(&self.lock_path(etag))?;
+        let blob_path = self.blob_path(etag);
+        if blob_path.is_file() {
+            return Ok(BlobStart::Exists(blob_path));
+        }
+        let blobs = self.blobs_dir();
+        create_dir_all(&blobs)?;
+        let stem = format!("{etag}.{}", unique_suffix());
+        let temp_path = blobs.join(format!("{stem}{INCOMPLETE}"));
+        let progress_path = blobs.join(format!("{stem}{PROGRESS}"));
+        let resume_from = adopt_orphan(&blobs, etag, size, &temp_path, &progress_path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(resume_from == 0)
+            .open(&temp_path)
+            .map_err(io_err(&temp_path))?;
+        let identity = FileIdentity::of_file(&file);
+        Ok(BlobStart::Write(BlobWriter {
+            etag: etag.clone(),
+            size,
+            file,
+            temp_path,
+            progress_path,
+            blob_path,
+            resume_from,
+            identity,
+            _lock: lock,
+        }))
+    }
+}
+
+impl BlobWriter {
+    /// The blob's etag.
+    pub fn etag(&self) -> &Etag {
+        &self.etag
+    }
+
+    /// The expected size.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// How many bytes at the start are already on disk from an adopted partial download.
+    /// A verifying caller re-hashes them with [`BlobWriter::read_at`].
+    pub fn resume_from(&self) -> u64 {
+        self.resume_from
+    }
+
+    /// The temp file being written.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp_path
+    }
+
+    /// Writes `buf` at `offset`. Safe to call from several threads at once for disjoint ranges.
+    pub fn write_at(&self, offset: u64, buf: &[u8]) -> Result<(), Error> {
+        let end = offset.checked_add(buf.len() as u64);
+        if end.is_none_or(|end| end > self.size) {
+            return Err(Error::TooLong { path: self.temp_path.clone(), expected: self.size });
+        }
+        positional::write_all_at(&self.file, buf, offset).map_err(io_err(&self.temp_path))
+    }
+
+    /// Reads into `buf` at `offset` (to re-hash an adopted prefix); returns the bytes read.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        positional::read_at(&self.file, buf, offset).map_err(io_err(&self.temp_path))
+    }
+
+    /// Records that the first `valid` bytes are on disk, so a later process can resume there.
+    /// Fails with [`Error::Adopted`] when another process took the temp file over.
+    pub fn record_progress(&self, valid: u64) -> Result<(), Error> {
+        if !self.still_owned() {
+            return Err(Error::Adopted { path: self.temp_path.clone() });
+        }
+        write_atomic(&self.progress_path, valid.min(self.size).to_string().as_bytes())
+    }
+
+    /// Checks the content and makes it the blob: the size must be the expected one and, for an
+    /// LFS blob verified by sha256, the digest must equal the etag. On a mismatch the temp file
+    /// is deleted and nothing enters the cache.
+    pub fn commit(self, verification: Verification) -> Result<PathBuf, Error> {
+        let actual = self.file.metadata().map_err(io_err(&self.temp_path))?.len();
+        if actual != self.size {
+            let (etag, expected) = (self.etag.to_string(), self.size);
+            self.discard();
+            return Err(Error::SizeMismatch { etag, expected, actual });
+        }
+        if let Verification::Sha256(digest) = verification {
+            let actual = hex(&digest);
+            if self.etag.is_sha256() && actual != self.etag.as_str() {
+                let etag = self.etag.to_string();
+                self.discard();
+                return Err(Error::HashMismatch { etag, actual });
+            }
+        }
+        if !self.still_owned() {
+            return Err(Error::Adopted { path: self.temp_path.clone() });
+        }
+        std::fs::rename(&self.temp_path, &self.blob_path).map_err(io_err(&self.blob_path))?;
+        let _ = std::fs::remove_file(&self.progress_path);
+        Ok(self.blob_path.clone())
+    }
+
+    /// Deletes the temp file and its progress record (for content known to be wrong). Dropping
+    /// a writer without this keeps them, so a later run can resume.
+    pub fn discard(self) {
+        if self.still_owned() {
+            let _ = std::fs::remove_file(&self.temp_path);
+            let _ = std::fs::remove_file(&self.progress_path);
+        }
+    }
+
+    fn still_owned(&self) -> bool {
+        match (&self.identity, FileIdentity::of_path(&self.temp_path)) {
+            (Some(mine), Some(on_disk)) => *mine == on_disk,
+            (None, _) => self.temp_path.exists(),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// Looks for `<etag>.*.incomplete` files with a progress record; renames the most advanced one
+/// to our own names and returns how many bytes of it are valid (0 when none was adopted).
+fn adopt_orphan(
+    blobs: &Path,
+    etag: &Etag,
+    size: u64,
+    temp_path: &Path,
+    progress_path: &Path,
+) -> u64 {
+    let Ok(entries) = std::fs::read_dir(blobs) else { return 0 };
+    let prefix = format!("{etag}.");
+    let mut candidates: Vec<(u64, PathBuf, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let stem = name.strip_prefix(&prefix)?.strip_suffix(PROGRESS)?;
+            let progress = entry.path();
+            let data = blobs.join(format!("{prefix}{stem}{INCOMPLETE}"));
+            let valid: u64 = std::fs::read_to_string(&progress).ok()?.trim().parse().ok()?;
+            let on_disk = std::fs::metadata(&data).ok()?.len();
+            (valid > 0 && valid <= size && valid <= on_disk).then_some((valid, data, progress))
+        })
+        .collect();
+    candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    for (valid, data, progress) in candidates {
+        // The data file first: whoever renames it owns it; the record follows.
+        if std::fs::rename(&data, temp_path).is_ok() {
+            if std::fs::rename(&progress, progress_path).is_err() {
+                let _ = write_atomic(progress_path, valid.to_string().as_bytes());
+            }
+            tracing::debug!("resuming {etag} from byte {valid}");
+            return valid;
+        }
+    }
+    0
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A file's identity on disk (device and inode), to notice a rename under our feet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileIdentity(u64, u64);
+
+impl FileIdentity {
+    #[cfg(unix)]
+    fn of_file(file: &File) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        file.metadata().ok().map(|m| FileIdentity(m.dev(), m.ino()))
+    }
+
+    #[cfg(unix)]
+    fn of_path(path: &Path) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| FileIdentity(m.dev(), m.ino()))
+    }
+
+    #[cfg(not(unix))]
+    fn of_file(_: &File) -> Option<FileIdentity> {
+        None
+    }
+
+    #[cfg(not(unix))]
+    fn of_path(_: &Path) -> Option<FileIdentity> {
+        None
+    }
+}
+
+#[cfg(unix)]
+mod positional {
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
+
+    pub(super) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+        file.write_all_at(buf, offset)
+    }
+
+    pub(super) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        file.read_at(buf, offset)
+    }
+}
+
+#[cfg(windows)]
+mod positional {
+    use std::fs::File;
+    use std::os::windows::fs::FileExt;
+
+    pub(super) fn write_all_at(
+        file: &File,
+        mut buf: &[u8],
+        mut offset: u64,
+    ) -> std::io::Result<()> {
+        while !buf.is_empty() {
+            let n = file.seek_write(buf, offset)?;
+            buf = &buf[n..];
+            offset += n as u64;
+        }
+        Ok(())
+    }
+
+    pub(super) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        file.seek_read(buf, offset)
+    }
+}
