@@ -212,7 +212,7 @@ fn adopt_orphan(
             (valid > 0 && valid <= size && valid <= on_disk).then_some((valid, data, progress))
         })
         .collect();
-    candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
     for (valid, data, progress) in candidates {
         // The data file first: whoever renames it owns it; the record follows.
         if std::fs::rename(&data, temp_path).is_ok() {
