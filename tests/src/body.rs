@@ -1,0 +1,165 @@
+//! Response bodies: small in-memory ones, and file slices streamed from a blocking reader
+//! thread in 1 MiB chunks with the body faults (drop, throttle, corrupt) applied.
+
+use std::{
+    fs,
+    io::{self, Read, Seek, SeekFrom},
+    path::PathBuf,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full, combinators::UnsyncBoxBody};
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use tokio::sync::mpsc;
+
+use crate::{faults::BodyFaults, lfs_store::IO_CHUNK};
+
+/// The body type of every response.
+pub(crate) type Body = UnsyncBoxBody<Bytes, io::Error>;
+
+pub(crate) fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+pub(crate) fn full(data: impl Into<Bytes>) -> Body {
+    Full::new(data.into()).map_err(|never| match never {}).boxed_unsync()
+}
+
+/// A body fed from a channel; an `Err` item aborts the connection.
+#[derive(Debug)]
+pub(crate) struct ChannelBody {
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+}
+
+impl ChannelBody {
+    pub(crate) fn channel(capacity: usize) -> (mpsc::Sender<io::Result<Bytes>>, Body) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (tx, ChannelBody { rx }.boxed_unsync())
+    }
+}
+
+impl HttpBody for ChannelBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Frame<Bytes>>>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(Ok(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Wraps a body and counts the data bytes handed to the connection.
+#[derive(Debug)]
+pub(crate) struct CountingBody {
+    inner: Body,
+    entry: Arc<AtomicU64>,
+    total: Arc<AtomicU64>,
+}
+
+impl CountingBody {
+    pub(crate) fn wrap(inner: Body, entry: Arc<AtomicU64>, total: Arc<AtomicU64>) -> Body {
+        CountingBody { inner, entry, total }.boxed_unsync()
+    }
+}
+
+impl HttpBody for CountingBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Frame<Bytes>>>> {
+        let res = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &res
+            && let Some(data) = frame.data_ref()
+        {
+            let n = data.len() as u64;
+            self.entry.fetch_add(n, Ordering::Relaxed);
+            self.total.fetch_add(n, Ordering::Relaxed);
+        }
+        res
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Streams bytes `start..end` of the file at `path` with `faults` applied.
+pub(crate) fn stream_file(path: PathBuf, start: u64, end: u64, faults: BodyFaults) -> Body {
+    let (tx, body) = ChannelBody::channel(4);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = produce(&path, start, end, faults, &tx) {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    body
+}
+
+fn produce(
+    path: &PathBuf,
+    start: u64,
+    end: u64,
+    faults: BodyFaults,
+    tx: &mpsc::Sender<io::Result<Bytes>>,
+) -> io::Result<()> {
+    let mut file = fs::File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let began = Instant::now();
+    let mut pos = start;
+    let mut sent = 0u64;
+    let chunk_cap = match faults.throttle_bytes_per_sec {
+        Some(rate) => (rate / 20).clamp(1, IO_CHUNK as u64),
+        None => IO_CHUNK as u64,
+    };
+    while pos < end {
+        let mut n = chunk_cap.min(end - pos);
+        if let Some(limit) = faults.drop_after_bytes {
+            if sent >= limit {
+                // Let hyper flush what it has before the connection is cut.
+                std::thread::sleep(Duration::from_millis(50));
+                return Err(io::Error::other("testhub fault: connection dropped"));
+            }
+            n = n.min(limit - sent);
+        }
+        let mut buf = vec![0u8; n as usize];
+        file.read_exact(&mut buf)?;
+        if let Some(off) = faults.corrupt_offset
+            && off >= pos
+            && off < pos + n
+        {
+            buf[(off - pos) as usize] ^= 0xff;
+        }
+        if let Some(rate) = faults.throttle_bytes_per_sec {
+            let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(began.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+            return Ok(()); // The client went away.
+        }
+        pos += n;
+        sent += n;
+    }
+    Ok(())
+}

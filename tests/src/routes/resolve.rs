@@ -1,0 +1,112 @@
+//! `GET`/`HEAD /{prefix}{repo}/resolve/{rev}/{path}`: regular files are served with their git
+//! blob id as `ETag`; LFS pointers answer `302` to a signed CDN URL with `X-Linked-*` headers.
+
+use std::{path::PathBuf, sync::Arc};
+
+use hyper::{Method, Request, body::Incoming, header};
+
+use crate::{
+    body,
+    http_util::{Resp, file_response, finish, hub_error_with, internal_error, status},
+    lfs_store::parse_pointer,
+    repo::{self, Repo},
+    routes::read_denied,
+    state::{Auth, State},
+};
+
+enum Lookup {
+    NoRevision,
+    NoEntry { commit: String },
+    Lfs { commit: String, blob_oid: String, oid: String, size: u64 },
+    Regular { commit: String, blob_oid: String, size: u64, cached: PathBuf },
+}
+
+fn lookup(state: &State, repo: &Repo, rev: &str, path: &str) -> anyhow::Result<Lookup> {
+    let git_dir = state.git_dir(repo);
+    let Some(commit) = repo::resolve_revision(&git_dir, rev)? else {
+        return Ok(Lookup::NoRevision);
+    };
+    let bad_path = path.is_empty()
+        || path.starts_with('/')
+        || path.split('/').any(|s| s.is_empty() || s == "..");
+    if bad_path {
+        return Ok(Lookup::NoEntry { commit });
+    }
+    let entry = match repo::lookup_path(&git_dir, &commit, path)? {
+        Some(e) if e.kind == "blob" => e,
+        _ => return Ok(Lookup::NoEntry { commit }),
+    };
+    let cached = state.root.join("cache").join("blobs").join(&entry.oid);
+    if entry.size <= 1024 {
+        let data = repo::read_blob(&git_dir, &entry.oid)?;
+        if let Some((oid, size)) = parse_pointer(&data) {
+            return Ok(Lookup::Lfs { commit, blob_oid: entry.oid, oid, size });
+        }
+        if !cached.exists() {
+            let mut tmp = tempfile::NamedTempFile::new_in(state.root.join("cache"))?;
+            std::io::Write::write_all(&mut tmp, &data)?;
+            tmp.persist(&cached)?;
+        }
+    } else if !cached.exists() {
+        let tmp = tempfile::NamedTempFile::new_in(state.root.join("cache"))?;
+        repo::blob_to_file(&git_dir, &entry.oid, tmp.path())?;
+        tmp.persist(&cached)?;
+    }
+    Ok(Lookup::Regular { commit, blob_oid: entry.oid, size: entry.size, cached })
+}
+
+pub(crate) async fn handle(
+    state: &Arc<State>,
+    req: &Request<Incoming>,
+    repo: &Repo,
+    rev: &str,
+    path: &str,
+    auth: &Auth,
+) -> Resp {
+    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
+        return res;
+    }
+    let head = req.method() == Method::HEAD;
+    let range = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let found = {
+        let (state, repo, rev, path) =
+            (state.clone(), repo.clone(), rev.to_owned(), path.to_owned());
+        tokio::task::spawn_blocking(move || lookup(&state, &repo, &rev, &path)).await
+    };
+    let found = match found {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => return internal_error(&e),
+        Err(e) => return internal_error(&anyhow::format_err!("lookup task failed: {e}")),
+    };
+    match found {
+        Lookup::NoRevision => hub_error_with(
+            status(404),
+            404,
+            Some("RevisionNotFound"),
+            &format!("Invalid rev id: {rev}"),
+        ),
+        Lookup::NoEntry { commit } => hub_error_with(
+            status(404).header("X-Repo-Commit", commit),
+            404,
+            Some("EntryNotFound"),
+            &format!("Entry not found: {path}"),
+        ),
+        Lookup::Lfs { commit, blob_oid, oid, size } => {
+            let location =
+                format!("{}/lfs/{oid}?{}", state.cdn_url, state.signer.query("GET", &oid));
+            let builder = status(302)
+                .header(header::LOCATION, location)
+                .header("X-Repo-Commit", commit)
+                .header("X-Linked-Etag", format!("\"{oid}\""))
+                .header("X-Linked-Size", size.to_string())
+                .header(header::ETAG, format!("\"{blob_oid}\""));
+            finish(builder, body::empty())
+        }
+        Lookup::Regular { commit, blob_oid, size, cached } => {
+            let builder = status(200)
+                .header("X-Repo-Commit", commit)
+                .header(header::ETAG, format!("\"{blob_oid}\""));
+            file_response(state, builder, head, cached, size, range.as_deref())
+        }
+    }
+}

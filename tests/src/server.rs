@@ -1,0 +1,278 @@
+//! The two listeners (hub and CDN), the per-request bookkeeping (request id, injected
+//! failures, auth-leak counting, the request log) and the routing table.
+
+use std::{
+    convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use hyper::{Request, body::Incoming, header, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use percent_encoding::percent_decode_str;
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    body::CountingBody,
+    faults::{Host, LogEntry},
+    http_util::{Resp, finish, hub_error, hub_error_with, json, status},
+    repo::{Repo, RepoType, is_valid_repo_id},
+    routes,
+    state::{Auth, State},
+};
+
+/// Accepts connections on `listener` until `shutdown` flips.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    host: Host,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            res = listener.accept() => res,
+            _ = shutdown.changed() => return,
+        };
+        let (stream, _) = match accepted {
+            Ok(it) => it,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(state, host, req).await) }
+            });
+            if let Err(e) =
+                http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
+            {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+    }
+}
+
+async fn handle(state: Arc<State>, host: Host, req: Request<Incoming>) -> Resp {
+    let seq = state.request_seq.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("testhub-{seq:08}");
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let header = |name: header::HeaderName| {
+        req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    let range = header(header::RANGE);
+    let user_agent = header(header::USER_AGENT).unwrap_or_default();
+    let authorization = req.headers().contains_key(header::AUTHORIZATION);
+
+    if host == Host::Hub && path.starts_with("/_testhub/") {
+        let mut res = routes::admin::handle(&state, req).await;
+        add_request_id(&mut res, &request_id);
+        return res;
+    }
+    if host == Host::Cdn && authorization {
+        state.recorder.auth_leak();
+    }
+    let (route, res) = match state.faults.take_failure(host) {
+        Some((code, retry_after)) => {
+            let mut builder = status(code);
+            if let Some(secs) = retry_after {
+                builder = builder.header(header::RETRY_AFTER, secs.to_string());
+            }
+            (
+                "injected-failure",
+                hub_error_with(builder, code, None, "injected failure (testhub fault)"),
+            )
+        }
+        None => match host {
+            Host::Hub => route_hub(&state, req).await,
+            Host::Cdn => routes::cdn::handle(&state, req).await,
+        },
+    };
+    let (mut parts, body) = res.into_parts();
+    let bytes = Arc::new(AtomicU64::new(0));
+    let body = CountingBody::wrap(body, bytes.clone(), state.recorder.total_counter());
+    let entry = LogEntry {
+        host,
+        method,
+        path,
+        status: parts.status.as_u16(),
+        range,
+        bytes_sent: 0,
+        authorization,
+        user_agent,
+    };
+    state.recorder.record(route, entry, bytes);
+    if let Ok(v) = request_id.parse() {
+        parts.headers.insert("x-request-id", v);
+    }
+    Resp::from_parts(parts, body)
+}
+
+fn add_request_id(res: &mut Resp, request_id: &str) {
+    if let Ok(v) = request_id.parse() {
+        res.headers_mut().insert("x-request-id", v);
+    }
+}
+
+/// A request for something inside a repository, parsed from the path.
+#[derive(Debug)]
+pub(crate) struct RepoRequest<'a> {
+    pub(crate) repo: Repo,
+    pub(crate) dot_git: bool,
+    /// The raw (still percent-encoded) path segments after the repo id.
+    pub(crate) rest: Vec<&'a str>,
+}
+
+fn is_repo_route(rest: &[&str], dot_git: bool) -> bool {
+    match rest {
+        ["resolve", _, _, ..] => !dot_git,
+        ["info", "refs"] | ["git-upload-pack"] | ["git-receive-pack"] => true,
+        ["info", "lfs", ..] => true,
+        _ => false,
+    }
+}
+
+/// Splits `/[datasets/|spaces/]{id}[.git]/{rest}` (id of 1 or 2 segments).
+pub(crate) fn parse_repo_path(path: &str) -> Option<RepoRequest<'_>> {
+    let segs: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let (repo_type, segs) = match segs.first() {
+        Some(&"datasets") => (RepoType::Dataset, &segs[1..]),
+        Some(&"spaces") => (RepoType::Space, &segs[1..]),
+        _ => (RepoType::Model, &segs[..]),
+    };
+    for k in [2usize, 1] {
+        if segs.len() <= k {
+            continue;
+        }
+        let mut id = segs[..k].join("/");
+        let dot_git = id.ends_with(".git");
+        if dot_git {
+            id.truncate(id.len() - 4);
+        }
+        let rest = &segs[k..];
+        if is_repo_route(rest, dot_git) && is_valid_repo_id(&id) {
+            return Some(RepoRequest {
+                repo: Repo::new(repo_type, &id),
+                dot_git,
+                rest: rest.to_vec(),
+            });
+        }
+    }
+    None
+}
+
+pub(crate) fn decode(segment: &str) -> Option<String> {
+    percent_decode_str(segment).decode_utf8().ok().map(|s| s.into_owned())
+}
+
+async fn route_hub(state: &Arc<State>, req: Request<Incoming>) -> (&'static str, Resp) {
+    let path = req.uri().path().to_owned();
+    if path == "/api/agent-harnesses" {
+        // What the official client expects when there is nothing to detect; it caches it for a day.
+        return (
+            "agent-harnesses",
+            json(200, &serde_json::json!({"standardEnvVars": [], "harnesses": {}})),
+        );
+    }
+    let auth_header =
+        req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}").to_owned());
+    let auth = state.authenticate(auth_header.as_deref());
+    let target = parse_repo_path(&path);
+    if auth == Auth::Invalid {
+        let mut builder = status(401);
+        if target.as_ref().is_some_and(|t| t.rest.first() != Some(&"resolve")) {
+            builder = builder
+                .header(header::WWW_AUTHENTICATE, "Basic realm=\"testhub\"")
+                .header("LFS-Authenticate", "Basic realm=\"testhub\"");
+        }
+        return (
+            "invalid-credentials",
+            hub_error_with(builder, 401, None, "Invalid credentials in Authorization header"),
+        );
+    }
+    if path.starts_with("/api/") {
+        return routes::api::handle(state, req, &auth).await;
+    }
+    let Some(target) = target else {
+        return ("not-found", hub_error(404, None, "Not Found"));
+    };
+    if state.meta(&target.repo).is_none()
+        && let Some(new) = state.renamed_to(&target.repo)
+    {
+        let mut location = format!(
+            "/{}{}/{}",
+            new.url_path(),
+            if target.dot_git { ".git" } else { "" },
+            target.rest.join("/")
+        );
+        if let Some(q) = req.uri().query() {
+            location.push('?');
+            location.push_str(q);
+        }
+        let builder = status(307).header(header::LOCATION, location);
+        return ("redirect", finish(builder, crate::body::empty()));
+    }
+    let method = req.method().clone();
+    let query = req.uri().query().map(str::to_owned);
+    let rest: Vec<String> = target.rest.iter().map(|s| (*s).to_owned()).collect();
+    let repo = target.repo;
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match rest.as_slice() {
+        ["resolve", tail @ ..] => {
+            if method != hyper::Method::GET && method != hyper::Method::HEAD {
+                return ("resolve", hub_error(405, None, "Method not allowed"));
+            }
+            let (rev, file) = match tail {
+                ["refs", kind @ ("pr" | "convert"), n, file @ ..] if !file.is_empty() => {
+                    (Some(format!("refs/{kind}/{n}")), file)
+                }
+                [rev, file @ ..] => (decode(rev), file),
+                [] => (None, tail),
+            };
+            let file: Option<Vec<String>> = file.iter().map(|s| decode(s)).collect();
+            match (rev, file) {
+                (Some(rev), Some(file)) => {
+                    let res =
+                        routes::resolve::handle(state, &req, &repo, &rev, &file.join("/"), &auth)
+                            .await;
+                    ("resolve", res)
+                }
+                _ => ("resolve", hub_error(400, None, "Invalid URL encoding")),
+            }
+        }
+        ["info", "refs"] => {
+            let write = query
+                .as_deref()
+                .is_some_and(|q| q.split('&').any(|p| p == "service=git-receive-pack"));
+            (
+                "git-info-refs",
+                routes::git_http::handle(state, req, &repo, "info/refs", write, &auth).await,
+            )
+        }
+        ["git-upload-pack"] => (
+            "git-upload-pack",
+            routes::git_http::handle(state, req, &repo, "git-upload-pack", false, &auth).await,
+        ),
+        ["git-receive-pack"] => (
+            "git-receive-pack",
+            routes::git_http::handle(state, req, &repo, "git-receive-pack", true, &auth).await,
+        ),
+        ["info", "lfs", "objects", "batch"] => {
+            ("lfs-batch", routes::lfs::batch(state, req, &repo, &auth).await)
+        }
+        ["info", "lfs", "objects", "verify"] => {
+            ("lfs-verify", routes::lfs::verify(state, req, &repo).await)
+        }
+        ["info", "lfs", "objects", "complete", oid] => {
+            let oid = (*oid).to_owned();
+            ("lfs-complete", routes::lfs::complete(state, req, &repo, &oid).await)
+        }
+        _ => ("not-found", hub_error(404, None, "Not Found")),
+    }
+}
