@@ -33,6 +33,7 @@ mod ids;
 mod layout;
 mod location;
 mod lock;
+mod scan;
 
 use std::path::PathBuf;
 
@@ -41,6 +42,7 @@ pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
 pub use location::{CacheDir, HfHome};
 pub use lock::BlobLock;
+pub use scan::{CacheInfo, CachedFile, CachedRepo, CachedRevision, DeletePlan, DeleteTarget};
 
 /// What can go wrong with the cache.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,12 @@ pub enum Error {
     /// No home directory, and no variable that names the cache.
     #[error("cannot find the home directory: set HF_HOME or HF_HUB_CACHE")]
     NoHomeDir,
+    /// The cache folder does not exist.
+    #[error("cache directory not found: {}; pass a cache dir or set HF_HUB_CACHE", path.display())]
+    CacheNotFound {
+        /// The folder looked for.
+        path: PathBuf,
+    },
     /// An etag that is neither a 40-hex git blob id nor a 64-hex sha256.
     #[error(
         "invalid etag '{value}': expected 40 or 64 lowercase hex digits; the server's answer cannot be cached"

@@ -327,3 +327,118 @@ mod blob_writer {
         assert_eq!(blob_dir_names(&repo), [etag.to_string()]);
     }
 }
+
+mod scan_and_delete {
+    use super::*;
+
+    const C1: &str = "1111111111111111111111111111111111111111";
+    const C2: &str = "2222222222222222222222222222222222222222";
+    const SHARED: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const OLD: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const NEW: &str = "cccccccccccccccccccccccccccccccccccccccc";
+
+    /// Two revisions of one repo: both share `README.md`; `config.json` differs.
+    fn two_revisions() -> (tempfile::TempDir, CacheDir, RepoCache) {
+        let (dir, cache, repo) = setup();
+        std::fs::create_dir_all(repo.blobs_dir()).unwrap();
+        for (etag, size) in [(SHARED, 100), (OLD, 10), (NEW, 20)] {
+            std::fs::write(repo.blob_path(&Etag::new(etag).unwrap()), vec![b'x'; size]).unwrap();
+        }
+        let (c1, c2) = (CommitHash::new(C1).unwrap(), CommitHash::new(C2).unwrap());
+        for (commit, config) in [(&c1, OLD), (&c2, NEW)] {
+            repo.link_snapshot(commit, &path("README.md"), &Etag::new(SHARED).unwrap()).unwrap();
+            repo.link_snapshot(commit, &path("sub/config.json"), &Etag::new(config).unwrap())
+                .unwrap();
+        }
+        repo.write_ref(&rev("main"), &c2).unwrap();
+        repo.write_ref(&rev("refs/pr/1"), &c1).unwrap();
+        cache.ensure_tag().unwrap();
+        (dir, cache, repo)
+    }
+
+    #[test]
+    fn scan_reports_repos_revisions_refs_and_sizes() {
+        let (_dir, cache, repo) = two_revisions();
+        std::fs::write(repo.blobs_dir().join(format!("{NEW}.123-x.incomplete")), b"partial")
+            .unwrap();
+        let info = cache.scan().unwrap();
+        assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+        assert_eq!(info.repos.len(), 1);
+        let r = &info.repos[0];
+        assert_eq!(r.repo.to_string(), "julien-c/EsperBERTo-small");
+        assert_eq!((r.nb_files, r.size_on_disk), (3, 130), "unique blobs only");
+        assert_eq!(info.size_on_disk, 130);
+        assert_eq!(r.refs.get("main").map(String::as_str), Some(C2));
+        assert_eq!(r.refs.get("refs/pr/1").map(String::as_str), Some(C1));
+        let rev1 = r.revisions.iter().find(|v| v.commit_hash == C1).unwrap();
+        assert_eq!(rev1.size_on_disk, 110);
+        assert_eq!(rev1.refs.iter().collect::<Vec<_>>(), ["refs/pr/1"]);
+        assert_eq!(
+            rev1.files.iter().map(|f| f.file_name.as_str()).collect::<Vec<_>>(),
+            ["README.md", "sub/config.json"]
+        );
+        assert_eq!(info.incomplete_files.len(), 1);
+    }
+
+    #[test]
+    fn broken_repos_are_warnings_and_a_missing_cache_an_error() {
+        let (dir, cache, repo) = two_revisions();
+        std::fs::remove_file(repo.blob_path(&Etag::new(OLD).unwrap())).unwrap();
+        let other = cache.repo(&"datasets/acme/d".parse().unwrap());
+        std::fs::create_dir_all(other.path().join("snapshots")).unwrap();
+        other.write_ref(&rev("main"), &CommitHash::new(C1).unwrap()).unwrap();
+        std::fs::create_dir_all(dir.path().join("not-a-repo")).unwrap();
+        let info = cache.scan().unwrap();
+        assert_eq!(info.repos.len(), 0);
+        assert_eq!(info.warnings.len(), 2, "{:?}", info.warnings);
+        assert!(info.warnings.iter().any(|w| w.contains("broken symlink")));
+        assert!(info.warnings.iter().any(|w| w.contains("not in snapshots/")));
+
+        let missing = CacheDir::new(dir.path().join("nope"));
+        let err = missing.scan().unwrap_err();
+        assert!(err.to_string().contains("HF_HUB_CACHE"), "{err}");
+    }
+
+    #[test]
+    fn deleting_a_revision_keeps_blobs_still_in_use() {
+        let (_dir, cache, repo) = two_revisions();
+        let info = cache.scan().unwrap();
+        let plan = info.plan_delete(&[
+            DeleteTarget::Revision(C1[..8].to_owned()),
+            DeleteTarget::Revision("deadbeef".into()),
+        ]);
+        assert_eq!(plan.expected_freed_size, 10, "only the old config's blob is freed");
+        assert_eq!(plan.blobs, [repo.blob_path(&Etag::new(OLD).unwrap())]);
+        assert_eq!(plan.refs, [repo.ref_path(&rev("refs/pr/1"))]);
+        assert_eq!(plan.unknown, ["deadbeef"]);
+        // A dry run is the plan alone: nothing moved.
+        assert!(repo.snapshot_path(&CommitHash::new(C1).unwrap()).exists());
+        plan.execute().unwrap();
+
+        let after = cache.scan().unwrap();
+        assert!(after.warnings.is_empty(), "{:?}", after.warnings);
+        assert_eq!(after.repos[0].revisions.len(), 1);
+        assert_eq!(after.size_on_disk, 120);
+        let main = repo.lookup(&path("README.md"), &rev("main")).unwrap();
+        assert!(matches!(main, CacheLookup::Found(_)), "the kept revision still reads");
+        assert_eq!(
+            repo.lookup(&path("README.md"), &rev("refs/pr/1")).unwrap(),
+            CacheLookup::NotCached
+        );
+    }
+
+    #[test]
+    fn deleting_every_revision_or_the_repo_removes_the_folder() {
+        for targets in [
+            vec![DeleteTarget::Revision(C1.into()), DeleteTarget::Revision(C2.into())],
+            vec![DeleteTarget::Repo("julien-c/EsperBERTo-small".parse().unwrap())],
+        ] {
+            let (_dir, cache, repo) = two_revisions();
+            let plan = cache.scan().unwrap().plan_delete(&targets);
+            assert_eq!((plan.repos.len(), plan.expected_freed_size), (1, 130));
+            plan.execute().unwrap();
+            assert!(!repo.path().exists());
+            assert!(cache.scan().unwrap().repos.is_empty());
+        }
+    }
+}
