@@ -19,3 +19,6 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod error;
+
+pub use error::{HubError, ServerContext};

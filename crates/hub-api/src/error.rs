@@ -1,0 +1,324 @@
+//! Typed errors from the Hub's answers (`hub-protocol.md` §2.6): the `X-Error-Code` header
+//! first, then the status; each carries the server's message and the request id.
+
+use http::{HeaderMap, StatusCode};
+
+/// An error answer from the Hub, mapped as the Python library maps it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// The repo does not exist, or is private and the token (if any) has no access.
+    #[error("repository not found: {url}{}; check the repo id and type, and if the repo is private or gated, pass a token with access", context(.server))]
+    RepositoryNotFound {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
+    /// The repo is gated: the user must ask for access on its page.
+    #[error("cannot access gated repo: {url}{}; ask for access on the repo's page and pass a token of an account that has it", context(.server))]
+    GatedRepo {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
+    /// The revision (branch, tag or commit) does not exist.
+    #[error("revision not found: {url}{}; check the branch, tag or commit", context(.server))]
+    RevisionNotFound {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
+    /// The file does not exist at that revision.
+    #[error("entry not found: {url}{}", context(.server))]
+    EntryNotFound {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+        /// The commit the revision resolved to (`X-Repo-Commit`), when given.
+        commit: Option<String>,
+    },
+    /// The repo was disabled by the Hub.
+    #[error("access to this repository is disabled: {url}{}", context(.server))]
+    DisabledRepo {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
+    /// The token was refused.
+    #[error("invalid token for {url}{}; log in again or check HF_TOKEN", context(.server))]
+    Unauthorized {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
+    /// The token has no permission for this action.
+    #[error("forbidden: {url}{}; make sure your token has the right permissions", context(.server))]
+    Forbidden {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
+    /// The request was malformed.
+    #[error("bad request: {url}{}", context(.server))]
+    BadRequest {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
+    /// Too many requests.
+    #[error("rate limited by the Hub: {url}{}{}", context(.server), retry_hint(*.retry_after))]
+    RateLimited {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+        /// Seconds to wait, from `Retry-After`.
+        retry_after: Option<u64>,
+    },
+    /// Any other error status.
+    #[error("HTTP {status} for {url}{}", context(.server))]
+    Http {
+        /// The status.
+        status: u16,
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
+}
+
+/// The server's explanation of an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerContext {
+    /// `X-Error-Message`, or the `error` / `error_description` / `errors[].message` of a JSON
+    /// body, or a short text body.
+    pub message: Option<String>,
+    /// `X-Request-Id`, else `X-Amzn-Trace-Id`, else `x-amz-cf-id`.
+    pub request_id: Option<String>,
+}
+
+fn context(server: &ServerContext) -> String {
+    let mut s = String::new();
+    if let Some(message) = &server.message {
+        s.push_str(&format!(" ({message})"));
+    }
+    if let Some(id) = &server.request_id {
+        s.push_str(&format!(" [request id {id}]"));
+    }
+    s
+}
+
+fn retry_hint(retry_after: Option<u64>) -> String {
+    retry_after.map(|s| format!("; retry after {s} seconds")).unwrap_or_default()
+}
+
+impl HubError {
+    /// Maps an error answer. `None` for 1xx–3xx answers, which are not errors.
+    pub fn from_response(
+        url: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<HubError> {
+        if !(status.is_client_error() || status.is_server_error()) {
+            return None;
+        }
+        let header =
+            |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let server = ServerContext {
+            message: header("x-error-message").or_else(|| body_message(body)),
+            request_id: header("x-request-id")
+                .or_else(|| header("x-amzn-trace-id"))
+                .or_else(|| header("x-amz-cf-id")),
+        };
+        let url = url.to_owned();
+        let code = header("x-error-code");
+        let invalid_credentials =
+            server.message.as_deref() == Some("Invalid credentials in Authorization header");
+        Some(match code.as_deref() {
+            Some("RevisionNotFound") => HubError::RevisionNotFound { url, server },
+            Some("EntryNotFound") => {
+                HubError::EntryNotFound { url, server, commit: header("x-repo-commit") }
+            }
+            Some("GatedRepo") => HubError::GatedRepo { url, server },
+            _ if server.message.as_deref() == Some("Access to this resource is disabled.") => {
+                HubError::DisabledRepo { url, server }
+            }
+            Some("RepoNotFound") => HubError::RepositoryNotFound { url, server },
+            // The Hub answers 401 for missing, private and gated repos alike.
+            _ if status == StatusCode::UNAUTHORIZED
+                && !invalid_credentials
+                && is_repo_url(&url) =>
+            {
+                HubError::RepositoryNotFound { url, server }
+            }
+            _ if status == StatusCode::UNAUTHORIZED => HubError::Unauthorized { url, server },
+            _ if status == StatusCode::FORBIDDEN => HubError::Forbidden { url, server },
+            _ if status == StatusCode::BAD_REQUEST => HubError::BadRequest { url, server },
+            _ if status == StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
+                url,
+                server,
+                retry_after: header("retry-after").and_then(|v| v.trim().parse().ok()),
+            },
+            _ => HubError::Http { status: status.as_u16(), url, server },
+        })
+    }
+
+    /// The server's context of this error.
+    pub fn server(&self) -> &ServerContext {
+        match self {
+            HubError::RepositoryNotFound { server, .. }
+            | HubError::GatedRepo { server, .. }
+            | HubError::RevisionNotFound { server, .. }
+            | HubError::EntryNotFound { server, .. }
+            | HubError::DisabledRepo { server, .. }
+            | HubError::Unauthorized { server, .. }
+            | HubError::Forbidden { server, .. }
+            | HubError::BadRequest { server, .. }
+            | HubError::RateLimited { server, .. }
+            | HubError::Http { server, .. } => server,
+        }
+    }
+}
+
+/// `/api/{models,datasets,spaces}/…` or `…/resolve/…`: URLs where 401 means "no such repo".
+fn is_repo_url(url: &str) -> bool {
+    let path =
+        url.split_once("://").map_or(url, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    path.starts_with("api/models/")
+        || path.starts_with("api/datasets/")
+        || path.starts_with("api/spaces/")
+        || path.contains("/resolve/")
+}
+
+/// The message of an error body: JSON `error` (string or list), `error_description`,
+/// `errors[].message`, or a short non-HTML text.
+fn body_message(body: &[u8]) -> Option<String> {
+    if body.is_empty() {
+        return None;
+    }
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+        let mut parts: Vec<String> = Vec::new();
+        match &json["error"] {
+            serde_json::Value::String(s) => parts.push(s.clone()),
+            serde_json::Value::Array(items) => {
+                parts.extend(items.iter().filter_map(|i| i.as_str()).map(str::to_owned))
+            }
+            _ => (),
+        }
+        if let Some(s) = json["error_description"].as_str() {
+            parts.push(s.to_owned());
+        }
+        if let Some(errors) = json["errors"].as_array() {
+            parts.extend(errors.iter().filter_map(|e| e["message"].as_str()).map(str::to_owned));
+        }
+        return (!parts.is_empty()).then(|| parts.join("; "));
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    (!text.is_empty() && !text.starts_with('<') && text.len() <= 500).then(|| text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn map(url: &str, status: u16, headers: &[(&'static str, &str)], body: &str) -> HubError {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        HubError::from_response(url, StatusCode::from_u16(status).unwrap(), &map, body.as_bytes())
+            .unwrap()
+    }
+
+    const RESOLVE: &str = "https://hub.test/acme/m/resolve/main/x.bin";
+
+    #[test]
+    fn error_codes_win_over_statuses() {
+        let e = map(
+            RESOLVE,
+            404,
+            &[("x-error-code", "EntryNotFound"), ("x-repo-commit", "abc"), ("x-request-id", "r-1")],
+            "",
+        );
+        assert!(matches!(&e, HubError::EntryNotFound { commit: Some(c), .. } if c == "abc"));
+        assert!(e.to_string().contains("[request id r-1]"), "{e}");
+        assert!(matches!(
+            map(RESOLVE, 404, &[("x-error-code", "RevisionNotFound")], ""),
+            HubError::RevisionNotFound { .. }
+        ));
+        assert!(matches!(
+            map(RESOLVE, 401, &[("x-error-code", "GatedRepo")], ""),
+            HubError::GatedRepo { .. }
+        ));
+        assert!(matches!(
+            map(RESOLVE, 403, &[("x-error-code", "GatedRepo")], ""),
+            HubError::GatedRepo { .. }
+        ));
+        assert!(matches!(
+            map(RESOLVE, 401, &[("x-error-code", "RepoNotFound")], ""),
+            HubError::RepositoryNotFound { .. }
+        ));
+        let disabled =
+            map(RESOLVE, 403, &[("x-error-message", "Access to this resource is disabled.")], "");
+        assert!(matches!(disabled, HubError::DisabledRepo { .. }));
+    }
+
+    #[test]
+    fn a_401_is_not_found_on_repo_urls_unless_the_token_is_invalid() {
+        assert!(matches!(map(RESOLVE, 401, &[], ""), HubError::RepositoryNotFound { .. }));
+        assert!(matches!(
+            map("https://hub.test/api/models/acme/m", 401, &[], ""),
+            HubError::RepositoryNotFound { .. }
+        ));
+        let bad_token = map(
+            RESOLVE,
+            401,
+            &[("x-error-message", "Invalid credentials in Authorization header")],
+            "",
+        );
+        assert!(matches!(bad_token, HubError::Unauthorized { .. }));
+        assert!(matches!(
+            map("https://hub.test/api/whoami-v2", 401, &[], ""),
+            HubError::Unauthorized { .. }
+        ));
+    }
+
+    #[test]
+    fn statuses_and_messages() {
+        let e = map(
+            "https://hub.test/api/repos/create",
+            403,
+            &[],
+            r#"{"error": "You don't have the rights"}"#,
+        );
+        assert!(matches!(e, HubError::Forbidden { .. }));
+        assert_eq!(e.server().message.as_deref(), Some("You don't have the rights"));
+        let e = map(
+            "https://hub.test/x",
+            400,
+            &[],
+            r#"{"error": ["a", "b"], "errors": [{"message": "c"}]}"#,
+        );
+        assert_eq!(e.server().message.as_deref(), Some("a; b; c"));
+        let e = map("https://hub.test/x", 429, &[("retry-after", "7")], "");
+        assert!(matches!(e, HubError::RateLimited { retry_after: Some(7), .. }));
+        assert!(e.to_string().contains("retry after 7 seconds"));
+        let e = map("https://hub.test/x", 503, &[("x-amzn-trace-id", "t-9")], "<html>oops</html>");
+        assert!(
+            matches!(&e, HubError::Http { status: 503, server, .. } if server.message.is_none() && server.request_id.as_deref() == Some("t-9"))
+        );
+        assert!(HubError::from_response("u", StatusCode::FOUND, &HeaderMap::new(), b"").is_none());
+    }
+}
