@@ -304,9 +304,11 @@ impl State {
         let token = if let Some(t) = strip_prefix_ci(value, "bearer ") {
             Some(t.trim().to_owned())
         } else if let Some(b) = strip_prefix_ci(value, "basic ") {
-            base64_decode(b)
-                .and_then(|raw| String::from_utf8(raw).ok())
-                .and_then(|s| s.split_once(':').map(|(_, pass)| pass.to_owned()))
+            base64_decode(b).and_then(|raw| String::from_utf8(raw).ok()).and_then(|s| {
+                // The token is the password; `TOKEN:` (empty password) is accepted too.
+                s.split_once(':')
+                    .map(|(user, pass)| if pass.is_empty() { user } else { pass }.to_owned())
+            })
         } else {
             None
         };
