@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::util::{cargo, exec, output, project_root, say, step};
+use crate::util::{cargo, exec, no_args_or_help, output, project_root, say, step};
 
 const HELP: &str = "\
 cargo xtask demo
@@ -54,12 +54,8 @@ pub(crate) fn start_hub(testhub: &Path, root: &Path, extra: &[&str]) -> anyhow::
 }
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        say(HELP);
+    if !no_args_or_help(args, HELP)? {
         return Ok(());
-    }
-    if let Some(arg) = args.first() {
-        anyhow::bail!("unexpected argument '{arg}'\n\n{HELP}");
     }
     let root = project_root();
     step("build hub-cli and the local Hub");

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::layering;
-use crate::util::{cargo, exec, output, project_root, say, step};
+use crate::util::{cargo, exec, no_args_or_help, output, project_root, say, step};
 
 const HELP: &str = "\
 cargo xtask test
@@ -17,12 +17,8 @@ first failure:
 ";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        say(HELP);
+    if !no_args_or_help(args, HELP)? {
         return Ok(());
-    }
-    if let Some(arg) = args.first() {
-        anyhow::bail!("unexpected argument '{arg}'\n\n{HELP}");
     }
     let root = project_root();
 

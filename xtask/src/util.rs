@@ -52,8 +52,10 @@ pub(crate) fn describe(cmd: &Command) -> String {
     s
 }
 
+/// Prints a line on stdout; a closed pipe (`| head`) is not an error.
 pub(crate) fn say(msg: &str) {
-    println!("{msg}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{msg}");
 }
 
 pub(crate) fn shout(msg: &str) {
@@ -62,5 +64,18 @@ pub(crate) fn shout(msg: &str) {
 
 /// Prints a section heading.
 pub(crate) fn step(title: &str) {
-    println!("\n==> {title}");
+    say(&format!("\n==> {title}"));
+}
+
+/// For a task that takes no arguments: prints `help` and returns `false` on `--help`, fails on
+/// anything else, returns `true` when there is nothing.
+pub(crate) fn no_args_or_help(args: &[String], help: &str) -> anyhow::Result<bool> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        say(help);
+        return Ok(false);
+    }
+    if let Some(arg) = args.first() {
+        anyhow::bail!("unexpected argument '{arg}'\n\n{help}");
+    }
+    Ok(true)
 }

@@ -174,15 +174,7 @@ fn scan_repo(path: &Path, name: &str) -> Result<Option<CachedRepo>, String> {
                 meta.modified().ok(),
             ));
             revision_blobs.insert(blob_path.clone());
-            let file_name = file_path
-                .strip_prefix(&snapshot)
-                .map(|p| {
-                    p.components()
-                        .map(|c| c.as_os_str().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/")
-                })
-                .unwrap_or_default();
+            let file_name = slash_path(&snapshot, &file_path);
             files.push(CachedFile { file_name, file_path, blob_path, size_on_disk: meta.len() });
         }
         files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
@@ -223,15 +215,7 @@ fn read_refs(dir: &Path) -> Result<BTreeMap<String, String>, String> {
         return Ok(refs);
     }
     for file in walk_files(dir) {
-        let name = file
-            .strip_prefix(dir)
-            .map(|p| {
-                p.components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/")
-            })
-            .unwrap_or_default();
+        let name = slash_path(dir, &file);
         if name.ends_with(".tmp") || name.contains("/.tmp-") || name.starts_with(".tmp-") {
             continue;
         }
@@ -260,6 +244,12 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// `path` relative to `base`, with `/` separators (a path in a repo, a ref name).
+fn slash_path(base: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(base).unwrap_or(path);
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 fn incomplete_files(repo_dir: &Path) -> Vec<PathBuf> {
