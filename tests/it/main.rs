@@ -3,6 +3,7 @@
 
 mod admin;
 mod cdn;
+mod client;
 mod faults;
 mod git;
 mod lfs;

@@ -322,3 +322,72 @@ mod tests {
         assert!(HubError::from_response("u", StatusCode::FOUND, &HeaderMap::new(), b"").is_none());
     }
 }
+
+/// Any error of `hub-api`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Hub answered with an error.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    /// Offline mode is on (`HF_HUB_OFFLINE`): nothing was sent.
+    #[error("cannot reach {url}: offline mode is enabled; unset HF_HUB_OFFLINE to go online")]
+    Offline {
+        /// The URL that was not requested.
+        url: String,
+    },
+    /// No connection, or it broke.
+    #[error("network error for {url}: {source}; check your connection and try again")]
+    Network {
+        /// The URL requested.
+        url: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No answer in time.
+    #[error("timed out waiting for {url}; check your connection, or raise the timeout")]
+    Timeout {
+        /// The URL requested.
+        url: String,
+    },
+    /// A URL that cannot be requested.
+    #[error("invalid URL {url}: {reason}")]
+    InvalidUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// An empty token, or one with characters that cannot go in an HTTP header.
+    #[error(
+        "invalid token: it is empty or holds characters that cannot be sent in an HTTP header; copy it again from your settings"
+    )]
+    InvalidToken,
+    /// The library name or version holds characters that cannot go in a header.
+    #[error(
+        "invalid user agent {user_agent:?}: use printable ASCII for the library name and version"
+    )]
+    InvalidUserAgent {
+        /// The user agent.
+        user_agent: String,
+    },
+    /// The answer is not what a Hub sends.
+    #[error("unexpected answer from {url}: {reason}")]
+    Protocol {
+        /// The URL requested.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The cache refused a name or a write.
+    #[error(transparent)]
+    Cache(#[from] hub_cache::Error),
+}
+
+impl Error {
+    /// Whether trying again may help (a connection problem or a timeout).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Network { .. } | Error::Timeout { .. })
+    }
+}

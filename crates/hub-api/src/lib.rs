@@ -19,6 +19,10 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod client;
 mod error;
+mod metadata;
 
-pub use error::{HubError, ServerContext};
+pub use client::{ClientBuilder, HubClient, HubRequest, Retry, RetryConfig, Token};
+pub use error::{Error, HubError, ServerContext};
+pub use metadata::FileMetadata;

@@ -1,0 +1,399 @@
+//! The HTTP transport: one pooled hyper client over rustls, the user agent, the token sent only
+//! to the endpoint's origin, timeouts, and retries with backoff, jitter and `Retry-After`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hub_url::{Endpoint, Origin};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::Error;
+
+/// A Hub access token. Never shown: `Debug` and `Display` print `Token(***)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// Checks the token: surrounding white space is trimmed; an empty token or one with bytes
+    /// that cannot go in an HTTP header is refused (never silently dropped).
+    pub fn new(token: &str) -> Result<Token, Error> {
+        let token = token.trim();
+        if token.is_empty() || HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+            return Err(Error::InvalidToken);
+        }
+        Ok(Token(token.to_owned()))
+    }
+
+    /// The secret itself, for the `Authorization` header or a credential helper.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    fn header(&self) -> Result<HeaderValue, Error> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0))
+            .map_err(|_| Error::InvalidToken)?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// How often and how patiently a request is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The first wait; doubled each time.
+    pub initial_backoff: Duration,
+    /// The longest wait between attempts (also caps `Retry-After`).
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryConfig {
+    /// 5 retries, 1 s doubling up to 8 s, as the Python library.
+    fn default() -> RetryConfig {
+        RetryConfig {
+            max_retries: 5,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(8),
+        }
+    }
+}
+
+/// Builds a [`HubClient`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    endpoint: Endpoint,
+    token: Option<Token>,
+    library: Option<(String, String)>,
+    offline: bool,
+    retry: RetryConfig,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+}
+
+impl ClientBuilder {
+    /// A client for `endpoint`, with no token.
+    pub fn new(endpoint: Endpoint) -> ClientBuilder {
+        ClientBuilder {
+            endpoint,
+            token: None,
+            library: None,
+            offline: false,
+            retry: RetryConfig::default(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The token, sent to the endpoint's origin only.
+    pub fn token(mut self, token: Option<Token>) -> ClientBuilder {
+        self.token = token;
+        self
+    }
+
+    /// Names the library that uses this client in the user agent: `{name}/{version}; …`.
+    pub fn library(mut self, name: &str, version: &str) -> ClientBuilder {
+        self.library = Some((name.to_owned(), version.to_owned()));
+        self
+    }
+
+    /// Offline mode: every request fails at once with [`Error::Offline`], and nothing is sent.
+    pub fn offline(mut self, offline: bool) -> ClientBuilder {
+        self.offline = offline;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry(mut self, retry: RetryConfig) -> ClientBuilder {
+        self.retry = retry;
+        self
+    }
+
+    /// How long to wait for a connection, and for an answer's headers or next bytes.
+    pub fn timeouts(mut self, connect: Duration, read: Duration) -> ClientBuilder {
+        self.connect_timeout = connect;
+        self.read_timeout = read;
+        self
+    }
+
+    /// Builds the client: the TLS roots are the system's (honouring `SSL_CERT_FILE` and
+    /// `SSL_CERT_DIR`), or the bundled web PKI roots when the system has none.
+    pub fn build(self) -> Result<HubClient, Error> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(self.connect_timeout));
+        http.set_nodelay(true);
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let https = match builder.with_native_roots() {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!("no system TLS roots ({e}); using the bundled ones");
+                hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots()
+            }
+        }
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+        let http = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(https);
+        let library =
+            self.library.map_or_else(|| "unknown/None".to_owned(), |(n, v)| format!("{n}/{v}"));
+        let user_agent = format!(
+            "{library}; {}/{}; rust/{}",
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            env!("HUB_RUSTC_VERSION")
+        );
+        let user_agent = HeaderValue::from_str(&user_agent)
+            .map_err(|_| Error::InvalidUserAgent { user_agent })?;
+        Ok(HubClient {
+            inner: Arc::new(Inner {
+                http,
+                endpoint: self.endpoint,
+                token: self.token,
+                user_agent,
+                offline: self.offline,
+                retry: self.retry,
+                read_timeout: self.read_timeout,
+            }),
+        })
+    }
+}
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The Hub client: cheap to clone (the connection pool is shared).
+#[derive(Clone)]
+pub struct HubClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: Client<Connector, Full<Bytes>>,
+    endpoint: Endpoint,
+    token: Option<Token>,
+    user_agent: HeaderValue,
+    offline: bool,
+    retry: RetryConfig,
+    read_timeout: Duration,
+}
+
+impl fmt::Debug for HubClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HubClient")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("token", &self.inner.token)
+            .field("offline", &self.inner.offline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a request may be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Idempotent: retried on connection errors, 408, 429 and 5xx.
+    Idempotent,
+    /// Not idempotent (a commit): retried only on 429, which the server did not process.
+    OnlyRateLimited,
+    /// Never retried.
+    Never,
+}
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct HubRequest {
+    /// The method.
+    pub method: Method,
+    /// The absolute URL.
+    pub url: String,
+    /// Extra headers.
+    pub headers: HeaderMap,
+    /// The body (empty for none).
+    pub body: Bytes,
+    /// The retry policy.
+    pub retry: Retry,
+}
+
+impl HubRequest {
+    /// A `GET` (idempotent).
+    pub fn get(url: String) -> HubRequest {
+        HubRequest {
+            method: Method::GET,
+            url,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            retry: Retry::Idempotent,
+        }
+    }
+
+    /// A `HEAD` (idempotent).
+    pub fn head(url: String) -> HubRequest {
+        HubRequest { method: Method::HEAD, ..HubRequest::get(url) }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> HubRequest {
+        self.headers.insert(name, value);
+        self
+    }
+}
+
+impl HubClient {
+    /// A builder for `endpoint`.
+    pub fn builder(endpoint: Endpoint) -> ClientBuilder {
+        ClientBuilder::new(endpoint)
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// Whether the client is offline.
+    pub fn is_offline(&self) -> bool {
+        self.inner.offline
+    }
+
+    /// Whether a token would be sent to `url`: only to the endpoint's own origin.
+    pub fn sends_token_to(&self, url: &str) -> bool {
+        self.inner.token.is_some()
+            && Origin::parse(url).as_ref() == Some(self.inner.endpoint.origin())
+    }
+
+    /// The longest wait for an answer's headers or its next bytes.
+    pub fn read_timeout(&self) -> Duration {
+        self.inner.read_timeout
+    }
+
+    /// Sends `req`, retrying per its policy, and returns the answer, whatever its status (error
+    /// statuses are for the caller to map, see [`crate::HubError::from_response`]), once retries
+    /// are exhausted.
+    pub async fn send(&self, req: &HubRequest) -> Result<Response<Incoming>, Error> {
+        if self.inner.offline {
+            return Err(Error::Offline { url: req.url.clone() });
+        }
+        let mut attempt = 0;
+        loop {
+            let res = self.send_once(req).await;
+            let wait = match &res {
+                Ok(response) => {
+                    self.retry_wait(req.retry, response.status(), response.headers(), attempt)
+                }
+                Err(e) if e.is_transient() && req.retry == Retry::Idempotent => {
+                    self.backoff(attempt)
+                }
+                Err(_) => None,
+            };
+            match wait {
+                Some(wait) if attempt < self.inner.retry.max_retries => {
+                    tracing::debug!(
+                        "retrying {} {} in {wait:?} (attempt {})",
+                        req.method,
+                        req.url,
+                        attempt + 1
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                _ => return res,
+            }
+        }
+    }
+
+    /// Sends `req` and reads the whole answer; an error status becomes a typed error.
+    pub async fn send_and_read(
+        &self,
+        req: &HubRequest,
+    ) -> Result<(http::response::Parts, Bytes), Error> {
+        let response = self.send(req).await?;
+        let (parts, body) = response.into_parts();
+        let body = tokio::time::timeout(self.inner.read_timeout * 6, body.collect())
+            .await
+            .map_err(|_| Error::Timeout { url: req.url.clone() })?
+            .map_err(|e| Error::Network { url: req.url.clone(), source: Box::new(e) })?
+            .to_bytes();
+        if let Some(e) =
+            crate::HubError::from_response(&req.url, parts.status, &parts.headers, &body)
+        {
+            return Err(Error::Hub(e));
+        }
+        Ok((parts, body))
+    }
+
+    async fn send_once(&self, req: &HubRequest) -> Result<Response<Incoming>, Error> {
+        let mut builder = Request::builder().method(req.method.clone()).uri(&req.url);
+        if let Some(headers) = builder.headers_mut() {
+            headers.extend(req.headers.clone());
+            headers.insert(USER_AGENT, self.inner.user_agent.clone());
+            headers.remove(AUTHORIZATION);
+            if let Some(token) = &self.inner.token
+                && self.sends_token_to(&req.url)
+            {
+                headers.insert(AUTHORIZATION, token.header()?);
+            }
+        }
+        let request = builder
+            .body(Full::new(req.body.clone()))
+            .map_err(|e| Error::InvalidUrl { url: req.url.clone(), reason: e.to_string() })?;
+        match tokio::time::timeout(self.inner.read_timeout, self.inner.http.request(request)).await
+        {
+            Err(_) => Err(Error::Timeout { url: req.url.clone() }),
+            Ok(Err(e)) => Err(Error::Network { url: req.url.clone(), source: Box::new(e) }),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+
+    fn retry_wait(
+        &self,
+        retry: Retry,
+        status: StatusCode,
+        headers: &HeaderMap,
+        attempt: u32,
+    ) -> Option<Duration> {
+        let retryable = match retry {
+            Retry::Never => false,
+            Retry::OnlyRateLimited => status == StatusCode::TOO_MANY_REQUESTS,
+            Retry::Idempotent => matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504),
+        };
+        if !retryable {
+            return None;
+        }
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        match retry_after {
+            Some(wait) => Some(wait.min(self.inner.retry.max_backoff.max(Duration::from_secs(60)))),
+            None => self.backoff(attempt),
+        }
+    }
+
+    /// Exponential backoff with ±25 % jitter.
+    fn backoff(&self, attempt: u32) -> Option<Duration> {
+        let retry = &self.inner.retry;
+        let base =
+            retry.initial_backoff.saturating_mul(1 << attempt.min(16)).min(retry.max_backoff);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let jitter = 0.75 + f64::from(nanos % 1000) / 2000.0;
+        Some(base.mul_f64(jitter))
+    }
+}

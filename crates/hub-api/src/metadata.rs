@@ -1,0 +1,123 @@
+//! What the Hub says about a file before downloading it (`hub-protocol.md` §2.2): a `HEAD` on
+//! its resolve URL that follows redirects only within the endpoint's origin (a renamed repo)
+//! and stops at the first foreign one (the CDN), whose headers carry the metadata.
+
+use http::header::{ACCEPT_ENCODING, CONTENT_LENGTH, ETAG, HeaderValue, LOCATION};
+use hub_cache::{CommitHash, Etag};
+use hub_url::{Origin, Repo, RepoPath, Revision};
+
+use crate::client::{HubClient, HubRequest};
+use crate::{Error, HubError};
+
+/// A file's metadata at a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMetadata {
+    /// The commit the revision resolved to (`X-Repo-Commit`).
+    pub commit: CommitHash,
+    /// The blob's name: sha256 for an LFS file, git blob id otherwise.
+    pub etag: Etag,
+    /// Where to download the content from: a CDN URL for an LFS file, the resolve URL otherwise.
+    pub location: String,
+    /// The size, when the Hub said it.
+    pub size: Option<u64>,
+}
+
+impl FileMetadata {
+    /// Whether `location` is on the endpoint's origin (then the token may go with the GET).
+    pub fn is_on_hub(&self, client: &HubClient) -> bool {
+        Origin::parse(&self.location).as_ref() == Some(client.endpoint().origin())
+    }
+}
+
+const MAX_REDIRECTS: usize = 20;
+
+impl HubClient {
+    /// Asks the Hub for a file's metadata (commit, etag, size, download location).
+    pub async fn file_metadata(
+        &self,
+        repo: &Repo,
+        revision: &Revision,
+        path: &RepoPath,
+    ) -> Result<FileMetadata, Error> {
+        let mut url = self.endpoint().resolve_url(repo, revision, path);
+        for _ in 0..MAX_REDIRECTS {
+            let req = HubRequest::head(url.clone())
+                .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+            let response = self.send(&req).await?;
+            let (parts, _body) = response.into_parts();
+            if let Some(e) = HubError::from_response(&url, parts.status, &parts.headers, b"") {
+                return Err(Error::Hub(e));
+            }
+            let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+            let location = header(LOCATION.as_str()).map(|l| join_url(&url, l));
+            if parts.status.is_redirection()
+                && let Some(next) = &location
+                && Origin::parse(next).as_ref() == Some(self.endpoint().origin())
+            {
+                url = next.clone();
+                continue;
+            }
+            let protocol =
+                |reason: &str| Error::Protocol { url: url.clone(), reason: reason.to_owned() };
+            let commit = header("x-repo-commit").ok_or_else(|| {
+                protocol(
+                    "no X-Repo-Commit header: this does not look like a Hugging Face Hub endpoint",
+                )
+            })?;
+            let etag = header("x-linked-etag")
+                .or_else(|| header(ETAG.as_str()))
+                .ok_or_else(|| protocol("no ETag: the file's version cannot be known"))?;
+            let size = match header("x-linked-size") {
+                Some(size) => {
+                    Some(size.trim().parse().map_err(|_| protocol("invalid X-Linked-Size"))?)
+                }
+                None if !parts.status.is_redirection() => {
+                    header(CONTENT_LENGTH.as_str()).and_then(|s| s.trim().parse().ok())
+                }
+                None => None,
+            };
+            return Ok(FileMetadata {
+                commit: CommitHash::new(commit)?,
+                etag: Etag::from_header(etag)?,
+                location: if parts.status.is_redirection() { location.unwrap_or(url) } else { url },
+                size,
+            });
+        }
+        Err(Error::Protocol { url, reason: format!("more than {MAX_REDIRECTS} redirects") })
+    }
+}
+
+/// Resolves a `Location` against the URL it answered: absolute, `//host/…`, `/path` or relative.
+pub(crate) fn join_url(base: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_owned();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if let Some(network_path) = location.strip_prefix("//") {
+        return format!("{scheme}://{network_path}");
+    }
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    let path = rest[authority.len()..].split(['?', '#']).next().unwrap_or("/");
+    let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    format!("{scheme}://{authority}{dir}/{location}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_url;
+
+    #[test]
+    fn locations_are_resolved_like_a_browser() {
+        let base = "http://h:1/acme/old/resolve/main/x.bin?q=1";
+        assert_eq!(join_url(base, "https://cdn/x"), "https://cdn/x");
+        assert_eq!(
+            join_url(base, "/acme/new/resolve/main/x.bin"),
+            "http://h:1/acme/new/resolve/main/x.bin"
+        );
+        assert_eq!(join_url(base, "//other/y"), "http://other/y");
+        assert_eq!(join_url(base, "y.bin"), "http://h:1/acme/old/resolve/main/y.bin");
+    }
+}

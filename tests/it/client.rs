@@ -1,0 +1,197 @@
+//! `hub-api`'s transport against the TestHub: metadata, redirects, typed errors, retries,
+//! offline mode, the user agent, and the token never leaving the endpoint's origin.
+
+use std::time::Duration;
+
+use hub_api::{Error, HubClient, HubError, HubRequest, RetryConfig, Token};
+use hub_tests::{RepoType, TestHub, seed};
+use hub_url::{Endpoint, Repo, RepoPath, Revision};
+
+use crate::support::seeded;
+
+fn client(hub: &TestHub, token: Option<&str>) -> anyhow::Result<HubClient> {
+    let fast = RetryConfig {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+    };
+    Ok(HubClient::builder(Endpoint::new(hub.endpoint())?)
+        .token(token.map(Token::new).transpose()?)
+        .library("mylib", "1.2.3")
+        .retry(fast)
+        .build()?)
+}
+
+fn tiny() -> anyhow::Result<Repo> {
+    Ok("acme/tiny-model".parse()?)
+}
+
+fn rev(r: &str) -> anyhow::Result<Revision> {
+    Ok(r.parse()?)
+}
+
+fn path(p: &str) -> anyhow::Result<RepoPath> {
+    Ok(p.parse()?)
+}
+
+#[tokio::test]
+async fn metadata_of_regular_and_lfs_files_follows_the_seed() -> anyhow::Result<()> {
+    let (hub, seed) = seeded()?;
+    let manifest = seed.repo(RepoType::Model, "acme/tiny-model").expect("seeded");
+    let client = client(&hub, None)?;
+    for revision in ["main", "v1.0", "refs/pr/1", "dev"] {
+        let expected = &manifest.revisions[revision];
+        let config = client.file_metadata(&tiny()?, &rev(revision)?, &path("config.json")?).await?;
+        assert_eq!(config.commit.as_str(), expected.commit, "{revision}");
+        assert_eq!(config.etag.as_str(), expected.files["config.json"].git_oid);
+        assert_eq!(config.size, Some(expected.files["config.json"].size));
+        assert!(config.is_on_hub(&client), "a regular file is served by the hub");
+
+        let weights =
+            client.file_metadata(&tiny()?, &rev(revision)?, &path("weights.bin")?).await?;
+        assert_eq!(
+            weights.etag.as_str(),
+            expected.files["weights.bin"].sha256,
+            "LFS etag is the sha256"
+        );
+        assert!(weights.etag.is_sha256());
+        assert_eq!(weights.size, Some(expected.files["weights.bin"].size));
+        assert!(weights.location.starts_with(hub.cdn_url()), "{}", weights.location);
+        assert!(!weights.is_on_hub(&client));
+    }
+    let unicode =
+        client.file_metadata(&tiny()?, &rev("main")?, &path("unicode/café ü ñ.txt")?).await?;
+    assert_eq!(
+        unicode.etag.as_str(),
+        manifest.revisions["main"].files["unicode/café ü ñ.txt"].git_oid
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_renamed_repo_is_followed_within_the_hub() -> anyhow::Result<()> {
+    let (hub, seed) = seeded()?;
+    let client = client(&hub, None)?;
+    let old: Repo = "acme/old-tiny-model".parse()?;
+    let meta = client.file_metadata(&old, &rev("main")?, &path("config.json")?).await?;
+    let expected =
+        &seed.repo(RepoType::Model, "acme/tiny-model").expect("seeded").revisions["main"];
+    assert_eq!(meta.commit.as_str(), expected.commit);
+    assert!(meta.location.contains("/acme/tiny-model/resolve/"), "{}", meta.location);
+    let log = hub.stats().log;
+    assert!(log.iter().any(|e| e.status == 307), "the hub answered with a redirect");
+    Ok(())
+}
+
+#[tokio::test]
+async fn error_answers_become_typed_errors() -> anyhow::Result<()> {
+    let (hub, _seed) = seeded()?;
+    let anonymous = client(&hub, None)?;
+    let bob = client(&hub, Some(seed::BOB))?;
+    let carol = client(&hub, Some(seed::CAROL))?;
+    let main = rev("main")?;
+    let config = path("config.json")?;
+
+    let missing: Repo = "acme/does-not-exist".parse()?;
+    let private: Repo = "acme/private-model".parse()?;
+    let gated: Repo = "acme/gated-model".parse()?;
+    let cases: [(&HubClient, &Repo, &Revision, &RepoPath, fn(&Error) -> bool); 6] = [
+        (&anonymous, &missing, &main, &config, |e| {
+            matches!(e, Error::Hub(HubError::RepositoryNotFound { .. }))
+        }),
+        (&bob, &private, &main, &config, |e| {
+            matches!(e, Error::Hub(HubError::RepositoryNotFound { .. }))
+        }),
+        (&anonymous, &gated, &main, &config, |e| {
+            matches!(e, Error::Hub(HubError::GatedRepo { .. }))
+        }),
+        (&bob, &gated, &main, &config, |e| matches!(e, Error::Hub(HubError::GatedRepo { .. }))),
+        (&anonymous, &tiny()?, &main, &path("nope.txt")?, |e| {
+            matches!(e, Error::Hub(HubError::EntryNotFound { commit: Some(_), .. }))
+        }),
+        (&anonymous, &tiny()?, &rev("no-such-branch")?, &config, |e| {
+            matches!(e, Error::Hub(HubError::RevisionNotFound { .. }))
+        }),
+    ];
+    for (client, repo, revision, file, is_expected) in cases {
+        let err = client.file_metadata(repo, revision, file).await.expect_err("an error");
+        assert!(is_expected(&err), "{repo} {revision} {file}: {err}");
+        assert!(err.to_string().contains("request id"), "the request id is shown: {err}");
+    }
+    let ok = carol.file_metadata(&gated, &main, &config).await?;
+    assert_eq!(ok.etag.as_str().len(), 40);
+
+    let invalid = client(&hub, Some("hf_not_a_real_token"))?;
+    let err = invalid.file_metadata(&tiny()?, &main, &config).await.expect_err("refused");
+    assert!(matches!(err, Error::Hub(HubError::Unauthorized { .. })), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_token_goes_to_the_hub_and_never_to_the_cdn() -> anyhow::Result<()> {
+    let (hub, _seed) = seeded()?;
+    let alice = client(&hub, Some(seed::ALICE))?;
+    let meta = alice.file_metadata(&tiny()?, &rev("main")?, &path("weights.bin")?).await?;
+    assert!(!alice.sends_token_to(&meta.location));
+    let (parts, body) = alice.send_and_read(&HubRequest::get(meta.location.clone())).await?;
+    assert_eq!(parts.status, 200);
+    assert_eq!(body.len() as u64, meta.size.unwrap_or_default());
+    let stats = hub.stats();
+    assert_eq!(stats.auth_leaks, 0);
+    assert!(stats.log.iter().filter(|e| e.path.contains("/resolve/")).all(|e| e.authorization));
+    assert!(
+        stats.log.iter().all(|e| e.user_agent.starts_with("mylib/1.2.3; hub-api/")),
+        "{:?}",
+        stats.log[0].user_agent
+    );
+    assert!(stats.log[0].user_agent.contains("; rust/"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried_and_offline_sends_nothing() -> anyhow::Result<()> {
+    let (hub, seed) = seeded()?;
+    let client = client(&hub, None)?;
+    hub.faults().fail_next(2, 503, None);
+    let meta = client.file_metadata(&tiny()?, &rev("main")?, &path("config.json")?).await?;
+    let expected =
+        &seed.repo(RepoType::Model, "acme/tiny-model").expect("seeded").revisions["main"];
+    assert_eq!(meta.commit.as_str(), expected.commit);
+    assert_eq!(hub.stats().log.iter().filter(|e| e.path.contains("/resolve/")).count(), 3);
+
+    hub.reset();
+    hub.faults().fail_next(1, 429, Some(0));
+    client.file_metadata(&tiny()?, &rev("main")?, &path("config.json")?).await?;
+    assert_eq!(hub.stats().log.iter().map(|e| e.status).collect::<Vec<_>>(), [429, 200]);
+
+    hub.reset();
+    hub.faults().fail_next(10, 503, None);
+    let err = client
+        .file_metadata(&tiny()?, &rev("main")?, &path("config.json")?)
+        .await
+        .expect_err("gives up");
+    assert!(matches!(err, Error::Hub(HubError::Http { status: 503, .. })), "{err}");
+    assert_eq!(hub.stats().log.len(), 4, "1 attempt + 3 retries");
+
+    hub.reset();
+    hub.faults().clear();
+    let offline = HubClient::builder(Endpoint::new(hub.endpoint())?).offline(true).build()?;
+    let err = offline
+        .file_metadata(&tiny()?, &rev("main")?, &path("config.json")?)
+        .await
+        .expect_err("offline");
+    assert!(matches!(err, Error::Offline { .. }), "{err}");
+    assert!(err.to_string().contains("HF_HUB_OFFLINE"));
+    assert!(hub.stats().log.is_empty(), "nothing reached the hub");
+    Ok(())
+}
+
+#[test]
+fn tokens_are_secret_and_checked() {
+    let token = Token::new("  hf_secret123\n").expect("trimmed");
+    assert_eq!(token.expose_secret(), "hf_secret123");
+    assert_eq!(format!("{token:?}"), "Token(***)");
+    assert!(matches!(Token::new(""), Err(Error::InvalidToken)));
+    assert!(matches!(Token::new("hf_a\nb"), Err(Error::InvalidToken)));
+    assert!(matches!(Token::new("hf_\u{7f}x"), Err(Error::InvalidToken)));
+}
