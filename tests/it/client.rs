@@ -83,6 +83,9 @@ async fn a_renamed_repo_is_followed_within_the_hub() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A client, a repo, a revision, a file, and a check of the error it must get.
+type Case<'a> = (&'a HubClient, &'a Repo, &'a Revision, &'a RepoPath, fn(&Error) -> bool);
+
 #[tokio::test]
 async fn error_answers_become_typed_errors() -> anyhow::Result<()> {
     let (hub, _seed) = seeded()?;
@@ -95,7 +98,7 @@ async fn error_answers_become_typed_errors() -> anyhow::Result<()> {
     let missing: Repo = "acme/does-not-exist".parse()?;
     let private: Repo = "acme/private-model".parse()?;
     let gated: Repo = "acme/gated-model".parse()?;
-    let cases: [(&HubClient, &Repo, &Revision, &RepoPath, fn(&Error) -> bool); 6] = [
+    let cases: [Case<'_>; 6] = [
         (&anonymous, &missing, &main, &config, |e| {
             matches!(e, Error::Hub(HubError::RepositoryNotFound { .. }))
         }),
