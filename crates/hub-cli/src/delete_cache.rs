@@ -1,0 +1,180 @@
+//! `hub-cli delete-cache`: deletes revisions (by commit hash or a prefix of at least 7
+//! characters) or whole repos from the local cache, after showing what goes and how much
+//! space it frees. Blobs still used by a remaining revision are kept.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use hub_cache::{CacheInfo, DeleteTarget};
+use hub_url::{Repo, RepoId, RepoType};
+
+use crate::format;
+use crate::scan_cache::cache_dir;
+
+/// Reads a target: a commit hash (or a prefix of 7+ lowercase hex digits), or a repo as
+/// `model/org/name`, `dataset/org/name`, `space/org/name`, `datasets/org/name` or `org/name`.
+fn parse_target(s: &str) -> anyhow::Result<DeleteTarget> {
+    if (7..=40).contains(&s.len()) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Ok(DeleteTarget::Revision(s.to_owned()));
+    }
+    let invalid = || {
+        format!(
+            "invalid target '{s}': expected a commit hash (7+ hex digits) or a repo such as \
+             model/org/name, dataset/org/name, space/org/name or org/name"
+        )
+    };
+    // A singular type prefix (`model/`, `dataset/`, `space/`) on a three-part name.
+    if let Some((first, rest)) = s.split_once('/')
+        && rest.contains('/')
+        && let Ok(repo_type) = first.parse::<RepoType>()
+    {
+        let id = RepoId::new(rest).with_context(invalid)?;
+        return Ok(DeleteTarget::Repo(Repo::new(repo_type, id)));
+    }
+    Ok(DeleteTarget::Repo(s.parse::<Repo>().with_context(invalid)?))
+}
+
+/// A prefix that names revisions of more than one commit is refused: it would delete more
+/// than the user can see they asked for.
+fn check_unambiguous(info: &CacheInfo, targets: &[(String, DeleteTarget)]) -> anyhow::Result<()> {
+    for (raw, target) in targets {
+        let DeleteTarget::Revision(prefix) = target else { continue };
+        let mut commits: Vec<&str> = info
+            .repos
+            .iter()
+            .flat_map(|r| &r.revisions)
+            .map(|r| r.commit_hash.as_str())
+            .filter(|c| c.starts_with(prefix.as_str()))
+            .collect();
+        commits.sort_unstable();
+        commits.dedup();
+        if commits.len() > 1 {
+            bail!(
+                "ambiguous revision '{raw}': it matches {} commits ({}); give more characters",
+                commits.len(),
+                commits.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run(
+    dir: Option<PathBuf>,
+    targets: &[String],
+    dry_run: bool,
+    yes: bool,
+) -> anyhow::Result<()> {
+    let parsed = targets
+        .iter()
+        .map(|t| Ok((t.clone(), parse_target(t)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let info = cache_dir(dir)?.scan()?;
+    check_unambiguous(&info, &parsed)?;
+    let plan = info.plan_delete(&parsed.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>());
+    for unknown in &plan.unknown {
+        eprintln!("warning: '{unknown}' is not in the cache {}", info.cache_dir.display());
+    }
+    if plan.repos.is_empty() && plan.snapshots.is_empty() {
+        bail!(
+            "nothing to delete: none of the targets is in the cache {}",
+            info.cache_dir.display()
+        );
+    }
+
+    for repo in &info.repos {
+        if plan.repos.contains(&repo.path) {
+            println!(
+                "Repo {} ({}): all {} revision(s), {}",
+                repo.repo.id(),
+                repo.repo.repo_type(),
+                repo.revisions.len(),
+                format::size(repo.size_on_disk)
+            );
+            for rev in &repo.revisions {
+                println!("  {}{}", rev.commit_hash, refs_suffix(&rev.refs));
+            }
+            continue;
+        }
+        let revisions: Vec<_> =
+            repo.revisions.iter().filter(|r| plan.snapshots.contains(&r.snapshot_path)).collect();
+        if revisions.is_empty() {
+            continue;
+        }
+        println!(
+            "Repo {} ({}): {} of {} revision(s)",
+            repo.repo.id(),
+            repo.repo.repo_type(),
+            revisions.len(),
+            repo.revisions.len()
+        );
+        for rev in revisions {
+            println!("  {}{}", rev.commit_hash, refs_suffix(&rev.refs));
+        }
+    }
+    let freed = format::size(plan.expected_freed_size);
+    println!("Will free {freed}.");
+    if dry_run {
+        println!("Dry run: nothing deleted.");
+        return Ok(());
+    }
+    if !yes && !confirm()? {
+        bail!("aborted: nothing deleted (answer 'y', or pass -y to delete without asking)");
+    }
+    plan.execute()?;
+    println!("Deleted. Freed {freed}.");
+    Ok(())
+}
+
+fn refs_suffix(refs: &std::collections::BTreeSet<String>) -> String {
+    if refs.is_empty() {
+        String::new()
+    } else {
+        format!(" (refs: {})", refs.iter().cloned().collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// Asks on stderr, reads one line of stdin; end of input or anything but `y`/`yes` is a no.
+fn confirm() -> anyhow::Result<bool> {
+    let mut stderr = std::io::stderr();
+    write!(stderr, "Proceed? [y/N] ")?;
+    stderr.flush()?;
+    let stdin = std::io::stdin();
+    let mut answer = String::new();
+    let read = stdin.lock().read_line(&mut answer)?;
+    if read == 0 {
+        // Leave the prompt's line finished, then say why nothing happened.
+        eprintln!();
+        if !stdin.is_terminal() {
+            eprintln!("no answer on stdin (not a terminal, or closed)");
+        }
+        return Ok(false);
+    }
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(s: &str) -> String {
+        match parse_target(s).unwrap() {
+            DeleteTarget::Repo(r) => format!("{}:{}", r.repo_type(), r.id()),
+            DeleteTarget::Revision(c) => format!("rev:{c}"),
+        }
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(repo("abcdef1"), "rev:abcdef1");
+        assert_eq!(repo("org/name"), "model:org/name");
+        assert_eq!(repo("gpt2"), "model:gpt2");
+        assert_eq!(repo("model/org/name"), "model:org/name");
+        assert_eq!(repo("dataset/org/name"), "dataset:org/name");
+        assert_eq!(repo("datasets/org/name"), "dataset:org/name");
+        assert_eq!(repo("space/org/name"), "space:org/name");
+        assert!(parse_target("org/../x").is_err());
+        assert!(parse_target("a/b/c").is_err());
+    }
+}

@@ -1,0 +1,206 @@
+//! `hub-cli scan-cache` and `hub-cli delete-cache` over a cache laid out as the Python
+//! library writes it: `blobs/<etag>`, relative symlinks in `snapshots/<commit>/`, and refs
+//! (including `refs/refs/pr/1`).
+#![cfg(unix)]
+// Test helpers may unwrap too: a panic is how a test fails.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const C1: &str = "1111111111111111111111111111111111111111";
+const C2: &str = "2222222222222222222222222222222222222222";
+const D1: &str = "3333333333333333333333333333333333333333";
+const SHARED: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const OLD: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const NEW: &str = "cccccccccccccccccccccccccccccccccccccccc";
+const DATA: &str = "dddddddddddddddddddddddddddddddddddddddd";
+
+fn hub_cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
+    for var in ["HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    hub_cli().args(args).output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// One file of a snapshot: the relative symlink `snapshots/<commit>/<file>` → `blobs/<etag>`.
+fn link(repo: &Path, commit: &str, file: &str, etag: &str) {
+    let pointer = repo.join("snapshots").join(commit).join(file);
+    std::fs::create_dir_all(pointer.parent().unwrap()).unwrap();
+    let depth = file.split('/').count() + 1;
+    let target = format!("{}blobs/{etag}", "../".repeat(depth));
+    std::os::unix::fs::symlink(target, pointer).unwrap();
+}
+
+fn write_ref(repo: &Path, name: &str, commit: &str) {
+    let path = repo.join("refs").join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, commit).unwrap();
+}
+
+struct Cache {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    model: PathBuf,
+    dataset: PathBuf,
+}
+
+impl Cache {
+    fn root(&self) -> &str {
+        self.root.to_str().unwrap()
+    }
+}
+
+/// A model with two revisions (`main` → C2, `refs/pr/1` → C1) sharing `README.md` (100 B),
+/// each with its own `sub/config.json` (10 B, 20 B); and a dataset with one revision (5 B).
+fn cache() -> Cache {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("hub");
+    let model = root.join("models--julien-c--EsperBERTo-small");
+    std::fs::create_dir_all(model.join("blobs")).unwrap();
+    for (etag, size) in [(SHARED, 100), (OLD, 10), (NEW, 20)] {
+        std::fs::write(model.join("blobs").join(etag), vec![b'x'; size]).unwrap();
+    }
+    for (commit, config) in [(C1, OLD), (C2, NEW)] {
+        link(&model, commit, "README.md", SHARED);
+        link(&model, commit, "sub/config.json", config);
+    }
+    write_ref(&model, "main", C2);
+    write_ref(&model, "refs/pr/1", C1);
+
+    let dataset = root.join("datasets--acme--squad");
+    std::fs::create_dir_all(dataset.join("blobs")).unwrap();
+    std::fs::write(dataset.join("blobs").join(DATA), b"12345").unwrap();
+    link(&dataset, D1, "data/train.csv", DATA);
+    write_ref(&dataset, "main", D1);
+    std::fs::create_dir_all(root.join(".locks")).unwrap();
+    std::fs::write(root.join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n")
+        .unwrap();
+    Cache { _dir: dir, root, model, dataset }
+}
+
+fn scan_json(cache: &Cache) -> serde_json::Value {
+    let out = run(&["scan-cache", "--dir", cache.root(), "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn model_json(doc: &serde_json::Value) -> Option<&serde_json::Value> {
+    doc["repos"].as_array().unwrap().iter().find(|r| r["repo_id"] == "julien-c/EsperBERTo-small")
+}
+
+#[test]
+fn scan_cache_prints_a_table_of_repos() {
+    let cache = cache();
+    let out = run(&["scan-cache", "--dir", cache.root()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    for column in [
+        "REPO ID",
+        "REPO TYPE",
+        "SIZE ON DISK",
+        "NB FILES",
+        "LAST_ACCESSED",
+        "LAST_MODIFIED",
+        "REFS",
+        "LOCAL PATH",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(lines.next().unwrap().starts_with("-------"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("julien-c/EsperBERTo-small ")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1..4], ["model", "130.0", "3"], "{row}");
+    assert!(row.contains("a few seconds ago"), "{row}");
+    assert!(row.contains("main, refs/pr/1"), "{row}");
+    assert!(row.ends_with(cache.model.to_str().unwrap()), "{row}");
+    let row = text.lines().find(|l| l.starts_with("acme/squad ")).unwrap();
+    assert!(row.contains(" dataset ") && row.contains(" 5.0 "), "{row}");
+    assert!(row.ends_with(cache.dataset.to_str().unwrap()), "{row}");
+    assert!(
+        text.contains("Scanned 2 repo(s) for a total of 135.0."),
+        "the shared blob counts once: {text}"
+    );
+    assert!(!text.contains("warning"), "{text}");
+}
+
+#[test]
+fn scan_cache_verbose_shows_one_row_per_revision_and_counts_warnings() {
+    let cache = cache();
+    // A broken repo: its ref points at a snapshot that is not there.
+    write_ref(&cache.root.join("models--acme--broken"), "main", C1);
+    std::fs::create_dir_all(cache.root.join("models--acme--broken/snapshots")).unwrap();
+
+    let out = run(&["scan-cache", "--dir", cache.root(), "-v"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.lines().next().unwrap().contains("REVISION"), "{text}");
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("julien-c/")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    let old = rows.iter().find(|r| r.contains(C1)).unwrap();
+    assert!(old.contains(" 110.0 ") && old.contains("refs/pr/1"), "{old}");
+    let new = rows.iter().find(|r| r.contains(C2)).unwrap();
+    assert!(new.contains(" 120.0 ") && new.contains(" main "), "{new}");
+    assert!(text.contains("Got 1 warning(s) while scanning. Use -vvv to print details."), "{text}");
+    assert!(stderr(&out).is_empty());
+
+    let out = run(&["scan-cache", "--dir", cache.root(), "-vvv"]);
+    assert!(stderr(&out).contains("not in snapshots/"), "{}", stderr(&out));
+}
+
+#[test]
+fn scan_cache_json_is_a_document_with_repos_revisions_and_files() {
+    let cache = cache();
+    let doc = scan_json(&cache);
+    assert_eq!(doc["size_on_disk"], 135);
+    let model = model_json(&doc).unwrap();
+    assert_eq!(model["repo_type"], "model");
+    assert_eq!(model["size_on_disk"], 130);
+    assert_eq!(model["nb_files"], 3);
+    assert_eq!(model["path"], cache.model.to_str().unwrap());
+    assert_eq!(model["refs"]["main"], C2);
+    assert_eq!(model["refs"]["refs/pr/1"], C1);
+    let old = model["revisions"].as_array().unwrap().iter().find(|r| r["commit_hash"] == C1);
+    let old = old.unwrap();
+    assert_eq!(old["refs"], serde_json::json!(["refs/pr/1"]));
+    assert_eq!(old["size_on_disk"], 110);
+    assert_eq!(old["nb_files"], 2);
+    let files: Vec<&str> =
+        old["files"].as_array().unwrap().iter().map(|f| f["file_name"].as_str().unwrap()).collect();
+    assert_eq!(files, ["README.md", "sub/config.json"]);
+    assert_eq!(doc["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn a_missing_cache_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let out = run(&["scan-cache", "--dir", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert!(err.starts_with("error: cache directory not found"), "{err}");
+    assert!(err.contains(missing.to_str().unwrap()), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // The default location comes from the environment.
+    let out = hub_cli().arg("scan-cache").env("HF_HUB_CACHE", &missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(missing.to_str().unwrap()));
+}
