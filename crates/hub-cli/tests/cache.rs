@@ -5,6 +5,7 @@
 // Test helpers may unwrap too: a panic is how a test fails.
 #![allow(clippy::unwrap_used)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -203,4 +204,124 @@ fn a_missing_cache_is_a_one_line_error() {
     let out = hub_cli().arg("scan-cache").env("HF_HUB_CACHE", &missing).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(missing.to_str().unwrap()));
+}
+
+#[test]
+fn delete_cache_dry_run_shows_the_plan_and_deletes_nothing() {
+    let cache = cache();
+    let out = run(&["delete-cache", "--dir", cache.root(), &C1[..8], "--dry-run"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("julien-c/EsperBERTo-small"), "{text}");
+    assert!(text.contains(&format!("{C1} (refs: refs/pr/1)")), "{text}");
+    assert!(text.contains("Will free 10.0."), "only the unshared blob: {text}");
+    assert!(text.contains("Dry run: nothing deleted."), "{text}");
+    assert!(cache.model.join("snapshots").join(C1).exists());
+    assert!(cache.model.join("blobs").join(OLD).exists());
+    assert!(cache.model.join("refs/refs/pr/1").exists());
+}
+
+#[test]
+fn delete_cache_of_one_revision_keeps_what_the_other_still_uses() {
+    let cache = cache();
+    let out = run(&["delete-cache", "--dir", cache.root(), C1, "-y"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).contains("Deleted. Freed 10.0."), "{}", stdout(&out));
+
+    assert!(!cache.model.join("snapshots").join(C1).exists());
+    assert!(!cache.model.join("blobs").join(OLD).exists(), "its unique blob goes");
+    assert!(!cache.model.join("refs/refs/pr/1").exists(), "its ref goes");
+    assert!(cache.model.join("blobs").join(SHARED).exists(), "the shared blob stays");
+    assert!(cache.model.join("snapshots").join(C2).join("README.md").exists());
+    assert!(cache.model.join("refs/main").exists());
+    assert!(cache.dataset.exists());
+
+    let doc = scan_json(&cache);
+    let model = model_json(&doc).unwrap();
+    let commits: Vec<&str> = model["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["commit_hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(commits, [C2]);
+    assert_eq!(model["size_on_disk"], 120);
+    assert_eq!(model["refs"], serde_json::json!({ "main": C2 }));
+    assert_eq!(doc["warnings"], serde_json::json!([]), "the cache is still valid");
+}
+
+#[test]
+fn delete_cache_of_a_whole_repo_in_any_spelling() {
+    for target in ["dataset/acme/squad", "datasets/acme/squad"] {
+        let cache = cache();
+        let out = run(&["delete-cache", "--dir", cache.root(), target, "-y"]);
+        assert!(out.status.success(), "{target}: {out:?}");
+        assert!(stdout(&out).contains("Will free 5.0."), "{}", stdout(&out));
+        assert!(!cache.dataset.exists(), "{target}");
+        assert!(cache.model.exists());
+    }
+    for target in ["model/julien-c/EsperBERTo-small", "julien-c/EsperBERTo-small"] {
+        let cache = cache();
+        let out = run(&["delete-cache", "--dir", cache.root(), target, "-y"]);
+        assert!(out.status.success(), "{target}: {out:?}");
+        assert!(stdout(&out).contains("Freed 130.0."), "{}", stdout(&out));
+        assert!(!cache.model.exists(), "{target}");
+        let doc = scan_json(&cache);
+        assert!(model_json(&doc).is_none());
+        assert_eq!(doc["repos"].as_array().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn delete_cache_warns_about_unknown_targets_and_fails_when_nothing_matches() {
+    let cache = cache();
+    let out = run(&["delete-cache", "--dir", cache.root(), "deadbeef", "space/acme/nope", "-y"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = stderr(&out);
+    assert!(err.contains("warning: 'deadbeef' is not in the cache"), "{err}");
+    assert!(err.contains("warning: 'spaces/acme/nope' is not in the cache"), "{err}");
+    assert!(err.lines().last().unwrap().starts_with("error: nothing to delete"), "{err}");
+    assert!(cache.model.join("snapshots").join(C1).exists());
+
+    // One known target among unknown ones: the known one is deleted, the others warned about.
+    let out = run(&["delete-cache", "--dir", cache.root(), "deadbeef", "acme/squad", "-y"]);
+    assert_eq!(out.status.code(), Some(1), "acme/squad is a model id, not the dataset");
+    let out =
+        run(&["delete-cache", "--dir", cache.root(), "deadbeef", "datasets/acme/squad", "-y"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stderr(&out).contains("'deadbeef'"));
+    assert!(!cache.dataset.exists());
+
+    let out = run(&["delete-cache", "--dir", cache.root(), "org/../x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: invalid target 'org/../x'"), "{}", stderr(&out));
+}
+
+#[test]
+fn delete_cache_asks_first_and_a_closed_stdin_is_a_no() {
+    let cache = cache();
+    let out = run(&["delete-cache", "--dir", cache.root(), C2]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = stderr(&out);
+    assert!(err.contains("Proceed? [y/N]"), "{err}");
+    assert!(err.contains("error: aborted: nothing deleted"), "{err}");
+    assert!(stdout(&out).contains("Will free 20.0."), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("Deleted."));
+    assert!(cache.model.join("snapshots").join(C2).exists());
+    assert!(cache.model.join("blobs").join(NEW).exists());
+
+    // An answer of "y" on stdin proceeds.
+    let mut child = hub_cli()
+        .args(["delete-cache", "--dir", cache.root(), C2])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"y\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).contains("Deleted. Freed 20.0."));
+    assert!(!cache.model.join("snapshots").join(C2).exists());
+    assert!(!cache.model.join("refs/main").exists());
 }
