@@ -296,7 +296,8 @@ pub struct DeletePlan {
 /// What to delete: a commit hash, or a repo (all its revisions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteTarget {
-    /// One revision, by commit hash (a prefix of at least 7 characters is accepted when unique).
+    /// Revisions by commit hash, or by a prefix of at least 7 characters (which matches every
+    /// commit that starts with it; callers that want one revision check uniqueness first).
     Revision(String),
     /// A whole repository.
     Repo(Repo),
