@@ -42,7 +42,9 @@ pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
 pub use location::{CacheDir, HfHome};
 pub use lock::BlobLock;
-pub use scan::{CacheInfo, CachedFile, CachedRepo, CachedRevision, DeletePlan, DeleteTarget};
+pub use scan::{
+    CacheInfo, CachedFile, CachedRepo, CachedRevision, ChosenRepo, DeletePlan, DeleteTarget,
+};
 
 /// What can go wrong with the cache.
 #[derive(Debug, thiserror::Error)]

@@ -279,6 +279,8 @@ fn normalize(path: &Path) -> PathBuf {
 /// What deleting some revisions will remove, computed before anything is removed.
 #[derive(Debug, Clone, Default)]
 pub struct DeletePlan {
+    /// What was chosen, repo by repo, for showing to the user.
+    pub chosen: Vec<ChosenRepo>,
     /// Whole repo folders (all their revisions were chosen).
     pub repos: Vec<PathBuf>,
     /// Snapshot folders.
@@ -291,13 +293,29 @@ pub struct DeletePlan {
     pub expected_freed_size: u64,
     /// Chosen targets that are not in the cache.
     pub unknown: Vec<String>,
+    /// Commit prefixes that match more than one commit, with the commits they match: nothing is
+    /// planned for them.
+    pub ambiguous: Vec<(String, Vec<String>)>,
+}
+
+/// One repo a [`DeletePlan`] touches.
+#[derive(Debug, Clone)]
+pub struct ChosenRepo {
+    /// The repo.
+    pub repo: Repo,
+    /// Whether the whole repo folder goes.
+    pub whole: bool,
+    /// The revisions that go: commit hash and the refs pointing at it.
+    pub revisions: Vec<(String, BTreeSet<String>)>,
+    /// How many revisions the repo has in all.
+    pub total_revisions: usize,
 }
 
 /// What to delete: a commit hash, or a repo (all its revisions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteTarget {
-    /// Revisions by commit hash, or by a prefix of at least 7 characters (which matches every
-    /// commit that starts with it; callers that want one revision check uniqueness first).
+    /// Revisions by commit hash, or by a prefix of at least 7 characters that names a single
+    /// commit (an ambiguous prefix is reported, never expanded).
     Revision(String),
     /// A whole repository.
     Repo(Repo),
@@ -308,66 +326,82 @@ impl CacheInfo {
     /// its repo points to it.
     pub fn plan_delete(&self, targets: &[DeleteTarget]) -> DeletePlan {
         let mut plan = DeletePlan::default();
-        let mut chosen: BTreeMap<&Path, BTreeSet<&str>> = BTreeMap::new();
+        // Repo index → indices of its chosen revisions.
+        let mut chosen: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
         for target in targets {
-            let matched: Vec<(&CachedRepo, &CachedRevision)> = match target {
-                DeleteTarget::Repo(repo) => self
-                    .repos
-                    .iter()
-                    .filter(|r| &r.repo == repo)
-                    .flat_map(|r| r.revisions.iter().map(move |rev| (r, rev)))
-                    .collect(),
-                DeleteTarget::Revision(hash) if hash.len() >= 7 => self
-                    .repos
-                    .iter()
-                    .flat_map(|r| r.revisions.iter().map(move |rev| (r, rev)))
-                    .filter(|(_, rev)| rev.commit_hash.starts_with(hash.as_str()))
-                    .collect(),
-                DeleteTarget::Revision(_) => Vec::new(),
-            };
-            let is_repo = matches!(target, DeleteTarget::Repo(_));
-            let found_repo = match target {
-                DeleteTarget::Repo(repo) => self.repos.iter().find(|r| &r.repo == repo),
-                DeleteTarget::Revision(_) => None,
-            };
-            if matched.is_empty() && !(is_repo && found_repo.is_some()) {
-                plan.unknown.push(match target {
-                    DeleteTarget::Revision(h) => h.clone(),
-                    DeleteTarget::Repo(r) => r.to_string(),
-                });
-            }
-            if let Some(repo) = found_repo {
-                chosen.entry(&repo.path).or_default();
-            }
-            for (repo, rev) in matched {
-                chosen.entry(&repo.path).or_default().insert(&rev.commit_hash);
+            match target {
+                DeleteTarget::Repo(repo) => match self.repos.iter().position(|r| &r.repo == repo) {
+                    Some(i) => {
+                        chosen.entry(i).or_default().extend(0..self.repos[i].revisions.len())
+                    }
+                    None => plan.unknown.push(repo.to_string()),
+                },
+                DeleteTarget::Revision(prefix) => {
+                    let matches: Vec<(usize, usize)> = self
+                        .repos
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, r)| {
+                            r.revisions.iter().enumerate().map(move |(j, rev)| (i, j, rev))
+                        })
+                        .filter(|(_, _, rev)| {
+                            prefix.len() >= 7 && rev.commit_hash.starts_with(prefix.as_str())
+                        })
+                        .map(|(i, j, _)| (i, j))
+                        .collect();
+                    let commits: BTreeSet<&str> = matches
+                        .iter()
+                        .map(|&(i, j)| self.repos[i].revisions[j].commit_hash.as_str())
+                        .collect();
+                    match commits.len() {
+                        0 => plan.unknown.push(prefix.clone()),
+                        1 => matches.into_iter().for_each(|(i, j)| {
+                            chosen.entry(i).or_default().insert(j);
+                        }),
+                        _ => plan.ambiguous.push((
+                            prefix.clone(),
+                            commits.into_iter().map(str::to_owned).collect(),
+                        )),
+                    }
+                }
             }
         }
-        for (repo_path, commits) in chosen {
-            let Some(repo) = self.repos.iter().find(|r| r.path == repo_path) else { continue };
-            if commits.len() == repo.revisions.len() {
+        for (i, revision_indices) in chosen {
+            let repo = &self.repos[i];
+            let whole = revision_indices.len() == repo.revisions.len();
+            plan.chosen.push(ChosenRepo {
+                repo: repo.repo.clone(),
+                whole,
+                revisions: revision_indices
+                    .iter()
+                    .map(|&j| {
+                        (repo.revisions[j].commit_hash.clone(), repo.revisions[j].refs.clone())
+                    })
+                    .collect(),
+                total_revisions: repo.revisions.len(),
+            });
+            if whole {
                 plan.repos.push(repo.path.clone());
                 plan.expected_freed_size += repo.size_on_disk;
                 continue;
             }
-            let kept: HashSet<&Path> = repo
-                .revisions
+            let (deleted, kept): (Vec<_>, Vec<_>) =
+                repo.revisions.iter().enumerate().partition(|(j, _)| revision_indices.contains(j));
+            let kept_blobs: HashSet<&Path> = kept
                 .iter()
-                .filter(|r| !commits.contains(r.commit_hash.as_str()))
-                .flat_map(|r| r.files.iter().map(|f| f.blob_path.as_path()))
+                .flat_map(|(_, r)| r.files.iter().map(|f| f.blob_path.as_path()))
                 .collect();
             let mut freed: BTreeMap<&Path, u64> = BTreeMap::new();
-            for rev in repo.revisions.iter().filter(|r| commits.contains(r.commit_hash.as_str())) {
+            for (_, rev) in deleted {
                 plan.snapshots.push(rev.snapshot_path.clone());
                 for name in &rev.refs {
                     let mut ref_path = repo.path.join("refs");
                     ref_path.extend(name.split('/'));
                     plan.refs.push(ref_path);
                 }
-                for file in &rev.files {
-                    if !kept.contains(file.blob_path.as_path()) {
-                        freed.insert(&file.blob_path, file.size_on_disk);
-                    }
+                for file in rev.files.iter().filter(|f| !kept_blobs.contains(f.blob_path.as_path()))
+                {
+                    freed.insert(&file.blob_path, file.size_on_disk);
                 }
             }
             plan.expected_freed_size += freed.values().sum::<u64>();

@@ -411,6 +411,11 @@ mod scan_and_delete {
         assert_eq!(plan.blobs, [repo.blob_path(&Etag::new(OLD).unwrap())]);
         assert_eq!(plan.refs, [repo.ref_path(&rev("refs/pr/1"))]);
         assert_eq!(plan.unknown, ["deadbeef"]);
+        assert_eq!(plan.chosen.len(), 1);
+        assert!(!plan.chosen[0].whole);
+        assert_eq!(plan.chosen[0].total_revisions, 2);
+        assert_eq!(plan.chosen[0].revisions[0].0, C1);
+        assert_eq!(plan.chosen[0].revisions[0].1.iter().collect::<Vec<_>>(), ["refs/pr/1"]);
         // A dry run is the plan alone: nothing moved.
         assert!(repo.snapshot_path(&CommitHash::new(C1).unwrap()).exists());
         plan.execute().unwrap();
@@ -425,6 +430,21 @@ mod scan_and_delete {
             repo.lookup(&path("README.md"), &rev("refs/pr/1")).unwrap(),
             CacheLookup::NotCached
         );
+    }
+
+    #[test]
+    fn an_ambiguous_prefix_plans_nothing() {
+        let (_dir, cache, repo) = two_revisions();
+        let twin = CommitHash::new("1111111222222222222222222222222222222222").unwrap();
+        repo.link_snapshot(&twin, &path("README.md"), &Etag::new(SHARED).unwrap()).unwrap();
+        let info = cache.scan().unwrap();
+        let plan = info.plan_delete(&[DeleteTarget::Revision("1111111".into())]);
+        assert_eq!(plan.ambiguous, [("1111111".to_owned(), vec![C1.to_owned(), twin.to_string()])]);
+        assert!(plan.chosen.is_empty() && plan.snapshots.is_empty() && plan.blobs.is_empty());
+        assert_eq!(plan.expected_freed_size, 0);
+        // The full hash is not ambiguous.
+        let plan = info.plan_delete(&[DeleteTarget::Revision(C1.into())]);
+        assert_eq!(plan.snapshots, [repo.snapshot_path(&CommitHash::new(C1).unwrap())]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use hub_cache::{CacheInfo, DeleteTarget};
+use hub_cache::DeleteTarget;
 use hub_url::{Repo, RepoId, RepoType};
 
 use crate::format;
@@ -35,82 +35,45 @@ fn parse_target(s: &str) -> anyhow::Result<DeleteTarget> {
     Ok(DeleteTarget::Repo(s.parse::<Repo>().with_context(invalid)?))
 }
 
-/// A prefix that names revisions of more than one commit is refused: it would delete more
-/// than the user can see they asked for.
-fn check_unambiguous(info: &CacheInfo, targets: &[(String, DeleteTarget)]) -> anyhow::Result<()> {
-    for (raw, target) in targets {
-        let DeleteTarget::Revision(prefix) = target else { continue };
-        let mut commits: Vec<&str> = info
-            .repos
-            .iter()
-            .flat_map(|r| &r.revisions)
-            .map(|r| r.commit_hash.as_str())
-            .filter(|c| c.starts_with(prefix.as_str()))
-            .collect();
-        commits.sort_unstable();
-        commits.dedup();
-        if commits.len() > 1 {
-            bail!(
-                "ambiguous revision '{raw}': it matches {} commits ({}); give more characters",
-                commits.len(),
-                commits.join(", ")
-            );
-        }
-    }
-    Ok(())
-}
-
 pub(crate) fn run(
     dir: Option<PathBuf>,
     targets: &[String],
     dry_run: bool,
     yes: bool,
 ) -> anyhow::Result<()> {
-    let parsed = targets
-        .iter()
-        .map(|t| Ok((t.clone(), parse_target(t)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let parsed = targets.iter().map(|t| parse_target(t)).collect::<anyhow::Result<Vec<_>>>()?;
     let info = cache_dir(dir)?.scan()?;
-    check_unambiguous(&info, &parsed)?;
-    let plan = info.plan_delete(&parsed.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>());
+    let plan = info.plan_delete(&parsed);
+    // An ambiguous prefix would delete more than the user can see they asked for.
+    if let Some((prefix, commits)) = plan.ambiguous.first() {
+        bail!(
+            "ambiguous revision '{prefix}': it matches {} commits ({}); give more characters",
+            commits.len(),
+            commits.join(", ")
+        );
+    }
     for unknown in &plan.unknown {
         eprintln!("warning: '{unknown}' is not in the cache {}", info.cache_dir.display());
     }
-    if plan.repos.is_empty() && plan.snapshots.is_empty() {
+    if plan.chosen.is_empty() {
         bail!(
             "nothing to delete: none of the targets is in the cache {}",
             info.cache_dir.display()
         );
     }
-
-    for repo in &info.repos {
-        if plan.repos.contains(&repo.path) {
+    for chosen in &plan.chosen {
+        let (id, repo_type) = (chosen.repo.id(), chosen.repo.repo_type());
+        if chosen.whole {
+            println!("Repo {id} ({repo_type}): all {} revision(s)", chosen.total_revisions);
+        } else {
             println!(
-                "Repo {} ({}): all {} revision(s), {}",
-                repo.repo.id(),
-                repo.repo.repo_type(),
-                repo.revisions.len(),
-                format::size(repo.size_on_disk)
+                "Repo {id} ({repo_type}): {} of {} revision(s)",
+                chosen.revisions.len(),
+                chosen.total_revisions
             );
-            for rev in &repo.revisions {
-                println!("  {}{}", rev.commit_hash, refs_suffix(&rev.refs));
-            }
-            continue;
         }
-        let revisions: Vec<_> =
-            repo.revisions.iter().filter(|r| plan.snapshots.contains(&r.snapshot_path)).collect();
-        if revisions.is_empty() {
-            continue;
-        }
-        println!(
-            "Repo {} ({}): {} of {} revision(s)",
-            repo.repo.id(),
-            repo.repo.repo_type(),
-            revisions.len(),
-            repo.revisions.len()
-        );
-        for rev in revisions {
-            println!("  {}{}", rev.commit_hash, refs_suffix(&rev.refs));
+        for (commit, refs) in &chosen.revisions {
+            println!("  {commit}{}", refs_suffix(refs));
         }
     }
     let freed = format::size(plan.expected_freed_size);
