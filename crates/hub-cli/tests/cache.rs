@@ -325,3 +325,19 @@ fn delete_cache_asks_first_and_a_closed_stdin_is_a_no() {
     assert!(!cache.model.join("snapshots").join(C2).exists());
     assert!(!cache.model.join("refs/main").exists());
 }
+
+#[test]
+fn delete_cache_refuses_a_prefix_that_names_two_commits() {
+    let cache = cache();
+    let twin = "1111111222222222222222222222222222222222";
+    link(&cache.model, twin, "README.md", SHARED);
+    let out = run(&["delete-cache", "--dir", cache.root(), "1111111", "-y"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("ambiguous revision '1111111'") && err.contains(C1) && err.contains(twin),
+        "{err}"
+    );
+    assert!(cache.model.join("snapshots").join(C1).exists(), "nothing was deleted");
+    assert!(cache.model.join("snapshots").join(twin).exists());
+}
