@@ -134,6 +134,8 @@ async fn error_answers_become_typed_errors() -> anyhow::Result<()> {
 async fn the_token_goes_to_the_hub_and_never_to_the_cdn() -> anyhow::Result<()> {
     let (hub, _seed) = seeded()?;
     let alice = client(&hub, Some(seed::ALICE))?;
+    let shown = format!("{alice:?}");
+    assert!(!shown.contains(seed::ALICE) && shown.contains("***"), "{shown}");
     let meta = alice.file_metadata(&tiny()?, &rev("main")?, &path("weights.bin")?).await?;
     assert!(!alice.sends_token_to(&meta.location));
     let (parts, body) = alice.send_and_read(&HubRequest::get(meta.location.clone())).await?;

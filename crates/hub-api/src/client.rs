@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::Error;
 
-/// A Hub access token. Never shown: `Debug` and `Display` print `Token(***)`.
+/// A Hub access token. Never shown: `Debug` prints `Token(***)`, and there is no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
@@ -58,7 +58,8 @@ pub struct RetryConfig {
     pub max_retries: u32,
     /// The first wait; doubled each time.
     pub initial_backoff: Duration,
-    /// The longest wait between attempts (also caps `Retry-After`).
+    /// The longest wait between attempts when the server does not say; a `Retry-After` is
+    /// honoured up to [`MAX_RETRY_AFTER`].
     pub max_backoff: Duration,
 }
 
@@ -72,6 +73,9 @@ impl Default for RetryConfig {
         }
     }
 }
+
+/// The longest `Retry-After` a client waits for before retrying.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Builds a [`HubClient`].
 #[derive(Debug, Clone)]
@@ -161,11 +165,12 @@ impl ClientBuilder {
         );
         let user_agent = HeaderValue::from_str(&user_agent)
             .map_err(|_| Error::InvalidUserAgent { user_agent })?;
+        let auth = self.token.as_ref().map(Token::header).transpose()?;
         Ok(HubClient {
             inner: Arc::new(Inner {
                 http,
                 endpoint: self.endpoint,
-                token: self.token,
+                auth,
                 user_agent,
                 offline: self.offline,
                 retry: self.retry,
@@ -186,7 +191,8 @@ pub struct HubClient {
 struct Inner {
     http: Client<Connector, Full<Bytes>>,
     endpoint: Endpoint,
-    token: Option<Token>,
+    /// `Bearer <token>`, marked sensitive; sent to the endpoint's origin only.
+    auth: Option<HeaderValue>,
     user_agent: HeaderValue,
     offline: bool,
     retry: RetryConfig,
@@ -197,7 +203,7 @@ impl fmt::Debug for HubClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HubClient")
             .field("endpoint", &self.inner.endpoint.as_str())
-            .field("token", &self.inner.token)
+            .field("token", &self.inner.auth.as_ref().map(|_| "***"))
             .field("offline", &self.inner.offline)
             .finish_non_exhaustive()
     }
@@ -271,7 +277,7 @@ impl HubClient {
 
     /// Whether a token would be sent to `url`: only to the endpoint's own origin.
     pub fn sends_token_to(&self, url: &str) -> bool {
-        self.inner.token.is_some()
+        self.inner.auth.is_some()
             && Origin::parse(url).as_ref() == Some(self.inner.endpoint.origin())
     }
 
@@ -321,12 +327,26 @@ impl HubClient {
         req: &HubRequest,
     ) -> Result<(http::response::Parts, Bytes), Error> {
         let response = self.send(req).await?;
-        let (parts, body) = response.into_parts();
-        let body = tokio::time::timeout(self.inner.read_timeout * 6, body.collect())
-            .await
-            .map_err(|_| Error::Timeout { url: req.url.clone() })?
-            .map_err(|e| Error::Network { url: req.url.clone(), source: Box::new(e) })?
-            .to_bytes();
+        let (parts, mut body) = response.into_parts();
+        // The read timeout bounds each wait for more bytes, not the whole body.
+        let mut collected = Vec::new();
+        loop {
+            let frame = tokio::time::timeout(self.inner.read_timeout, body.frame())
+                .await
+                .map_err(|_| Error::Timeout { url: req.url.clone() })?;
+            match frame {
+                None => break,
+                Some(Err(e)) => {
+                    return Err(Error::Network { url: req.url.clone(), source: Box::new(e) });
+                }
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        collected.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+        let body = Bytes::from(collected);
         if let Some(e) =
             crate::HubError::from_response(&req.url, parts.status, &parts.headers, &body)
         {
@@ -341,10 +361,10 @@ impl HubClient {
             headers.extend(req.headers.clone());
             headers.insert(USER_AGENT, self.inner.user_agent.clone());
             headers.remove(AUTHORIZATION);
-            if let Some(token) = &self.inner.token
+            if let Some(auth) = &self.inner.auth
                 && self.sends_token_to(&req.url)
             {
-                headers.insert(AUTHORIZATION, token.header()?);
+                headers.insert(AUTHORIZATION, auth.clone());
             }
         }
         let request = builder
@@ -379,7 +399,7 @@ impl HubClient {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         match retry_after {
-            Some(wait) => Some(wait.min(self.inner.retry.max_backoff.max(Duration::from_secs(60)))),
+            Some(wait) => Some(wait.min(MAX_RETRY_AFTER)),
             None => self.backoff(attempt),
         }
     }

@@ -23,6 +23,8 @@ mod client;
 mod error;
 mod metadata;
 
-pub use client::{ClientBuilder, HubClient, HubRequest, Retry, RetryConfig, Token};
+pub use client::{
+    ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Retry, RetryConfig, Token,
+};
 pub use error::{Error, HubError, ServerContext};
 pub use metadata::FileMetadata;
