@@ -3,7 +3,7 @@
 //! Faults are set through [`Faults`] (from [`crate::TestHub::faults`]) or `POST /_testhub/faults`.
 //! `fail_next` answers the next N requests with a status; `drop_after_bytes` and
 //! `corrupt_offset` are one-shot and apply to the next file body served (a resolve GET on the
-//! hub or a GET on the CDN); `throttle` stays until cleared.
+//! hub or a GET on the CDN); `throttle` and `override_header` stay until cleared.
 
 use std::{
     collections::BTreeMap,
@@ -66,6 +66,15 @@ struct FaultState {
     drop_after_bytes: Option<u64>,
     throttle_bytes_per_sec: Option<u64>,
     corrupt_offset: Option<u64>,
+    header_overrides: Vec<HeaderOverride>,
+}
+
+/// A response header replaced on every response of one route.
+#[derive(Debug, Clone)]
+struct HeaderOverride {
+    route: String,
+    name: String,
+    value: String,
 }
 
 /// The faults a single file body is served with.
@@ -115,6 +124,32 @@ impl Faults {
         lock(&self.inner).corrupt_offset = Some(offset);
     }
 
+    /// Sets response header `name` to `value` on every response of `route` (a route name as
+    /// counted in [`Stats::requests`], e.g. `resolve`, `cdn-get`; `*` = every route) until
+    /// cleared, replacing the header the route would have sent. Several overrides can be active;
+    /// a later one for the same route and header replaces the earlier one. A name or value that
+    /// cannot go in a header is ignored when responses are built.
+    pub fn override_header(&self, route: &str, name: &str, value: &str) {
+        let mut state = lock(&self.inner);
+        let name = name.to_ascii_lowercase();
+        state.header_overrides.retain(|o| !(o.route == route && o.name == name));
+        state.header_overrides.push(HeaderOverride {
+            route: route.to_owned(),
+            name,
+            value: value.to_owned(),
+        });
+    }
+
+    /// The header overrides that apply to a response of `route`: `(name, value)`.
+    pub(crate) fn header_overrides(&self, route: &str) -> Vec<(String, String)> {
+        lock(&self.inner)
+            .header_overrides
+            .iter()
+            .filter(|o| o.route == route || o.route == "*")
+            .map(|o| (o.name.clone(), o.value.clone()))
+            .collect()
+    }
+
     /// Clears every fault.
     pub fn clear(&self) {
         *lock(&self.inner) = FaultState::default();
@@ -158,6 +193,15 @@ pub(crate) struct FaultRequest {
     drop_after_bytes: Option<u64>,
     throttle_bytes_per_sec: Option<u64>,
     corrupt_offset: Option<u64>,
+    override_header: Option<OverrideHeaderRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideHeaderRequest {
+    route: String,
+    name: String,
+    value: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +215,19 @@ struct FailNextRequest {
 }
 
 impl FaultRequest {
+    /// Checks what cannot be checked by deserializing: header names and values.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if let Some(o) = &self.override_header {
+            if hyper::header::HeaderName::from_bytes(o.name.as_bytes()).is_err() {
+                return Err(format!("invalid header name {:?}", o.name));
+            }
+            if hyper::header::HeaderValue::from_str(&o.value).is_err() {
+                return Err(format!("invalid header value {:?}", o.value));
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn apply(self, faults: &Faults) {
         if let Some(f) = self.fail_next {
             faults.fail_next_on(f.host, f.count, f.status, f.retry_after);
@@ -183,6 +240,9 @@ impl FaultRequest {
         }
         if let Some(n) = self.corrupt_offset {
             faults.corrupt_offset(n);
+        }
+        if let Some(o) = self.override_header {
+            faults.override_header(&o.route, &o.name, &o.value);
         }
     }
 }

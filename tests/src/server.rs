@@ -95,6 +95,17 @@ async fn handle(state: Arc<State>, host: Host, req: Request<Incoming>) -> Resp {
         },
     };
     let (mut parts, body) = res.into_parts();
+    for (name, value) in state.faults.header_overrides(route) {
+        match (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            header::HeaderValue::from_str(&value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                parts.headers.insert(name, value);
+            }
+            _ => tracing::warn!("ignoring an invalid header override {name:?}: {value:?}"),
+        }
+    }
     let bytes = Arc::new(AtomicU64::new(0));
     let body = CountingBody::wrap(body, bytes.clone(), state.recorder.total_counter());
     let entry = LogEntry {

@@ -29,6 +29,9 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Resp {
                     Err(e) => return hub_error(400, None, &format!("invalid faults request: {e}")),
                 }
             };
+            if let Err(e) = request.validate() {
+                return hub_error(400, None, &format!("invalid faults request: {e}"));
+            }
             request.apply(&state.faults);
             json(200, &serde_json::json!({}))
         }
