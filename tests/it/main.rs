@@ -4,8 +4,10 @@
 mod admin;
 mod cdn;
 mod client;
+mod download;
 mod faults;
 mod git;
+mod large;
 mod lfs;
 mod resolve;
 mod support;

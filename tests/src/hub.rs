@@ -51,6 +51,25 @@ impl Default for HubConfig {
     }
 }
 
+/// A large LFS file made by [`TestHub::add_large_file`] (printed by `testhub --large-file`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LargeFile {
+    /// `model`, `dataset` or `space`.
+    pub repo_type: crate::repo::RepoType,
+    /// The repository id.
+    pub repo_id: String,
+    /// The path in the repository.
+    pub path: String,
+    /// The size of the content.
+    pub size: u64,
+    /// The sha256 of the content (the LFS oid).
+    pub sha256: String,
+    /// The git blob id of the pointer.
+    pub git_oid: String,
+    /// The commit on `main` that has the file.
+    pub commit: String,
+}
+
 /// A running local Hub (see the crate docs). Stops when dropped.
 #[derive(Debug)]
 pub struct TestHub {
@@ -248,6 +267,49 @@ impl TestHub {
             self.state.cdn_url,
             self.state.signer.query_expiring_at("GET", oid, expires_at)
         )
+    }
+
+    /// Commits an LFS file of `size` deterministic bytes ([`seed::DeterministicReader`], label
+    /// `"{type}/{repo_id}/{path}"`) on `main` of `repo`, creating the repository (owned by its
+    /// namespace) if needed. The bytes are generated while they are hashed and written to the LFS
+    /// store: nothing is held in memory, and a root that already has the object skips the work.
+    /// When `main` already has that exact file, no commit is made.
+    pub fn add_large_file(&self, repo: &Repo, path: &str, size: u64) -> anyhow::Result<LargeFile> {
+        if self.state.meta(repo).is_none() {
+            self.state.create_repo(repo, &RepoOptions::default())?;
+        }
+        let label = format!("{}/{}/{path}", repo.repo_type.as_str(), repo.repo_id);
+        let (sha256, size) = self.state.lfs.put_generated(&label, size)?;
+        let git_dir = self.state.git_dir(repo);
+        let pointer = crate::lfs_store::pointer_text(&sha256, size);
+        if let Some(main) = crate::repo::ref_target(&git_dir, "refs/heads/main")?
+            && let Some(entry) = crate::repo::lookup_path(&git_dir, &main, path)?
+            && entry.kind == "blob"
+            && crate::repo::read_blob(&git_dir, &entry.oid)? == pointer.as_bytes()
+        {
+            return Ok(LargeFile {
+                repo_type: repo.repo_type,
+                repo_id: repo.repo_id.clone(),
+                path: path.to_owned(),
+                size,
+                sha256,
+                git_oid: entry.oid,
+                commit: main,
+            });
+        }
+        let spec =
+            CommitSpec::new("main", &format!("Add {path}")).lfs_generated(path, &label, size);
+        let (commit, written) = self.state.commit_files(repo, spec)?;
+        let git_oid = written.into_iter().next().map(|f| f.git_oid).unwrap_or_default();
+        Ok(LargeFile {
+            repo_type: repo.repo_type,
+            repo_id: repo.repo_id.clone(),
+            path: path.to_owned(),
+            size,
+            sha256,
+            git_oid,
+            commit,
+        })
     }
 
     /// Creates the default seed (users, tokens, repositories) and returns its manifest.

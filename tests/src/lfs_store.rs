@@ -12,7 +12,7 @@ use std::{
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use crate::util::hex;
+use crate::{seed::DeterministicReader, util::hex};
 
 /// Bytes per read when copying or hashing files.
 pub(crate) const IO_CHUNK: usize = 1024 * 1024;
@@ -78,30 +78,124 @@ impl LfsStore {
 
     /// Stores a copy of the file at `path` and returns `(sha256, size)`, streaming.
     pub(crate) fn put_file(&self, path: &Path) -> anyhow::Result<(String, u64)> {
-        let mut src =
-            fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let src = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let large = src.metadata().is_ok_and(|m| m.len() >= EXTERNAL_HASH_MIN);
+        self.put_reader(src, large).with_context(|| format!("storing {}", path.display()))
+    }
+
+    /// Stores everything `src` yields and returns `(sha256, size)`, hashing while copying
+    /// (with `openssl` if `large` and it is installed: see [`StreamHasher`]).
+    pub(crate) fn put_reader(
+        &self,
+        mut src: impl Read,
+        large: bool,
+    ) -> anyhow::Result<(String, u64)> {
         let mut tmp =
             tempfile::NamedTempFile::new_in(self.tmp_dir()).context("creating a temp file")?;
-        let mut hasher = Sha256::new();
+        let mut hasher = StreamHasher::new(large);
         let mut buf = vec![0u8; IO_CHUNK];
         let mut size = 0u64;
         loop {
-            let n = src.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
+            let n = match src.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(anyhow::Error::new(e).context("reading the source")),
+            };
             tmp.write_all(&buf[..n]).context("writing an LFS object")?;
+            hasher.update(&buf[..n])?;
             size += n as u64;
         }
-        let oid = hex(&hasher.finalize());
-        self.persist(tmp, &oid)?;
+        let oid = hasher.finish()?;
+        if self.size_of(&oid) != Some(size) {
+            self.persist(tmp, &oid)?;
+        }
+        Ok((oid, size))
+    }
+
+    /// Stores `size` deterministic bytes derived from `label` ([`DeterministicReader`]) and
+    /// returns `(sha256, size)`. The oid is remembered under `lfs/generated/`, so generating the
+    /// same object again in the same root is instant.
+    pub(crate) fn put_generated(&self, label: &str, size: u64) -> anyhow::Result<(String, u64)> {
+        let dir = self.root.join("generated");
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let memo = dir.join(format!("{}-{size}", hex(&Sha256::digest(label.as_bytes()))));
+        if let Ok(oid) = fs::read_to_string(&memo) {
+            let oid = oid.trim();
+            if self.size_of(oid) == Some(size) {
+                return Ok((oid.to_owned(), size));
+            }
+        }
+        let (oid, size) =
+            self.put_reader(DeterministicReader::new(label, size), size >= EXTERNAL_HASH_MIN)?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(self.tmp_dir()).context("creating a temp file")?;
+        tmp.write_all(oid.as_bytes()).context("writing the generated-object memo")?;
+        tmp.persist(&memo).with_context(|| format!("persisting {}", memo.display()))?;
         Ok((oid, size))
     }
 
     /// The directory holding the parts of one multipart upload.
     pub(crate) fn parts_dir(&self, oid: &str, size: u64, chunk: u64) -> PathBuf {
         self.root.join("parts").join(format!("{oid}-{size}-{chunk}"))
+    }
+}
+
+/// Streams at least this large are hashed by `openssl` when it is installed.
+const EXTERNAL_HASH_MIN: u64 = 64 * 1024 * 1024;
+
+/// sha256 of a stream: in process, or by an `openssl dgst -sha256` child fed through a pipe.
+///
+/// The `sha2` crate runs at a few tens of MB/s in debug builds (the default `testhub`), which
+/// makes a 2 GiB file take over a minute; `openssl` hashes at about 1 GiB/s whatever the build,
+/// on the other core.
+enum StreamHasher {
+    InProcess(Sha256),
+    Openssl { child: std::process::Child, stdin: std::process::ChildStdin },
+}
+
+impl StreamHasher {
+    fn new(external: bool) -> StreamHasher {
+        if external {
+            let spawned = std::process::Command::new("openssl")
+                .args(["dgst", "-sha256", "-r"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            if let Ok(mut child) = spawned
+                && let Some(stdin) = child.stdin.take()
+            {
+                return StreamHasher::Openssl { child, stdin };
+            }
+        }
+        StreamHasher::InProcess(Sha256::new())
+    }
+
+    fn update(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        match self {
+            StreamHasher::InProcess(h) => h.update(data),
+            StreamHasher::Openssl { stdin, .. } => {
+                stdin.write_all(data).context("feeding openssl dgst")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<String> {
+        match self {
+            StreamHasher::InProcess(h) => Ok(hex(&h.finalize())),
+            StreamHasher::Openssl { child, stdin } => {
+                drop(stdin);
+                let out = child.wait_with_output().context("waiting for openssl dgst")?;
+                let text = String::from_utf8_lossy(&out.stdout);
+                let oid = text.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+                if !out.status.success() || !is_sha256(&oid) {
+                    anyhow::bail!("openssl dgst -sha256 failed ({}): {}", out.status, text.trim());
+                }
+                Ok(oid)
+            }
+        }
     }
 }
 

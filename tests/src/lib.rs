@@ -48,7 +48,7 @@ mod util;
 
 pub use crate::{
     faults::{Faults, Host, HostScope, LogEntry, Stats},
-    hub::{HubConfig, TestHub},
+    hub::{HubConfig, LargeFile, TestHub},
     repo::{Repo, RepoType, is_valid_repo_id},
     seed::SeedManifest,
     state::{CommitSpec, FileContent, Parent, RepoOptions, TokenRole},

@@ -54,6 +54,14 @@ pub enum FileContent {
     Lfs(Vec<u8>),
     /// An LFS file copied (streamed) from a file on disk.
     LfsFile(PathBuf),
+    /// An LFS file of `size` deterministic bytes derived from `label`
+    /// ([`crate::seed::DeterministicReader`]), streamed into the store.
+    LfsGenerated {
+        /// What the bytes are derived from.
+        label: String,
+        /// How many bytes.
+        size: u64,
+    },
 }
 
 /// Where a commit starts.
@@ -110,6 +118,14 @@ impl CommitSpec {
     /// Adds an LFS file whose content is read from `source`.
     pub fn lfs_file(mut self, path: &str, source: &Path) -> CommitSpec {
         self.files.push((path.to_owned(), FileContent::LfsFile(source.to_owned())));
+        self
+    }
+
+    /// Adds an LFS file of `size` deterministic bytes derived from `label`, generated while it is
+    /// streamed into the LFS store (never held in memory).
+    pub fn lfs_generated(mut self, path: &str, label: &str, size: u64) -> CommitSpec {
+        self.files
+            .push((path.to_owned(), FileContent::LfsGenerated { label: label.to_owned(), size }));
         self
     }
 
@@ -479,6 +495,11 @@ impl State {
                 }
                 FileContent::LfsFile(source) => {
                     let (oid, size) = self.lfs.put_file(source)?;
+                    let git_oid = repo::hash_object(&git_dir, pointer_text(&oid, size).as_bytes())?;
+                    WrittenFile { path: path.clone(), size, sha256: oid, git_oid, lfs: true }
+                }
+                FileContent::LfsGenerated { label, size } => {
+                    let (oid, size) = self.lfs.put_generated(label, *size)?;
                     let git_oid = repo::hash_object(&git_dir, pointer_text(&oid, size).as_bytes())?;
                     WrittenFile { path: path.clone(), size, sha256: oid, git_oid, lfs: true }
                 }

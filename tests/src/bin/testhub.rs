@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use hub_tests::{HubConfig, TestHub, seed};
+use hub_tests::{HubConfig, Repo, RepoType, TestHub, is_valid_repo_id, seed};
 
 /// A local Hugging Face Hub for tests.
 #[derive(Debug, Parser)]
@@ -31,6 +31,36 @@ struct Args {
     /// Part size of multipart uploads.
     #[arg(long)]
     chunk_size: Option<u64>,
+    /// Commit a large LFS file of deterministic bytes at startup, streamed (never in memory):
+    /// `[datasets/|spaces/]NAMESPACE/NAME:PATH:SIZE_BYTES`. The repo is created if missing.
+    /// Repeatable; the files are listed under `large_files` in the startup line.
+    #[arg(long, value_name = "REPO_ID:PATH:SIZE_BYTES")]
+    large_file: Vec<String>,
+}
+
+/// Parses `[datasets/|spaces/]ns/name:path:size`.
+fn parse_large_file(spec: &str) -> anyhow::Result<(Repo, String, u64)> {
+    let usage = || format!("--large-file {spec:?}: expected REPO_ID:PATH:SIZE_BYTES");
+    let (id, rest) = spec.split_once(':').with_context(usage)?;
+    let (path, size) = rest.rsplit_once(':').with_context(usage)?;
+    let size: u64 = size.trim().parse().with_context(usage)?;
+    let (repo_type, id) = if let Some(id) = id.strip_prefix("datasets/") {
+        (RepoType::Dataset, id)
+    } else if let Some(id) = id.strip_prefix("spaces/") {
+        (RepoType::Space, id)
+    } else {
+        (RepoType::Model, id.strip_prefix("models/").unwrap_or(id))
+    };
+    if !is_valid_repo_id(id) || !id.contains('/') {
+        anyhow::bail!("--large-file {spec:?}: `{id}` is not a valid NAMESPACE/NAME repo id");
+    }
+    let bad_path = path.is_empty()
+        || path.starts_with('/')
+        || path.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+    if bad_path || path.contains(['\n', '\0']) {
+        anyhow::bail!("--large-file {spec:?}: `{path}` is not a valid path in a repository");
+    }
+    Ok((Repo::new(repo_type, id), path.to_owned(), size))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,6 +73,8 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    let large_specs =
+        args.large_file.iter().map(|s| parse_large_file(s)).collect::<anyhow::Result<Vec<_>>>()?;
     let defaults = HubConfig::default();
     let config = HubConfig {
         root: args.root,
@@ -54,12 +86,22 @@ fn main() -> anyhow::Result<()> {
     };
     let hub = TestHub::start(config)?;
     let manifest = if args.seed { Some(hub.seed_default().context("seeding")?) } else { None };
+    let mut large_files = Vec::new();
+    for (repo, path, size) in &large_specs {
+        let started = std::time::Instant::now();
+        let file = hub
+            .add_large_file(repo, path, *size)
+            .with_context(|| format!("creating the large file {repo}:{path}"))?;
+        tracing::info!("large file {repo}:{path} ({size} bytes) ready in {:?}", started.elapsed());
+        large_files.push(file);
+    }
     let line = serde_json::json!({
         "endpoint": hub.endpoint(),
         "cdn": hub.cdn_url(),
         "root": hub.root(),
         "tokens": seed::tokens(),
         "seed": manifest,
+        "large_files": large_files,
     });
     #[allow(clippy::print_stdout, reason = "the JSON line on stdout is the binary's interface")]
     {
