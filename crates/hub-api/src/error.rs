@@ -383,6 +383,24 @@ pub enum Error {
     /// The cache refused a name or a write.
     #[error(transparent)]
     Cache(#[from] hub_cache::Error),
+    /// An argument or setting that cannot be used.
+    #[error("{reason}")]
+    InvalidInput {
+        /// What is wrong.
+        reason: String,
+    },
+    /// `local_files_only` is set: nothing may be downloaded.
+    #[error("local_files_only is set, so the Hub was not asked")]
+    LocalFilesOnly,
+    /// The file is not in the cache, and the Hub could not provide it.
+    #[error("{what} is not in the cache, and {source}")]
+    NotCached {
+        /// The file (repo, path, revision).
+        what: String,
+        /// Why the Hub could not be asked.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {

@@ -20,11 +20,17 @@
 
 pub mod auth;
 mod client;
+mod config;
+mod download;
 mod error;
 mod metadata;
+mod transfer;
 
 pub use client::{
     ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Retry, RetryConfig, Token,
 };
+pub use config::{env_flag, token_from_vars};
+pub use download::{DISABLE_VERIFICATION_ENV, DownloadOptions};
 pub use error::{Error, HubError, ServerContext};
 pub use metadata::FileMetadata;
+pub use transfer::{NoProgress, Progress, TransferConfig};

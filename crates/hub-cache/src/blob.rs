@@ -37,21 +37,26 @@ pub enum BlobStart {
 /// How the content was checked before it may become a blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
-    /// The sha256 of the whole content, computed while it arrived.
+    /// The sha256 of the whole content, computed while it arrived: checked against a 64-hex
+    /// etag (an LFS file).
     Sha256([u8; 32]),
-    /// Only the size is checked (verification turned off, or a git blob id etag).
+    /// The git blob id (`sha1("blob <size>\0" + content)`), computed while the content arrived:
+    /// checked against a 40-hex etag (a regular file).
+    GitSha1([u8; 20]),
+    /// Only the size is checked (verification turned off).
     SizeOnly,
 }
 
-/// Writes one blob: a process-unique temp file, committed by an atomic rename.
+/// Writes one file of content: a process-unique temp file, committed by an atomic rename onto
+/// its destination (a blob, a `local_dir` file or a legacy flat cache entry).
 #[derive(Debug)]
 pub struct BlobWriter {
-    etag: Etag,
+    expected: Option<Etag>,
     size: u64,
     file: File,
     temp_path: PathBuf,
     progress_path: PathBuf,
-    blob_path: PathBuf,
+    destination: PathBuf,
     resume_from: u64,
     identity: Option<FileIdentity>,
     _lock: BlobLock,
@@ -60,24 +65,31 @@ pub struct BlobWriter {
 const INCOMPLETE: &str = ".incomplete";
 const PROGRESS: &str = ".progress";
 
-impl RepoCache {
-    /// Takes the blob's lock (waiting for another writer to finish), then either finds the blob
-    /// or returns a writer for it. A partial file left by a dead process is adopted, so the
-    /// download resumes at [`BlobWriter::resume_from`].
-    ///
-    /// This blocks while another process holds the lock: call it from a blocking thread.
-    pub fn begin_blob(&self, etag: &Etag, size: u64) -> Result<BlobStart, Error> {
-        let lock = BlobLock::acquire(&self.lock_path(etag))?;
-        let blob_path = self.blob_path(etag);
-        if blob_path.is_file() {
-            return Ok(BlobStart::Exists(blob_path));
+/// Where a writer works: the folder of its temp files, the name stem they share (an adopter
+/// looks for `<stem>.*.incomplete` there), the destination and the lock.
+pub(crate) struct WriteTarget {
+    pub(crate) temp_dir: PathBuf,
+    pub(crate) stem: String,
+    pub(crate) destination: PathBuf,
+    pub(crate) lock_path: PathBuf,
+    pub(crate) expected: Option<Etag>,
+}
+
+impl WriteTarget {
+    /// Takes the lock (waiting for another writer to finish), then either finds the destination
+    /// (unless `replace`) or returns a writer for it, adopting a partial file left by a dead
+    /// process.
+    pub(crate) fn begin(self, size: u64, replace: bool) -> Result<BlobStart, Error> {
+        let lock = BlobLock::acquire(&self.lock_path)?;
+        if !replace && self.destination.is_file() {
+            return Ok(BlobStart::Exists(self.destination));
         }
-        let blobs = self.blobs_dir();
-        create_dir_all(&blobs)?;
-        let stem = format!("{etag}.{}", unique_suffix());
-        let temp_path = blobs.join(format!("{stem}{INCOMPLETE}"));
-        let progress_path = blobs.join(format!("{stem}{PROGRESS}"));
-        let resume_from = adopt_orphan(&blobs, etag, size, &temp_path, &progress_path);
+        create_dir_all(&self.temp_dir)?;
+        let unique = format!("{}.{}", self.stem, unique_suffix());
+        let temp_path = self.temp_dir.join(format!("{unique}{INCOMPLETE}"));
+        let progress_path = self.temp_dir.join(format!("{unique}{PROGRESS}"));
+        let resume_from =
+            adopt_orphan(&self.temp_dir, &self.stem, size, &temp_path, &progress_path);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -87,12 +99,12 @@ impl RepoCache {
             .map_err(io_err(&temp_path))?;
         let identity = FileIdentity::of_file(&file);
         Ok(BlobStart::Write(BlobWriter {
-            etag: etag.clone(),
+            expected: self.expected,
             size,
             file,
             temp_path,
             progress_path,
-            blob_path,
+            destination: self.destination,
             resume_from,
             identity,
             _lock: lock,
@@ -100,10 +112,48 @@ impl RepoCache {
     }
 }
 
+impl RepoCache {
+    /// Takes the blob's lock (waiting for another writer to finish), then either finds the blob
+    /// or returns a writer for it. A partial file left by a dead process is adopted, so the
+    /// download resumes at [`BlobWriter::resume_from`].
+    ///
+    /// This blocks while another process holds the lock: call it from a blocking thread.
+    pub fn begin_blob(&self, etag: &Etag, size: u64) -> Result<BlobStart, Error> {
+        self.blob_target(etag).begin(size, false)
+    }
+
+    /// As [`RepoCache::begin_blob`], but always returns a writer, whose commit replaces an
+    /// existing blob atomically (`force_download`).
+    pub fn begin_blob_replacing(&self, etag: &Etag, size: u64) -> Result<BlobWriter, Error> {
+        match self.blob_target(etag).begin(size, true)? {
+            BlobStart::Write(writer) => Ok(writer),
+            BlobStart::Exists(path) => Err(Error::Io {
+                path,
+                source: std::io::Error::other("the blob writer did not start"),
+            }),
+        }
+    }
+
+    fn blob_target(&self, etag: &Etag) -> WriteTarget {
+        WriteTarget {
+            temp_dir: self.blobs_dir(),
+            stem: etag.to_string(),
+            destination: self.blob_path(etag),
+            lock_path: self.lock_path(etag),
+            expected: Some(etag.clone()),
+        }
+    }
+}
+
 impl BlobWriter {
-    /// The blob's etag.
-    pub fn etag(&self) -> &Etag {
-        &self.etag
+    /// The etag the content is checked against, when there is one.
+    pub fn expected(&self) -> Option<&Etag> {
+        self.expected.as_ref()
+    }
+
+    /// Where the content goes once committed.
+    pub fn destination(&self) -> &Path {
+        &self.destination
     }
 
     /// The expected size.
@@ -145,30 +195,43 @@ impl BlobWriter {
         write_atomic(&self.progress_path, valid.min(self.size).to_string().as_bytes())
     }
 
-    /// Checks the content and makes it the blob: the size must be the expected one and, for an
-    /// LFS blob verified by sha256, the digest must equal the etag. On a mismatch the temp file
-    /// is deleted and nothing enters the cache.
+    /// Checks the content and moves it to its destination: the size must be the expected one
+    /// and a digest computed while the bytes arrived must equal the etag of its kind (sha256
+    /// for a 64-hex etag, the git blob id for a 40-hex one). On a mismatch the temp file is
+    /// deleted and nothing enters the cache.
     pub fn commit(self, verification: Verification) -> Result<PathBuf, Error> {
+        let name = || {
+            self.expected
+                .as_ref()
+                .map_or_else(|| self.destination.display().to_string(), |etag| etag.to_string())
+        };
         let actual = self.file.metadata().map_err(io_err(&self.temp_path))?.len();
         if actual != self.size {
-            let (etag, expected) = (self.etag.to_string(), self.size);
+            let (etag, expected) = (name(), self.size);
             self.discard();
             return Err(Error::SizeMismatch { etag, expected, actual });
         }
-        if let Verification::Sha256(digest) = verification {
-            let actual = hex(&digest);
-            if self.etag.is_sha256() && actual != self.etag.as_str() {
-                let etag = self.etag.to_string();
-                self.discard();
-                return Err(Error::HashMismatch { etag, actual });
-            }
+        let digest = match (verification, &self.expected) {
+            (Verification::Sha256(d), Some(etag)) if etag.is_sha256() => Some(hex(&d)),
+            (Verification::GitSha1(d), Some(etag)) if !etag.is_sha256() => Some(hex(&d)),
+            _ => None,
+        };
+        if let (Some(actual), Some(etag)) = (digest, &self.expected)
+            && actual != etag.as_str()
+        {
+            let etag = etag.to_string();
+            self.discard();
+            return Err(Error::HashMismatch { etag, actual });
         }
         if !self.still_owned() {
             return Err(Error::Adopted { path: self.temp_path.clone() });
         }
-        std::fs::rename(&self.temp_path, &self.blob_path).map_err(io_err(&self.blob_path))?;
+        if let Some(dir) = self.destination.parent() {
+            create_dir_all(dir)?;
+        }
+        std::fs::rename(&self.temp_path, &self.destination).map_err(io_err(&self.destination))?;
         let _ = std::fs::remove_file(&self.progress_path);
-        Ok(self.blob_path.clone())
+        Ok(self.destination.clone())
     }
 
     /// Deletes the temp file and its progress record (for content known to be wrong). Dropping
@@ -191,22 +254,16 @@ impl BlobWriter {
 
 /// Looks for `<etag>.*.incomplete` files with a progress record; renames the most advanced one
 /// to our own names and returns how many bytes of it are valid (0 when none was adopted).
-fn adopt_orphan(
-    blobs: &Path,
-    etag: &Etag,
-    size: u64,
-    temp_path: &Path,
-    progress_path: &Path,
-) -> u64 {
-    let Ok(entries) = std::fs::read_dir(blobs) else { return 0 };
-    let prefix = format!("{etag}.");
+fn adopt_orphan(dir: &Path, stem: &str, size: u64, temp_path: &Path, progress_path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let prefix = format!("{stem}.");
     let mut candidates: Vec<(u64, PathBuf, PathBuf)> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
-            let stem = name.strip_prefix(&prefix)?.strip_suffix(PROGRESS)?;
+            let unique = name.strip_prefix(&prefix)?.strip_suffix(PROGRESS)?;
             let progress = entry.path();
-            let data = blobs.join(format!("{prefix}{stem}{INCOMPLETE}"));
+            let data = dir.join(format!("{prefix}{unique}{INCOMPLETE}"));
             let valid: u64 = std::fs::read_to_string(&progress).ok()?.trim().parse().ok()?;
             let on_disk = std::fs::metadata(&data).ok()?.len();
             (valid > 0 && valid <= size && valid <= on_disk).then_some((valid, data, progress))
@@ -219,7 +276,7 @@ fn adopt_orphan(
             if std::fs::rename(&progress, progress_path).is_err() {
                 let _ = write_atomic(progress_path, valid.to_string().as_bytes());
             }
-            tracing::debug!("resuming {etag} from byte {valid}");
+            tracing::debug!("resuming {stem} from byte {valid}");
             return valid;
         }
     }

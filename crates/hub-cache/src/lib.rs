@@ -31,6 +31,8 @@ mod blob;
 mod fsutil;
 mod ids;
 mod layout;
+mod legacy;
+mod local_dir;
 mod location;
 mod lock;
 mod scan;
@@ -40,6 +42,8 @@ use std::path::PathBuf;
 pub use blob::{BlobStart, BlobWriter, Verification};
 pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
+pub use legacy::{LegacyEntry, legacy_file_name, legacy_url_of};
+pub use local_dir::{LocalDir, LocalMetadata};
 pub use location::{CacheDir, HfHome};
 pub use lock::BlobLock;
 pub use scan::{

@@ -1,0 +1,165 @@
+//! The client's configuration from the environment, read in one place with the Python
+//! library's variables (`hub-protocol.md` §10): `HF_ENDPOINT`, `HF_TOKEN` /
+//! `HUGGING_FACE_HUB_TOKEN` / the token file, `HF_HUB_DISABLE_IMPLICIT_TOKEN`, `HF_HUB_OFFLINE`
+//! (or `TRANSFORMERS_OFFLINE`), `HF_HUB_ETAG_TIMEOUT` and `HF_HUB_DOWNLOAD_TIMEOUT`.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use hub_url::Endpoint;
+
+use crate::Error;
+use crate::auth::{TOKEN_ENV_VARS, token_path_from_vars};
+use crate::client::{ClientBuilder, HubClient, Token};
+
+/// Whether a variable is set to a true value (`1`, `true`, `yes`, `on`, any case), as the
+/// Python library reads its flags.
+pub fn env_flag(name: &str) -> bool {
+    flag(std::env::var_os(name))
+}
+
+fn flag(value: Option<OsString>) -> bool {
+    value.is_some_and(|v| {
+        matches!(
+            v.to_string_lossy().trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+impl ClientBuilder {
+    /// A builder configured from the environment; see [`ClientBuilder::from_vars`].
+    pub fn from_env() -> Result<ClientBuilder, Error> {
+        ClientBuilder::from_vars(&|name| std::env::var_os(name), std::env::home_dir())
+    }
+
+    /// A builder configured from any source of variables: the endpoint (`HF_ENDPOINT`), the
+    /// token (`HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, then the token file, unless
+    /// `HF_HUB_DISABLE_IMPLICIT_TOKEN`), offline mode (`HF_HUB_OFFLINE`, else
+    /// `TRANSFORMERS_OFFLINE`) and the timeouts (`HF_HUB_ETAG_TIMEOUT` for answers,
+    /// `HF_HUB_DOWNLOAD_TIMEOUT` for connections, in seconds; 10 each by default).
+    pub fn from_vars(
+        var: &dyn Fn(&str) -> Option<OsString>,
+        home: Option<std::path::PathBuf>,
+    ) -> Result<ClientBuilder, Error> {
+        let endpoint = match var("HF_ENDPOINT").filter(|v| !v.is_empty()) {
+            Some(url) => Endpoint::new(&url.to_string_lossy())
+                .map_err(|e| Error::InvalidInput { reason: format!("HF_ENDPOINT: {e}") })?,
+            None => Endpoint::default(),
+        };
+        let token = if flag(var("HF_HUB_DISABLE_IMPLICIT_TOKEN")) {
+            None
+        } else {
+            token_from_vars(var, home)?
+        };
+        // A set HF_HUB_OFFLINE decides, even when false (as in Python).
+        let offline = match var("HF_HUB_OFFLINE").filter(|v| !v.is_empty()) {
+            Some(v) => flag(Some(v)),
+            None => flag(var("TRANSFORMERS_OFFLINE")),
+        };
+        let seconds = |name: &str| -> Result<Duration, Error> {
+            match var(name).filter(|v| !v.is_empty()) {
+                None => Ok(Duration::from_secs(10)),
+                Some(v) => v
+                    .to_string_lossy()
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| Error::InvalidInput {
+                        reason: format!("{name} must be a positive number of seconds"),
+                    }),
+            }
+        };
+        let read = seconds("HF_HUB_ETAG_TIMEOUT")?;
+        let connect = seconds("HF_HUB_DOWNLOAD_TIMEOUT")?;
+        Ok(ClientBuilder::new(endpoint).token(token).offline(offline).timeouts(connect, read))
+    }
+}
+
+/// The token the environment provides: a variable, else the token file. `None` when there is
+/// none; an error when it cannot be sent (a stray byte is refused, never silently dropped).
+pub fn token_from_vars(
+    var: &dyn Fn(&str) -> Option<OsString>,
+    home: Option<std::path::PathBuf>,
+) -> Result<Option<Token>, Error> {
+    for name in TOKEN_ENV_VARS {
+        if let Some(value) = var(name) {
+            let value = value.to_string_lossy().into_owned();
+            if !value.trim().is_empty() {
+                return Token::new(&value).map(Some);
+            }
+        }
+    }
+    let path = token_path_from_vars(var, home)?;
+    match std::fs::read_to_string(&path) {
+        Ok(content) if !content.trim().is_empty() => Token::new(&content).map(Some),
+        _ => Ok(None),
+    }
+}
+
+impl HubClient {
+    /// A client configured from the environment (see [`ClientBuilder::from_vars`]).
+    pub fn from_env() -> Result<HubClient, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<OsString> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
+    }
+
+    #[test]
+    fn flags_read_like_python() {
+        for v in ["1", "TRUE", "yes", "On"] {
+            assert!(flag(Some(v.into())), "{v}");
+        }
+        for v in ["0", "false", "", "2"] {
+            assert!(!flag(Some(v.into())), "{v}");
+        }
+        assert!(!flag(None));
+    }
+
+    #[test]
+    fn offline_and_token_come_from_the_environment() {
+        let home = tempfile::tempdir().unwrap();
+        let b = ClientBuilder::from_vars(
+            &vars(&[
+                ("HF_HUB_OFFLINE", "0"),
+                ("TRANSFORMERS_OFFLINE", "1"),
+                ("HF_TOKEN", " hf_x "),
+            ]),
+            Some(home.path().to_path_buf()),
+        )
+        .unwrap();
+        let client = b.build().unwrap();
+        assert!(!client.is_offline(), "a set HF_HUB_OFFLINE=0 masks TRANSFORMERS_OFFLINE");
+        assert!(client.sends_token_to("https://huggingface.co/api/whoami-v2"));
+        let client = ClientBuilder::from_vars(
+            &vars(&[
+                ("TRANSFORMERS_OFFLINE", "1"),
+                ("HF_TOKEN", "hf_x"),
+                ("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1"),
+            ]),
+            Some(home.path().to_path_buf()),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        assert!(client.is_offline());
+        assert!(!client.sends_token_to("https://huggingface.co/api/whoami-v2"));
+        assert!(matches!(
+            ClientBuilder::from_vars(&vars(&[("HF_TOKEN", "hf_\u{7f}x")]), None),
+            Err(Error::InvalidToken)
+        ));
+        assert!(matches!(
+            ClientBuilder::from_vars(&vars(&[("HF_HUB_ETAG_TIMEOUT", "soon")]), None),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+}

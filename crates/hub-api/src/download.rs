@@ -1,0 +1,387 @@
+//! `hf_hub_download`: one file of a repo into the cache (or a `local_dir`), with the flow of the
+//! Python library (`hub-protocol.md` §2.3):
+//!
+//! 1. a commit-hash revision already cached is returned with no network call;
+//! 2. a `HEAD` gives the commit and the etag (redirects followed only within the endpoint);
+//! 3. the file's blob already there → link it and return; a 404 → a `.no_exist` marker;
+//! 4. otherwise the blob is downloaded (parallel ranges, verified) under its lock, then linked.
+//!
+//! When the Hub cannot be reached (offline mode, no network, a 5xx), a file cached for that
+//! revision is returned instead.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hub_cache::{BlobStart, CacheDir, CacheLookup, CommitHash, LocalDir, RepoCache};
+use hub_url::{Repo, RepoPath, Revision};
+use sha2::{Digest, Sha256};
+
+use crate::client::HubClient;
+use crate::metadata::FileMetadata;
+use crate::transfer::{self, NoProgress, Progress, TransferConfig};
+use crate::{Error, HubError};
+
+/// The variable that turns download verification off (`1`, `true`, `yes`, `on`).
+pub const DISABLE_VERIFICATION_ENV: &str = "HF_HUB_DISABLE_DOWNLOAD_VERIFICATION";
+
+/// Where and how [`HubClient::hf_hub_download`] and [`HubClient::snapshot_download`] work.
+#[derive(Clone)]
+pub struct DownloadOptions {
+    /// The branch, tag, commit or `refs/pr/N` (default `main`).
+    pub revision: Revision,
+    /// A folder inside the repo that `filename` is relative to (`hf_hub_download` only).
+    pub subfolder: Option<String>,
+    /// The cache.
+    pub cache: CacheDir,
+    /// Put plain files in this folder instead of returning cache paths (`hub-protocol.md`
+    /// §4.6): re-runs skip files that did not change.
+    pub local_dir: Option<PathBuf>,
+    /// Download again even when cached.
+    pub force_download: bool,
+    /// Never use the network: the cache or an error.
+    pub local_files_only: bool,
+    /// Parallelism, range size and verification.
+    pub transfer: TransferConfig,
+    /// Where progress goes.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl fmt::Debug for DownloadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloadOptions")
+            .field("revision", &self.revision)
+            .field("subfolder", &self.subfolder)
+            .field("cache", &self.cache)
+            .field("local_dir", &self.local_dir)
+            .field("force_download", &self.force_download)
+            .field("local_files_only", &self.local_files_only)
+            .field("transfer", &self.transfer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DownloadOptions {
+    /// Downloads into `cache`, at `main`, verified, with the default parallelism.
+    pub fn new(cache: CacheDir) -> DownloadOptions {
+        DownloadOptions {
+            revision: Revision::main(),
+            subfolder: None,
+            cache,
+            local_dir: None,
+            force_download: false,
+            local_files_only: false,
+            transfer: TransferConfig::default(),
+            progress: Arc::new(NoProgress),
+        }
+    }
+
+    /// The cache of the environment (`HF_HUB_CACHE`, `HF_HOME`… as the Python library), and
+    /// verification off when [`DISABLE_VERIFICATION_ENV`] is set.
+    pub fn from_env() -> Result<DownloadOptions, Error> {
+        let mut options = DownloadOptions::new(CacheDir::from_env()?);
+        options.transfer.verify = !crate::config::env_flag(DISABLE_VERIFICATION_ENV);
+        Ok(options)
+    }
+
+    /// Sets the revision.
+    pub fn revision(mut self, revision: Revision) -> DownloadOptions {
+        self.revision = revision;
+        self
+    }
+
+    /// Sets the subfolder.
+    pub fn subfolder(mut self, subfolder: Option<String>) -> DownloadOptions {
+        self.subfolder = subfolder;
+        self
+    }
+
+    /// Sets the local dir.
+    pub fn local_dir(mut self, local_dir: Option<PathBuf>) -> DownloadOptions {
+        self.local_dir = local_dir;
+        self
+    }
+
+    /// Sets `force_download`.
+    pub fn force_download(mut self, force: bool) -> DownloadOptions {
+        self.force_download = force;
+        self
+    }
+
+    /// Sets `local_files_only`.
+    pub fn local_files_only(mut self, only: bool) -> DownloadOptions {
+        self.local_files_only = only;
+        self
+    }
+
+    /// Sets the transfer configuration.
+    pub fn transfer(mut self, transfer: TransferConfig) -> DownloadOptions {
+        self.transfer = transfer;
+        self
+    }
+
+    /// Sets where progress goes.
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> DownloadOptions {
+        self.progress = progress;
+        self
+    }
+}
+
+impl HubClient {
+    /// Downloads `filename` of `repo` and returns its path in the cache (a snapshot path that
+    /// links to the blob) or in `options.local_dir`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hub_api::{DownloadOptions, HubClient};
+    ///
+    /// let client = HubClient::from_env()?;
+    /// let options = DownloadOptions::from_env()?.revision("v1.0".parse()?);
+    /// let path = client.hf_hub_download(&"acme/tiny-model".parse()?, "config.json", &options).await?;
+    /// println!("{}", path.display());
+    /// # Ok(()) }
+    /// ```
+    pub async fn hf_hub_download(
+        &self,
+        repo: &Repo,
+        filename: &str,
+        options: &DownloadOptions,
+    ) -> Result<PathBuf, Error> {
+        let file = RepoPath::with_subfolder(options.subfolder.as_deref(), filename)
+            .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        if options.force_download && options.local_files_only {
+            return Err(Error::InvalidInput {
+                reason: "force_download and local_files_only cannot be used together".to_owned(),
+            });
+        }
+        match &options.local_dir {
+            Some(dir) => self.download_to_local_dir(repo, &file, options, dir).await,
+            None => self.download_to_cache(repo, &file, options).await,
+        }
+    }
+
+    async fn download_to_cache(
+        &self,
+        repo: &Repo,
+        file: &RepoPath,
+        options: &DownloadOptions,
+    ) -> Result<PathBuf, Error> {
+        let cache = options.cache.repo(repo);
+        let revision = &options.revision;
+        if !options.force_download && revision.is_commit() {
+            let commit = CommitHash::new(revision.as_str())?;
+            let pointer = cache.pointer_path(&commit, file);
+            if pointer.is_file() {
+                return Ok(pointer);
+            }
+        }
+        let metadata = match self.metadata_or_fallback(repo, file, options, &cache).await? {
+            Lookup::Cached(path) => return Ok(path),
+            Lookup::Remote(metadata) => metadata,
+        };
+        let pointer = cache.pointer_path(&metadata.commit, file);
+        if !options.force_download && pointer.is_file() {
+            let _ = cache.write_ref(revision, &metadata.commit);
+            return Ok(pointer);
+        }
+        cache.create_dirs()?;
+        options.cache.ensure_tag()?;
+        cache.write_ref(revision, &metadata.commit)?;
+        let size = self.size_of(&metadata)?;
+        let writer = {
+            let (cache, etag, force) =
+                (cache.clone(), metadata.etag.clone(), options.force_download);
+            blocking(move || {
+                if force {
+                    cache.begin_blob_replacing(&etag, size).map(BlobStart::Write)
+                } else {
+                    cache.begin_blob(&etag, size)
+                }
+            })
+            .await??
+        };
+        if let BlobStart::Write(writer) = writer {
+            transfer::download(
+                self,
+                &metadata.location,
+                writer,
+                &options.transfer,
+                file.as_str(),
+                &options.progress,
+            )
+            .await?;
+        }
+        Ok(cache.link_snapshot(&metadata.commit, file, &metadata.etag)?)
+    }
+
+    /// The metadata from the Hub; or, when the Hub cannot be asked, the cached file.
+    async fn metadata_or_fallback(
+        &self,
+        repo: &Repo,
+        file: &RepoPath,
+        options: &DownloadOptions,
+        cache: &RepoCache,
+    ) -> Result<Lookup, Error> {
+        let revision = &options.revision;
+        let error = if options.local_files_only {
+            Error::LocalFilesOnly
+        } else {
+            match self.file_metadata(repo, revision, file).await {
+                Ok(metadata) => return Ok(Lookup::Remote(metadata)),
+                Err(Error::Hub(HubError::EntryNotFound { url, server, commit })) => {
+                    if let Some(commit) = commit.as_deref().and_then(|c| CommitHash::new(c).ok()) {
+                        let _ = cache.mark_missing(&commit, file);
+                        let _ = cache.write_ref(revision, &commit);
+                    }
+                    return Err(Error::Hub(HubError::EntryNotFound { url, server, commit }));
+                }
+                Err(e @ Error::Hub(HubError::RevisionNotFound { .. })) => return Err(e),
+                Err(e) => e,
+            }
+        };
+        if !options.force_download
+            && let CacheLookup::Found(path) = cache.lookup(file, revision)?
+        {
+            tracing::debug!("using the cached {file}: {error}");
+            return Ok(Lookup::Cached(path));
+        }
+        Err(match error {
+            e @ Error::Hub(
+                HubError::RepositoryNotFound { .. }
+                | HubError::GatedRepo { .. }
+                | HubError::Unauthorized { .. },
+            ) => e,
+            e => Error::NotCached {
+                what: format!("{}: {file} at {revision}", repo),
+                source: Box::new(e),
+            },
+        })
+    }
+
+    /// The size from the metadata (the Hub always sends it).
+    fn size_of(&self, metadata: &FileMetadata) -> Result<u64, Error> {
+        metadata.size.ok_or_else(|| Error::Protocol {
+            url: metadata.location.clone(),
+            reason: "the Hub did not give the file's size".to_owned(),
+        })
+    }
+
+    async fn download_to_local_dir(
+        &self,
+        repo: &Repo,
+        file: &RepoPath,
+        options: &DownloadOptions,
+        dir: &Path,
+    ) -> Result<PathBuf, Error> {
+        let local = LocalDir::new(dir.to_path_buf());
+        let path = local.file_path(file);
+        let recorded = local.read_metadata(file);
+        let revision = &options.revision;
+        if !options.force_download
+            && revision.is_commit()
+            && path.is_file()
+            && recorded.as_ref().is_some_and(|m| m.commit.as_str() == revision.as_str())
+        {
+            return Ok(path);
+        }
+        let cache = options.cache.repo(repo);
+        let metadata = if options.local_files_only {
+            Err(Error::LocalFilesOnly)
+        } else {
+            self.file_metadata(repo, revision, file).await
+        };
+        let metadata = match metadata {
+            Ok(metadata) => metadata,
+            Err(
+                e @ Error::Hub(HubError::EntryNotFound { .. } | HubError::RevisionNotFound { .. }),
+            ) => {
+                return Err(e);
+            }
+            Err(e) => {
+                if !options.force_download && path.is_file() {
+                    tracing::warn!("the Hub could not be asked ({e}); using the local {file}");
+                    return Ok(path);
+                }
+                return Err(Error::NotCached {
+                    what: format!("{repo}: {file} at {revision} in {}", dir.display()),
+                    source: Box::new(e),
+                });
+            }
+        };
+        if !options.force_download && path.is_file() {
+            let unchanged = match &recorded {
+                Some(m) => m.etag == metadata.etag,
+                None if metadata.etag.is_sha256() => {
+                    let (path, etag) = (path.clone(), metadata.etag.clone());
+                    blocking(move || sha256_file(&path).is_ok_and(|h| h == etag.as_str())).await?
+                }
+                None => false,
+            };
+            if unchanged {
+                local.write_metadata(file, &metadata.commit, &metadata.etag)?;
+                return Ok(path);
+            }
+        }
+        if !options.force_download
+            && let CacheLookup::Found(cached) = cache.lookup(
+                file,
+                &Revision::new(metadata.commit.as_str())
+                    .map_err(|e| Error::InvalidInput { reason: e.to_string() })?,
+            )?
+        {
+            let copied = {
+                let (local, file) = (local.clone(), file.clone());
+                blocking(move || local.copy_in(&file, &cached)).await??
+            };
+            local.write_metadata(file, &metadata.commit, &metadata.etag)?;
+            return Ok(copied);
+        }
+        let size = self.size_of(&metadata)?;
+        let writer = {
+            let (local, file, etag) = (local.clone(), file.clone(), metadata.etag.clone());
+            blocking(move || local.begin_file(&file, &etag, size)).await??
+        };
+        let path = transfer::download(
+            self,
+            &metadata.location,
+            writer,
+            &options.transfer,
+            file.as_str(),
+            &options.progress,
+        )
+        .await?;
+        local.write_metadata(file, &metadata.commit, &metadata.etag)?;
+        Ok(path)
+    }
+}
+
+enum Lookup {
+    Cached(PathBuf),
+    Remote(FileMetadata),
+}
+
+/// Runs file-system work that may block (locks, hashing) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| Error::Protocol {
+        url: String::new(),
+        reason: format!("background task: {e}"),
+    })
+}
+
+/// The sha256 of a file, streamed.
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,532 @@
+//! Moving a file's bytes from a URL into a [`BlobWriter`]: parallel `Range` requests over the
+//! pooled connections, each resumed on its own after a dropped connection, while one thread
+//! hashes the contiguous prefix as it grows (so verification costs no second pass once the
+//! last byte arrives) and records it, so a later process can resume after a crash.
+//!
+//! ```text
+//! [0 ........ resume_from)[part 0 ][part 1 ][part 2 ] ... [part n]
+//!   adopted from disk      └ workers take parts in order; each writes at its offsets
+//!   hasher: reads [hashed, watermark) back from the page cache, in order
+//! ```
+//!
+//! Memory stays bounded whatever the file size: each worker holds one write buffer, the hasher
+//! one read buffer.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use http::StatusCode;
+use http::header::{ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, HeaderValue, RANGE};
+use http_body_util::BodyExt;
+use hub_cache::{BlobWriter, Verification};
+use hyper::body::Incoming;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::client::{HubClient, HubRequest};
+use crate::{Error, HubError};
+
+/// How downloads move bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferConfig {
+    /// Connections used at once for one large file (and files fetched at once by a snapshot).
+    pub connections: usize,
+    /// The size of each `Range` request.
+    pub chunk_size: u64,
+    /// Check every download against its etag: sha256 for LFS files, the git blob id for
+    /// regular ones, computed while the bytes arrive.
+    pub verify: bool,
+    /// Attempts at one range after its connection failed, counted since the last byte received.
+    pub max_retries: u32,
+}
+
+impl Default for TransferConfig {
+    /// 8 connections of 16 MiB ranges, verified: enough to fill a datacenter link, few enough
+    /// for a laptop's.
+    fn default() -> TransferConfig {
+        TransferConfig { connections: 8, chunk_size: 16 << 20, verify: true, max_retries: 5 }
+    }
+}
+
+/// Receives download progress. Calls come from several tasks at once.
+pub trait Progress: Send + Sync {
+    /// A file's download starts: `size` bytes in all, `done` of them already on disk.
+    fn start(&self, file: &str, size: u64, done: u64) {
+        let _ = (file, size, done);
+    }
+    /// `bytes` more bytes of `file` arrived.
+    fn advance(&self, file: &str, bytes: u64) {
+        let _ = (file, bytes);
+    }
+    /// `file` is complete and verified.
+    fn finish(&self, file: &str) {
+        let _ = file;
+    }
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+const WRITE_BUFFER: usize = 1 << 20;
+const HASH_BUFFER: usize = 4 << 20;
+const RECORD_EVERY: Duration = Duration::from_millis(500);
+
+/// One contiguous piece of the file and how much of it is on disk.
+#[derive(Debug)]
+struct Part {
+    start: u64,
+    end: u64,
+    written: AtomicU64,
+}
+
+impl Part {
+    fn len(&self) -> u64 {
+        self.end - self.start
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    writer: BlobWriter,
+    /// Bytes at the start already on disk before this download (an adopted partial file).
+    prefix: u64,
+    parts: Vec<Part>,
+    next: AtomicUsize,
+    abort: AtomicBool,
+    done: AtomicBool,
+    wake: (Mutex<()>, Condvar),
+}
+
+impl Shared {
+    fn notify(&self) {
+        let _guard = self.wake.0.lock();
+        self.wake.1.notify_all();
+    }
+
+    /// The end of the prefix that is entirely on disk.
+    fn watermark(&self) -> u64 {
+        let mut mark = self.prefix;
+        for part in &self.parts {
+            let written = part.written.load(Ordering::Acquire);
+            mark = part.start + written;
+            if written < part.len() {
+                break;
+            }
+        }
+        mark
+    }
+}
+
+fn split(start: u64, size: u64, chunk: u64) -> Vec<Part> {
+    let chunk = chunk.max(1);
+    let mut parts = Vec::new();
+    let mut offset = start;
+    while offset < size {
+        let end = offset.saturating_add(chunk).min(size);
+        parts.push(Part { start: offset, end, written: AtomicU64::new(0) });
+        offset = end;
+    }
+    parts
+}
+
+/// Downloads `url` into `writer` and commits it; returns the committed path. `name` is what
+/// progress reports call the file.
+pub(crate) async fn download(
+    client: &HubClient,
+    url: &str,
+    writer: BlobWriter,
+    config: &TransferConfig,
+    name: &str,
+    progress: &Arc<dyn Progress>,
+) -> Result<std::path::PathBuf, Error> {
+    let size = writer.size();
+    let prefix = writer.resume_from().min(size);
+    progress.start(name, size, prefix);
+    let mut parts = split(prefix, size, config.chunk_size);
+    let mut first = None;
+    if let Some(part) = parts.first() {
+        // The first range tells whether the server honours ranges.
+        let response = request_range(client, url, part.start, part.end, size).await?;
+        if response.status() == StatusCode::OK {
+            tracing::debug!("{url} ignores Range: downloading it in one stream");
+            if prefix > 0 {
+                progress.start(name, size, 0);
+            }
+            parts = vec![Part { start: 0, end: size, written: AtomicU64::new(0) }];
+        }
+        first = Some(response);
+    }
+    let resumed = parts.first().map_or(prefix, |p| p.start);
+    let shared = Arc::new(Shared {
+        writer,
+        prefix: resumed,
+        parts,
+        next: AtomicUsize::new(1),
+        abort: AtomicBool::new(false),
+        done: AtomicBool::new(false),
+        wake: (Mutex::new(()), Condvar::new()),
+    });
+    let kind = config.verify.then(|| HashKind::for_etag(shared.writer.expected())).flatten();
+    let hasher = {
+        let shared = Arc::clone(&shared);
+        tokio::task::spawn_blocking(move || hash_and_record(&shared, kind))
+    };
+    let mut workers = tokio::task::JoinSet::new();
+    let count = config.connections.max(1).min(shared.parts.len());
+    for worker in 0..count {
+        let (client, url, shared, progress) =
+            (client.clone(), url.to_owned(), Arc::clone(&shared), Arc::clone(progress));
+        let config = config.clone();
+        let name = name.to_owned();
+        // The first worker starts with part 0 and the answer already received for it.
+        let mut start = if worker == 0 { first.take().map(|r| (0, r)) } else { None };
+        workers.spawn(async move {
+            loop {
+                let (index, response) = match start.take() {
+                    Some((index, response)) => (index, Some(response)),
+                    None => (shared.next.fetch_add(1, Ordering::Relaxed), None),
+                };
+                if index >= shared.parts.len() || shared.abort.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                fetch_part(&client, &url, &shared, index, response, &config, &name, &*progress)
+                    .await?;
+            }
+        });
+    }
+    let mut result = Ok(());
+    while let Some(joined) = workers.join_next().await {
+        let outcome = joined.unwrap_or_else(|e| {
+            Err(Error::Protocol { url: url.to_owned(), reason: format!("download task: {e}") })
+        });
+        if let Err(e) = outcome
+            && result.is_ok()
+        {
+            shared.abort.store(true, Ordering::Relaxed);
+            result = Err(e);
+        }
+    }
+    shared.done.store(true, Ordering::Release);
+    shared.notify();
+    let hashed = hasher.await.unwrap_or_else(|e| {
+        Err(Error::Protocol { url: url.to_owned(), reason: format!("hash task: {e}") })
+    });
+    result?;
+    let verification = hashed?;
+    let Ok(shared) = Arc::try_unwrap(shared) else {
+        return Err(Error::Protocol {
+            url: url.to_owned(),
+            reason: "download tasks outlived the download".to_owned(),
+        });
+    };
+    let path =
+        tokio::task::spawn_blocking(move || shared.writer.commit(verification)).await.map_err(
+            |e| Error::Protocol { url: url.to_owned(), reason: format!("commit task: {e}") },
+        )??;
+    progress.finish(name);
+    Ok(path)
+}
+
+/// `GET url` for bytes `[start, end)` of a `size`-byte file.
+async fn request_range(
+    client: &HubClient,
+    url: &str,
+    start: u64,
+    end: u64,
+    size: u64,
+) -> Result<hyper::Response<Incoming>, Error> {
+    let mut req = HubRequest::get(url.to_owned())
+        .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    if start > 0 || end < size {
+        let range = HeaderValue::from_str(&format!("bytes={start}-{}", end - 1))
+            .map_err(|e| Error::InvalidUrl { url: url.to_owned(), reason: e.to_string() })?;
+        req = req.header(RANGE, range);
+    }
+    let response = client.send(&req).await?;
+    let status = response.status();
+    if status == StatusCode::PARTIAL_CONTENT {
+        let content_range = response
+            .headers()
+            .get(CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_content_range);
+        return match content_range {
+            Some((first, total)) if first == start && total.is_none_or(|t| t == size) => {
+                Ok(response)
+            }
+            _ => Err(Error::Protocol {
+                url: url.to_owned(),
+                reason: format!(
+                    "asked for bytes {start}-{} of {size}, got a different range: the file may have changed; retry",
+                    end - 1
+                ),
+            }),
+        };
+    }
+    if status == StatusCode::OK {
+        let length = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if length.is_some_and(|l| l != size) {
+            return Err(Error::Protocol {
+                url: url.to_owned(),
+                reason: format!(
+                    "expected {size} bytes, the server sends {}: the file changed; retry",
+                    length.unwrap_or_default()
+                ),
+            });
+        }
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    Err(match HubError::from_response(url, parts.status, &parts.headers, &body) {
+        Some(e) => Error::Hub(e),
+        None => Error::Protocol { url: url.to_owned(), reason: format!("status {}", parts.status) },
+    })
+}
+
+/// `bytes <first>-<last>/<total|*>` → (first, total).
+fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (first, _) = range.split_once('-')?;
+    let total = if total.trim() == "*" { None } else { Some(total.trim().parse().ok()?) };
+    Some((first.trim().parse().ok()?, total))
+}
+
+/// Downloads one part, resuming it after a failure from the last byte written.
+#[allow(clippy::too_many_arguments)]
+async fn fetch_part(
+    client: &HubClient,
+    url: &str,
+    shared: &Shared,
+    index: usize,
+    mut response: Option<hyper::Response<Incoming>>,
+    config: &TransferConfig,
+    name: &str,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let Some(part) = shared.parts.get(index) else { return Ok(()) };
+    let size = shared.writer.size();
+    let mut failures = 0u32;
+    loop {
+        let written = part.written.load(Ordering::Acquire);
+        if written >= part.len() {
+            return Ok(());
+        }
+        let offset = part.start + written;
+        let attempt = match response.take() {
+            Some(r) => Ok(r),
+            None => request_range(client, url, offset, part.end, size).await,
+        };
+        let before = written;
+        let outcome = match attempt {
+            Ok(r) => stream_body(client, url, shared, part, r, name, progress).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => continue,
+            Err(e) if e.is_transient() && failures < config.max_retries => {
+                if part.written.load(Ordering::Acquire) > before {
+                    failures = 0;
+                }
+                failures += 1;
+                tracing::debug!(
+                    "{url}: {e}; resuming at byte {}",
+                    part.start + part.written.load(Ordering::Acquire)
+                );
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(failures))).await;
+            }
+            Err(e) => return Err(e),
+        }
+        if shared.abort.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes a response body into the part, from its current `written` offset.
+async fn stream_body(
+    client: &HubClient,
+    url: &str,
+    shared: &Shared,
+    part: &Part,
+    response: hyper::Response<Incoming>,
+    name: &str,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let mut body = response.into_body();
+    let mut buffer = BytesMut::with_capacity(WRITE_BUFFER);
+    let write = |data: &[u8]| -> Result<(), Error> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let written = part.written.load(Ordering::Acquire);
+        shared.writer.write_at(part.start + written, data)?;
+        part.written.store(written + data.len() as u64, Ordering::Release);
+        progress.advance(name, data.len() as u64);
+        shared.notify();
+        Ok(())
+    };
+    let flush = |buffer: &mut BytesMut| -> Result<(), Error> {
+        write(buffer)?;
+        buffer.clear();
+        Ok(())
+    };
+    loop {
+        if shared.abort.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let frame = match tokio::time::timeout(client.read_timeout(), body.frame()).await {
+            Err(_) => {
+                flush(&mut buffer)?;
+                return Err(Error::Timeout { url: url.to_owned() });
+            }
+            Ok(frame) => frame,
+        };
+        match frame {
+            None => break,
+            Some(Err(e)) => {
+                flush(&mut buffer)?;
+                return Err(Error::Network { url: url.to_owned(), source: Box::new(e) });
+            }
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else { continue };
+                let room = part.len() - part.written.load(Ordering::Acquire);
+                if (buffer.len() + data.len()) as u64 > room {
+                    return Err(Error::Protocol {
+                        url: url.to_owned(),
+                        reason: "the server sent more bytes than asked for".to_owned(),
+                    });
+                }
+                if buffer.is_empty() && data.len() >= WRITE_BUFFER {
+                    write(&data)?;
+                    continue;
+                }
+                buffer.extend_from_slice(&data);
+                if buffer.len() >= WRITE_BUFFER {
+                    flush(&mut buffer)?;
+                }
+            }
+        }
+    }
+    flush(&mut buffer)?;
+    if part.written.load(Ordering::Acquire) < part.len() {
+        // The body ended early: the connection was cut.
+        return Err(Error::Network {
+            url: url.to_owned(),
+            source: "the connection closed before the end of the range".into(),
+        });
+    }
+    Ok(())
+}
+
+/// What a download is checked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HashKind {
+    Sha256,
+    GitSha1,
+}
+
+impl HashKind {
+    fn for_etag(etag: Option<&hub_cache::Etag>) -> Option<HashKind> {
+        etag.map(|e| if e.is_sha256() { HashKind::Sha256 } else { HashKind::GitSha1 })
+    }
+}
+
+enum Hasher {
+    Sha256(Box<Sha256>),
+    GitSha1(Box<Sha1>),
+}
+
+/// Follows the watermark: hashes the contiguous prefix as it grows (reading it back from the
+/// page cache) and records it for a later resume. Runs on a blocking thread.
+fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verification, Error> {
+    let size = shared.writer.size();
+    let mut hasher = kind.map(|k| match k {
+        HashKind::Sha256 => Hasher::Sha256(Box::default()),
+        HashKind::GitSha1 => {
+            let mut h = Sha1::default();
+            h.update(format!("blob {size}\0").as_bytes());
+            Hasher::GitSha1(Box::new(h))
+        }
+    });
+    let mut buffer = if hasher.is_some() { vec![0u8; HASH_BUFFER] } else { Vec::new() };
+    let mut hashed = 0u64;
+    let mut recorded = shared.prefix;
+    let mut last_record = Instant::now();
+    loop {
+        // Read before the watermark: once the workers are done, this pass reaches the end.
+        let finished = shared.done.load(Ordering::Acquire);
+        let mark = shared.watermark();
+        if let Some(h) = hasher.as_mut() {
+            while hashed < mark {
+                let want = usize::try_from(mark - hashed).unwrap_or(usize::MAX).min(buffer.len());
+                let n = shared.writer.read_at(hashed, &mut buffer[..want])?;
+                if n == 0 {
+                    break;
+                }
+                match h {
+                    Hasher::Sha256(s) => s.update(&buffer[..n]),
+                    Hasher::GitSha1(s) => s.update(&buffer[..n]),
+                }
+                hashed += n as u64;
+                if shared.abort.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+        } else {
+            hashed = mark;
+        }
+        if mark > recorded && (last_record.elapsed() >= RECORD_EVERY || mark == size) {
+            if let Err(e) = shared.writer.record_progress(mark) {
+                shared.abort.store(true, Ordering::Relaxed);
+                return Err(e.into());
+            }
+            recorded = mark;
+            last_record = Instant::now();
+        }
+        if hashed >= size || shared.abort.load(Ordering::Relaxed) || (finished && hashed >= mark) {
+            break;
+        }
+        if let Ok(guard) = shared.wake.0.lock()
+            && shared.watermark() == hashed
+            && !shared.done.load(Ordering::Acquire)
+        {
+            let _ = shared.wake.1.wait_timeout(guard, Duration::from_millis(100));
+        }
+    }
+    Ok(match hasher {
+        Some(Hasher::Sha256(s)) => Verification::Sha256(s.finalize().into()),
+        Some(Hasher::GitSha1(s)) => Verification::GitSha1(s.finalize().into()),
+        None => Verification::SizeOnly,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_content_range, split};
+
+    #[test]
+    fn parts_cover_the_rest_of_the_file_exactly() {
+        let parts = split(5, 100, 30);
+        let bounds: Vec<(u64, u64)> = parts.iter().map(|p| (p.start, p.end)).collect();
+        assert_eq!(bounds, vec![(5, 35), (35, 65), (65, 95), (95, 100)]);
+        assert!(split(100, 100, 30).is_empty());
+    }
+
+    #[test]
+    fn content_ranges_are_parsed() {
+        assert_eq!(parse_content_range("bytes 10-19/100"), Some((10, Some(100))));
+        assert_eq!(parse_content_range("bytes 0-0/*"), Some((0, None)));
+        assert_eq!(parse_content_range("items 0-1/2"), None);
+    }
+}
