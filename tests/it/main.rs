@@ -10,4 +10,5 @@ mod git;
 mod large;
 mod lfs;
 mod resolve;
+mod snapshot;
 mod support;

@@ -2,7 +2,7 @@
 //! to the endpoint's origin, timeouts, and retries with backoff, jitter and `Retry-After`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -136,25 +136,10 @@ impl ClientBuilder {
 
     /// Builds the client: the TLS roots are the system's (honouring `SSL_CERT_FILE` and
     /// `SSL_CERT_DIR`), or the bundled web PKI roots when the system has none.
+    ///
+    /// The connection pool and its TLS configuration are made on the first request, so a
+    /// client that only finds files in the cache costs nothing.
     pub fn build(self) -> Result<HubClient, Error> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(self.connect_timeout));
-        http.set_nodelay(true);
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let https = match builder.with_native_roots() {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::debug!("no system TLS roots ({e}); using the bundled ones");
-                hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots()
-            }
-        }
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(https);
         let library =
             self.library.map_or_else(|| "unknown/None".to_owned(), |(n, v)| format!("{n}/{v}"));
         let user_agent = format!(
@@ -168,7 +153,8 @@ impl ClientBuilder {
         let auth = self.token.as_ref().map(Token::header).transpose()?;
         Ok(HubClient {
             inner: Arc::new(Inner {
-                http,
+                http: OnceLock::new(),
+                connect_timeout: self.connect_timeout,
                 endpoint: self.endpoint,
                 auth,
                 user_agent,
@@ -182,6 +168,27 @@ impl ClientBuilder {
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
+/// The pooled client: the system's TLS roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`),
+/// or the bundled web PKI roots when the system has none.
+fn pooled_client(connect_timeout: Duration) -> Client<Connector, Full<Bytes>> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let https = match builder.with_native_roots() {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!("no system TLS roots ({e}); using the bundled ones");
+            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots()
+        }
+    }
+    .https_or_http()
+    .enable_http1()
+    .wrap_connector(http);
+    Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(https)
+}
+
 /// The Hub client: cheap to clone (the connection pool is shared).
 #[derive(Clone)]
 pub struct HubClient {
@@ -189,7 +196,8 @@ pub struct HubClient {
 }
 
 struct Inner {
-    http: Client<Connector, Full<Bytes>>,
+    http: OnceLock<Client<Connector, Full<Bytes>>>,
+    connect_timeout: Duration,
     endpoint: Endpoint,
     /// `Bearer <token>`, marked sensitive; sent to the endpoint's origin only.
     auth: Option<HeaderValue>,
@@ -370,7 +378,8 @@ impl HubClient {
         let request = builder
             .body(Full::new(req.body.clone()))
             .map_err(|e| Error::InvalidUrl { url: req.url.clone(), reason: e.to_string() })?;
-        match tokio::time::timeout(self.inner.read_timeout, self.inner.http.request(request)).await
+        let http = self.inner.http.get_or_init(|| pooled_client(self.inner.connect_timeout));
+        match tokio::time::timeout(self.inner.read_timeout, http.request(request)).await
         {
             Err(_) => Err(Error::Timeout { url: req.url.clone() }),
             Ok(Err(e)) => Err(Error::Network { url: req.url.clone(), source: Box::new(e) }),

@@ -393,7 +393,7 @@ pub enum Error {
     #[error("local_files_only is set, so the Hub was not asked")]
     LocalFilesOnly,
     /// The file is not in the cache, and the Hub could not provide it.
-    #[error("{what} is not in the cache, and {source}")]
+    #[error("{what} is not in the cache, and the Hub cannot provide it")]
     NotCached {
         /// The file (repo, path, revision).
         what: String,

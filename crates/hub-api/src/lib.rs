@@ -19,11 +19,16 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod blocking;
+mod cached;
 mod client;
 mod config;
 mod download;
 mod error;
 mod metadata;
+mod patterns;
+mod repo_info;
+mod snapshot;
 mod transfer;
 
 pub use client::{
@@ -33,4 +38,7 @@ pub use config::{env_flag, token_from_vars};
 pub use download::{DISABLE_VERIFICATION_ENV, DownloadOptions};
 pub use error::{Error, HubError, ServerContext};
 pub use metadata::FileMetadata;
+pub use patterns::Patterns;
+pub use repo_info::{RepoInfo, Sibling, SiblingLfs};
+pub use snapshot::SnapshotOptions;
 pub use transfer::{NoProgress, Progress, TransferConfig};

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod delete_cache;
+mod download;
 mod env;
 mod format;
 mod scan_cache;
@@ -27,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Download files, or a whole repo, into the cache (or a local dir); prints the path.
+    Download(download::DownloadArgs),
     /// Print the environment (versions, endpoint, cache, token location) for a bug report.
     ///
     /// Whether a token is set is shown; the token itself never is.
@@ -66,6 +69,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
+        Command::Download(args) => download::run(args),
         Command::Env => env::run(),
         Command::ScanCache { dir, verbose, json } => scan_cache::run(dir, verbose, json),
         Command::DeleteCache { dir, targets, dry_run, yes } => {

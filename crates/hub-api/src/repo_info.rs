@@ -1,0 +1,84 @@
+//! Repo info (`GET /api/{models,datasets,spaces}/{id}[/revision/{rev}]`, `hub-protocol.md`
+//! §6.4): the commit a revision resolves to and the files at it.
+
+use hub_url::{Repo, Revision};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::client::{HubClient, HubRequest};
+
+/// What the Hub says about a repo at a revision. Unknown fields are kept in `extra`, and
+/// missing optional ones are `None`: a new field on the Hub breaks nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RepoInfo {
+    /// `namespace/name`.
+    pub id: String,
+    /// The commit the revision resolved to.
+    #[serde(default)]
+    pub sha: Option<String>,
+    /// Whether the repo is private.
+    #[serde(default)]
+    pub private: Option<bool>,
+    /// The repo's tags (the library name is one of them).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The files at that revision.
+    #[serde(default)]
+    pub siblings: Vec<Sibling>,
+    /// Every other field, as sent.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One file of a repo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Sibling {
+    /// The path in the repo.
+    pub rfilename: String,
+    /// The size (with file metadata).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// The git blob id (with file metadata).
+    #[serde(default)]
+    pub blob_id: Option<String>,
+    /// The LFS object, for an LFS file (with file metadata).
+    #[serde(default)]
+    pub lfs: Option<SiblingLfs>,
+}
+
+/// The LFS object behind a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SiblingLfs {
+    /// The object's sha256.
+    pub sha256: String,
+    /// The object's size.
+    pub size: u64,
+    /// The size of the pointer file in git.
+    #[serde(default)]
+    pub pointer_size: Option<u64>,
+}
+
+impl HubClient {
+    /// The repo's info at `revision` (the default branch when `None`); with `files_metadata`,
+    /// each sibling carries its size, blob id and LFS object.
+    pub async fn repo_info(
+        &self,
+        repo: &Repo,
+        revision: Option<&Revision>,
+        files_metadata: bool,
+    ) -> Result<RepoInfo, Error> {
+        let mut url = self.endpoint().api_repo_url(repo, revision);
+        if files_metadata {
+            url = hub_url::with_query(url, &[("blobs", "true")]);
+        }
+        let (_, body) = self.send_and_read(&HubRequest::get(url.clone())).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::Protocol { url, reason: format!("invalid repo info: {e}") })
+    }
+}

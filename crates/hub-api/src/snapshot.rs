@@ -1,0 +1,157 @@
+//! `snapshot_download`: every file of a repo at a revision (or those the patterns keep), with
+//! bounded parallelism across files, into the cache or a `local_dir` (`hub-protocol.md` §5).
+//! Works offline from a cached snapshot.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hub_cache::CommitHash;
+use hub_url::{Repo, Revision};
+
+use crate::client::HubClient;
+use crate::download::DownloadOptions;
+use crate::patterns::Patterns;
+use crate::{Error, HubError};
+
+/// What [`HubClient::snapshot_download`] fetches, and how many files at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotOptions {
+    /// Only files matching one of these (Python `fnmatch` rules; `*` crosses `/`).
+    pub allow_patterns: Vec<String>,
+    /// Never files matching one of these.
+    pub ignore_patterns: Vec<String>,
+    /// Files downloaded at once.
+    pub max_workers: usize,
+}
+
+impl Default for SnapshotOptions {
+    /// Every file, 8 at once.
+    fn default() -> SnapshotOptions {
+        SnapshotOptions { allow_patterns: Vec::new(), ignore_patterns: Vec::new(), max_workers: 8 }
+    }
+}
+
+impl HubClient {
+    /// Downloads a repo at `options.revision` and returns its snapshot folder in the cache
+    /// (`snapshots/<commit>`), or `options.local_dir`. Files already cached cost no request.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hub_api::{DownloadOptions, HubClient, SnapshotOptions};
+    ///
+    /// let client = HubClient::from_env()?;
+    /// let only_json = SnapshotOptions { allow_patterns: vec!["*.json".into()], ..Default::default() };
+    /// let folder = client
+    ///     .snapshot_download(&"acme/tiny-model".parse()?, &DownloadOptions::from_env()?, &only_json)
+    ///     .await?;
+    /// println!("{}", folder.display());
+    /// # Ok(()) }
+    /// ```
+    pub async fn snapshot_download(
+        &self,
+        repo: &Repo,
+        options: &DownloadOptions,
+        snapshot: &SnapshotOptions,
+    ) -> Result<PathBuf, Error> {
+        if options.force_download && options.local_files_only {
+            return Err(Error::InvalidInput {
+                reason: "force_download and local_files_only cannot be used together".to_owned(),
+            });
+        }
+        let revision = &options.revision;
+        let cache = options.cache.repo(repo);
+        let info = if options.local_files_only {
+            Err(Error::LocalFilesOnly)
+        } else {
+            self.repo_info(repo, Some(revision), false).await
+        };
+        let info = match info {
+            Ok(info) => info,
+            Err(e @ Error::Hub(HubError::RevisionNotFound { .. })) => return Err(e),
+            Err(error) => {
+                if let Some(dir) = &options.local_dir {
+                    if dir.is_dir() && !options.force_download {
+                        tracing::warn!(
+                            "the Hub could not be asked ({error}); using {}",
+                            dir.display()
+                        );
+                        return Ok(dir.clone());
+                    }
+                } else if !options.force_download
+                    && let Some(commit) = cache.resolve_revision(revision)?
+                    && cache.snapshot_path(&commit).is_dir()
+                {
+                    tracing::debug!("using the cached snapshot: {error}");
+                    return Ok(cache.snapshot_path(&commit));
+                }
+                return Err(match error {
+                    e @ Error::Hub(
+                        HubError::RepositoryNotFound { .. }
+                        | HubError::GatedRepo { .. }
+                        | HubError::Unauthorized { .. },
+                    ) => e,
+                    e => Error::NotCached {
+                        what: format!("{repo} at {revision}"),
+                        source: Box::new(e),
+                    },
+                });
+            }
+        };
+        let url = self.endpoint().api_repo_url(repo, Some(revision));
+        let sha = info.sha.as_deref().ok_or_else(|| Error::Protocol {
+            url: url.clone(),
+            reason: "the repo info has no commit (sha)".to_owned(),
+        })?;
+        let commit = CommitHash::new(sha)?;
+        let patterns = Patterns::new(&snapshot.allow_patterns, &snapshot.ignore_patterns);
+        let files: Vec<String> = info
+            .siblings
+            .iter()
+            .map(|s| s.rfilename.clone())
+            .filter(|f| patterns.keeps(f))
+            .collect();
+        if files.is_empty() && !info.siblings.is_empty() {
+            tracing::warn!("no file of {repo} matches the patterns");
+        }
+        if options.local_dir.is_none() {
+            cache.create_dirs()?;
+            options.cache.ensure_tag()?;
+            cache.write_ref(revision, &commit)?;
+            std::fs::create_dir_all(cache.snapshot_path(&commit)).map_err(|source| {
+                hub_cache::Error::Io { path: cache.snapshot_path(&commit), source }
+            })?;
+        }
+        let pinned = Revision::new(commit.as_str())
+            .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let per_file = Arc::new(options.clone().revision(pinned).subfolder(None));
+        let permits = Arc::new(tokio::sync::Semaphore::new(snapshot.max_workers.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for file in files {
+            let (client, repo, opts, permits) =
+                (self.clone(), repo.clone(), Arc::clone(&per_file), Arc::clone(&permits));
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                client.hf_hub_download(&repo, &file, &opts).await
+            });
+        }
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let outcome = joined.unwrap_or_else(|e| {
+                Err(Error::Protocol { url: url.clone(), reason: format!("download task: {e}") })
+            });
+            if let Err(e) = outcome
+                && first_error.is_none()
+            {
+                tasks.abort_all();
+                first_error = Some(e);
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        Ok(match &options.local_dir {
+            Some(dir) => dir.clone(),
+            None => cache.snapshot_path(&commit),
+        })
+    }
+}
