@@ -29,12 +29,12 @@ impl Drop for LocalHub {
     }
 }
 
-/// Starts `testhub --seed` in `root` and waits for its JSON line.
+/// Starts `testhub` in `root` with `extra` arguments and waits for its JSON line.
 pub(crate) fn start_hub(testhub: &Path, root: &Path, extra: &[&str]) -> anyhow::Result<LocalHub> {
     let mut child = Command::new(testhub)
         .arg("--root")
         .arg(root)
-        .args(["--port", "0", "--seed"])
+        .args(["--port", "0"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -68,7 +68,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(demo.join("home"))?;
 
     step("start the local Hub (loopback only) and seed it");
-    let hub = start_hub(&bin.join("testhub"), &demo.join("hub"), &[])?;
+    let hub = start_hub(&bin.join("testhub"), &demo.join("hub"), &["--seed"])?;
     say(&format!("Hub: {}    CDN: {}", hub.endpoint, hub.info["cdn"].as_str().unwrap_or("?")));
     if let Some(repos) = hub.info["seed"]["repos"].as_array() {
         for repo in repos {

@@ -5,7 +5,10 @@
 //!   rules, the Rust tests and the Python fidelity suite. It fails loudly; it never skips.
 //! - `cargo xtask demo`: the main job, offline: starts the local Hub, seeds it and runs
 //!   `hub-cli` against it.
+//! - `cargo xtask bench download`: `hub-cli download` of a large file from the local Hub, against
+//!   `curl` and `openssl dgst -sha256` in the same run, with peak memory and cached lookups.
 
+mod bench;
 mod demo;
 mod layering;
 mod test;
@@ -19,6 +22,7 @@ cargo xtask <TASK>
 Tasks:
   test    install what the tests need, then fmt, clippy, docs, layering, Rust tests, Python fidelity suite
   demo    start the local Hub (offline), seed it, and run hub-cli against it
+  bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups)
 
 Run `cargo xtask <TASK> --help` for a task's options.
 ";
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
     let res = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             util::say(HELP);
             Ok(())

@@ -1,0 +1,776 @@
+//! `cargo xtask bench download`: how fast `hub-cli download` fetches a large LFS file from the
+//! local Hub, against `curl` and `openssl dgst -sha256` on the same bytes, measured in one run.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::demo::{LocalHub, start_hub};
+use crate::util::{cargo, describe, exec, output, project_root, say, step};
+
+const HELP: &str = "\
+cargo xtask bench download [--size BYTES] [--keep]
+
+Builds hub-cli and the local Hub (testhub) in release mode, starts the Hub on loopback with a
+large LFS file (bench/large-model, model.bin) and measures, in the same run:
+  curl        one stream from the signed CDN URL (the baseline)
+  sha256      openssl dgst -sha256 on the downloaded file, from the page cache (the ceiling of
+              any verified download)
+  verified    hub-cli download into a fresh cache (wall time, MiB/s, peak RSS)
+  unverified  the same with HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1
+  lookups     hub-cli download of the cached file, offline (HF_HUB_OFFLINE=1) and pinned to
+              the commit (--revision <sha>): the median of 10 runs, process start to exit
+then prints the figures and the targets (ok / MISSED). Missed targets do not fail the command:
+it fails only when something cannot run. Needs curl and openssl; no internet.
+
+Options:
+  --size BYTES  size of the file: bytes, or with KiB/MiB/GiB (default 2GiB)
+  --keep        keep the scratch directory (Hub root, caches) instead of deleting it
+";
+
+const BENCH_HELP: &str = "\
+cargo xtask bench <BENCHMARK>
+
+Benchmarks:
+  download  hub-cli download of a large LFS file against curl and sha256, peak RSS, cached lookups
+
+Run `cargo xtask bench download --help` for its options.
+";
+
+const MIB: f64 = 1024.0 * 1024.0;
+const DEFAULT_SIZE: u64 = 2 << 30;
+const REPO_ID: &str = "bench/large-model";
+const FILE: &str = "model.bin";
+const LOOKUP_RUNS: usize = 10;
+
+/// The targets of issue 3.
+const VERIFIED_VS_SHA256: f64 = 0.9;
+const UNVERIFIED_VS_CURL: f64 = 1.4;
+const MAX_RSS_BYTES: u64 = 64 << 20;
+const MAX_LOOKUP_MS: f64 = 5.0;
+
+/// The name of the hidden task that runs one command and reports its peak RSS.
+const MEASURE: &str = "__measure";
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    match args.first().map(String::as_str) {
+        Some("download") => match parse_args(&args[1..])? {
+            Some(opts) => download(&opts),
+            None => {
+                say(HELP);
+                Ok(())
+            }
+        },
+        Some(MEASURE) => measure_child(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            say(BENCH_HELP);
+            Ok(())
+        }
+        Some(other) => anyhow::bail!("unknown benchmark '{other}'\n\n{BENCH_HELP}"),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Opts {
+    size: u64,
+    keep: bool,
+}
+
+/// `None` when help was asked for.
+fn parse_args(args: &[String]) -> anyhow::Result<Option<Opts>> {
+    let mut opts = Opts { size: DEFAULT_SIZE, keep: false };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--keep" => opts.keep = true,
+            "--size" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| anyhow::format_err!("--size needs a value\n\n{HELP}"))?;
+                opts.size = parse_size(value)?;
+            }
+            other => match other.strip_prefix("--size=") {
+                Some(value) => opts.size = parse_size(value)?,
+                None => anyhow::bail!("unexpected argument '{other}'\n\n{HELP}"),
+            },
+        }
+    }
+    Ok(Some(opts))
+}
+
+/// Bytes, or a number with `KiB`, `MiB` or `GiB`.
+fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let bad =
+        || anyhow::format_err!("--size {text:?}: expected bytes, or a number with KiB/MiB/GiB");
+    let text = text.trim();
+    let (digits, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, ""), |at| (&text[..at], text[at..].trim()));
+    let shift = match unit {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        _ => return Err(bad()),
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let size = n.checked_mul(1 << shift).ok_or_else(bad)?;
+    if size == 0 {
+        anyhow::bail!("--size must be more than 0 bytes");
+    }
+    Ok(size)
+}
+
+/// A hub-cli download run under the measuring helper.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Download {
+    secs: f64,
+    max_rss_bytes: u64,
+}
+
+/// Everything one run measures.
+#[derive(Debug, Clone, PartialEq)]
+struct Figures {
+    size: u64,
+    curl_secs: f64,
+    sha256_secs: f64,
+    verified: Download,
+    unverified: Download,
+    /// Medians, in milliseconds.
+    lookup_offline_ms: f64,
+    lookup_pinned_ms: f64,
+    lookup_runs: usize,
+    /// Requests the Hub and the CDN received during all the lookups.
+    lookup_requests: u64,
+}
+
+impl Figures {
+    fn mib_per_sec(&self, secs: f64) -> f64 {
+        if secs > 0.0 { self.size as f64 / MIB / secs } else { f64::INFINITY }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Check {
+    what: String,
+    measured: String,
+    required: String,
+    ok: bool,
+}
+
+fn checks(f: &Figures) -> Vec<Check> {
+    let ratio = |ours: f64, theirs: f64| f.mib_per_sec(ours) / f.mib_per_sec(theirs);
+    let verified = ratio(f.verified.secs, f.sha256_secs);
+    let unverified = ratio(f.unverified.secs, f.curl_secs);
+    let mut out = vec![
+        Check {
+            what: "verified download / sha256 speed".to_owned(),
+            measured: format!("{verified:.2}x"),
+            required: format!(">= {VERIFIED_VS_SHA256:.1}x"),
+            ok: verified >= VERIFIED_VS_SHA256,
+        },
+        Check {
+            what: "unverified download / curl".to_owned(),
+            measured: format!("{unverified:.2}x"),
+            required: format!(">= {UNVERIFIED_VS_CURL:.1}x"),
+            ok: unverified >= UNVERIFIED_VS_CURL,
+        },
+    ];
+    for (what, run) in [("verified", f.verified), ("unverified", f.unverified)] {
+        out.push(Check {
+            what: format!("peak RSS, {what}"),
+            measured: format_mib(run.max_rss_bytes),
+            required: format!("<= {}", format_mib(MAX_RSS_BYTES)),
+            ok: run.max_rss_bytes <= MAX_RSS_BYTES,
+        });
+    }
+    for (what, ms) in [("offline", f.lookup_offline_ms), ("pinned commit", f.lookup_pinned_ms)] {
+        out.push(Check {
+            what: format!("cached lookup, {what}"),
+            measured: format!("{ms:.2} ms"),
+            required: format!("<= {MAX_LOOKUP_MS:.0} ms"),
+            ok: ms <= MAX_LOOKUP_MS,
+        });
+    }
+    out.push(Check {
+        what: "requests during the cached lookups".to_owned(),
+        measured: f.lookup_requests.to_string(),
+        required: "0".to_owned(),
+        ok: f.lookup_requests == 0,
+    });
+    out
+}
+
+fn format_mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / MIB)
+}
+
+/// Columns two spaces apart, aligned as `align` says per column (`<` left, `>` right).
+fn table(align: &str, rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let width = widths[c];
+            let sep = if c == 0 { "" } else { "  " };
+            if align.as_bytes().get(c) == Some(&b'>') {
+                let _ = write!(line, "{sep}{cell:>width$}");
+            } else {
+                let _ = write!(line, "{sep}{cell:<width$}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn report(f: &Figures) -> String {
+    let speed = |secs: f64| format!("{:.0} MiB/s", f.mib_per_sec(secs));
+    let time = |secs: f64| format!("{secs:.3} s");
+    let lookups = format!("(median of {})", f.lookup_runs);
+    let figures = table(
+        "<>>>",
+        &[
+            vec!["run".into(), "time".into(), "speed".into(), "peak RSS".into()],
+            vec!["curl, one stream".into(), time(f.curl_secs), speed(f.curl_secs), "".into()],
+            vec![
+                "sha256 (openssl dgst, page cache)".into(),
+                time(f.sha256_secs),
+                speed(f.sha256_secs),
+                "".into(),
+            ],
+            vec![
+                "hub-cli download, verified".into(),
+                time(f.verified.secs),
+                speed(f.verified.secs),
+                format_mib(f.verified.max_rss_bytes),
+            ],
+            vec![
+                "hub-cli download, unverified".into(),
+                time(f.unverified.secs),
+                speed(f.unverified.secs),
+                format_mib(f.unverified.max_rss_bytes),
+            ],
+            vec![
+                "cached lookup, offline".into(),
+                format!("{:.2} ms", f.lookup_offline_ms),
+                lookups.clone(),
+                "".into(),
+            ],
+            vec![
+                "cached lookup, pinned commit".into(),
+                format!("{:.2} ms", f.lookup_pinned_ms),
+                lookups,
+                "".into(),
+            ],
+        ],
+    );
+    let mut rows = vec![vec!["target".into(), "measured".into(), "required".into(), "".into()]];
+    for c in checks(f) {
+        rows.push(vec![c.what, c.measured, c.required, if c.ok { "ok" } else { "MISSED" }.into()]);
+    }
+    format!(
+        "file: {} ({} bytes)\n\n{figures}\n{}",
+        format_mib(f.size),
+        f.size,
+        table("<>><", &rows)
+    )
+}
+
+fn median_ms(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    match samples.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => samples[n / 2],
+        n => (samples[n / 2 - 1] + samples[n / 2]) / 2.0,
+    }
+}
+
+/// The scratch directory of one run; deleted when dropped unless kept.
+struct Scratch {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.keep {
+            say(&format!("kept {}", self.path.display()));
+        } else if let Err(err) = std::fs::remove_dir_all(&self.path) {
+            crate::util::shout(&format!("cannot delete {}: {err}", self.path.display()));
+        }
+    }
+}
+
+/// The large file, as the Hub's startup line describes it.
+#[derive(Debug)]
+struct LargeFile {
+    sha256: String,
+    size: u64,
+    commit: String,
+}
+
+fn large_file(hub: &LocalHub) -> anyhow::Result<LargeFile> {
+    let files = hub.info["large_files"].as_array();
+    let file = files
+        .into_iter()
+        .flatten()
+        .find(|f| f["repo_id"] == REPO_ID && f["path"] == FILE)
+        .ok_or_else(|| {
+        anyhow::format_err!("testhub did not list {REPO_ID}:{FILE} in large_files")
+    })?;
+    let field = |name: &str| {
+        file[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::format_err!("large_files entry without {name}: {file}"))
+    };
+    Ok(LargeFile {
+        sha256: field("sha256")?,
+        commit: field("commit")?,
+        size: file["size"]
+            .as_u64()
+            .ok_or_else(|| anyhow::format_err!("large_files entry without size: {file}"))?,
+    })
+}
+
+/// The `Location` header of a `curl -sI` answer.
+fn location(headers: &str) -> Option<&str> {
+    headers.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim().eq_ignore_ascii_case("location").then(|| value.trim())
+    })
+}
+
+/// The hex digest of `openssl dgst -sha256 FILE` (`SHA2-256(FILE)= hex`).
+fn openssl_digest(out: &str) -> Option<&str> {
+    out.trim().rsplit_once("= ").map(|(_, hex)| hex.trim())
+}
+
+/// Total requests in the Hub's `/_testhub/stats`.
+fn hub_requests(endpoint: &str) -> anyhow::Result<u64> {
+    let body = output(
+        Command::new("curl")
+            .args(["-sSf", "--noproxy", "*"])
+            .arg(format!("{endpoint}/_testhub/stats")),
+    )?;
+    let stats: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| anyhow::format_err!("the Hub's stats are not JSON ({e}): {body}"))?;
+    let requests = stats["requests"]
+        .as_object()
+        .ok_or_else(|| anyhow::format_err!("the Hub's stats have no requests: {body}"))?;
+    Ok(requests.values().filter_map(serde_json::Value::as_u64).sum())
+}
+
+/// Flushes dirty pages so one run's writes do not slow the next.
+fn sync() -> anyhow::Result<()> {
+    let status = Command::new("sync").status()?;
+    anyhow::ensure!(status.success(), "sync failed ({status})");
+    Ok(())
+}
+
+/// Reads `path` once so the next reader finds it in the page cache.
+fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
+    let mut file = std::fs::File::open(path)?;
+    std::io::copy(&mut file, &mut std::io::sink())?;
+    Ok(())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| root.join(d))
+}
+
+fn download(opts: &Opts) -> anyhow::Result<()> {
+    let root = project_root();
+    step("build hub-cli and the local Hub (release)");
+    exec(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "hub-cli",
+        "-p",
+        "hub-tests",
+        "--bin",
+        "hub-cli",
+        "--bin",
+        "testhub",
+    ]))?;
+    let bin = target_dir(&root).join("release");
+    let hub_cli_bin = bin.join("hub-cli");
+    if output(Command::new(&hub_cli_bin).args(["download", "--help"])).is_err() {
+        anyhow::bail!("{} has no `download` command yet", hub_cli_bin.display());
+    }
+
+    // Declared before the Hub, so the Hub is stopped before its root is deleted.
+    let scratch = Scratch {
+        path: std::env::temp_dir().join(format!("hub-bench-{}", std::process::id())),
+        keep: opts.keep,
+    };
+    if scratch.path.exists() {
+        std::fs::remove_dir_all(&scratch.path)?;
+    }
+    std::fs::create_dir_all(scratch.path.join("home"))?;
+    say(&format!("scratch directory: {}", scratch.path.display()));
+
+    step(&format!("start the local Hub with {REPO_ID}:{FILE} of {} bytes", opts.size));
+    let spec = format!("{REPO_ID}:{FILE}:{}", opts.size);
+    let started = Instant::now();
+    let hub = start_hub(&bin.join("testhub"), &scratch.path.join("hub"), &["--large-file", &spec])?;
+    say(&format!("ready in {:.1} s: {}", started.elapsed().as_secs_f64(), hub.endpoint));
+    let file = large_file(&hub)?;
+    anyhow::ensure!(file.size == opts.size, "testhub made {} bytes, not {}", file.size, opts.size);
+    let resolve = format!("{}/{REPO_ID}/resolve/main/{FILE}", hub.endpoint);
+    let headers = output(Command::new("curl").args(["-sI", "--noproxy", "*", &resolve]))?;
+    let cdn_url = location(&headers)
+        .ok_or_else(|| {
+            anyhow::format_err!("no Location in the answer to HEAD {resolve}:\n{headers}")
+        })?
+        .to_owned();
+    say(&format!("sha256 {}  commit {}\nCDN URL {cdn_url}", file.sha256, file.commit));
+
+    step("curl, one stream");
+    let curl_file = scratch.path.join("curl.bin");
+    sync()?;
+    let started = Instant::now();
+    exec(
+        Command::new("curl").args(["-sSf", "--noproxy", "*", "-o"]).arg(&curl_file).arg(&cdn_url),
+    )?;
+    let curl_secs = started.elapsed().as_secs_f64();
+    let got = std::fs::metadata(&curl_file)?.len();
+    anyhow::ensure!(got == file.size, "curl wrote {got} bytes, not {}", file.size);
+
+    step("sha256 of the same file (openssl dgst, from the page cache)");
+    warm_page_cache(&curl_file)?;
+    let mut openssl = Command::new("openssl");
+    openssl.args(["dgst", "-sha256"]).arg(&curl_file);
+    say(&format!("$ {}", describe(&openssl)));
+    let started = Instant::now();
+    let digest = output(&mut openssl)?;
+    let sha256_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        openssl_digest(&digest) == Some(file.sha256.as_str()),
+        "openssl says {digest:?}, the Hub says {}",
+        file.sha256
+    );
+    std::fs::remove_file(&curl_file)?;
+
+    let hub_cli = |cache: &Path, extra: &[&str]| {
+        let mut cmd = Command::new(&hub_cli_bin);
+        cmd.args(["download", REPO_ID, FILE, "--quiet", "--cache-dir"])
+            .arg(cache)
+            .args(extra)
+            .env("HF_ENDPOINT", &hub.endpoint)
+            .env("HF_HOME", scratch.path.join("home"))
+            .env("HF_HUB_DISABLE_PROGRESS_BARS", "1");
+        for var in [
+            "HF_TOKEN",
+            "HUGGING_FACE_HUB_TOKEN",
+            "HF_HUB_CACHE",
+            "HUGGINGFACE_HUB_CACHE",
+            "HF_HUB_OFFLINE",
+            "HF_HUB_DISABLE_DOWNLOAD_VERIFICATION",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    };
+
+    step("hub-cli download, verified");
+    let verified_cache = scratch.path.join("cache-verified");
+    let (verified, verified_path) =
+        measured_download(&mut hub_cli(&verified_cache, &[]), file.size)?;
+
+    step("hub-cli download, unverified (HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1)");
+    let unverified_cache = scratch.path.join("cache-unverified");
+    let mut cmd = hub_cli(&unverified_cache, &[]);
+    cmd.env("HF_HUB_DISABLE_DOWNLOAD_VERIFICATION", "1");
+    let (unverified, _) = measured_download(&mut cmd, file.size)?;
+    std::fs::remove_dir_all(&unverified_cache)?;
+
+    step(&format!("cached lookups, {LOOKUP_RUNS} runs each"));
+    let requests_before = hub_requests(&hub.endpoint)?;
+    let mut offline = hub_cli(&verified_cache, &[]);
+    offline.env("HF_HUB_OFFLINE", "1");
+    let lookup_offline_ms = lookup_median_ms(&mut offline, &verified_path)?;
+    let lookup_pinned_ms = lookup_median_ms(
+        &mut hub_cli(&verified_cache, &["--revision", &file.commit]),
+        &verified_path,
+    )?;
+    let lookup_requests = hub_requests(&hub.endpoint)?.saturating_sub(requests_before);
+
+    drop(hub);
+    let figures = Figures {
+        size: file.size,
+        curl_secs,
+        sha256_secs,
+        verified,
+        unverified,
+        lookup_offline_ms,
+        lookup_pinned_ms,
+        lookup_runs: LOOKUP_RUNS,
+        lookup_requests,
+    };
+    step("results");
+    say(&report(&figures));
+    Ok(())
+}
+
+/// Runs a `hub-cli download` under the measuring helper; checks that it printed the path of a
+/// file of `size` bytes, and returns the figures and that path.
+fn measured_download(cmd: &mut Command, size: u64) -> anyhow::Result<(Download, PathBuf)> {
+    sync()?;
+    let mut helper = Command::new(std::env::current_exe()?);
+    helper.args(["bench", MEASURE]).arg(cmd.get_program()).args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => helper.env(name, value),
+            None => helper.env_remove(name),
+        };
+    }
+    say(&format!("$ {}", describe(cmd)));
+    let line = output(&mut helper)?;
+    let report: serde_json::Value = serde_json::from_str(&line)
+        .map_err(|e| anyhow::format_err!("the measuring helper printed {line:?} ({e})"))?;
+    if report["code"] != 0 {
+        anyhow::bail!("`{}` failed (exit status {})", describe(cmd), report["code"]);
+    }
+    let stdout = report["stdout"].as_str().unwrap_or_default().trim();
+    let path = PathBuf::from(stdout);
+    let got = std::fs::metadata(&path)
+        .map_err(|e| anyhow::format_err!("hub-cli printed {stdout:?}, not a file ({e})"))?
+        .len();
+    anyhow::ensure!(got == size, "{} has {got} bytes, not {size}", path.display());
+    let download = Download {
+        secs: report["secs"].as_f64().unwrap_or(f64::NAN),
+        max_rss_bytes: report["max_rss_kib"].as_u64().unwrap_or(0) * 1024,
+    };
+    say(&format!(
+        "{:.3} s, peak RSS {}: {}",
+        download.secs,
+        format_mib(download.max_rss_bytes),
+        path.display()
+    ));
+    Ok((download, path))
+}
+
+/// Runs `cmd` `LOOKUP_RUNS` times; each must print `expected`. The median wall time, in ms.
+fn lookup_median_ms(cmd: &mut Command, expected: &Path) -> anyhow::Result<f64> {
+    say(&format!("$ {}", describe(cmd)));
+    let mut samples = Vec::with_capacity(LOOKUP_RUNS);
+    for _ in 0..LOOKUP_RUNS {
+        let started = Instant::now();
+        let out = cmd.stdin(Stdio::null()).output()?;
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        if !out.status.success() {
+            anyhow::bail!(
+                "`{}` failed ({}): {}",
+                describe(cmd),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let printed = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(
+            Path::new(printed.trim()) == expected,
+            "the lookup printed {printed:?}, not {}",
+            expected.display()
+        );
+    }
+    let median = median_ms(samples.clone());
+    let spread: Vec<String> = samples.iter().map(|ms| format!("{ms:.1}")).collect();
+    say(&format!("median {median:.2} ms (runs: {} ms)", spread.join(" ")));
+    Ok(median)
+}
+
+/// The hidden `bench __measure PROGRAM ARGS...`: runs the program (stdin closed, stderr
+/// inherited), then prints one JSON line: its exit code, wall time, peak RSS and stdout.
+///
+/// It runs in a process of its own because `RUSAGE_CHILDREN` reports the largest of all the
+/// waited-for children: here that is the one program. Its peak includes the memory of this
+/// small process at spawn time (the kernel carries it over the `exec`), a floor of a few MiB.
+fn measure_child(args: &[String]) -> anyhow::Result<()> {
+    let (program, rest) =
+        args.split_first().ok_or_else(|| anyhow::format_err!("{MEASURE} needs a program"))?;
+    let started = Instant::now();
+    let out = Command::new(program)
+        .args(rest)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| anyhow::format_err!("cannot run {program}: {e}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    let line = serde_json::json!({
+        "code": out.status.code(),
+        "secs": secs,
+        "max_rss_kib": children_max_rss_kib()?,
+        "stdout": String::from_utf8_lossy(&out.stdout),
+    });
+    say(&line.to_string());
+    Ok(())
+}
+
+/// The peak RSS of the largest waited-for child, in KiB (`getrusage(RUSAGE_CHILDREN)`).
+#[cfg(unix)]
+#[allow(unsafe_code, reason = "getrusage has no safe wrapper in std")]
+fn children_max_rss_kib() -> anyhow::Result<u64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `usage` is a valid, writable `rusage`; getrusage only writes into it.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    if rc != 0 {
+        anyhow::bail!("getrusage: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: zero-initialised plain integers, filled by a successful getrusage.
+    let usage = unsafe { usage.assume_init() };
+    let max_rss = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+    // Linux reports KiB, macOS bytes.
+    Ok(if cfg!(target_os = "macos") { max_rss / 1024 } else { max_rss })
+}
+
+#[cfg(not(unix))]
+fn children_max_rss_kib() -> anyhow::Result<u64> {
+    anyhow::bail!("measuring the peak RSS needs getrusage (Unix)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn figures() -> Figures {
+        Figures {
+            size: 1 << 30,
+            curl_secs: 1.0,
+            sha256_secs: 0.5,
+            verified: Download { secs: 0.5, max_rss_bytes: 20 << 20 },
+            unverified: Download { secs: 0.7, max_rss_bytes: 64 << 20 },
+            lookup_offline_ms: 1.5,
+            lookup_pinned_ms: 5.0,
+            lookup_runs: 10,
+            lookup_requests: 0,
+        }
+    }
+
+    #[test]
+    fn parses_the_options() {
+        let default = Opts { size: DEFAULT_SIZE, keep: false };
+        assert_eq!(parse_args(&[]).unwrap(), Some(default));
+        assert_eq!(
+            parse_args(&args(&["--size", "268435456", "--keep"])).unwrap(),
+            Some(Opts { size: 256 << 20, keep: true })
+        );
+        assert_eq!(parse_args(&args(&["--size=1GiB"])).unwrap().unwrap().size, 1 << 30);
+        assert_eq!(parse_args(&args(&["--keep", "--help"])).unwrap(), None);
+        assert!(parse_args(&args(&["--size"])).is_err());
+        assert!(parse_args(&args(&["--fast"])).is_err());
+        assert!(parse_args(&args(&["extra"])).is_err());
+    }
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("2147483648").unwrap(), 2 << 30);
+        assert_eq!(parse_size("256MiB").unwrap(), 256 << 20);
+        assert_eq!(parse_size("256 MiB").unwrap(), 256 << 20);
+        assert_eq!(parse_size("4KiB").unwrap(), 4096);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        for bad in ["", "0", "-1", "1.5GiB", "2GB", "2G", "GiB", "99999999999999999999GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn checks_the_targets() {
+        let f = figures();
+        let got: Vec<(String, String, bool)> =
+            checks(&f).into_iter().map(|c| (c.what, c.measured, c.ok)).collect();
+        let want = [
+            ("verified download / sha256 speed", "1.00x", true),
+            ("unverified download / curl", "1.43x", true),
+            ("peak RSS, verified", "20.0 MiB", true),
+            ("peak RSS, unverified", "64.0 MiB", true),
+            ("cached lookup, offline", "1.50 ms", true),
+            ("cached lookup, pinned commit", "5.00 ms", true),
+            ("requests during the cached lookups", "0", true),
+        ];
+        let want: Vec<(String, String, bool)> =
+            want.iter().map(|(w, m, ok)| ((*w).to_owned(), (*m).to_owned(), *ok)).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn misses_are_reported() {
+        let f = Figures {
+            verified: Download { secs: 0.6, max_rss_bytes: (64 << 20) + 1 },
+            unverified: Download { secs: 0.75, max_rss_bytes: 1 },
+            lookup_pinned_ms: 5.01,
+            lookup_requests: 2,
+            ..figures()
+        };
+        let ok: Vec<bool> = checks(&f).into_iter().map(|c| c.ok).collect();
+        assert_eq!(ok, [false, false, false, true, true, false, false]);
+        let text = report(&f);
+        assert_eq!(text.matches("MISSED").count(), 5, "{text}");
+    }
+
+    #[test]
+    fn reports_a_table() {
+        let text = report(&figures());
+        assert!(text.starts_with("file: 1024.0 MiB (1073741824 bytes)\n"), "{text}");
+        let line = |start: &str| {
+            text.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("{start}: {text}"))
+        };
+        let words = |start: &str| line(start).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(words("curl, one stream"), "curl, one stream 1.000 s 1024 MiB/s");
+        assert_eq!(words("sha256"), "sha256 (openssl dgst, page cache) 0.500 s 2048 MiB/s");
+        assert_eq!(
+            words("hub-cli download, verified"),
+            "hub-cli download, verified 0.500 s 2048 MiB/s 20.0 MiB"
+        );
+        assert_eq!(
+            words("cached lookup, offline"),
+            "cached lookup, offline 1.50 ms (median of 10)"
+        );
+        assert_eq!(
+            words("unverified download / curl"),
+            "unverified download / curl 1.43x >= 1.4x ok"
+        );
+        // Columns line up: every row of a table has its cells at the same offsets.
+        let header = line("run");
+        let speed_end = header.find("speed").unwrap() + "speed".len();
+        assert_eq!(line("curl, one stream").find("MiB/s").unwrap() + "MiB/s".len(), speed_end);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median_ms(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median_ms(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median_ms(vec![]).is_nan());
+    }
+
+    #[test]
+    fn reads_the_headers_and_the_digest() {
+        let headers = "HTTP/1.1 302 Found\r\nx-repo-commit: abc\r\nLocation: http://127.0.0.2:9/lfs/x?exp=1&sig=2\r\n\r\n";
+        assert_eq!(location(headers), Some("http://127.0.0.2:9/lfs/x?exp=1&sig=2"));
+        assert_eq!(location("HTTP/1.1 200 OK\r\n"), None);
+        assert_eq!(openssl_digest("SHA2-256(/tmp/a b.bin)= 0abc\n"), Some("0abc"));
+        assert_eq!(openssl_digest("SHA256(f)= ff\n"), Some("ff"));
+    }
+
+    #[test]
+    fn measures_a_child() {
+        // The helper's report for a tiny program: exit code, stdout and a non-zero peak RSS.
+        assert!(children_max_rss_kib().unwrap() < u64::MAX);
+        let out = Command::new("sh").args(["-c", "echo hi"]).output().unwrap();
+        assert!(out.status.success());
+        assert!(children_max_rss_kib().unwrap() > 0);
+    }
+}
