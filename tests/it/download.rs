@@ -513,3 +513,32 @@ async fn local_dir_gets_plain_files_and_reruns_skip_them() -> anyhow::Result<()>
     assert_eq!(nested, local.path().join("nested/deep/file.txt"));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_server_that_ignores_range_still_gives_a_correct_file() -> anyhow::Result<()> {
+    let (hub, seed) = seeded()?;
+    let e = expected(&seed, "main", "weights.bin");
+    hub.faults().ignore_range(true);
+    let cache = tempfile::tempdir()?;
+    let path =
+        client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path())).await?;
+    assert_eq!(sha256_of(&path), e.sha256);
+    let gets: Vec<_> =
+        hub.stats().log.into_iter().filter(|l| l.path.starts_with("/lfs/")).collect();
+    assert_eq!(gets.len(), 1, "one whole-body GET once the server showed it ignores ranges");
+    assert_eq!(gets[0].status, 200);
+
+    // Resuming an adopted partial file against such a server starts again from 0, correctly.
+    let cache = tempfile::tempdir()?;
+    let repo = CacheDir::new(cache.path().to_path_buf()).repo(&tiny()?);
+    let BlobStart::Write(writer) = repo.begin_blob(&Etag::new(&e.sha256)?, e.size)? else {
+        panic!("no blob yet")
+    };
+    writer.write_at(0, &vec![0u8; 1 << 20])?; // wrong bytes: must be overwritten
+    writer.record_progress(1 << 20)?;
+    drop(writer);
+    let path =
+        client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path())).await?;
+    assert_eq!(sha256_of(&path), e.sha256);
+    Ok(())
+}

@@ -3,7 +3,8 @@
 //! Faults are set through [`Faults`] (from [`crate::TestHub::faults`]) or `POST /_testhub/faults`.
 //! `fail_next` answers the next N requests with a status; `drop_after_bytes` and
 //! `corrupt_offset` are one-shot and apply to the next file body served (a resolve GET on the
-//! hub or a GET on the CDN); `throttle` and `override_header` stay until cleared.
+//! hub or a GET on the CDN); `throttle`, `override_header` and `ignore_range` stay until
+//! cleared.
 
 use std::{
     collections::BTreeMap,
@@ -67,6 +68,7 @@ struct FaultState {
     throttle_bytes_per_sec: Option<u64>,
     corrupt_offset: Option<u64>,
     header_overrides: Vec<HeaderOverride>,
+    ignore_range: bool,
 }
 
 /// A response header replaced on every response of one route.
@@ -150,6 +152,17 @@ impl Faults {
             .collect()
     }
 
+    /// Serves every file body whole, with `200`, whatever its `Range` header says (as some
+    /// proxies and CDNs do), until cleared.
+    pub fn ignore_range(&self, ignore: bool) {
+        lock(&self.inner).ignore_range = ignore;
+    }
+
+    /// Whether `Range` headers are ignored.
+    pub(crate) fn ignores_range(&self) -> bool {
+        lock(&self.inner).ignore_range
+    }
+
     /// Clears every fault.
     pub fn clear(&self) {
         *lock(&self.inner) = FaultState::default();
@@ -194,6 +207,7 @@ pub(crate) struct FaultRequest {
     throttle_bytes_per_sec: Option<u64>,
     corrupt_offset: Option<u64>,
     override_header: Option<OverrideHeaderRequest>,
+    ignore_range: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,6 +257,9 @@ impl FaultRequest {
         }
         if let Some(o) = self.override_header {
             faults.override_header(&o.route, &o.name, &o.value);
+        }
+        if let Some(ignore) = self.ignore_range {
+            faults.ignore_range(ignore);
         }
     }
 }

@@ -111,6 +111,7 @@ pub(crate) fn file_response(
     range: Option<&str>,
 ) -> Resp {
     let builder = builder.header(header::ACCEPT_RANGES, "bytes");
+    let range = if state.faults.ignores_range() { None } else { range };
     let (code, start, end) = match parse_range(range, size) {
         RangeSpec::Full => (200, 0, size),
         RangeSpec::Partial(start, end) => (206, start, end),
