@@ -103,6 +103,45 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         }
     }
 
+    step("hub-cli download: the seed's example file into the cache (prints only the path)");
+    let cache = demo.join("home/hub");
+    let first =
+        output(&mut hub_cli(&["download", "julien-c/EsperBERTo-small", "pytorch_model.bin"]))?;
+    let path = first.trim();
+    say(path);
+    let size = std::fs::metadata(path)
+        .map_err(|e| anyhow::format_err!("hub-cli printed {path:?}, which is not a file: {e}"))?
+        .len();
+    say(&format!("  {size} bytes, verified (sha256 == etag); the cache is Python's layout:"));
+    let link = std::fs::read_link(path)?;
+    say(&format!("  {path} -> {}", link.display()));
+
+    step("the same download again: served from the cache (one HEAD, no transfer)");
+    let started = std::time::Instant::now();
+    let second =
+        output(&mut hub_cli(&["download", "julien-c/EsperBERTo-small", "pytorch_model.bin"]))?;
+    say(&format!("{}  ({} ms)", second.trim(), started.elapsed().as_millis()));
+    if second.trim() != path {
+        anyhow::bail!("the second download gave another path: {second}");
+    }
+
+    step("offline (HF_HUB_OFFLINE=1): the whole repo, from the cache once fetched");
+    let snapshot = output(&mut hub_cli(&["download", "julien-c/EsperBERTo-small"]))?;
+    let offline = output(
+        hub_cli(&["download", "julien-c/EsperBERTo-small", "pytorch_model.bin"])
+            .env("HF_HUB_OFFLINE", "1"),
+    )?;
+    say(&format!("file:     {}", offline.trim()));
+    let offline_snapshot =
+        output(hub_cli(&["download", "julien-c/EsperBERTo-small"]).env("HF_HUB_OFFLINE", "1"))?;
+    say(&format!("snapshot: {}", offline_snapshot.trim()));
+    if offline.trim() != path || offline_snapshot.trim() != snapshot.trim() {
+        anyhow::bail!("offline mode gave other paths");
+    }
+
+    step("hub-cli scan-cache");
+    exec(hub_cli(&["scan-cache", "--dir"]).arg(&cache))?;
+
     step("git clone of a seeded repo over smart HTTP (git http-backend)");
     let clone: PathBuf = demo.join("EsperBERTo-small");
     exec(
