@@ -4,6 +4,22 @@
 //! and below `hub-lfs` and `hub-cli`. It is the only layer of the client that opens network
 //! connections.
 //!
+//! Download a file, or a whole repo, into the cache shared with the Python tools:
+//!
+//! ```no_run
+//! use hub_api::{DownloadOptions, HubClient, SnapshotOptions};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = HubClient::from_env()?; // HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, …
+//! let options = DownloadOptions::from_env()?; // HF_HUB_CACHE / HF_HOME
+//! let repo = "julien-c/EsperBERTo-small".parse()?;
+//! let weights = client.hf_hub_download(&repo, "pytorch_model.bin", &options).await?;
+//! let folder = client.snapshot_download(&repo, &options, &SnapshotOptions::default()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Where the token comes from, without reading it:
+//!
 //! ```
 //! use hub_api::auth::{TokenSource, token_path_from_env, token_source};
 //!
