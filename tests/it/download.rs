@@ -542,3 +542,41 @@ async fn a_server_that_ignores_range_still_gives_a_correct_file() -> anyhow::Res
     assert_eq!(sha256_of(&path), e.sha256);
     Ok(())
 }
+
+#[derive(Default)]
+struct Counted {
+    started: std::sync::Mutex<Vec<(String, u64, u64)>>,
+    bytes: std::sync::atomic::AtomicU64,
+    finished: std::sync::Mutex<Vec<String>>,
+}
+
+impl hub_api::Progress for Counted {
+    fn start(&self, file: &str, size: u64, done: u64) {
+        self.started.lock().expect("lock").push((file.to_owned(), size, done));
+    }
+    fn advance(&self, _file: &str, bytes: u64) {
+        self.bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn finish(&self, file: &str) {
+        self.finished.lock().expect("lock").push(file.to_owned());
+    }
+}
+
+#[tokio::test]
+async fn progress_reports_exact_byte_counts() -> anyhow::Result<()> {
+    let (hub, seed) = seeded()?;
+    let cache = tempfile::tempdir()?;
+    let e = expected(&seed, "main", "weights.bin");
+    let counted = std::sync::Arc::new(Counted::default());
+    hub.faults().drop_after_bytes(300_000);
+    let opts = options(cache.path()).progress(counted.clone());
+    client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &opts).await?;
+    assert_eq!(*counted.started.lock().expect("lock"), vec![("weights.bin".to_owned(), e.size, 0)]);
+    assert_eq!(
+        counted.bytes.load(std::sync::atomic::Ordering::Relaxed),
+        e.size,
+        "every byte counted once, even across a resumed range"
+    );
+    assert_eq!(*counted.finished.lock().expect("lock"), vec!["weights.bin".to_owned()]);
+    Ok(())
+}
