@@ -379,8 +379,7 @@ impl HubClient {
             .body(Full::new(req.body.clone()))
             .map_err(|e| Error::InvalidUrl { url: req.url.clone(), reason: e.to_string() })?;
         let http = self.inner.http.get_or_init(|| pooled_client(self.inner.connect_timeout));
-        match tokio::time::timeout(self.inner.read_timeout, http.request(request)).await
-        {
+        match tokio::time::timeout(self.inner.read_timeout, http.request(request)).await {
             Err(_) => Err(Error::Timeout { url: req.url.clone() }),
             Ok(Err(e)) => Err(Error::Network { url: req.url.clone(), source: Box::new(e) }),
             Ok(Ok(response)) => Ok(response),

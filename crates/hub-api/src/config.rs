@@ -158,7 +158,10 @@ mod tests {
             Err(Error::InvalidToken)
         ));
         assert!(matches!(
-            ClientBuilder::from_vars(&vars(&[("HF_HUB_ETAG_TIMEOUT", "soon")]), None),
+            ClientBuilder::from_vars(
+                &vars(&[("HF_HUB_ETAG_TIMEOUT", "soon")]),
+                Some(home.path().to_path_buf())
+            ),
             Err(Error::InvalidInput { .. })
         ));
     }

@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+mod api;
 pub mod auth;
 pub mod blocking;
 mod cached;
@@ -41,12 +42,17 @@ mod client;
 mod config;
 mod download;
 mod error;
+pub mod login;
 mod metadata;
 mod patterns;
 mod repo_info;
 mod snapshot;
 mod transfer;
 
+pub use api::{
+    AccessToken, AuthInfo, CommitAuthor, CommitInfo, CreateRepoOptions, Gated, GitRef, ListOptions,
+    Organization, Refs, RepoSettings, TreeEntry, TreeLfs, WhoAmI,
+};
 pub use client::{
     ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Retry, RetryConfig, Token,
 };

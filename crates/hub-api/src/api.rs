@@ -1,0 +1,622 @@
+//! The REST endpoints (`hub-protocol.md` §6): identity, repo create/delete/move/settings,
+//! existence checks, listings that follow `Link: rel="next"` pagination lazily, the tree,
+//! refs, commits, branches and tags. Response models accept unknown fields and missing
+//! optional ones, so a new field on the Hub breaks nothing.
+
+use std::collections::VecDeque;
+
+use futures_util::Stream;
+use http::Method;
+use http::header::{CONTENT_TYPE, HeaderValue, LINK};
+use hub_url::{Repo, RepoId, RepoPath, RepoType, Revision};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::client::{HubClient, HubRequest, Retry};
+use crate::metadata::join_url;
+use crate::repo_info::RepoInfo;
+use crate::{Error, HubError};
+
+/// Who a token belongs to (`GET /api/whoami-v2`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct WhoAmI {
+    /// The user (or organization) name.
+    pub name: String,
+    /// `user` or `org`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// The organizations the user belongs to.
+    #[serde(default)]
+    pub orgs: Vec<Organization>,
+    /// The token used.
+    #[serde(default)]
+    pub auth: Option<AuthInfo>,
+    /// Every other field, as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl WhoAmI {
+    /// The token's display name and role, when the Hub says.
+    pub fn token(&self) -> Option<&AccessToken> {
+        self.auth.as_ref().and_then(|a| a.access_token.as_ref())
+    }
+}
+
+/// An organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Organization {
+    /// Its name.
+    pub name: String,
+}
+
+/// How the request was authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AuthInfo {
+    /// The access token (absent for OAuth).
+    #[serde(default)]
+    pub access_token: Option<AccessToken>,
+}
+
+/// An access token's description (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AccessToken {
+    /// The name given to the token.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `read`, `write` or `fineGrained`.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// How [`HubClient::create_repo`] creates a repo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateRepoOptions {
+    /// Private (`Some(true)`), public (`Some(false)`) or the Hub's default (`None`).
+    pub private: Option<bool>,
+    /// An existing repo is not an error.
+    pub exist_ok: bool,
+    /// For a space: `gradio`, `streamlit`, `docker` or `static` (required for spaces).
+    pub space_sdk: Option<String>,
+}
+
+/// Gating of a repo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gated {
+    /// Not gated.
+    No,
+    /// Access granted automatically once asked.
+    Auto,
+    /// Access granted by the owners.
+    Manual,
+}
+
+/// Changes to a repo's settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoSettings {
+    /// Private or public.
+    pub private: Option<bool>,
+    /// Gating.
+    pub gated: Option<Gated>,
+}
+
+/// What to list with [`HubClient::list_repos`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Words in the repo id.
+    pub search: Option<String>,
+    /// The namespace (user or organization).
+    pub author: Option<String>,
+    /// Tags every result must have; a library name is a tag (`asteroid`, `pyannote-audio`).
+    pub filter: Vec<String>,
+    /// `downloads`, `likes`, `lastModified`, `createdAt` or `trendingScore`.
+    pub sort: Option<String>,
+    /// Descending order (`direction=-1`).
+    pub descending: bool,
+    /// At most this many results, whatever the page size.
+    pub limit: Option<usize>,
+    /// Every field, including the files (`siblings`).
+    pub full: bool,
+}
+
+/// One entry of a tree listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct TreeEntry {
+    /// `file` or `directory`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The path in the repo.
+    pub path: String,
+    /// The git object id.
+    #[serde(default)]
+    pub oid: Option<String>,
+    /// The size (of the content for an LFS file).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// The LFS object, for an LFS file.
+    #[serde(default)]
+    pub lfs: Option<TreeLfs>,
+}
+
+impl TreeEntry {
+    /// Whether this is a file.
+    pub fn is_file(&self) -> bool {
+        self.kind == "file"
+    }
+}
+
+/// The LFS object behind a tree entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct TreeLfs {
+    /// The sha256.
+    pub oid: String,
+    /// The size.
+    pub size: u64,
+    /// The pointer's size.
+    #[serde(default)]
+    pub pointer_size: Option<u64>,
+}
+
+/// A repo's refs (`GET /api/{type}s/{id}/refs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Refs {
+    /// Branches.
+    #[serde(default)]
+    pub branches: Vec<GitRef>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<GitRef>,
+    /// Conversion refs (`refs/convert/…`).
+    #[serde(default)]
+    pub converts: Vec<GitRef>,
+    /// Pull requests (asked with `include_prs`).
+    #[serde(default)]
+    pub pull_requests: Vec<GitRef>,
+}
+
+/// One ref.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct GitRef {
+    /// The short name (`main`, `v1.0`, `1`).
+    pub name: String,
+    /// The full ref (`refs/heads/main`).
+    #[serde(rename = "ref")]
+    pub full_ref: String,
+    /// The commit it points at.
+    pub target_commit: String,
+}
+
+/// One commit of a history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CommitInfo {
+    /// The commit hash.
+    pub id: String,
+    /// The first line of the message.
+    #[serde(default)]
+    pub title: String,
+    /// The rest of the message.
+    #[serde(default)]
+    pub message: String,
+    /// When (ISO 8601).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Who.
+    #[serde(default)]
+    pub authors: Vec<CommitAuthor>,
+}
+
+/// A commit's author.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CommitAuthor {
+    /// The Hub user.
+    pub user: String,
+}
+
+impl HubRequest {
+    fn json(method: Method, url: String, body: &Value) -> HubRequest {
+        let retry = if method == Method::POST { Retry::OnlyRateLimited } else { Retry::Idempotent };
+        HubRequest {
+            method,
+            body: serde_json::to_vec(body).unwrap_or_default().into(),
+            retry,
+            ..HubRequest::get(url)
+        }
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+    }
+}
+
+fn parse<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::Protocol {
+        url: url.to_owned(),
+        reason: format!("unexpected JSON: {e}"),
+    })
+}
+
+/// The `create`/`delete` body: `{"name", "organization", "type"?}`.
+fn name_body(repo: &Repo) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(repo.id().name()));
+    body.insert("organization".into(), json!(repo.id().namespace()));
+    if repo.repo_type() != RepoType::Model {
+        body.insert("type".into(), json!(repo.repo_type().as_str()));
+    }
+    body
+}
+
+impl HubClient {
+    /// Who the client's token belongs to.
+    pub async fn whoami(&self) -> Result<WhoAmI, Error> {
+        let url = self.endpoint().whoami_url();
+        let (_, body) = self.send_and_read(&HubRequest::get(url.clone())).await?;
+        parse(&url, &body)
+    }
+
+    /// Creates a repo; returns its URL (`{endpoint}/{prefix}{id}`).
+    pub async fn create_repo(
+        &self,
+        repo: &Repo,
+        options: &CreateRepoOptions,
+    ) -> Result<String, Error> {
+        let mut body = name_body(repo);
+        if let Some(private) = options.private {
+            body.insert("private".into(), json!(private));
+            body.insert("visibility".into(), json!(if private { "private" } else { "public" }));
+        }
+        if repo.repo_type() == RepoType::Space {
+            let sdk = options.space_sdk.as_deref().ok_or_else(|| Error::InvalidInput {
+                reason: "a space needs an SDK: gradio, streamlit, docker or static".to_owned(),
+            })?;
+            body.insert("sdk".into(), json!(sdk));
+        }
+        let url = self.endpoint().repo_create_url();
+        let req = HubRequest::json(Method::POST, url.clone(), &Value::Object(body));
+        let own_url = self.endpoint().repo_url(repo);
+        match self.send_and_read(&req).await {
+            Ok((_, body)) => {
+                let value: Value = parse(&url, &body)?;
+                Ok(value["url"].as_str().map_or(own_url, str::to_owned))
+            }
+            Err(Error::Hub(HubError::Http { status: 409, .. })) if options.exist_ok => Ok(own_url),
+            Err(e @ Error::Hub(HubError::Unauthorized { .. } | HubError::Forbidden { .. }))
+                if options.exist_ok =>
+            {
+                // No right to create, but it may exist already.
+                if self.repo_exists(repo).await? { Ok(own_url) } else { Err(e) }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a repo; with `missing_ok`, a repo that does not exist is not an error.
+    pub async fn delete_repo(&self, repo: &Repo, missing_ok: bool) -> Result<(), Error> {
+        let url = self.endpoint().repo_delete_url();
+        let req = HubRequest::json(Method::DELETE, url, &Value::Object(name_body(repo)));
+        match self.send_and_read(&req).await {
+            Ok(_) => Ok(()),
+            Err(Error::Hub(HubError::RepositoryNotFound { .. })) if missing_ok => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Renames or transfers a repo; the old name redirects to the new one.
+    pub async fn move_repo(&self, from: &Repo, to: &RepoId) -> Result<String, Error> {
+        if from.id().namespace().is_none() || to.namespace().is_none() {
+            return Err(Error::InvalidInput {
+                reason: "both repo ids must be namespace/name".to_owned(),
+            });
+        }
+        let body = json!({
+            "fromRepo": from.id().as_str(),
+            "toRepo": to.as_str(),
+            "type": from.repo_type().as_str(),
+        });
+        let url = self.endpoint().repo_move_url();
+        self.send_and_read(&HubRequest::json(Method::POST, url, &body)).await?;
+        Ok(self.endpoint().repo_url(&Repo::new(from.repo_type(), to.clone())))
+    }
+
+    /// Changes a repo's visibility or gating.
+    pub async fn update_repo_settings(
+        &self,
+        repo: &Repo,
+        settings: &RepoSettings,
+    ) -> Result<(), Error> {
+        let mut body = Map::new();
+        if let Some(private) = settings.private {
+            body.insert("private".into(), json!(private));
+            body.insert("visibility".into(), json!(if private { "private" } else { "public" }));
+        }
+        if let Some(gated) = settings.gated {
+            let value = match gated {
+                Gated::No => json!(false),
+                Gated::Auto => json!("auto"),
+                Gated::Manual => json!("manual"),
+            };
+            body.insert("gated".into(), value);
+        }
+        let url = self.endpoint().settings_url(repo);
+        self.send_and_read(&HubRequest::json(Method::PUT, url, &Value::Object(body))).await?;
+        Ok(())
+    }
+
+    /// Whether the repo exists (and is visible to the token); a gated repo exists.
+    pub async fn repo_exists(&self, repo: &Repo) -> Result<bool, Error> {
+        match self.repo_info(repo, None, false).await {
+            Ok(_) | Err(Error::Hub(HubError::GatedRepo { .. })) => Ok(true),
+            Err(Error::Hub(HubError::RepositoryNotFound { .. })) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a file exists at a revision (a `HEAD`, no download).
+    pub async fn file_exists(
+        &self,
+        repo: &Repo,
+        path: &RepoPath,
+        revision: &Revision,
+    ) -> Result<bool, Error> {
+        match self.file_metadata(repo, revision, path).await {
+            Ok(_) => Ok(true),
+            Err(Error::Hub(
+                HubError::EntryNotFound { .. } | HubError::RepositoryNotFound { .. },
+            )) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists models, datasets or spaces, following the pagination lazily: pages are fetched
+    /// as the stream is read, and reading stops at `options.limit`.
+    pub fn list_repos(
+        &self,
+        repo_type: RepoType,
+        options: &ListOptions,
+    ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(search) = &options.search {
+            query.push(("search", search.clone()));
+        }
+        if let Some(author) = &options.author {
+            query.push(("author", author.clone()));
+        }
+        for tag in &options.filter {
+            query.push(("filter", tag.clone()));
+        }
+        if let Some(sort) = &options.sort {
+            query.push(("sort", sort.clone()));
+        }
+        if options.descending {
+            query.push(("direction", "-1".to_owned()));
+        }
+        if let Some(limit) = options.limit {
+            query.push(("limit", limit.to_string()));
+        }
+        if options.full {
+            query.push(("full", "true".to_owned()));
+        }
+        let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = self.endpoint().list_url(repo_type, &pairs);
+        paginate(self.clone(), url, options.limit)
+    }
+
+    /// A folder's entries at a revision (the repo's root when `path` is `None`), recursively
+    /// or not, following the pagination lazily.
+    pub fn list_repo_tree(
+        &self,
+        repo: &Repo,
+        revision: &Revision,
+        path: Option<&RepoPath>,
+        recursive: bool,
+    ) -> impl Stream<Item = Result<TreeEntry, Error>> + Send + 'static {
+        let url = hub_url::with_query(
+            self.endpoint().tree_url(repo, revision, path),
+            &[("recursive", if recursive { "true" } else { "false" })],
+        );
+        paginate(self.clone(), url, None)
+    }
+
+    /// Every file path of a repo at a revision.
+    pub async fn list_repo_files(
+        &self,
+        repo: &Repo,
+        revision: &Revision,
+    ) -> Result<Vec<String>, Error> {
+        use futures_util::TryStreamExt;
+        let entries: Vec<TreeEntry> =
+            self.list_repo_tree(repo, revision, None, true).try_collect().await?;
+        Ok(entries.into_iter().filter(TreeEntry::is_file).map(|e| e.path).collect())
+    }
+
+    /// The repo's branches and tags (and pull requests with `include_prs`).
+    pub async fn list_repo_refs(&self, repo: &Repo, include_prs: bool) -> Result<Refs, Error> {
+        let mut url = self.endpoint().refs_url(repo);
+        if include_prs {
+            url = hub_url::with_query(url, &[("include_prs", "1")]);
+        }
+        let (_, body) = self.send_and_read(&HubRequest::get(url.clone())).await?;
+        parse(&url, &body)
+    }
+
+    /// The history of a revision, newest first, following the pagination lazily.
+    pub fn list_repo_commits(
+        &self,
+        repo: &Repo,
+        revision: &Revision,
+    ) -> impl Stream<Item = Result<CommitInfo, Error>> + Send + 'static {
+        paginate(self.clone(), self.endpoint().commits_url(repo, revision), None)
+    }
+
+    /// Creates a branch at `starting_point` (the default branch's head when `None`); with
+    /// `exist_ok`, an existing branch is not an error.
+    pub async fn create_branch(
+        &self,
+        repo: &Repo,
+        branch: &str,
+        starting_point: Option<&Revision>,
+        exist_ok: bool,
+    ) -> Result<(), Error> {
+        let branch =
+            Revision::new(branch).map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let body = match starting_point {
+            Some(rev) => json!({ "startingPoint": rev.as_str() }),
+            None => json!({}),
+        };
+        let url = self.endpoint().branch_url(repo, branch.as_str());
+        match self.send_and_read(&HubRequest::json(Method::POST, url, &body)).await {
+            Ok(_) => Ok(()),
+            Err(Error::Hub(HubError::Http { status: 409, .. })) if exist_ok => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a branch.
+    pub async fn delete_branch(&self, repo: &Repo, branch: &str) -> Result<(), Error> {
+        let url = self.endpoint().branch_url(repo, branch);
+        self.send_and_read(&HubRequest::json(Method::DELETE, url, &json!({}))).await?;
+        Ok(())
+    }
+
+    /// Tags `revision` (the default branch's head when `None`) as `tag`, with an optional
+    /// message; with `exist_ok`, an existing tag is not an error.
+    pub async fn create_tag(
+        &self,
+        repo: &Repo,
+        tag: &str,
+        revision: Option<&Revision>,
+        message: Option<&str>,
+        exist_ok: bool,
+    ) -> Result<(), Error> {
+        let tag = Revision::new(tag).map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let at = revision.map_or("main", Revision::as_str);
+        let mut body = json!({ "tag": tag.as_str() });
+        if let Some(message) = message {
+            body["message"] = json!(message);
+        }
+        let url = self.endpoint().tag_url(repo, at);
+        match self.send_and_read(&HubRequest::json(Method::POST, url, &body)).await {
+            Ok(_) => Ok(()),
+            Err(Error::Hub(HubError::Http { status: 409, .. })) if exist_ok => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a tag.
+    pub async fn delete_tag(&self, repo: &Repo, tag: &str) -> Result<(), Error> {
+        let url = self.endpoint().tag_url(repo, tag);
+        self.send_and_read(&HubRequest::json(Method::DELETE, url, &json!({}))).await?;
+        Ok(())
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(base: &str, header: Option<&HeaderValue>) -> Option<String> {
+    let value = header?.to_str().ok()?;
+    value.split(',').find_map(|link| {
+        let (target, params) = link.split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| join_url(base, target))
+    })
+}
+
+struct Pages<T> {
+    client: HubClient,
+    next: Option<String>,
+    buffer: VecDeque<T>,
+    remaining: Option<usize>,
+}
+
+/// Items of a paginated JSON array endpoint, one page fetched at a time.
+fn paginate<T: DeserializeOwned + Send + 'static>(
+    client: HubClient,
+    url: String,
+    limit: Option<usize>,
+) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
+    let state = Pages { client, next: Some(url), buffer: VecDeque::new(), remaining: limit };
+    futures_util::stream::unfold(state, |mut state| async move {
+        loop {
+            if state.remaining == Some(0) {
+                return None;
+            }
+            if let Some(item) = state.buffer.pop_front() {
+                state.remaining = state.remaining.map(|r| r - 1);
+                return Some((Ok(item), state));
+            }
+            let url = state.next.take()?;
+            match state.client.send_and_read(&HubRequest::get(url.clone())).await {
+                Ok((parts, body)) => match parse::<Vec<T>>(&url, &body) {
+                    Ok(items) => {
+                        state.next = next_link(&url, parts.headers.get(LINK));
+                        state.buffer.extend(items);
+                    }
+                    Err(e) => return Some((Err(e), state)),
+                },
+                Err(e) => return Some((Err(e), state)),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_links_are_found_among_others() {
+        let h = HeaderValue::from_static(
+            "<https://hub/api/models?cursor=a>; rel=\"prev\", <https://hub/api/models?cursor=b>; rel=\"next\"",
+        );
+        assert_eq!(
+            next_link("https://hub/api/models", Some(&h)).as_deref(),
+            Some("https://hub/api/models?cursor=b")
+        );
+        let relative = HeaderValue::from_static("</api/models?p=2>; rel=next");
+        assert_eq!(
+            next_link("http://h:1/api/models", Some(&relative)).as_deref(),
+            Some("http://h:1/api/models?p=2")
+        );
+        assert_eq!(next_link("u", None), None);
+    }
+
+    #[test]
+    fn responses_accept_unknown_and_missing_fields() {
+        let who: WhoAmI = serde_json::from_str(
+            r#"{"name":"alice","type":"user","orgs":[{"name":"acme","x":1}],"isPro":true,
+                "auth":{"accessToken":{"displayName":"laptop","role":"write"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(who.name, "alice");
+        assert_eq!(who.orgs[0].name, "acme");
+        assert_eq!(who.token().and_then(|t| t.role.as_deref()), Some("write"));
+        assert_eq!(who.extra["isPro"], json!(true));
+        let minimal: WhoAmI = serde_json::from_str(r#"{"name":"bot"}"#).unwrap();
+        assert!(minimal.orgs.is_empty() && minimal.token().is_none());
+        let entry: TreeEntry = serde_json::from_str(
+            r#"{"type":"file","path":"w.bin","oid":"x","size":3,"lfs":{"oid":"y","size":3,"pointerSize":130},"new":1}"#,
+        )
+        .unwrap();
+        assert!(entry.is_file());
+        assert_eq!(entry.lfs.map(|l| l.size), Some(3));
+    }
+}
