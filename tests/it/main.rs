@@ -9,6 +9,7 @@ mod faults;
 mod git;
 mod large;
 mod lfs;
+mod proxy;
 mod resolve;
 mod snapshot;
 mod support;

@@ -38,6 +38,7 @@ mod faults;
 mod http_util;
 mod hub;
 mod lfs_store;
+mod proxy;
 mod repo;
 mod routes;
 pub mod seed;
@@ -49,6 +50,7 @@ mod util;
 pub use crate::{
     faults::{Faults, Host, HostScope, LogEntry, Stats},
     hub::{HubConfig, LargeFile, TestHub},
+    proxy::{ConnectProxy, Tunnel},
     repo::{Repo, RepoType, is_valid_repo_id},
     seed::SeedManifest,
     state::{CommitSpec, FileContent, Parent, RepoOptions, TokenRole},

@@ -2,18 +2,24 @@
 //! to the endpoint's origin, timeouts, and retries with backoff, jitter and `Retry-After`.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hub_url::{Endpoint, Origin};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
 
 use crate::Error;
 
@@ -87,6 +93,38 @@ pub struct ClientBuilder {
     retry: RetryConfig,
     connect_timeout: Duration,
     read_timeout: Duration,
+    proxy: Proxy,
+}
+
+/// Proxies, as curl reads them from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
+/// Requests through a proxy go through a `CONNECT` tunnel (TLS stays end to end).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proxy {
+    /// The proxy for `https://` URLs.
+    pub https: Option<String>,
+    /// The proxy for `http://` URLs.
+    pub http: Option<String>,
+    /// The proxy for both, when the specific one is not set.
+    pub all: Option<String>,
+    /// Hosts reached directly: comma-separated domains (and their subdomains), IPs, CIDRs or `*`.
+    pub no_proxy: Option<String>,
+}
+
+impl Proxy {
+    fn matcher(&self) -> Option<Matcher> {
+        if self.https.is_none() && self.http.is_none() && self.all.is_none() {
+            return None;
+        }
+        let value = |v: &Option<String>| v.clone().unwrap_or_default();
+        Some(
+            Matcher::builder()
+                .https(value(&self.https))
+                .http(value(&self.http))
+                .all(value(&self.all))
+                .no(value(&self.no_proxy))
+                .build(),
+        )
+    }
 }
 
 impl ClientBuilder {
@@ -100,7 +138,14 @@ impl ClientBuilder {
             retry: RetryConfig::default(),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(10),
+            proxy: Proxy::default(),
         }
+    }
+
+    /// The proxies to go through.
+    pub fn proxy(mut self, proxy: Proxy) -> ClientBuilder {
+        self.proxy = proxy;
+        self
     }
 
     /// The token, sent to the endpoint's origin only.
@@ -155,6 +200,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 http: OnceLock::new(),
                 connect_timeout: self.connect_timeout,
+                proxy: self.proxy.matcher().map(Arc::new),
                 endpoint: self.endpoint,
                 auth,
                 user_agent,
@@ -166,15 +212,70 @@ impl ClientBuilder {
     }
 }
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// TCP connections, direct or through a proxy's `CONNECT` tunnel.
+#[derive(Clone)]
+pub(crate) struct ProxyConnector {
+    http: HttpConnector,
+    proxy: Option<Arc<Matcher>>,
+}
+
+impl tower_service::Service<Uri> for ProxyConnector {
+    type Response = TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.http.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let mut http = self.http.clone();
+        match self.proxy.as_ref().and_then(|m| m.intercept(&dst)) {
+            Some(intercept) => {
+                let mut tunnel = Tunnel::new(intercept.uri().clone(), http);
+                if let Some(auth) = intercept.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                let dst = with_explicit_port(dst);
+                Box::pin(async move {
+                    std::future::poll_fn(|cx| tunnel.poll_ready(cx)).await?;
+                    Ok(tunnel.call(dst).await?)
+                })
+            }
+            None => Box::pin(async move { Ok(http.call(dst).await?) }),
+        }
+    }
+}
+
+/// The tunnel asks for port 443 when the URL has none: say 80 for `http://`.
+fn with_explicit_port(dst: Uri) -> Uri {
+    if dst.port().is_some() || dst.scheme_str() != Some("http") {
+        return dst;
+    }
+    let host = dst.host().unwrap_or_default().to_owned();
+    Uri::builder()
+        .scheme("http")
+        .authority(format!("{host}:80"))
+        .path_and_query(dst.path_and_query().map_or("/", |p| p.as_str()))
+        .build()
+        .unwrap_or(dst)
+}
 
 /// The pooled client: the system's TLS roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`),
 /// or the bundled web PKI roots when the system has none.
-fn pooled_client(connect_timeout: Duration) -> Client<Connector, Full<Bytes>> {
+fn pooled_client(
+    connect_timeout: Duration,
+    proxy: Option<Arc<Matcher>>,
+) -> Client<Connector, Full<Bytes>> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
+    let http = ProxyConnector { http, proxy };
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let https = match builder.with_native_roots() {
         Ok(b) => b,
@@ -198,6 +299,7 @@ pub struct HubClient {
 struct Inner {
     http: OnceLock<Client<Connector, Full<Bytes>>>,
     connect_timeout: Duration,
+    proxy: Option<Arc<Matcher>>,
     endpoint: Endpoint,
     /// `Bearer <token>`, marked sensitive; sent to the endpoint's origin only.
     auth: Option<HeaderValue>,
@@ -378,7 +480,10 @@ impl HubClient {
         let request = builder
             .body(Full::new(req.body.clone()))
             .map_err(|e| Error::InvalidUrl { url: req.url.clone(), reason: e.to_string() })?;
-        let http = self.inner.http.get_or_init(|| pooled_client(self.inner.connect_timeout));
+        let http = self
+            .inner
+            .http
+            .get_or_init(|| pooled_client(self.inner.connect_timeout, self.inner.proxy.clone()));
         match tokio::time::timeout(self.inner.read_timeout, http.request(request)).await {
             Err(_) => Err(Error::Timeout { url: req.url.clone() }),
             Ok(Err(e)) => Err(Error::Network { url: req.url.clone(), source: Box::new(e) }),

@@ -36,7 +36,8 @@ impl ClientBuilder {
     /// A builder configured from any source of variables: the endpoint (`HF_ENDPOINT`), the
     /// token (`HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, then the token file, unless
     /// `HF_HUB_DISABLE_IMPLICIT_TOKEN`), offline mode (`HF_HUB_OFFLINE`, else
-    /// `TRANSFORMERS_OFFLINE`) and the timeouts (`HF_HUB_ETAG_TIMEOUT` for answers,
+    /// `TRANSFORMERS_OFFLINE`), proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, or
+    /// their lowercase forms) and the timeouts (`HF_HUB_ETAG_TIMEOUT` for answers,
     /// `HF_HUB_DOWNLOAD_TIMEOUT` for connections, in seconds; 10 each by default).
     pub fn from_vars(
         var: &dyn Fn(&str) -> Option<OsString>,
@@ -74,7 +75,23 @@ impl ClientBuilder {
         };
         let read = seconds("HF_HUB_ETAG_TIMEOUT")?;
         let connect = seconds("HF_HUB_DOWNLOAD_TIMEOUT")?;
-        Ok(ClientBuilder::new(endpoint).token(token).offline(offline).timeouts(connect, read))
+        let first = |names: [&str; 2]| {
+            names
+                .into_iter()
+                .find_map(|n| var(n).filter(|v| !v.is_empty()))
+                .map(|v| v.to_string_lossy().into_owned())
+        };
+        let proxy = crate::client::Proxy {
+            https: first(["HTTPS_PROXY", "https_proxy"]),
+            http: first(["HTTP_PROXY", "http_proxy"]),
+            all: first(["ALL_PROXY", "all_proxy"]),
+            no_proxy: first(["NO_PROXY", "no_proxy"]),
+        };
+        Ok(ClientBuilder::new(endpoint)
+            .token(token)
+            .offline(offline)
+            .timeouts(connect, read)
+            .proxy(proxy))
     }
 }
 

@@ -54,7 +54,7 @@ pub use api::{
     Organization, Refs, RepoSettings, TreeEntry, TreeLfs, WhoAmI,
 };
 pub use client::{
-    ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Retry, RetryConfig, Token,
+    ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Proxy, Retry, RetryConfig, Token,
 };
 pub use config::{env_flag, token_from_vars};
 pub use download::{DISABLE_VERIFICATION_ENV, DownloadOptions};
