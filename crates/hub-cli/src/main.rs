@@ -6,6 +6,7 @@
 // Printing is this binary's job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod auth;
 mod delete_cache;
 mod download;
 mod env;
@@ -30,6 +31,21 @@ struct Cli {
 enum Command {
     /// Download files, or a whole repo, into the cache (or a local dir); prints the path.
     Download(download::DownloadArgs),
+    /// Log in: check a token with the Hub and store it where the Python tools find it too.
+    ///
+    /// Without --token, the token is read from stdin, or from a hidden prompt on a terminal.
+    Login {
+        /// The token (prefer stdin or the prompt: a command line can be seen by others).
+        #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Also store the token in git's credential helper, for git push over HTTPS.
+        #[arg(long)]
+        add_to_git_credential: bool,
+    },
+    /// Log out: delete the stored tokens (and git's stored credential for the Hub).
+    Logout,
+    /// Print the logged-in user and their organizations.
+    Whoami,
     /// Print the environment (versions, endpoint, cache, token location) for a bug report.
     ///
     /// Whether a token is set is shown; the token itself never is.
@@ -71,6 +87,11 @@ fn main() -> ExitCode {
     let res = match cli.command {
         Command::Download(args) => download::run(args),
         Command::Env => env::run(),
+        Command::Login { token, add_to_git_credential } => {
+            auth::run_login(token, add_to_git_credential)
+        }
+        Command::Logout => auth::run_logout(),
+        Command::Whoami => auth::run_whoami(),
         Command::ScanCache { dir, verbose, json } => scan_cache::run(dir, verbose, json),
         Command::DeleteCache { dir, targets, dry_run, yes } => {
             delete_cache::run(dir, &targets, dry_run, yes)

@@ -1,0 +1,91 @@
+//! `hub-cli login`, `logout` and `whoami`, with the Python tools' token files: whoever logs in
+//! here is logged in for `huggingface_hub` too, and the other way round. The token is never
+//! echoed nor printed.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::Context;
+use hub_api::auth::token_path_from_env;
+use hub_api::login::{TokenStore, git_credential_approve, git_credential_reject, login};
+use hub_api::{ClientBuilder, Token, token_from_vars};
+
+pub(crate) fn run_login(token: Option<String>, add_to_git_credential: bool) -> anyhow::Result<()> {
+    let token = match token {
+        Some(token) => token,
+        None => read_token()?,
+    };
+    let token = Token::new(&token)?;
+    let store = TokenStore::new(token_path_from_env()?);
+    let builder = ClientBuilder::from_env()?.library("hub-cli", env!("CARGO_PKG_VERSION"));
+    let endpoint = builder.clone().build()?.endpoint().as_str().to_owned();
+    let runtime = runtime()?;
+    let done = runtime.block_on(login(builder, token.clone(), &store))?;
+    eprintln!("Token is valid (permission: {}).", done.role.as_deref().unwrap_or("unknown"));
+    if add_to_git_credential {
+        if git_credential_approve(&endpoint, &token)? {
+            eprintln!("Your token has been saved in your configured git credential helpers.");
+        } else {
+            eprintln!(
+                "warning: git has no credential helper, so the token was not stored for git; \
+                 run `git config --global credential.helper store` and log in again"
+            );
+        }
+    }
+    eprintln!("Your token has been saved to {}", store.active_path().display());
+    eprintln!("Login successful: logged in as {} (token \"{}\").", done.user, done.token_name);
+    Ok(())
+}
+
+/// The token from stdin when it is piped, else from a hidden prompt.
+fn read_token() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("Enter your token (input will not be visible): ")
+            .context("cannot read the token");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the token from stdin")?;
+    Ok(line)
+}
+
+pub(crate) fn run_logout() -> anyhow::Result<()> {
+    let store = TokenStore::new(token_path_from_env()?);
+    let removed = store.clear()?;
+    let endpoint = ClientBuilder::from_env()?.build()?.endpoint().as_str().to_owned();
+    git_credential_reject(&endpoint)?;
+    if removed {
+        eprintln!("Successfully logged out.");
+    } else {
+        eprintln!("Not logged in!");
+    }
+    for var in hub_api::auth::TOKEN_ENV_VARS {
+        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+            anyhow::bail!(
+                "you are still logged in through the {var} environment variable; unset it to log out"
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run_whoami() -> anyhow::Result<()> {
+    let token = token_from_vars(&|name| std::env::var_os(name), std::env::home_dir())?;
+    if token.is_none() {
+        anyhow::bail!("Not logged in");
+    }
+    let client =
+        ClientBuilder::from_env()?.library("hub-cli", env!("CARGO_PKG_VERSION")).build()?;
+    let who = runtime()?.block_on(client.whoami())?;
+    println!("{}", who.name);
+    let orgs: Vec<&str> = who.orgs.iter().map(|o| o.name.as_str()).collect();
+    if !orgs.is_empty() {
+        println!("orgs: {}", orgs.join(","));
+    }
+    Ok(())
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
