@@ -436,24 +436,29 @@ fn download(opts: &Opts) -> anyhow::Result<()> {
     say(&format!("sha256 {}  commit {}\nCDN URL {cdn_url}", file.sha256, file.commit));
 
     step("curl, one stream");
+    let mut busy = Busy::default();
     let curl_file = scratch.path.join("curl.bin");
     sync()?;
+    busy.check();
     let started = Instant::now();
     exec(
         Command::new("curl").args(["-sSf", "--noproxy", "*", "-o"]).arg(&curl_file).arg(&cdn_url),
     )?;
     let curl_secs = started.elapsed().as_secs_f64();
+    say(&format!("{curl_secs:.3} s"));
     let got = std::fs::metadata(&curl_file)?.len();
     anyhow::ensure!(got == file.size, "curl wrote {got} bytes, not {}", file.size);
 
     step("sha256 of the same file (openssl dgst, from the page cache)");
     warm_page_cache(&curl_file)?;
+    busy.check();
     let mut openssl = Command::new("openssl");
     openssl.args(["dgst", "-sha256"]).arg(&curl_file);
     say(&format!("$ {}", describe(&openssl)));
     let started = Instant::now();
     let digest = output(&mut openssl)?;
     let sha256_secs = started.elapsed().as_secs_f64();
+    say(&format!("{sha256_secs:.3} s"));
     anyhow::ensure!(
         openssl_digest(&digest) == Some(file.sha256.as_str()),
         "openssl says {digest:?}, the Hub says {}",
@@ -485,17 +490,18 @@ fn download(opts: &Opts) -> anyhow::Result<()> {
     step("hub-cli download, verified");
     let verified_cache = scratch.path.join("cache-verified");
     let (verified, verified_path) =
-        measured_download(&mut hub_cli(&verified_cache, &[]), file.size)?;
+        measured_download(&mut hub_cli(&verified_cache, &[]), file.size, &mut busy)?;
 
     step("hub-cli download, unverified (HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1)");
     let unverified_cache = scratch.path.join("cache-unverified");
     let mut cmd = hub_cli(&unverified_cache, &[]);
     cmd.env("HF_HUB_DISABLE_DOWNLOAD_VERIFICATION", "1");
-    let (unverified, _) = measured_download(&mut cmd, file.size)?;
+    let (unverified, _) = measured_download(&mut cmd, file.size, &mut busy)?;
     std::fs::remove_dir_all(&unverified_cache)?;
 
     step(&format!("cached lookups, {LOOKUP_RUNS} runs each"));
     let requests_before = hub_requests(&hub.endpoint)?;
+    busy.check();
     let mut offline = hub_cli(&verified_cache, &[]);
     offline.env("HF_HUB_OFFLINE", "1");
     let lookup_offline_ms = lookup_median_ms(&mut offline, &verified_path)?;
@@ -504,6 +510,7 @@ fn download(opts: &Opts) -> anyhow::Result<()> {
         &verified_path,
     )?;
     let lookup_requests = hub_requests(&hub.endpoint)?.saturating_sub(requests_before);
+    busy.check();
 
     drop(hub);
     let figures = Figures {
@@ -519,14 +526,60 @@ fn download(opts: &Opts) -> anyhow::Result<()> {
     };
     step("results");
     say(&report(&figures));
+    if busy.seen > 0 {
+        crate::util::shout(&format!(
+            "warning: up to {} rustc processes ran during the measurements; the figures may be off",
+            busy.seen
+        ));
+    }
     Ok(())
+}
+
+/// Compilers running beside the benchmark (other builds on the machine) skew its figures.
+#[derive(Debug, Default)]
+struct Busy {
+    seen: usize,
+}
+
+impl Busy {
+    fn check(&mut self) {
+        let now = running_compilers();
+        if now > 0 {
+            say(&format!("note: {now} rustc processes are running; the figures may be off"));
+        }
+        self.seen = self.seen.max(now);
+    }
+}
+
+/// How many `rustc` processes run now (Linux `/proc`; 0 elsewhere).
+fn running_compilers() -> usize {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    procs
+        .filter_map(Result::ok)
+        .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|p| {
+            std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "rustc")
+        })
+        .count()
+}
+
+/// This program, to run the measuring helper: `/proc/self/exe` on Linux still works when a
+/// build has replaced `target/debug/xtask` since we started.
+fn self_exe() -> anyhow::Result<PathBuf> {
+    let proc_exe = Path::new("/proc/self/exe");
+    if proc_exe.exists() { Ok(proc_exe.to_path_buf()) } else { Ok(std::env::current_exe()?) }
 }
 
 /// Runs a `hub-cli download` under the measuring helper; checks that it printed the path of a
 /// file of `size` bytes, and returns the figures and that path.
-fn measured_download(cmd: &mut Command, size: u64) -> anyhow::Result<(Download, PathBuf)> {
+fn measured_download(
+    cmd: &mut Command,
+    size: u64,
+    busy: &mut Busy,
+) -> anyhow::Result<(Download, PathBuf)> {
     sync()?;
-    let mut helper = Command::new(std::env::current_exe()?);
+    busy.check();
+    let mut helper = Command::new(self_exe()?);
     helper.args(["bench", MEASURE]).arg(cmd.get_program()).args(cmd.get_args());
     for (name, value) in cmd.get_envs() {
         match value {
