@@ -99,7 +99,7 @@ fn refs_suffix(refs: &std::collections::BTreeSet<String>) -> String {
 }
 
 /// Asks on stderr, reads one line of stdin; end of input or anything but `y`/`yes` is a no.
-fn confirm() -> anyhow::Result<bool> {
+pub(crate) fn confirm() -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr();
     write!(stderr, "Proceed? [y/N] ")?;
     stderr.flush()?;

@@ -11,6 +11,7 @@ mod delete_cache;
 mod download;
 mod env;
 mod format;
+mod repo;
 mod scan_cache;
 
 use std::path::PathBuf;
@@ -46,6 +47,24 @@ enum Command {
     Logout,
     /// Print the logged-in user and their organizations.
     Whoami,
+    /// Manage repos: create, delete, move, settings, info, files, refs, branch, tag.
+    #[command(subcommand)]
+    Repo(repo::RepoCommand),
+    /// List models (e.g. those compatible with a library: --library asteroid).
+    Models {
+        #[command(subcommand)]
+        command: ListCommand,
+    },
+    /// List datasets.
+    Datasets {
+        #[command(subcommand)]
+        command: ListCommand,
+    },
+    /// List spaces.
+    Spaces {
+        #[command(subcommand)]
+        command: ListCommand,
+    },
     /// Print the environment (versions, endpoint, cache, token location) for a bug report.
     ///
     /// Whether a token is set is shown; the token itself never is.
@@ -82,6 +101,12 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ListCommand {
+    /// List them; pages are fetched as the output goes.
+    List(repo::ListArgs),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
@@ -91,6 +116,16 @@ fn main() -> ExitCode {
             auth::run_login(token, add_to_git_credential)
         }
         Command::Logout => auth::run_logout(),
+        Command::Repo(command) => repo::run(command),
+        Command::Models { command: ListCommand::List(args) } => {
+            repo::run_list(hub_url::RepoType::Model, args)
+        }
+        Command::Datasets { command: ListCommand::List(args) } => {
+            repo::run_list(hub_url::RepoType::Dataset, args)
+        }
+        Command::Spaces { command: ListCommand::List(args) } => {
+            repo::run_list(hub_url::RepoType::Space, args)
+        }
         Command::Whoami => auth::run_whoami(),
         Command::ScanCache { dir, verbose, json } => scan_cache::run(dir, verbose, json),
         Command::DeleteCache { dir, targets, dry_run, yes } => {
