@@ -8,6 +8,9 @@ Each scenario runs in a fresh interpreter (`_scenario.py`), because huggingface_
 environment at import time. The child environment is built from scratch: HOME, HF_HOME and the hub
 cache live in temporary directories, so the user's real token and cache are never used, and no
 proxy variables leak in.
+
+`test_interop.py` also runs our `hub-cli` (env HUB_CLI_BIN, default target/debug/hub-cli) in that
+same environment, to check that the two clients share one cache.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ import pytest
 HERE = Path(__file__).resolve().parent
 WORKSPACE = HERE.parent.parent
 DEFAULT_BIN = WORKSPACE / "target" / "debug" / "testhub"
+DEFAULT_HUB_CLI = WORKSPACE / "target" / "debug" / "hub-cli"
 SCENARIO = HERE / "_scenario.py"
 START_TIMEOUT = 120.0
 SCENARIO_TIMEOUT = 180.0
+HUB_CLI_TIMEOUT = 120.0
 
 _TOKEN_RE = re.compile(r"hf_[A-Za-z0-9_\-]{4,}")
 
@@ -185,19 +190,17 @@ class ScenarioRunner:
     def new_cache(self) -> Path:
         return self.tmp_path_factory.mktemp("hf_cache")
 
-    def run(
+    def child_env(
         self,
-        ops: list[dict],
         *,
         cache_dir: Path,
         hf_token: str | None = None,
         offline: bool = False,
         tag: str | None = None,
         extra_env: dict | None = None,
-    ) -> list[dict]:
-        """Run `ops` (see _scenario.py). `hf_token` is a token NAME whose value goes into HF_TOKEN.
-        `tag` is put into the user agent (HF_HUB_USER_AGENT_ORIGIN) to find this scenario's requests
-        in the server log."""
+    ) -> tuple[dict, Path]:
+        """The environment of a child process (a scenario, or `hub-cli`) built from scratch, and its
+        scratch directory (HOME, HF_HOME and TMPDIR live there)."""
         scratch = self.tmp_path_factory.mktemp("scenario")
         home = scratch / "home"
         hf_home = scratch / "hf_home"
@@ -228,11 +231,30 @@ class ScenarioRunner:
             env["HF_HUB_USER_AGENT_ORIGIN"] = tag
         if extra_env:
             env.update(extra_env)
+        return env, scratch
+
+    def run(
+        self,
+        ops: list[dict],
+        *,
+        cache_dir: Path,
+        hf_token: str | None = None,
+        offline: bool = False,
+        tag: str | None = None,
+        extra_env: dict | None = None,
+        script: Path = SCENARIO,
+    ) -> list[dict]:
+        """Run `ops` (see _scenario.py, or `script`, which takes the same two arguments).
+        `hf_token` is a token NAME whose value goes into HF_TOKEN. `tag` is put into the user agent
+        (HF_HUB_USER_AGENT_ORIGIN) to find this scenario's requests in the server log."""
+        env, scratch = self.child_env(
+            cache_dir=cache_dir, hf_token=hf_token, offline=offline, tag=tag, extra_env=extra_env
+        )
         ops_path = scratch / "ops.json"
         results_path = scratch / "results.json"
         ops_path.write_text(json.dumps(ops), encoding="utf-8")
         proc = subprocess.run(
-            [sys.executable, str(SCENARIO), str(ops_path), str(results_path)],
+            [sys.executable, str(script), str(ops_path), str(results_path)],
             env=env,
             cwd=str(scratch),
             stdin=subprocess.DEVNULL,
@@ -256,6 +278,55 @@ class ScenarioRunner:
 @pytest.fixture(scope="session")
 def runner(hub, tmp_path_factory) -> ScenarioRunner:
     return ScenarioRunner(hub, tmp_path_factory)
+
+
+class HubCli:
+    """Runs our `hub-cli` binary (env HUB_CLI_BIN, default target/debug/hub-cli) in the same
+    from-scratch environment as a scenario (HF_ENDPOINT = the testhub, HF_HUB_CACHE = `cache_dir`)."""
+
+    def __init__(self, binary: Path, runner: ScenarioRunner):
+        self.binary = binary
+        self.runner = runner
+
+    def run(
+        self,
+        args: list[str],
+        *,
+        cache_dir: Path,
+        offline: bool = False,
+        hf_token: str | None = None,
+        extra_env: dict | None = None,
+    ) -> subprocess.CompletedProcess:
+        """`hub-cli ARGS...`; stdout and stderr decoded as UTF-8. Never raises on a failed exit."""
+        env, scratch = self.runner.child_env(
+            cache_dir=cache_dir, hf_token=hf_token, offline=offline, extra_env=extra_env
+        )
+        proc = subprocess.run(
+            [str(self.binary), *args],
+            env=env,
+            cwd=str(scratch),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=HUB_CLI_TIMEOUT,
+        )
+        return subprocess.CompletedProcess(
+            proc.args,
+            proc.returncode,
+            proc.stdout.decode("utf-8", "replace"),
+            redact(proc.stderr.decode("utf-8", "replace")),
+        )
+
+
+@pytest.fixture(scope="session")
+def hub_cli(runner) -> HubCli:
+    binary = Path(os.environ.get("HUB_CLI_BIN", str(DEFAULT_HUB_CLI)))
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        pytest.fail(
+            f"hub-cli binary not found or not executable at {binary} "
+            "(build it with `cargo build -p hub-cli` or set HUB_CLI_BIN)",
+            pytrace=False,
+        )
+    return HubCli(binary, runner)
 
 
 def new_tag(prefix: str) -> str:
