@@ -205,3 +205,28 @@ fn the_blocking_client_works_from_plain_threads() -> anyhow::Result<()> {
     });
     Ok(())
 }
+
+#[tokio::test]
+async fn offline_a_partial_snapshot_is_refused_when_the_listing_says_so() -> anyhow::Result<()> {
+    let (hub, seed) = seeded()?;
+    let cache = tempfile::tempdir()?;
+    let only_json = SnapshotOptions { allow_patterns: vec!["*.json".into()], ..Default::default() };
+    client(&hub)?.snapshot_download(&tiny()?, &options(cache.path()), &only_json).await?;
+    let commit =
+        &seed.repo(RepoType::Model, "acme/tiny-model").expect("seeded").revisions["main"].commit;
+    let listing =
+        cache.path().join("models--acme--tiny-model/trees").join(format!("{commit}.json"));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&listing)?)?;
+    assert_eq!(doc["format_version"], 1);
+    assert!(doc["files"]["weights.bin"]["lfs_sha256"].is_string(), "{doc}");
+
+    let offline = HubClient::builder(Endpoint::new(hub.endpoint())?).offline(true).build()?;
+    let err = offline
+        .snapshot_download(&tiny()?, &options(cache.path()), &Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::IncompleteSnapshot { .. }), "{err}");
+    let folder = offline.snapshot_download(&tiny()?, &options(cache.path()), &only_json).await?;
+    assert!(folder.join("config.json").is_file(), "what was asked for is complete");
+    Ok(())
+}

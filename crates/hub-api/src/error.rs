@@ -392,6 +392,18 @@ pub enum Error {
     /// `local_files_only` is set: nothing may be downloaded.
     #[error("local_files_only is set, so the Hub was not asked")]
     LocalFilesOnly,
+    /// Offline, the cached snapshot lacks files its tree listing names.
+    #[error(
+        "the cached snapshot of {what} is incomplete: {missing} file(s) missing ({sample}); download it again with network access"
+    )]
+    IncompleteSnapshot {
+        /// The repo and revision.
+        what: String,
+        /// How many files are missing.
+        missing: usize,
+        /// A few of them.
+        sample: String,
+    },
     /// The file is not in the cache, and the Hub could not provide it.
     #[error("{what} is not in the cache, and the Hub cannot provide it")]
     NotCached {

@@ -5,12 +5,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hub_cache::CommitHash;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hub_cache::{CommitHash, TreeFile};
 use hub_url::{Repo, Revision};
 
 use crate::client::HubClient;
 use crate::download::DownloadOptions;
 use crate::patterns::Patterns;
+use crate::repo_info::RepoInfo;
 use crate::{Error, HubError};
 
 /// What [`HubClient::snapshot_download`] fetches, and how many files at once.
@@ -63,26 +67,36 @@ impl HubClient {
         let info = if options.local_files_only {
             Err(Error::LocalFilesOnly)
         } else {
-            self.repo_info(repo, Some(revision), false).await
+            self.repo_info(repo, Some(revision), true).await
         };
         let info = match info {
             Ok(info) => info,
             Err(e @ Error::Hub(HubError::RevisionNotFound { .. })) => return Err(e),
             Err(error) => {
-                if let Some(dir) = &options.local_dir {
-                    if dir.is_dir() && !options.force_download {
+                let patterns = Patterns::new(&snapshot.allow_patterns, &snapshot.ignore_patterns);
+                let what = || format!("{repo} at {revision}");
+                if options.force_download {
+                    // Nothing cached may be used.
+                } else if let Some(dir) = &options.local_dir {
+                    let has_files = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+                    if has_files {
+                        if let Ok(commit) = CommitHash::new(revision.as_str()) {
+                            let trees = dir.join(".cache").join("huggingface");
+                            check_complete(&trees, &commit, dir, &patterns, what())?;
+                        }
                         tracing::warn!(
                             "the Hub could not be asked ({error}); using {}",
                             dir.display()
                         );
                         return Ok(dir.clone());
                     }
-                } else if !options.force_download
-                    && let Some(commit) = cache.resolve_revision(revision)?
+                } else if let Some(commit) = cache.resolve_revision(revision)?
                     && cache.snapshot_path(&commit).is_dir()
                 {
+                    let folder = cache.snapshot_path(&commit);
+                    check_complete(cache.path(), &commit, &folder, &patterns, what())?;
                     tracing::debug!("using the cached snapshot: {error}");
-                    return Ok(cache.snapshot_path(&commit));
+                    return Ok(folder);
                 }
                 return Err(match error {
                     e @ Error::Hub(
@@ -103,6 +117,16 @@ impl HubClient {
             reason: "the repo info has no commit (sha)".to_owned(),
         })?;
         let commit = CommitHash::new(sha)?;
+        let tree_folder = match &options.local_dir {
+            Some(dir) => dir.join(".cache").join("huggingface"),
+            None => cache.path().to_path_buf(),
+        };
+        if let Some(listing) = tree_listing(&info) {
+            // Best effort, as in Python: the listing only helps a later offline run.
+            if let Err(e) = hub_cache::write_tree(&tree_folder, &commit, &listing) {
+                tracing::debug!("cannot cache the tree listing: {e}");
+            }
+        }
         let patterns = Patterns::new(&snapshot.allow_patterns, &snapshot.ignore_patterns);
         let files: Vec<String> = info
             .siblings
@@ -154,4 +178,46 @@ impl HubClient {
             None => cache.snapshot_path(&commit),
         })
     }
+}
+
+/// The tree listing of a repo info with file metadata; `None` when a file lacks its size or
+/// blob id (then nothing is cached).
+fn tree_listing(info: &RepoInfo) -> Option<BTreeMap<String, TreeFile>> {
+    info.siblings
+        .iter()
+        .map(|s| {
+            let file = TreeFile {
+                size: s.size?,
+                blob_id: s.blob_id.clone()?,
+                lfs_sha256: s.lfs.as_ref().map(|l| l.sha256.clone()),
+                lfs_size: s.lfs.as_ref().map(|l| l.size),
+            };
+            Some((s.rfilename.clone(), file))
+        })
+        .collect()
+}
+
+/// Offline: when the commit's tree listing is cached, every file it lists (that the patterns
+/// keep) must be in `folder`; without a listing the folder cannot be checked and is trusted.
+fn check_complete(
+    tree_folder: &Path,
+    commit: &CommitHash,
+    folder: &Path,
+    patterns: &Patterns,
+    what: String,
+) -> Result<(), Error> {
+    let Some(listing) = hub_cache::read_tree(tree_folder, commit) else { return Ok(()) };
+    let missing: Vec<&String> = listing
+        .keys()
+        .filter(|path| patterns.keeps(path))
+        .filter(|path| !path.split('/').fold(folder.to_path_buf(), |p, s| p.join(s)).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut sample: Vec<String> = missing.iter().take(3).map(|s| (*s).clone()).collect();
+    if missing.len() > 3 {
+        sample.push(format!("… ({} more)", missing.len() - 3));
+    }
+    Err(Error::IncompleteSnapshot { what, missing: missing.len(), sample: sample.join(", ") })
 }

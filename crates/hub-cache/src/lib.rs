@@ -36,6 +36,7 @@ mod local_dir;
 mod location;
 mod lock;
 mod scan;
+mod trees;
 
 use std::path::PathBuf;
 
@@ -46,6 +47,7 @@ pub use legacy::{LegacyEntry, legacy_file_name, legacy_url_of};
 pub use local_dir::{LocalDir, LocalMetadata};
 pub use location::{CacheDir, HfHome};
 pub use lock::BlobLock;
+pub use trees::{TreeFile, read_tree, tree_path, write_tree};
 pub use scan::{
     CacheInfo, CachedFile, CachedRepo, CachedRevision, ChosenRepo, DeletePlan, DeleteTarget,
 };
