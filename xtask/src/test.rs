@@ -69,7 +69,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         Command::new(&python)
             .args(["-m", "pytest", "tests/python", "-q", "-p", "no:cacheprovider"])
             .current_dir(&root)
-            .env("TESTHUB_BIN", &testhub),
+            .env("TESTHUB_BIN", &testhub)
+            .env("HUB_CLI_BIN", root.join("target/debug/hub-cli")),
     )?;
 
     step("all checks passed");
