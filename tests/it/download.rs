@@ -580,3 +580,34 @@ async fn progress_reports_exact_byte_counts() -> anyhow::Result<()> {
     assert_eq!(*counted.finished.lock().expect("lock"), vec!["weights.bin".to_owned()]);
     Ok(())
 }
+
+#[tokio::test]
+async fn scattered_ranges_left_by_a_dead_process_are_kept() -> anyhow::Result<()> {
+    let (hub, seed) = seeded()?;
+    let e = expected(&seed, "main", "weights.bin");
+    let scratch = tempfile::tempdir()?;
+    let good =
+        client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &options(scratch.path())).await?;
+    let content = std::fs::read(good)?;
+    // A "dead process" that had finished two ranges in the middle of the file, not the start.
+    let cache = tempfile::tempdir()?;
+    let repo = CacheDir::new(cache.path().to_path_buf()).repo(&tiny()?);
+    let BlobStart::Write(writer) = repo.begin_blob(&Etag::new(&e.sha256)?, e.size)? else {
+        panic!("no blob yet")
+    };
+    let ranges = [(262_144u64, 786_432u64), (1_048_576, 1_310_720)];
+    for (a, b) in ranges {
+        writer.write_at(a, &content[a as usize..b as usize])?;
+    }
+    writer.record_ranges(&ranges)?;
+    drop(writer);
+    hub.reset();
+    let path =
+        client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path())).await?;
+    assert_eq!(sha256_of(&path), e.sha256);
+    let served: u64 =
+        hub.stats().log.iter().filter(|l| l.path.starts_with("/lfs/")).map(|l| l.bytes_sent).sum();
+    let kept: u64 = ranges.iter().map(|(a, b)| b - a).sum();
+    assert_eq!(served, e.size - kept, "only the gaps were fetched");
+    Ok(())
+}

@@ -7,6 +7,7 @@
 //! [0 ........ resume_from)[part 0 ][part 1 ][part 2 ] ... [part n]
 //!   adopted from disk      └ workers take parts in order; each writes at its offsets
 //!   hasher: reads [hashed, watermark) back from the page cache, in order
+//!   every part's progress is recorded: after a crash, only the missing bytes are fetched
 //! ```
 //!
 //! Memory stays bounded whatever the file size: each worker holds one write buffer, the hasher
@@ -122,6 +123,29 @@ impl Shared {
     }
 }
 
+/// Marks what adopted ranges already cover at the start of each part.
+fn prefill(parts: &mut [Part], resumed: &[(u64, u64)]) {
+    for part in parts {
+        let covered = resumed
+            .iter()
+            .find(|&&(a, b)| a <= part.start && part.start < b)
+            .map_or(0, |&(_, b)| b.min(part.end) - part.start);
+        part.written.store(covered, Ordering::Relaxed);
+    }
+}
+
+/// What is on disk: the contiguous prefix, then every part's written start.
+fn on_disk_ranges(shared: &Shared, mark: u64) -> Vec<(u64, u64)> {
+    let mut ranges = vec![(0, mark)];
+    for part in &shared.parts {
+        let written = part.written.load(Ordering::Acquire);
+        if written > 0 && part.start + written > mark {
+            ranges.push((part.start.max(mark), part.start + written));
+        }
+    }
+    ranges
+}
+
 fn split(start: u64, size: u64, chunk: u64) -> Vec<Part> {
     let chunk = chunk.max(1);
     let mut parts = Vec::new();
@@ -146,12 +170,18 @@ pub(crate) async fn download(
 ) -> Result<std::path::PathBuf, Error> {
     let size = writer.size();
     let prefix = writer.resume_from().min(size);
-    progress.start(name, size, prefix);
     let mut parts = split(prefix, size, config.chunk_size);
+    prefill(&mut parts, writer.resumed_ranges());
+    let on_disk = prefix + parts.iter().map(|p| p.written.load(Ordering::Relaxed)).sum::<u64>();
+    progress.start(name, size, on_disk);
+    // Parts already complete need no request.
+    let mut parts: Vec<Part> =
+        parts.into_iter().filter(|p| p.written.load(Ordering::Relaxed) < p.len()).collect();
     let mut first = None;
     if let Some(part) = parts.first() {
         // The first range tells whether the server honours ranges.
-        let response = request_range(client, url, part.start, part.end, size).await?;
+        let from = part.start + part.written.load(Ordering::Relaxed);
+        let response = request_range(client, url, from, part.end, size).await?;
         if response.status() == StatusCode::OK {
             tracing::debug!("{url} ignores Range: downloading it in one stream");
             if prefix > 0 {
@@ -161,7 +191,8 @@ pub(crate) async fn download(
         }
         first = Some(response);
     }
-    let resumed = parts.first().map_or(prefix, |p| p.start);
+    // Complete parts were dropped: the watermark starts at the first part left.
+    let resumed = parts.first().map_or(size, |p| p.start);
     let shared = Arc::new(Shared {
         writer,
         prefix: resumed,
@@ -486,12 +517,16 @@ fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verificati
         } else {
             hashed = mark;
         }
-        if mark > recorded && (last_record.elapsed() >= RECORD_EVERY || mark == size) {
-            if let Err(e) = shared.writer.record_progress(mark) {
-                shared.abort.store(true, Ordering::Relaxed);
-                return Err(e.into());
+        if last_record.elapsed() >= RECORD_EVERY && mark < size {
+            let ranges = on_disk_ranges(shared, mark);
+            let total: u64 = ranges.iter().map(|(a, b)| b - a).sum();
+            if total > recorded {
+                if let Err(e) = shared.writer.record_ranges(&ranges) {
+                    shared.abort.store(true, Ordering::Relaxed);
+                    return Err(e.into());
+                }
+                recorded = total;
             }
-            recorded = mark;
             last_record = Instant::now();
         }
         if hashed >= size || shared.abort.load(Ordering::Relaxed) || (finished && hashed >= mark) {
@@ -513,7 +548,7 @@ fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verificati
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_content_range, split};
+    use super::{parse_content_range, prefill, split};
 
     #[test]
     fn parts_cover_the_rest_of_the_file_exactly() {
@@ -521,6 +556,15 @@ mod tests {
         let bounds: Vec<(u64, u64)> = parts.iter().map(|p| (p.start, p.end)).collect();
         assert_eq!(bounds, vec![(5, 35), (35, 65), (65, 95), (95, 100)]);
         assert!(split(100, 100, 30).is_empty());
+    }
+
+    #[test]
+    fn adopted_ranges_fill_the_parts_they_cover() {
+        let mut parts = split(0, 100, 30);
+        prefill(&mut parts, &[(0, 10), (30, 70), (95, 100)]);
+        let written: Vec<u64> =
+            parts.iter().map(|p| p.written.load(std::sync::atomic::Ordering::Relaxed)).collect();
+        assert_eq!(written, vec![10, 30, 10, 0], "a range only counts from a part's start");
     }
 
     #[test]

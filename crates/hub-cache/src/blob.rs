@@ -57,7 +57,7 @@ pub struct BlobWriter {
     temp_path: PathBuf,
     progress_path: PathBuf,
     destination: PathBuf,
-    resume_from: u64,
+    resumed: Vec<(u64, u64)>,
     identity: Option<FileIdentity>,
     _lock: BlobLock,
 }
@@ -88,13 +88,12 @@ impl WriteTarget {
         let unique = format!("{}.{}", self.stem, unique_suffix());
         let temp_path = self.temp_dir.join(format!("{unique}{INCOMPLETE}"));
         let progress_path = self.temp_dir.join(format!("{unique}{PROGRESS}"));
-        let resume_from =
-            adopt_orphan(&self.temp_dir, &self.stem, size, &temp_path, &progress_path);
+        let resumed = adopt_orphan(&self.temp_dir, &self.stem, size, &temp_path, &progress_path);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
-            .truncate(resume_from == 0)
+            .truncate(resumed.is_empty())
             .open(&temp_path)
             .map_err(io_err(&temp_path))?;
         let identity = FileIdentity::of_file(&file);
@@ -105,7 +104,7 @@ impl WriteTarget {
             temp_path,
             progress_path,
             destination: self.destination,
-            resume_from,
+            resumed,
             identity,
             _lock: lock,
         }))
@@ -164,7 +163,13 @@ impl BlobWriter {
     /// How many bytes at the start are already on disk from an adopted partial download.
     /// A verifying caller re-hashes them with [`BlobWriter::read_at`].
     pub fn resume_from(&self) -> u64 {
-        self.resume_from
+        self.resumed.first().filter(|r| r.0 == 0).map_or(0, |r| r.1)
+    }
+
+    /// The byte ranges `[start, end)` already on disk from an adopted partial download: sorted,
+    /// disjoint, not touching. A parallel download only fetches what lies between them.
+    pub fn resumed_ranges(&self) -> &[(u64, u64)] {
+        &self.resumed
     }
 
     /// The temp file being written.
@@ -189,10 +194,18 @@ impl BlobWriter {
     /// Records that the first `valid` bytes are on disk, so a later process can resume there.
     /// Fails with [`Error::Adopted`] when another process took the temp file over.
     pub fn record_progress(&self, valid: u64) -> Result<(), Error> {
+        self.record_ranges(&[(0, valid)])
+    }
+
+    /// Records that the byte ranges `[start, end)` are on disk, so a later process fetches only
+    /// the rest. Fails with [`Error::Adopted`] when another process took the temp file over.
+    pub fn record_ranges(&self, ranges: &[(u64, u64)]) -> Result<(), Error> {
         if !self.still_owned() {
             return Err(Error::Adopted { path: self.temp_path.clone() });
         }
-        write_atomic(&self.progress_path, valid.min(self.size).to_string().as_bytes())
+        let ranges = normalise(ranges.iter().map(|&(a, b)| (a, b.min(self.size))).collect());
+        let text: Vec<String> = ranges.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+        write_atomic(&self.progress_path, text.join(",").as_bytes())
     }
 
     /// Checks the content and moves it to its destination: the size must be the expected one
@@ -252,35 +265,75 @@ impl BlobWriter {
     }
 }
 
-/// Looks for `<etag>.*.incomplete` files with a progress record; renames the most advanced one
-/// to our own names and returns how many bytes of it are valid (0 when none was adopted).
-fn adopt_orphan(dir: &Path, stem: &str, size: u64, temp_path: &Path, progress_path: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+/// Sorts ranges, drops empty ones and merges those that overlap or touch.
+fn normalise(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.retain(|(a, b)| a < b);
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
+/// A progress record: `N` (the first N bytes, as first written) or `a-b,c-d,…`.
+fn parse_progress(text: &str) -> Option<Vec<(u64, u64)>> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<u64>() {
+        return Some(vec![(0, n)]);
+    }
+    text.split(',')
+        .map(|r| {
+            let (a, b) = r.trim().split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(normalise)
+}
+
+/// Looks for `<stem>.*.incomplete` files with a progress record; renames the most advanced one
+/// to our own names and returns the ranges of it that are valid (none when none was adopted).
+fn adopt_orphan(
+    dir: &Path,
+    stem: &str,
+    size: u64,
+    temp_path: &Path,
+    progress_path: &Path,
+) -> Vec<(u64, u64)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let prefix = format!("{stem}.");
-    let mut candidates: Vec<(u64, PathBuf, PathBuf)> = entries
+    // (bytes on disk, their ranges, the data file, its progress record)
+    type Candidate = (u64, Vec<(u64, u64)>, PathBuf, PathBuf);
+    let mut candidates: Vec<Candidate> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
             let unique = name.strip_prefix(&prefix)?.strip_suffix(PROGRESS)?;
             let progress = entry.path();
             let data = dir.join(format!("{prefix}{unique}{INCOMPLETE}"));
-            let valid: u64 = std::fs::read_to_string(&progress).ok()?.trim().parse().ok()?;
+            let ranges = parse_progress(&std::fs::read_to_string(&progress).ok()?)?;
             let on_disk = std::fs::metadata(&data).ok()?.len();
-            (valid > 0 && valid <= size && valid <= on_disk).then_some((valid, data, progress))
+            let valid = ranges.iter().all(|&(_, b)| b <= size && b <= on_disk);
+            let total: u64 = ranges.iter().map(|(a, b)| b - a).sum();
+            (valid && total > 0).then_some((total, ranges, data, progress))
         })
         .collect();
     candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
-    for (valid, data, progress) in candidates {
+    for (total, ranges, data, progress) in candidates {
         // The data file first: whoever renames it owns it; the record follows.
         if std::fs::rename(&data, temp_path).is_ok() {
             if std::fs::rename(&progress, progress_path).is_err() {
-                let _ = write_atomic(progress_path, valid.to_string().as_bytes());
+                let text: Vec<String> = ranges.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+                let _ = write_atomic(progress_path, text.join(",").as_bytes());
             }
-            tracing::debug!("resuming {stem} from byte {valid}");
-            return valid;
+            tracing::debug!("resuming {stem}: {total} bytes already on disk");
+            return ranges;
         }
     }
-    0
+    Vec::new()
 }
 
 fn hex(bytes: &[u8]) -> String {
