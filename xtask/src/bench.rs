@@ -20,9 +20,12 @@ large LFS file (bench/large-model, model.bin) and measures, in the same run:
   verified    hub-cli download into a fresh cache (wall time, MiB/s, peak RSS)
   unverified  the same with HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1
   lookups     hub-cli download of the cached file, offline (HF_HUB_OFFLINE=1) and pinned to
-              the commit (--revision <sha>): the median of 10 runs, process start to exit
+              the commit (--revision <sha>): the median of 10 runs after a warm-up one,
+              process start to exit
 then prints the figures and the targets (ok / MISSED). Missed targets do not fail the command:
 it fails only when something cannot run. Needs curl and openssl; no internet.
+Run it on an idle machine: it samples the CPU before each measurement and warns when other
+work (builds, test suites) was running.
 
 Options:
   --size BYTES  size of the file: bytes, or with KiB/MiB/GiB (default 2GiB)
@@ -526,29 +529,61 @@ fn download(opts: &Opts) -> anyhow::Result<()> {
     };
     step("results");
     say(&report(&figures));
-    if busy.seen > 0 {
+    if busy.worst >= BUSY_PERCENT {
         crate::util::shout(&format!(
-            "warning: up to {} rustc processes ran during the measurements; the figures may be off",
-            busy.seen
+            "warning: other processes kept the machine up to {:.0}% busy between the measurements \
+             (rustc: {}); the figures may be off, run it again on an idle machine",
+            busy.worst, busy.compilers
         ));
     }
     Ok(())
 }
 
-/// Compilers running beside the benchmark (other builds on the machine) skew its figures.
+/// Busier than this (percent of all cores) just before a measurement: its figure may be off.
+const BUSY_PERCENT: f64 = 10.0;
+
+/// Other work on the machine (builds, test suites) skews the figures: sampled just before each
+/// measurement, while this benchmark's own processes are idle.
 #[derive(Debug, Default)]
 struct Busy {
-    seen: usize,
+    worst: f64,
+    compilers: usize,
 }
 
 impl Busy {
     fn check(&mut self) {
-        let now = running_compilers();
-        if now > 0 {
-            say(&format!("note: {now} rustc processes are running; the figures may be off"));
+        let percent = cpu_busy_percent(std::time::Duration::from_millis(300)).unwrap_or(0.0);
+        let compilers = running_compilers();
+        if percent >= BUSY_PERCENT || compilers > 0 {
+            say(&format!(
+                "note: the machine is {percent:.0}% busy with other work ({compilers} rustc); \
+                 the next figure may be off"
+            ));
         }
-        self.seen = self.seen.max(now);
+        self.worst = self.worst.max(percent);
+        self.compilers = self.compilers.max(compilers);
     }
+}
+
+/// The share of all cores that was busy over `window` (Linux `/proc/stat`; `None` elsewhere).
+fn cpu_busy_percent(window: std::time::Duration) -> Option<f64> {
+    let read = || std::fs::read_to_string("/proc/stat").ok().and_then(|s| cpu_times(&s));
+    let (busy0, total0) = read()?;
+    std::thread::sleep(window);
+    let (busy1, total1) = read()?;
+    let total = total1.checked_sub(total0).filter(|t| *t > 0)?;
+    Some(busy1.saturating_sub(busy0) as f64 * 100.0 / total as f64)
+}
+
+/// (busy, total) jiffies from the `cpu` line of `/proc/stat`.
+fn cpu_times(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line.split_whitespace().skip(1).map_while(|f| f.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let get = |i: usize| fields.get(i).copied().unwrap_or(0);
+    let idle = get(3) + get(4);
+    let busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
+    (fields.len() >= 4).then_some((busy, busy + idle))
 }
 
 /// How many `rustc` processes run now (Linux `/proc`; 0 elsewhere).
@@ -613,14 +648,18 @@ fn measured_download(
     Ok((download, path))
 }
 
-/// Runs `cmd` `LOOKUP_RUNS` times; each must print `expected`. The median wall time, in ms.
+/// Runs `cmd` once to warm up, then `LOOKUP_RUNS` times; each must print `expected`. The median
+/// wall time of the counted runs, in ms.
 fn lookup_median_ms(cmd: &mut Command, expected: &Path) -> anyhow::Result<f64> {
     say(&format!("$ {}", describe(cmd)));
     let mut samples = Vec::with_capacity(LOOKUP_RUNS);
-    for _ in 0..LOOKUP_RUNS {
+    // One warm-up run (the binary and the cache's metadata into the page cache), not counted.
+    for run in 0..=LOOKUP_RUNS {
         let started = Instant::now();
         let out = cmd.stdin(Stdio::null()).output()?;
-        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        if run > 0 {
+            samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
         if !out.status.success() {
             anyhow::bail!(
                 "`{}` failed ({}): {}",
@@ -800,6 +839,14 @@ mod tests {
         let header = line("run");
         let speed_end = header.find("speed").unwrap() + "speed".len();
         assert_eq!(line("curl, one stream").find("MiB/s").unwrap() + "MiB/s".len(), speed_end);
+    }
+
+    #[test]
+    fn reads_cpu_times() {
+        let stat = "cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 50 2 25 400 10 1 1 5 0 0\n";
+        assert_eq!(cpu_times(stat), Some((170, 990)));
+        assert_eq!(cpu_times("intr 1 2 3\n"), None);
+        assert_eq!(cpu_times("cpu  1 2\n"), None);
     }
 
     #[test]
