@@ -9,7 +9,11 @@ use std::{
 use hub_tests::{HubConfig, Repo, TestHub, seed::DeterministicReader};
 use sha2::Digest;
 
-use crate::support::{get, request, sha256_hex};
+use crate::{http::request, support::sha256_hex};
+
+fn get(url: &str) -> anyhow::Result<crate::http::Response> {
+    request("GET", url, &[], &[])
+}
 
 fn read_all(mut reader: impl Read) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();

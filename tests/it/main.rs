@@ -2,11 +2,14 @@
 //! `git push`.
 
 mod admin;
+mod api;
 mod cdn;
 mod client;
 mod download;
 mod faults;
 mod git;
+mod header_fault;
+mod http;
 mod large;
 mod lfs;
 mod proxy;

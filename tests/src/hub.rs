@@ -36,6 +36,10 @@ pub struct HubConfig {
     pub chunk_size: u64,
     /// How long signed CDN URLs stay valid.
     pub url_lifetime: Duration,
+    /// The page size of every paginated route (listings, tree, commits); `None` = the Hub's
+    /// (1000 for listings and trees, 50 for trees with `expand=true` and for commits).
+    /// Tests set a small one to see several pages with few repos.
+    pub page_size: Option<usize>,
 }
 
 impl Default for HubConfig {
@@ -47,6 +51,7 @@ impl Default for HubConfig {
             multipart_threshold: 5_000_000_000,
             chunk_size: 64 * 1024 * 1024,
             url_lifetime: Duration::from_secs(3600),
+            page_size: None,
         }
     }
 }
@@ -118,6 +123,7 @@ impl TestHub {
         let limits = Limits {
             multipart_threshold: config.multipart_threshold,
             chunk_size: config.chunk_size.max(1),
+            page_size: config.page_size.map(|n| n.max(1)),
         };
         let state = Arc::new(State::new(
             &root,
@@ -253,6 +259,11 @@ impl TestHub {
     /// Changes the multipart part size for the next LFS batch requests.
     pub fn set_chunk_size(&self, bytes: u64) {
         lock(&self.state.limits).chunk_size = bytes.max(1);
+    }
+
+    /// Changes the page size of the paginated routes (`None` = the Hub's sizes).
+    pub fn set_page_size(&self, size: Option<usize>) {
+        lock(&self.state.limits).page_size = size.map(|n| n.max(1));
     }
 
     /// Whether the LFS store holds object `oid` (and its size).

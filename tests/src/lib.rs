@@ -30,8 +30,9 @@
 //!
 //! # Limitations
 //!
-//! HTTP/1.1 only; no Xet; the `/api` surface is limited to what downloads need
-//! (`whoami-v2`, repo info, `agent-harnesses`); users and tokens live in memory.
+//! HTTP/1.1 only; no Xet; the `/api` surface is what downloads and repo management need
+//! (`whoami-v2`, repo info, refs, repo CRUD and settings, listings, tree, paths-info, commits,
+//! branches and tags; no commit API, discussions or likes); users and tokens live in memory.
 
 mod body;
 mod faults;

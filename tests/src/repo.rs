@@ -425,3 +425,270 @@ pub(crate) fn list_refs(git_dir: &Path) -> anyhow::Result<Vec<(String, String)>>
     }
     Ok(refs)
 }
+
+/// An entry of a tree listing: a file (blob) or a directory (tree).
+#[derive(Clone, Debug)]
+pub(crate) struct TreeEntry {
+    /// The full path in the repository.
+    pub(crate) path: String,
+    pub(crate) is_dir: bool,
+    pub(crate) oid: String,
+    /// The blob size (0 for directories).
+    pub(crate) size: u64,
+}
+
+/// Whether `path` may be looked up in a tree: relative, no empty, `.` or `..` segments.
+pub(crate) fn is_clean_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains(['\n', '\0'])
+        && path.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+}
+
+/// The entries under directory `dir` (`""` = the root) of `commit`: its children, or every
+/// descendant (directories before their content) if `recursive`. `None` when `dir` is not a
+/// directory of that commit. `commit` must be a full commit id.
+pub(crate) fn ls_tree(
+    git_dir: &Path,
+    commit: &str,
+    dir: &str,
+    recursive: bool,
+) -> anyhow::Result<Option<Vec<TreeEntry>>> {
+    if !is_full_oid(commit) {
+        return Ok(None);
+    }
+    let treeish = if dir.is_empty() {
+        commit.to_owned()
+    } else {
+        if !is_clean_path(dir) {
+            return Ok(None);
+        }
+        match lookup_path(git_dir, commit, dir)? {
+            Some(e) if e.kind == "tree" => format!("{commit}:{dir}"),
+            _ => return Ok(None),
+        }
+    };
+    let mut cmd = git(git_dir);
+    cmd.args(["ls-tree", "-z", "-l"]);
+    if recursive {
+        cmd.args(["-r", "-t"]);
+    }
+    let out = run(cmd.arg(&treeish), None)?;
+    let mut entries = Vec::new();
+    for record in out.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let record = String::from_utf8_lossy(record);
+        let Some((meta, name)) = record.split_once('\t') else { continue };
+        let fields: Vec<&str> = meta.split_whitespace().collect();
+        let [_mode, kind, oid, size] = fields.as_slice() else { continue };
+        let path = if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
+        match *kind {
+            "blob" => entries.push(TreeEntry {
+                path,
+                is_dir: false,
+                oid: (*oid).to_owned(),
+                size: size.parse().unwrap_or(0),
+            }),
+            "tree" => {
+                entries.push(TreeEntry { path, is_dir: true, oid: (*oid).to_owned(), size: 0 })
+            }
+            _ => (), // submodules
+        }
+    }
+    Ok(Some(entries))
+}
+
+/// Looks up several paths of `commit` at once; `None` for the missing ones (and for paths that
+/// are not clean). Directories and files only.
+pub(crate) fn lookup_paths(
+    git_dir: &Path,
+    commit: &str,
+    paths: &[String],
+) -> anyhow::Result<Vec<Option<TreeEntry>>> {
+    let asked: Vec<&String> = paths.iter().filter(|p| is_clean_path(p)).collect();
+    let mut input = String::new();
+    for p in &asked {
+        input.push_str(&format!("{commit}:{p}\n"));
+    }
+    let out = if asked.is_empty() {
+        Vec::new()
+    } else {
+        run(
+            git(git_dir)
+                .args(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"]),
+            Some(input.as_bytes()),
+        )?
+    };
+    let text = String::from_utf8_lossy(&out);
+    let mut found = std::collections::HashMap::new();
+    for (p, line) in asked.iter().zip(text.lines()) {
+        let fields: Vec<&str> = line.split(' ').collect();
+        if let [oid, kind @ ("blob" | "tree"), size] = fields.as_slice()
+            && is_full_oid(oid)
+        {
+            found.insert(
+                (*p).clone(),
+                TreeEntry {
+                    path: (*p).clone(),
+                    is_dir: *kind == "tree",
+                    oid: (*oid).to_owned(),
+                    size: if *kind == "tree" { 0 } else { size.parse().unwrap_or(0) },
+                },
+            );
+        }
+    }
+    Ok(paths.iter().map(|p| found.get(p).cloned()).collect())
+}
+
+/// The content of several blobs at once (`git cat-file --batch`), by oid; missing ones are absent.
+pub(crate) fn read_blobs(
+    git_dir: &Path,
+    oids: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, Vec<u8>>> {
+    let mut blobs = std::collections::HashMap::new();
+    let oids: Vec<&str> = oids.iter().copied().filter(|o| is_full_oid(o)).collect();
+    if oids.is_empty() {
+        return Ok(blobs);
+    }
+    let input: String = oids.iter().map(|o| format!("{o}\n")).collect();
+    let out = run(git(git_dir).args(["cat-file", "--batch"]), Some(input.as_bytes()))?;
+    let mut rest: &[u8] = &out;
+    while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
+        let header = String::from_utf8_lossy(&rest[..nl]).into_owned();
+        rest = &rest[nl + 1..];
+        let fields: Vec<&str> = header.split(' ').collect();
+        let [oid, _kind, size] = fields.as_slice() else { continue }; // `<oid> missing`
+        let size: usize = size.parse().context("bad object size from git")?;
+        let Some(data) = rest.get(..size) else { break };
+        blobs.insert((*oid).to_owned(), data.to_vec());
+        rest = rest.get(size + 1..).unwrap_or_default();
+    }
+    Ok(blobs)
+}
+
+/// One commit of a history.
+#[derive(Clone, Debug)]
+pub(crate) struct CommitInfo {
+    pub(crate) id: String,
+    pub(crate) author: String,
+    /// Committer date, unix seconds.
+    pub(crate) date: u64,
+    pub(crate) title: String,
+    /// The message after the title (trimmed).
+    pub(crate) body: String,
+}
+
+fn parse_log(out: &[u8]) -> Vec<CommitInfo> {
+    let text = String::from_utf8_lossy(out);
+    text.split('\u{1e}')
+        .filter_map(|record| {
+            let record = record.trim_start_matches('\n');
+            let mut f = record.splitn(5, '\0');
+            let (id, author, date, title, body) =
+                (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+            is_full_oid(id).then(|| CommitInfo {
+                id: id.to_owned(),
+                author: author.to_owned(),
+                date: date.trim().parse().unwrap_or(0),
+                title: title.to_owned(),
+                body: body.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+const LOG_FORMAT: &str = "--format=%H%x00%an%x00%ct%x00%s%x00%b%x1e";
+
+/// The history of `commit` (newest first).
+pub(crate) fn log(git_dir: &Path, commit: &str) -> anyhow::Result<Vec<CommitInfo>> {
+    if !is_full_oid(commit) {
+        return Ok(Vec::new());
+    }
+    Ok(parse_log(&run(git(git_dir).args(["log", LOG_FORMAT, commit]), None)?))
+}
+
+/// The last commit of the history of `commit` that touched `path`.
+pub(crate) fn last_commit_of(
+    git_dir: &Path,
+    commit: &str,
+    path: &str,
+) -> anyhow::Result<Option<CommitInfo>> {
+    if !is_full_oid(commit) {
+        return Ok(None);
+    }
+    let out = run(git(git_dir).args(["log", "-1", LOG_FORMAT, commit, "--", path]), None)?;
+    Ok(parse_log(&out).into_iter().next())
+}
+
+/// Whether `refname` (e.g. `refs/heads/x`) is a valid ref name (`git check-ref-format`).
+pub(crate) fn is_valid_refname(refname: &str) -> anyhow::Result<bool> {
+    if refname.starts_with('-') || refname.contains(['\n', '\0']) {
+        return Ok(false);
+    }
+    let out = run_status(Command::new("git").args(["check-ref-format", refname]), None)?;
+    Ok(out.status.success())
+}
+
+/// Deletes `refname` if it points at `old`.
+pub(crate) fn delete_ref(git_dir: &Path, refname: &str, old: &str) -> anyhow::Result<()> {
+    run(git(git_dir).args(["update-ref", "-m", "testhub", "-d", refname, old]), None)
+        .with_context(|| format!("deleting `{refname}` (was it changed concurrently?)"))?;
+    Ok(())
+}
+
+/// Creates the annotated tag `refs/tags/{name}` on `commit` with `message`; fails if it exists.
+pub(crate) fn create_annotated_tag(
+    git_dir: &Path,
+    name: &str,
+    commit: &str,
+    message: &str,
+) -> anyhow::Result<()> {
+    let tag = format!(
+        "object {commit}\ntype commit\ntag {name}\ntagger {AUTHOR_NAME} <{AUTHOR_EMAIL}> {COMMIT_DATE}\n\n{message}\n"
+    );
+    let oid = trimmed(run(git(git_dir).args(["mktag"]), Some(tag.as_bytes()))?)?;
+    update_ref(git_dir, &format!("refs/tags/{name}"), &oid, None)
+}
+
+/// The commit each of `refnames` (full branch refs) points at and its committer date (unix
+/// seconds), in one `git for-each-ref`; missing refs are absent.
+pub(crate) fn branch_heads(
+    git_dir: &Path,
+    refnames: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, (String, u64)>> {
+    let out = run(
+        git(git_dir)
+            .args(["for-each-ref", "--format=%(refname) %(objectname) %(committerdate:unix)"])
+            .args(refnames),
+        None,
+    )?;
+    let text = String::from_utf8_lossy(&out);
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.split(' ');
+            let (name, oid, date) = (f.next()?, f.next()?, f.next()?);
+            Some((name.to_owned(), (oid.to_owned(), date.parse().unwrap_or(0))))
+        })
+        .collect())
+}
+
+/// The committer date (unix seconds) of `commit`.
+pub(crate) fn commit_date(git_dir: &Path, commit: &str) -> anyhow::Result<u64> {
+    if !is_full_oid(commit) {
+        return Ok(0);
+    }
+    let out = run(git(git_dir).args(["log", "-1", "--format=%ct", commit]), None)?;
+    Ok(trimmed(out)?.parse().unwrap_or(0))
+}
+
+/// The object `refname` points at (unpeeled: a tag object for annotated tags), if it exists.
+pub(crate) fn ref_value(git_dir: &Path, refname: &str) -> anyhow::Result<Option<String>> {
+    let out = run(
+        git(git_dir).args(["for-each-ref", "--format=%(refname) %(objectname)", refname]),
+        None,
+    )?;
+    let text = String::from_utf8_lossy(&out);
+    Ok(text.lines().find_map(|line| {
+        let (name, oid) = line.split_once(' ')?;
+        (name == refname).then(|| oid.to_owned())
+    }))
+}

@@ -174,6 +174,9 @@ pub struct RepoManifest {
     pub private: bool,
     /// Whether it is gated.
     pub gated: bool,
+    /// Its tags (listings filter on them; the library name is one).
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// Revisions by name (`main`, `v1.0`, `dev`, `refs/pr/1`).
     pub revisions: BTreeMap<String, RevisionManifest>,
 }
@@ -284,7 +287,7 @@ fn seed_simple(
     options: RepoOptions,
     files: Vec<(&str, FileContent)>,
 ) -> anyhow::Result<RepoManifest> {
-    let (private, gated) = (options.private, options.gated);
+    let (private, gated, tags) = (options.private, options.gated, options.tags.clone());
     state.create_repo(repo, &options)?;
     let mut spec = CommitSpec::new("main", "Initial commit")
         .parent(Parent::Root)
@@ -300,8 +303,25 @@ fn seed_simple(
         repo_id: repo.repo_id.clone(),
         private,
         gated,
+        tags,
         revisions: BTreeMap::from([("main".to_owned(), revision(&commit, &manifest))]),
     })
+}
+
+fn tags_of(tags: &[&str]) -> Vec<String> {
+    tags.iter().map(|t| (*t).to_owned()).collect()
+}
+
+/// A model whose first tag is its library name.
+fn model_options(tags: &[&str], pipeline: &str, downloads: u64, likes: u64) -> RepoOptions {
+    RepoOptions {
+        tags: tags_of(tags),
+        library_name: tags.first().map(|t| (*t).to_owned()),
+        pipeline_tag: (!pipeline.is_empty()).then(|| pipeline.to_owned()),
+        downloads,
+        likes,
+        ..RepoOptions::default()
+    }
 }
 
 pub(crate) fn seed_default(state: &State) -> anyhow::Result<SeedManifest> {
@@ -318,7 +338,10 @@ pub(crate) fn seed_default(state: &State) -> anyhow::Result<SeedManifest> {
     let mut repos = Vec::new();
     // The model is created under its old name and renamed, so the old id redirects.
     let old = Repo::model("acme/old-tiny-model");
-    state.create_repo(&old, &RepoOptions::default())?;
+    let options =
+        model_options(&["asteroid", "pytorch", "audio-to-audio"], "audio-to-audio", 100, 3);
+    let tags = options.tags.clone();
+    state.create_repo(&old, &options)?;
     let revisions = seed_tiny(state, &old, "acme/tiny-model")?;
     state.rename_repo(&old, &Repo::model("acme/tiny-model"))?;
     repos.push(RepoManifest {
@@ -326,16 +349,37 @@ pub(crate) fn seed_default(state: &State) -> anyhow::Result<SeedManifest> {
         repo_id: "acme/tiny-model".to_owned(),
         private: false,
         gated: false,
+        tags,
         revisions,
     });
-    for repo in [Repo::dataset("acme/tiny-dataset"), Repo::space("acme/tiny-space")] {
-        state.create_repo(&repo, &RepoOptions::default())?;
+    let dataset = RepoOptions {
+        tags: tags_of(&[
+            "task_categories:text-classification",
+            "language:en",
+            "size_categories:n<1K",
+        ]),
+        downloads: 40,
+        likes: 2,
+        ..RepoOptions::default()
+    };
+    let space = RepoOptions {
+        tags: tags_of(&["static"]),
+        sdk: Some("static".to_owned()),
+        likes: 1,
+        ..RepoOptions::default()
+    };
+    for (repo, options) in
+        [(Repo::dataset("acme/tiny-dataset"), dataset), (Repo::space("acme/tiny-space"), space)]
+    {
+        let tags = options.tags.clone();
+        state.create_repo(&repo, &options)?;
         let revisions = seed_tiny(state, &repo, &repo.repo_id)?;
         repos.push(RepoManifest {
             repo_type: repo.repo_type,
             repo_id: repo.repo_id.clone(),
             private: false,
             gated: false,
+            tags,
             revisions,
         });
     }
@@ -343,7 +387,12 @@ pub(crate) fn seed_default(state: &State) -> anyhow::Result<SeedManifest> {
     repos.push(seed_simple(
         state,
         &Repo::model("julien-c/EsperBERTo-small"),
-        RepoOptions::default(),
+        model_options(
+            &["transformers", "pytorch", "roberta", "fill-mask", "eo"],
+            "fill-mask",
+            1000,
+            10,
+        ),
         vec![
             (
                 "config.json",
@@ -375,7 +424,7 @@ pub(crate) fn seed_default(state: &State) -> anyhow::Result<SeedManifest> {
     repos.push(seed_simple(
         state,
         &Repo::model("acme/private-model"),
-        RepoOptions { private: true, ..RepoOptions::default() },
+        RepoOptions { private: true, ..model_options(&["pytorch"], "", 5, 0) },
         vec![
             ("config.json", FileContent::Regular(br#"{"private": true}"#.to_vec())),
             (
@@ -391,7 +440,15 @@ pub(crate) fn seed_default(state: &State) -> anyhow::Result<SeedManifest> {
     repos.push(seed_simple(
         state,
         &gated,
-        RepoOptions { gated: true, ..RepoOptions::default() },
+        RepoOptions {
+            gated: true,
+            ..model_options(
+                &["transformers", "pytorch", "text-generation"],
+                "text-generation",
+                50,
+                1,
+            )
+        },
         vec![
             ("config.json", FileContent::Regular(br#"{"gated": true}"#.to_vec())),
             (

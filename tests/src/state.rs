@@ -43,6 +43,18 @@ pub struct RepoOptions {
     pub gated: bool,
     /// The owning user or org; defaults to the repo id's namespace.
     pub owner: Option<String>,
+    /// Tags (listings filter on them; the library name is one, e.g. `pytorch`).
+    pub tags: Vec<String>,
+    /// `library_name` in repo info and listings.
+    pub library_name: Option<String>,
+    /// `pipeline_tag` in repo info and listings (models).
+    pub pipeline_tag: Option<String>,
+    /// The Space SDK (`gradio`, `streamlit`, `docker`, `static`); `static` if `None`.
+    pub sdk: Option<String>,
+    /// `downloads` in repo info and listings (sortable).
+    pub downloads: u64,
+    /// `likes` in repo info and listings (sortable).
+    pub likes: u64,
 }
 
 /// The content of one committed file.
@@ -152,25 +164,73 @@ pub(crate) struct WrittenFile {
     pub(crate) lfs: bool,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct RepoMeta {
     pub(crate) private: bool,
     pub(crate) gated: bool,
     pub(crate) owner: String,
     #[serde(default)]
     pub(crate) gated_access: BTreeSet<String>,
+    /// `auto` or `manual` when gated (`manual` if unset).
+    #[serde(default)]
+    pub(crate) gated_mode: Option<String>,
+    #[serde(default)]
+    pub(crate) tags: Vec<String>,
+    #[serde(default)]
+    pub(crate) library_name: Option<String>,
+    #[serde(default)]
+    pub(crate) pipeline_tag: Option<String>,
+    #[serde(default)]
+    pub(crate) sdk: Option<String>,
+    #[serde(default)]
+    pub(crate) downloads: u64,
+    #[serde(default)]
+    pub(crate) likes: u64,
+    /// Creation time, unix seconds (deterministic: see [`State::create_repo`]).
+    #[serde(default)]
+    pub(crate) created: u64,
+    /// Per-repo LFS multipart threshold (the seed-era `lfsmultipartthresh`).
+    #[serde(default)]
+    pub(crate) multipart_threshold: Option<u64>,
+}
+
+impl RepoMeta {
+    /// The `gated` value of the Hub's JSON: `"auto"`, `"manual"` or `false`.
+    pub(crate) fn gated_json(&self) -> serde_json::Value {
+        match (self.gated, self.gated_mode.as_deref()) {
+            (false, _) => serde_json::Value::Bool(false),
+            (true, Some("auto")) => "auto".into(),
+            (true, _) => "manual".into(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct PersistedRegistry {
     repos: Vec<(Repo, RepoMeta)>,
     renames: Vec<(Repo, Repo)>,
+    #[serde(default)]
+    created: u64,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     pub(crate) repos: BTreeMap<Repo, RepoMeta>,
     pub(crate) renames: BTreeMap<Repo, Repo>,
+    /// How many repositories were ever created (gives each a distinct creation time).
+    pub(crate) created: u64,
+}
+
+/// Creation times start here (2024-01-01) and are one hour apart, so they are reproducible and
+/// sort in creation order.
+const CREATED_BASE: u64 = 1_704_067_200;
+
+/// Settings changed by `PUT /api/{t}/{id}/settings`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SettingsUpdate {
+    pub(crate) private: Option<bool>,
+    /// `Some(None)` = not gated; `Some(Some("auto"|"manual"))` = gated.
+    pub(crate) gated: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -179,11 +239,13 @@ struct TokenRec {
     role: TokenRole,
 }
 
-/// Multipart knobs that can change at run time.
+/// Knobs that can change at run time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     pub(crate) multipart_threshold: u64,
     pub(crate) chunk_size: u64,
+    /// The page size of every paginated route; `None` = the Hub's own sizes.
+    pub(crate) page_size: Option<usize>,
 }
 
 /// Who is asking.
@@ -252,6 +314,7 @@ impl State {
                 .with_context(|| format!("parsing {}", persisted.display()))?;
             registry.repos = p.repos.into_iter().collect();
             registry.renames = p.renames.into_iter().collect();
+            registry.created = p.created.max(registry.repos.len() as u64);
         }
         Ok(State {
             root: root.to_owned(),
@@ -286,6 +349,7 @@ impl State {
         let p = PersistedRegistry {
             repos: registry.repos.iter().map(|(r, m)| (r.clone(), m.clone())).collect(),
             renames: registry.renames.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+            created: registry.created,
         };
         let text = serde_json::to_string_pretty(&p).context("serializing the registry")?;
         let mut tmp =
@@ -335,7 +399,8 @@ impl State {
         }
     }
 
-    fn is_owner(&self, user: &str, owner: &str) -> bool {
+    /// Whether `user` is `owner` or a member of the org `owner`.
+    pub(crate) fn is_owner(&self, user: &str, owner: &str) -> bool {
         user == owner || lock(&self.users).get(user).is_some_and(|orgs| orgs.contains(owner))
     }
 
@@ -393,16 +458,79 @@ impl State {
         };
         repo::init_bare(&self.git_dir(repo))?;
         registry.renames.remove(repo);
+        let created = CREATED_BASE + registry.created * 3600;
+        registry.created += 1;
         registry.repos.insert(
             repo.clone(),
             RepoMeta {
                 private: options.private,
                 gated: options.gated,
                 owner,
-                gated_access: BTreeSet::new(),
+                tags: options.tags.clone(),
+                library_name: options.library_name.clone(),
+                pipeline_tag: options.pipeline_tag.clone(),
+                sdk: options.sdk.clone(),
+                downloads: options.downloads,
+                likes: options.likes,
+                created,
+                ..RepoMeta::default()
             },
         );
         self.save_registry(&registry)
+    }
+
+    /// Sets the per-repo LFS multipart threshold.
+    pub(crate) fn set_repo_multipart_threshold(
+        &self,
+        repo: &Repo,
+        bytes: Option<u64>,
+    ) -> anyhow::Result<()> {
+        let mut registry = lock(&self.registry);
+        let meta =
+            registry.repos.get_mut(repo).with_context(|| format!("no repository `{repo}`"))?;
+        meta.multipart_threshold = bytes;
+        self.save_registry(&registry)
+    }
+
+    /// Every repository with its metadata.
+    pub(crate) fn list_repos(&self) -> Vec<(Repo, RepoMeta)> {
+        lock(&self.registry).repos.iter().map(|(r, m)| (r.clone(), m.clone())).collect()
+    }
+
+    /// Deletes a repository (its git directory; LFS objects stay, they are shared) and the
+    /// renames that pointed to it.
+    pub(crate) fn delete_repo(&self, repo: &Repo) -> anyhow::Result<()> {
+        let _guard = lock(&self.write_lock);
+        let mut registry = lock(&self.registry);
+        if registry.repos.remove(repo).is_none() {
+            return Err(anyhow::format_err!("no repository `{repo}`"));
+        }
+        registry.renames.retain(|_, to| to != repo);
+        let saved = self.save_registry(&registry);
+        let dir = self.git_dir(repo);
+        fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        saved
+    }
+
+    /// Changes visibility and gating.
+    pub(crate) fn update_settings(
+        &self,
+        repo: &Repo,
+        update: &SettingsUpdate,
+    ) -> anyhow::Result<RepoMeta> {
+        let mut registry = lock(&self.registry);
+        let meta =
+            registry.repos.get_mut(repo).with_context(|| format!("no repository `{repo}`"))?;
+        if let Some(private) = update.private {
+            meta.private = private;
+        }
+        if let Some(gated) = &update.gated {
+            meta.gated = gated.is_some();
+            meta.gated_mode = gated.clone();
+        }
+        let meta = meta.clone();
+        self.save_registry(&registry)?;
+        Ok(meta)
     }
 
     fn require_repo(&self, repo: &Repo) -> anyhow::Result<PathBuf> {

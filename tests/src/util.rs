@@ -50,3 +50,81 @@ pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
+
+/// Decodes lowercase or uppercase hex; `None` if malformed.
+pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect()
+}
+
+/// `unix` seconds as the Hub writes dates: `2024-01-01T00:00:00.000Z`.
+pub(crate) fn iso_date(unix: u64) -> String {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01 (non-negative here).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Decodes an `application/x-www-form-urlencoded` string (also a query string) into pairs, in
+/// order; `+` is a space, bad escapes and bad UTF-8 are kept lossily.
+pub(crate) fn form_pairs(s: &str) -> Vec<(String, String)> {
+    let decode = |part: &str| {
+        let spaced = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    };
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso_date(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_date(1_704_067_200), "2024-01-01T00:00:00.000Z");
+        assert_eq!(iso_date(1_709_210_096), "2024-02-29T12:34:56.000Z");
+        assert_eq!(iso_date(951_782_400), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn forms_and_hex() {
+        assert_eq!(
+            form_pairs("paths=a+b&paths=c%2Fd&expand=false&flag"),
+            vec![
+                ("paths".to_owned(), "a b".to_owned()),
+                ("paths".to_owned(), "c/d".to_owned()),
+                ("expand".to_owned(), "false".to_owned()),
+                ("flag".to_owned(), String::new()),
+            ]
+        );
+        assert_eq!(hex_decode("0aFf"), Some(vec![10, 255]));
+        assert_eq!(hex_decode("0"), None);
+        assert_eq!(hex_decode("zz"), None);
+    }
+}

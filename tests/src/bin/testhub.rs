@@ -31,6 +31,9 @@ struct Args {
     /// Part size of multipart uploads.
     #[arg(long)]
     chunk_size: Option<u64>,
+    /// Page size of the paginated routes (listings, tree, commits); the Hub's if omitted.
+    #[arg(long)]
+    page_size: Option<usize>,
     /// Commit a large LFS file of deterministic bytes at startup, streamed (never in memory):
     /// `[datasets/|spaces/]NAMESPACE/NAME:PATH:SIZE_BYTES`. The repo is created if missing.
     /// Repeatable; the files are listed under `large_files` in the startup line.
@@ -82,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         cdn_port: args.cdn_port,
         multipart_threshold: args.multipart_threshold.unwrap_or(defaults.multipart_threshold),
         chunk_size: args.chunk_size.unwrap_or(defaults.chunk_size),
+        page_size: args.page_size,
         ..defaults
     };
     let hub = TestHub::start(config)?;

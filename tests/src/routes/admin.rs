@@ -1,13 +1,30 @@
-//! `/_testhub/*`: counters, fault injection and reset, for tests and the Python suite.
+//! `/_testhub/*`: counters, fault injection, run-time knobs and reset, for tests and the Python
+//! suite.
 
 use hyper::{Method, Request, body::Incoming};
 
 use crate::{
-    faults::FaultRequest,
+    faults::{FaultRequest, lock},
     http_util::{Resp, hub_error, json},
     routes::lfs::read_body,
     state::State,
 };
+
+/// The JSON body of `POST /_testhub/config`; every key optional (`page_size: null` restores the
+/// Hub's page sizes).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigRequest {
+    #[serde(default, deserialize_with = "present")]
+    page_size: Option<Option<usize>>,
+    multipart_threshold: Option<u64>,
+    chunk_size: Option<u64>,
+}
+
+/// Tells a key given as `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<usize>>, D::Error> {
+    <Option<usize> as serde::Deserialize>::deserialize(d).map(Some)
+}
 
 pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Resp {
     let path = req.uri().path().to_owned();
@@ -34,6 +51,31 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Resp {
             }
             request.apply(&state.faults);
             json(200, &serde_json::json!({}))
+        }
+        (Method::POST, "/_testhub/config") => {
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(res) => return res,
+            };
+            let request: ConfigRequest = match serde_json::from_slice(&body) {
+                Ok(r) => r,
+                Err(e) => return hub_error(400, None, &format!("invalid config request: {e}")),
+            };
+            let mut limits = lock(&state.limits);
+            if let Some(size) = request.page_size {
+                limits.page_size = size.map(|n| n.max(1));
+            }
+            if let Some(n) = request.multipart_threshold {
+                limits.multipart_threshold = n;
+            }
+            if let Some(n) = request.chunk_size {
+                limits.chunk_size = n.max(1);
+            }
+            json(
+                200,
+                &serde_json::json!({"page_size": limits.page_size,
+                    "multipart_threshold": limits.multipart_threshold, "chunk_size": limits.chunk_size}),
+            )
         }
         (Method::POST, "/_testhub/reset") => {
             state.faults.clear();

@@ -1,22 +1,45 @@
-//! The few `/api/…` endpoints the official client needs around downloads: `whoami-v2` and
-//! repo info (`/api/{models,datasets,spaces}/{id}[/revision/{rev}]`, used by
-//! `snapshot_download`). `/api/agent-harnesses` is answered before authentication in `server`.
+//! `/api/…`: the dispatcher, plus `whoami-v2`, repo info
+//! (`/api/{models,datasets,spaces}/{id}[/revision/{rev}]`) and refs. Repo CRUD is in `repos`,
+//! listings in `listing`, tree / paths-info / commits in `tree`, branches and tags in `git_refs`.
+//! `/api/agent-harnesses` is answered before authentication in `server`.
 
 use std::sync::Arc;
 
-use hyper::{Method, Request, body::Incoming};
+use hyper::{Method, Request, body::Incoming, header};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::{
-    http_util::{Resp, hub_error, internal_error, json},
+    body,
+    http_util::{Resp, finish, hub_error, internal_error, json, status},
     lfs_store::parse_pointer,
     repo::{self, Repo, RepoType, is_valid_repo_id},
-    routes::read_denied,
+    routes::{git_refs, listing, read_denied, repos, tree},
     server::decode,
-    state::{Auth, State, TokenRole},
+    state::{Auth, RepoMeta, State, TokenRole},
+    util::{hex, iso_date},
 };
 
-const FIXED_DATE: &str = "2024-01-01T00:00:00.000Z";
+/// What the TestHub answers for dates it does not track.
+pub(crate) const FIXED_DATE: &str = "2024-01-01T00:00:00.000Z";
+const CREATED_DEFAULT: u64 = 1_704_067_200;
+
+/// Sub-resources of a repository: `/api/{t}/{id}/{action}/…`.
+const ACTIONS: &[&str] =
+    &["revision", "refs", "tree", "paths-info", "commits", "branch", "tag", "settings"];
+
+pub(crate) fn repo_type_of(plural: &str) -> Option<RepoType> {
+    match plural {
+        "models" => Some(RepoType::Model),
+        "datasets" => Some(RepoType::Dataset),
+        "spaces" => Some(RepoType::Space),
+        _ => None,
+    }
+}
+
+fn not_found() -> (&'static str, Resp) {
+    ("api-unknown", hub_error(404, None, "Not Found"))
+}
 
 pub(crate) async fn handle(
     state: &Arc<State>,
@@ -25,64 +48,211 @@ pub(crate) async fn handle(
 ) -> (&'static str, Resp) {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return ("api-unknown", hub_error(404, None, "Not Found"));
-    }
-    let segs: Vec<&str> = path.trim_start_matches("/api/").split('/').collect();
+    let method = req.method().clone();
+    let read = method == Method::GET || method == Method::HEAD;
+    let Some(tail) = path.strip_prefix("/api/") else { return not_found() };
+    let segs: Vec<&str> = tail.split('/').collect();
     match segs.as_slice() {
-        ["whoami-v2"] => ("whoami", whoami(state, auth)),
-        [kind @ ("models" | "datasets" | "spaces"), rest @ ..] if !rest.is_empty() => {
-            let repo_type = match *kind {
-                "datasets" => RepoType::Dataset,
-                "spaces" => RepoType::Space,
-                _ => RepoType::Model,
+        ["whoami-v2"] if read => ("whoami", whoami(state, auth)),
+        ["repos", "create"] if method == Method::POST => {
+            ("repo-create", repos::create(state, req, auth).await)
+        }
+        ["repos", "delete"] if method == Method::DELETE => {
+            ("repo-delete", repos::delete(state, req, auth).await)
+        }
+        ["repos", "move"] if method == Method::POST => {
+            ("repo-move", repos::move_repo(state, req, auth).await)
+        }
+        [kind] if read && repo_type_of(kind).is_some() => {
+            let repo_type = repo_type_of(kind).unwrap_or(RepoType::Model);
+            let route = match repo_type {
+                RepoType::Model => "list-models",
+                RepoType::Dataset => "list-datasets",
+                RepoType::Space => "list-spaces",
             };
-            let (id, refs) = match rest {
-                [ns, name, "refs"] => (format!("{ns}/{name}"), true),
-                [name, "refs"] => ((*name).to_owned(), true),
-                _ => (String::new(), false),
+            (route, listing::handle(state, &path, &query, repo_type, auth).await)
+        }
+        [kind, rest @ ..] if !rest.is_empty() && repo_type_of(kind).is_some() => {
+            let repo_type = repo_type_of(kind).unwrap_or(RepoType::Model);
+            repo_scoped(state, req, repo_type, rest, &query, auth).await
+        }
+        // v0.1 `update_repo_visibility`: `PUT /api/{namespace}/{name}/settings` for models.
+        [ns, name, "settings"] if method == Method::PUT => {
+            let repo = Repo::model(&format!("{ns}/{name}"));
+            ("repo-settings", repos::settings(state, req, &repo, auth).await)
+        }
+        _ => not_found(),
+    }
+}
+
+/// Splits `{id}[/{action}/{args…}]` (id of one or two segments).
+fn split_repo_path<'a>(
+    state: &State,
+    repo_type: RepoType,
+    rest: &'a [&'a str],
+) -> Option<(String, Option<&'a str>, &'a [&'a str])> {
+    match rest {
+        [ns, name] => {
+            let id = format!("{ns}/{name}");
+            let exists = |id: &str| {
+                let repo = Repo::new(repo_type, id);
+                state.meta(&repo).is_some() || state.renamed_to(&repo).is_some()
             };
-            if refs {
-                let include_prs =
-                    query.split('&').any(|p| p == "include_prs=1" || p == "include_prs=true");
-                return (
-                    "refs",
-                    list_refs(state, &Repo::new(repo_type, &id), include_prs, auth).await,
-                );
+            // `/api/models/gpt2/refs` is the refs of `gpt2` unless `gpt2/refs` exists.
+            if matches!(*name, "refs" | "settings") && !exists(&id) && exists(ns) {
+                return Some(((*ns).to_owned(), Some(*name), &[]));
             }
-            let (id, rev) = match rest {
-                [ns, name, "revision", rev @ ..] if !rev.is_empty() => {
-                    (format!("{ns}/{name}"), Some(rev.join("/")))
-                }
-                [name, "revision", rev @ ..] if !rev.is_empty() => {
-                    ((*name).to_owned(), Some(rev.join("/")))
-                }
-                [ns, name] => (format!("{ns}/{name}"), None),
-                [name] => ((*name).to_owned(), None),
-                _ => return ("api-unknown", hub_error(404, None, "Not Found")),
-            };
-            let rev = match rev.map(|r| decode(&r)) {
-                Some(Some(r)) => r,
-                Some(None) => return ("repo-info", hub_error(400, None, "Invalid URL encoding")),
-                None => "main".to_owned(),
-            };
-            if !is_valid_repo_id(&id) {
-                return ("repo-info", hub_error(401, Some("RepoNotFound"), "Repository not found"));
+            Some((id, None, &[]))
+        }
+        [name] => Some(((*name).to_owned(), None, &[])),
+        [ns, name, action, args @ ..] if ACTIONS.contains(action) => {
+            Some((format!("{ns}/{name}"), Some(*action), args))
+        }
+        [name, action, args @ ..] if ACTIONS.contains(action) => {
+            Some(((*name).to_owned(), Some(*action), args))
+        }
+        _ => None,
+    }
+}
+
+/// Decodes path segments and joins them with `/`; `None` on bad encoding or nothing.
+pub(crate) fn joined(args: &[&str]) -> Option<String> {
+    let parts: Option<Vec<String>> = args.iter().map(|s| decode(s)).collect();
+    let joined = parts?.join("/");
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// A revision followed by a path: `{quote(rev, safe="")}/{path…}`, or a literal
+/// `refs/pr/N/{path…}` / `refs/convert/X/{path…}`.
+pub(crate) fn rev_and_path(args: &[&str]) -> Option<(String, String)> {
+    let (rev, path) = match args {
+        ["refs", kind @ ("pr" | "convert"), n, path @ ..] => (format!("refs/{kind}/{n}"), path),
+        [rev, path @ ..] => (decode(rev)?, path),
+        [] => return None,
+    };
+    let path = if path.is_empty() { String::new() } else { joined(path)? };
+    Some((rev, path.trim_matches('/').to_owned()))
+}
+
+async fn repo_scoped(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    repo_type: RepoType,
+    rest: &[&str],
+    query: &str,
+    auth: &Auth,
+) -> (&'static str, Resp) {
+    let Some((id, action, args)) = split_repo_path(state, repo_type, rest) else {
+        return not_found();
+    };
+    let route = match action {
+        None | Some("revision") => "repo-info",
+        Some("refs") => "refs",
+        Some("tree") => "tree",
+        Some("paths-info") => "paths-info",
+        Some("commits") => "commits",
+        Some("branch") => "branch",
+        Some("tag") => "tag",
+        Some("settings") => "repo-settings",
+        Some(_) => return not_found(),
+    };
+    if !is_valid_repo_id(&id) {
+        return (route, hub_error(401, Some("RepoNotFound"), "Repository not found"));
+    }
+    let repo = Repo::new(repo_type, &id);
+    if state.meta(&repo).is_none()
+        && let Some(new) = state.renamed_to(&repo)
+    {
+        let mut location = format!("/api/{}/{}", repo_type.plural(), new.repo_id);
+        if let Some(action) = action {
+            location.push('/');
+            location.push_str(action);
+            for arg in args {
+                location.push('/');
+                location.push_str(arg);
             }
+        }
+        if !query.is_empty() {
+            location.push('?');
+            location.push_str(query);
+        }
+        return ("redirect", finish(status(307).header(header::LOCATION, location), body::empty()));
+    }
+    let method = req.method().clone();
+    let read = method == Method::GET || method == Method::HEAD;
+    let bad_encoding = || hub_error(400, None, "Invalid URL encoding");
+    let res = match (action, args) {
+        (None, []) if read => {
             let blobs =
                 query.split('&').any(|p| p == "blobs=true" || p == "blobs=True" || p == "blobs=1");
-            ("repo-info", repo_info(state, &Repo::new(repo_type, &id), &rev, blobs, auth).await)
+            repo_info(state, &repo, None, blobs, auth).await
         }
-        _ => ("api-unknown", hub_error(404, None, "Not Found")),
-    }
+        (Some("revision"), args) if read && !args.is_empty() => match joined(args) {
+            Some(rev) => {
+                let blobs = query
+                    .split('&')
+                    .any(|p| p == "blobs=true" || p == "blobs=True" || p == "blobs=1");
+                repo_info(state, &repo, Some(&rev), blobs, auth).await
+            }
+            None => bad_encoding(),
+        },
+        (Some("refs"), []) if read => {
+            let include_prs =
+                query.split('&').any(|p| p == "include_prs=1" || p == "include_prs=true");
+            list_refs(state, &repo, include_prs, auth).await
+        }
+        (Some("tree"), args) if read => match rev_and_path(args) {
+            Some((rev, path)) => {
+                tree::tree(state, req.uri().path(), query, &repo, &rev, &path, auth).await
+            }
+            None => bad_encoding(),
+        },
+        (Some("paths-info"), args) if method == Method::POST => match joined(args) {
+            Some(rev) => tree::paths_info(state, req, &repo, &rev, auth).await,
+            None => bad_encoding(),
+        },
+        (Some("commits"), args) if read => {
+            let rev = if args.is_empty() { Some("main".to_owned()) } else { joined(args) };
+            match rev {
+                Some(rev) => tree::commits(state, req.uri().path(), query, &repo, &rev, auth).await,
+                None => bad_encoding(),
+            }
+        }
+        (Some("branch"), args) if method == Method::POST || method == Method::DELETE => {
+            match joined(args) {
+                Some(branch) if method == Method::POST => {
+                    git_refs::create_branch(state, req, &repo, &branch, auth).await
+                }
+                Some(branch) => git_refs::delete_branch(state, &repo, &branch, auth).await,
+                None => bad_encoding(),
+            }
+        }
+        (Some("tag"), args) if method == Method::POST || method == Method::DELETE => {
+            match joined(args) {
+                Some(rev) if method == Method::POST => {
+                    git_refs::create_tag(state, req, &repo, &rev, auth).await
+                }
+                Some(tag) => git_refs::delete_tag(state, &repo, &tag, auth).await,
+                None => bad_encoding(),
+            }
+        }
+        (Some("settings"), []) if method == Method::PUT => {
+            repos::settings(state, req, &repo, auth).await
+        }
+        _ => hub_error(404, None, "Not Found"),
+    };
+    (route, res)
 }
 
 fn whoami(state: &State, auth: &Auth) -> Resp {
     let Auth::User { name, role } = auth else {
         return hub_error(401, None, "Invalid credentials in Authorization header");
     };
-    let orgs: Vec<Value> =
-        state.user_orgs(name).into_iter().map(|o| json!({"type": "org", "name": o})).collect();
+    let orgs: Vec<Value> = state
+        .user_orgs(name)
+        .into_iter()
+        .map(|o| json!({"type": "org", "name": o, "fullname": o, "roleInOrg": "write"}))
+        .collect();
     let role = match role {
         TokenRole::Read => "read",
         TokenRole::Write => "write",
@@ -97,7 +267,47 @@ fn whoami(state: &State, auth: &Auth) -> Resp {
     )
 }
 
-async fn repo_info(state: &Arc<State>, repo: &Repo, rev: &str, blobs: bool, auth: &Auth) -> Resp {
+/// The fields every repository JSON has (repo info and listing items). `head` is the commit
+/// described and its date, if the repository has one.
+pub(crate) fn repo_json(repo: &Repo, meta: &RepoMeta, head: Option<&(String, u64)>) -> Value {
+    let created = if meta.created == 0 { CREATED_DEFAULT } else { meta.created };
+    let digest = hex(&Sha256::digest(format!("{}/{}", repo.repo_type.as_str(), repo.repo_id)));
+    let mut info = json!({
+        "_id": digest[..24], "id": repo.repo_id, "author": repo.namespace().unwrap_or(&meta.owner),
+        "private": meta.private, "gated": meta.gated_json(), "disabled": false,
+        "downloads": meta.downloads, "likes": meta.likes, "trendingScore": meta.likes,
+        "tags": meta.tags, "createdAt": iso_date(created),
+        "lastModified": iso_date(head.map_or(created, |h| h.1)),
+    });
+    if let Some((sha, _)) = head {
+        info["sha"] = json!(sha);
+    }
+    match repo.repo_type {
+        RepoType::Model => {
+            info["modelId"] = json!(repo.repo_id);
+            if let Some(library) = &meta.library_name {
+                info["library_name"] = json!(library);
+            }
+            if let Some(pipeline) = &meta.pipeline_tag {
+                info["pipeline_tag"] = json!(pipeline);
+            }
+        }
+        RepoType::Space => info["sdk"] = json!(meta.sdk.as_deref().unwrap_or("static")),
+        RepoType::Dataset => info["description"] = json!(""),
+    }
+    info
+}
+
+/// Repo info at `rev`; without one, at `main`, and a repository without `main` (nothing
+/// pushed yet) is described without `sha` and with no siblings.
+async fn repo_info(
+    state: &Arc<State>,
+    repo: &Repo,
+    asked: Option<&str>,
+    blobs: bool,
+    auth: &Auth,
+) -> Resp {
+    let rev = asked.unwrap_or("main");
     if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
         return res;
     }
@@ -106,17 +316,22 @@ async fn repo_info(state: &Arc<State>, repo: &Repo, rev: &str, blobs: bool, auth
     };
     let listed = {
         let (git_dir, rev) = (state.git_dir(repo), rev.to_owned());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(String, Vec<Value>)>> {
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(String, u64, Vec<Value>)>> {
             let Some(commit) = repo::resolve_revision(&git_dir, &rev)? else { return Ok(None) };
+            let date = repo::commit_date(&git_dir, &commit)?;
+            let files = repo::list_files(&git_dir, &commit)?;
+            let small: Vec<&str> =
+                files.iter().filter(|f| f.size <= 1024).map(|f| f.oid.as_str()).collect();
+            let contents =
+                if blobs { repo::read_blobs(&git_dir, &small)? } else { Default::default() };
             let mut siblings = Vec::new();
-            for file in repo::list_files(&git_dir, &commit)? {
+            for file in &files {
                 let mut sibling = json!({"rfilename": file.path});
                 if blobs {
                     sibling["size"] = json!(file.size);
                     sibling["blobId"] = json!(file.oid);
-                    if file.size <= 1024
-                        && let Some((oid, size)) =
-                            parse_pointer(&repo::read_blob(&git_dir, &file.oid)?)
+                    if let Some((oid, size)) =
+                        contents.get(&file.oid).and_then(|data| parse_pointer(data))
                     {
                         sibling["size"] = json!(size);
                         sibling["lfs"] =
@@ -125,36 +340,30 @@ async fn repo_info(state: &Arc<State>, repo: &Repo, rev: &str, blobs: bool, auth
                 }
                 siblings.push(sibling);
             }
-            Ok(Some((commit, siblings)))
+            Ok(Some((commit, date, siblings)))
         })
         .await
     };
-    let (commit, siblings) = match listed {
+    let (commit, date, siblings) = match listed {
         Ok(Ok(Some(it))) => it,
+        Ok(Ok(None)) if asked.is_none() => {
+            let mut info = repo_json(repo, &meta, None);
+            info["siblings"] = json!([]);
+            return json(200, &info);
+        }
         Ok(Ok(None)) => {
             return hub_error(404, Some("RevisionNotFound"), &format!("Invalid rev id: {rev}"));
         }
         Ok(Err(e)) => return internal_error(&e),
         Err(e) => return internal_error(&anyhow::format_err!("listing task failed: {e}")),
     };
-    let mut info = json!({
-        "_id": commit, "id": repo.repo_id, "author": repo.namespace().unwrap_or(&meta.owner), "sha": commit,
-        "lastModified": FIXED_DATE, "createdAt": FIXED_DATE, "private": meta.private,
-        "gated": if meta.gated { json!("manual") } else { json!(false) }, "disabled": false,
-        "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
-    });
-    match repo.repo_type {
-        RepoType::Model => info["modelId"] = json!(repo.repo_id),
-        RepoType::Space => info["sdk"] = json!("static"),
-        RepoType::Dataset => (),
-    }
+    let mut info = repo_json(repo, &meta, Some(&(commit.clone(), date)));
+    info["_id"] = json!(commit);
+    info["siblings"] = json!(siblings);
     json(200, &info)
 }
 
 async fn list_refs(state: &Arc<State>, repo: &Repo, include_prs: bool, auth: &Auth) -> Resp {
-    if !is_valid_repo_id(&repo.repo_id) {
-        return hub_error(401, Some("RepoNotFound"), "Repository not found");
-    }
     if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
         return res;
     }

@@ -139,7 +139,10 @@ pub(crate) async fn batch(
             }
         }
     }
-    let limits = state.limits();
+    let mut limits = state.limits();
+    if let Some(threshold) = state.meta(repo).and_then(|m| m.multipart_threshold) {
+        limits.multipart_threshold = threshold;
+    }
     let lifetime = state.signer.lifetime().as_secs();
     let offers_multipart = request.transfers.iter().any(|t| t == "multipart");
     let any_large = upload

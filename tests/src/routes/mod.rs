@@ -4,8 +4,12 @@ pub(crate) mod admin;
 pub(crate) mod api;
 pub(crate) mod cdn;
 pub(crate) mod git_http;
+pub(crate) mod git_refs;
 pub(crate) mod lfs;
+pub(crate) mod listing;
+pub(crate) mod repos;
 pub(crate) mod resolve;
+pub(crate) mod tree;
 
 use crate::{
     http_util::{Resp, hub_error},
@@ -36,5 +40,146 @@ pub(crate) fn read_denied(repo: &Repo, access: ReadAccess) -> Option<Resp> {
                 repo.url_path()
             ),
         )),
+    }
+}
+
+/// A refused request, small enough to travel in a `Result` (a `Resp` is not): turned into a
+/// Hub-style error by [`Reject::resp`].
+#[derive(Debug)]
+pub(crate) struct Reject {
+    code: u16,
+    message: String,
+}
+
+impl Reject {
+    pub(crate) fn new(code: u16, message: impl Into<String>) -> Reject {
+        Reject { code, message: message.into() }
+    }
+
+    /// A 400.
+    pub(crate) fn bad(message: impl Into<String>) -> Reject {
+        Reject::new(400, message)
+    }
+
+    pub(crate) fn resp(self) -> Resp {
+        hub_error(self.code, None, &self.message)
+    }
+}
+
+/// The Hub's answer to a write on `repo` that `auth` may not make, or `None` when it may:
+/// hidden or missing repos are `RepoNotFound` (401 anonymous, 404 authenticated), anonymous
+/// writes 401, writes without a write token of the owner (or a member of the owning org) 403.
+pub(crate) fn write_denied(
+    state: &crate::state::State,
+    repo: &Repo,
+    auth: &crate::state::Auth,
+) -> Option<Resp> {
+    let anonymous = auth.user().is_none();
+    if state.read_access(repo, auth) == ReadAccess::NotFound {
+        let code = if anonymous { 401 } else { 404 };
+        return Some(hub_error(code, Some("RepoNotFound"), "Repository not found"));
+    }
+    if anonymous {
+        return Some(hub_error(401, None, "You must be authenticated to do this"));
+    }
+    if !state.can_write(repo, auth) {
+        return Some(hub_error(
+            403,
+            None,
+            &format!(
+                "You don't have the rights to write to {} {}",
+                repo.repo_type.as_str(),
+                repo.repo_id
+            ),
+        ));
+    }
+    None
+}
+
+/// Reads a JSON request body; an empty body is `{}`. Errors are Hub-style 400s.
+pub(crate) async fn read_json(
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<serde_json::Value, Resp> {
+    let body = lfs::read_body(req).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::json!({}));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| hub_error(400, None, &format!("Invalid JSON body: {e}")))
+}
+
+/// A query or form boolean: `true`/`True`/`1` (httpx sends `true`, requests sent `True`).
+pub(crate) fn truthy(value: &str) -> bool {
+    matches!(value, "true" | "True" | "1")
+}
+
+/// Cursor pagination with a GitHub-style `Link: <next>; rel="next"` header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paging {
+    /// Where this page starts.
+    pub(crate) offset: usize,
+}
+
+impl Paging {
+    /// Reads `cursor` from the query (absent = the first page); a bad cursor is a 400.
+    pub(crate) fn from_query(pairs: &[(String, String)]) -> Result<Paging, Reject> {
+        let Some((_, cursor)) = pairs.iter().find(|(k, _)| k == "cursor") else {
+            return Ok(Paging { offset: 0 });
+        };
+        crate::util::hex_decode(cursor)
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
+            .map(|offset| Paging { offset })
+            .ok_or_else(|| Reject::bad("Invalid cursor"))
+    }
+
+    /// The page `start..end` of `total` items, `page` items at most.
+    pub(crate) fn bounds(&self, total: usize, page: usize) -> (usize, usize) {
+        let start = self.offset.min(total);
+        (start, start.saturating_add(page.max(1)).min(total))
+    }
+
+    /// The JSON array of `items[offset..offset + page]` (`items` being everything, at most
+    /// `cap` of it served in all), with a `Link` to the next page when there is one.
+    pub(crate) fn respond(
+        &self,
+        endpoint: &str,
+        path: &str,
+        raw_query: &str,
+        items: Vec<serde_json::Value>,
+        page: usize,
+        cap: Option<usize>,
+    ) -> Resp {
+        let total = cap.map_or(items.len(), |c| c.min(items.len()));
+        let (start, end) = self.bounds(total, page);
+        let page_items = items.into_iter().skip(start).take(end - start).collect();
+        Self::respond_page(endpoint, path, raw_query, page_items, end, total)
+    }
+
+    /// Answers `page_items`, the items before `end` out of `total`, with a `Link` to the next
+    /// page when `end < total`. The next URL is the request's path and query with the cursor
+    /// replaced.
+    pub(crate) fn respond_page(
+        endpoint: &str,
+        path: &str,
+        raw_query: &str,
+        page_items: Vec<serde_json::Value>,
+        end: usize,
+        total: usize,
+    ) -> Resp {
+        let mut builder = crate::http_util::status(200);
+        if end < total {
+            let mut query: Vec<&str> = raw_query
+                .split('&')
+                .filter(|p| !p.is_empty() && *p != "cursor" && !p.starts_with("cursor="))
+                .collect();
+            let cursor = format!("cursor={}", crate::util::hex(format!("offset:{end}").as_bytes()));
+            query.push(&cursor);
+            builder = builder.header(
+                hyper::header::LINK,
+                format!("<{endpoint}{path}?{}>; rel=\"next\"", query.join("&")),
+            );
+        }
+        crate::http_util::json_with(builder, &serde_json::Value::Array(page_items))
     }
 }
