@@ -24,8 +24,8 @@ large LFS file (bench/large-model, model.bin) and measures, in the same run:
               process start to exit
 then prints the figures and the targets (ok / MISSED). Missed targets do not fail the command:
 it fails only when something cannot run. Needs curl and openssl; no internet.
-Run it on an idle machine: it samples the CPU before each measurement and warns when other
-work (builds, test suites) was running.
+Run it on an idle machine: it measures the CPU other processes (builds, test suites) use
+during each measurement and flags the figures they may have skewed with (!).
 
 Options:
   --size BYTES  size of the file: bytes, or with KiB/MiB/GiB (default 2GiB)
@@ -147,6 +147,20 @@ struct Figures {
     lookup_runs: usize,
     /// Requests the Hub and the CDN received during all the lookups.
     lookup_requests: u64,
+    /// The CPU other processes used during each measurement.
+    others: Others,
+}
+
+/// Percent of all cores that processes other than this benchmark's used during each
+/// measurement (NaN when unknown): another build or test suite makes a figure unreliable.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Others {
+    curl: f64,
+    sha256: f64,
+    verified: f64,
+    unverified: f64,
+    lookup_offline: f64,
+    lookup_pinned: f64,
 }
 
 impl Figures {
@@ -238,49 +252,85 @@ fn report(f: &Figures) -> String {
     let speed = |secs: f64| format!("{:.0} MiB/s", f.mib_per_sec(secs));
     let time = |secs: f64| format!("{secs:.3} s");
     let lookups = format!("(median of {})", f.lookup_runs);
+    let o = &f.others;
+    let busy = [o.curl, o.sha256, o.verified, o.unverified, o.lookup_offline, o.lookup_pinned];
+    let other = |percent: f64| {
+        if percent.is_nan() {
+            "?".to_owned()
+        } else if percent >= BUSY_PERCENT {
+            format!("{percent:.0}% (!)")
+        } else {
+            format!("{percent:.0}%")
+        }
+    };
     let figures = table(
-        "<>>>",
+        "<>>>>",
         &[
-            vec!["run".into(), "time".into(), "speed".into(), "peak RSS".into()],
-            vec!["curl, one stream".into(), time(f.curl_secs), speed(f.curl_secs), "".into()],
+            vec![
+                "run".into(),
+                "time".into(),
+                "speed".into(),
+                "peak RSS".into(),
+                "others' CPU".into(),
+            ],
+            vec![
+                "curl, one stream".into(),
+                time(f.curl_secs),
+                speed(f.curl_secs),
+                "".into(),
+                other(o.curl),
+            ],
             vec![
                 "sha256 (openssl dgst, page cache)".into(),
                 time(f.sha256_secs),
                 speed(f.sha256_secs),
                 "".into(),
+                other(o.sha256),
             ],
             vec![
                 "hub-cli download, verified".into(),
                 time(f.verified.secs),
                 speed(f.verified.secs),
                 format_mib(f.verified.max_rss_bytes),
+                other(o.verified),
             ],
             vec![
                 "hub-cli download, unverified".into(),
                 time(f.unverified.secs),
                 speed(f.unverified.secs),
                 format_mib(f.unverified.max_rss_bytes),
+                other(o.unverified),
             ],
             vec![
                 "cached lookup, offline".into(),
                 format!("{:.2} ms", f.lookup_offline_ms),
                 lookups.clone(),
                 "".into(),
+                other(o.lookup_offline),
             ],
             vec![
                 "cached lookup, pinned commit".into(),
                 format!("{:.2} ms", f.lookup_pinned_ms),
                 lookups,
                 "".into(),
+                other(o.lookup_pinned),
             ],
         ],
     );
+    let warning = if busy.iter().any(|p| *p >= BUSY_PERCENT) {
+        format!(
+            "\n(!) other processes used {BUSY_PERCENT:.0}% or more of the CPU during this \
+             measurement: its figure is unreliable; run again on an idle machine.\n"
+        )
+    } else {
+        String::new()
+    };
     let mut rows = vec![vec!["target".into(), "measured".into(), "required".into(), "".into()]];
     for c in checks(f) {
         rows.push(vec![c.what, c.measured, c.required, if c.ok { "ok" } else { "MISSED" }.into()]);
     }
     format!(
-        "file: {} ({} bytes)\n\n{figures}\n{}",
+        "file: {} ({} bytes)\n\n{figures}{warning}\n{}",
         format_mib(f.size),
         f.size,
         table("<>><", &rows)
@@ -439,29 +489,31 @@ fn download(opts: &Opts) -> anyhow::Result<()> {
     say(&format!("sha256 {}  commit {}\nCDN URL {cdn_url}", file.sha256, file.commit));
 
     step("curl, one stream");
-    let mut busy = Busy::default();
+    let pid = hub.pid();
     let curl_file = scratch.path.join("curl.bin");
     sync()?;
-    busy.check();
+    let meter = CpuMeter::start(pid);
     let started = Instant::now();
     exec(
         Command::new("curl").args(["-sSf", "--noproxy", "*", "-o"]).arg(&curl_file).arg(&cdn_url),
     )?;
     let curl_secs = started.elapsed().as_secs_f64();
-    say(&format!("{curl_secs:.3} s"));
+    let others_curl = meter.others_percent();
+    say(&format!("{curl_secs:.3} s{}", busy_note(others_curl)));
     let got = std::fs::metadata(&curl_file)?.len();
     anyhow::ensure!(got == file.size, "curl wrote {got} bytes, not {}", file.size);
 
     step("sha256 of the same file (openssl dgst, from the page cache)");
     warm_page_cache(&curl_file)?;
-    busy.check();
     let mut openssl = Command::new("openssl");
     openssl.args(["dgst", "-sha256"]).arg(&curl_file);
     say(&format!("$ {}", describe(&openssl)));
+    let meter = CpuMeter::start(pid);
     let started = Instant::now();
     let digest = output(&mut openssl)?;
     let sha256_secs = started.elapsed().as_secs_f64();
-    say(&format!("{sha256_secs:.3} s"));
+    let others_sha256 = meter.others_percent();
+    say(&format!("{sha256_secs:.3} s{}", busy_note(others_sha256)));
     anyhow::ensure!(
         openssl_digest(&digest) == Some(file.sha256.as_str()),
         "openssl says {digest:?}, the Hub says {}",
@@ -492,28 +544,27 @@ fn download(opts: &Opts) -> anyhow::Result<()> {
 
     step("hub-cli download, verified");
     let verified_cache = scratch.path.join("cache-verified");
-    let (verified, verified_path) =
-        measured_download(&mut hub_cli(&verified_cache, &[]), file.size, &mut busy)?;
+    let (verified, verified_path, others_verified) =
+        measured_download(&mut hub_cli(&verified_cache, &[]), file.size, pid)?;
 
     step("hub-cli download, unverified (HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1)");
     let unverified_cache = scratch.path.join("cache-unverified");
     let mut cmd = hub_cli(&unverified_cache, &[]);
     cmd.env("HF_HUB_DISABLE_DOWNLOAD_VERIFICATION", "1");
-    let (unverified, _) = measured_download(&mut cmd, file.size, &mut busy)?;
+    let (unverified, _, others_unverified) = measured_download(&mut cmd, file.size, pid)?;
     std::fs::remove_dir_all(&unverified_cache)?;
 
     step(&format!("cached lookups, {LOOKUP_RUNS} runs each"));
     let requests_before = hub_requests(&hub.endpoint)?;
-    busy.check();
     let mut offline = hub_cli(&verified_cache, &[]);
     offline.env("HF_HUB_OFFLINE", "1");
-    let lookup_offline_ms = lookup_median_ms(&mut offline, &verified_path)?;
-    let lookup_pinned_ms = lookup_median_ms(
+    let (lookup_offline_ms, others_offline) = lookup_median_ms(&mut offline, &verified_path, pid)?;
+    let (lookup_pinned_ms, others_pinned) = lookup_median_ms(
         &mut hub_cli(&verified_cache, &["--revision", &file.commit]),
         &verified_path,
+        pid,
     )?;
     let lookup_requests = hub_requests(&hub.endpoint)?.saturating_sub(requests_before);
-    busy.check();
 
     drop(hub);
     let figures = Figures {
@@ -526,76 +577,109 @@ fn download(opts: &Opts) -> anyhow::Result<()> {
         lookup_pinned_ms,
         lookup_runs: LOOKUP_RUNS,
         lookup_requests,
+        others: Others {
+            curl: others_curl,
+            sha256: others_sha256,
+            verified: others_verified,
+            unverified: others_unverified,
+            lookup_offline: others_offline,
+            lookup_pinned: others_pinned,
+        },
     };
     step("results");
     say(&report(&figures));
-    if busy.worst >= BUSY_PERCENT {
-        crate::util::shout(&format!(
-            "warning: other processes kept the machine up to {:.0}% busy between the measurements \
-             (rustc: {}); the figures may be off, run it again on an idle machine",
-            busy.worst, busy.compilers
-        ));
-    }
     Ok(())
 }
 
-/// Busier than this (percent of all cores) just before a measurement: its figure may be off.
+/// Other processes using this share of all cores (percent) during a measurement make its
+/// figure unreliable.
 const BUSY_PERCENT: f64 = 10.0;
 
-/// Other work on the machine (builds, test suites) skews the figures: sampled just before each
-/// measurement, while this benchmark's own processes are idle.
-#[derive(Debug, Default)]
-struct Busy {
-    worst: f64,
-    compilers: usize,
-}
-
-impl Busy {
-    fn check(&mut self) {
-        let percent = cpu_busy_percent(std::time::Duration::from_millis(300)).unwrap_or(0.0);
-        let compilers = running_compilers();
-        if percent >= BUSY_PERCENT || compilers > 0 {
-            say(&format!(
-                "note: the machine is {percent:.0}% busy with other work ({compilers} rustc); \
-                 the next figure may be off"
-            ));
-        }
-        self.worst = self.worst.max(percent);
-        self.compilers = self.compilers.max(compilers);
+fn busy_note(others_percent: f64) -> String {
+    if others_percent >= BUSY_PERCENT {
+        format!(" (other processes used {others_percent:.0}% of the CPU meanwhile: unreliable)")
+    } else {
+        String::new()
     }
 }
 
-/// The share of all cores that was busy over `window` (Linux `/proc/stat`; `None` elsewhere).
-fn cpu_busy_percent(window: std::time::Duration) -> Option<f64> {
-    let read = || std::fs::read_to_string("/proc/stat").ok().and_then(|s| cpu_times(&s));
-    let (busy0, total0) = read()?;
-    std::thread::sleep(window);
-    let (busy1, total1) = read()?;
-    let total = total1.checked_sub(total0).filter(|t| *t > 0)?;
-    Some(busy1.saturating_sub(busy0) as f64 * 100.0 / total as f64)
+/// The CPU that processes other than ours (this one, the children it waited for, the Hub) used
+/// since `start`: all the machine's busy time (`/proc/stat`) minus ours.
+#[derive(Debug, Clone, Copy)]
+struct CpuMeter {
+    hub_pid: u32,
+    started: Instant,
+    start: Option<CpuSample>,
 }
 
-/// (busy, total) jiffies from the `cpu` line of `/proc/stat`.
+/// `/proc` counts CPU time in ticks of 10 ms: a shorter window is padded to this (idle on our
+/// side), so that a few ticks of rounding stay a few percent.
+const MIN_CPU_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy)]
+struct CpuSample {
+    /// Seconds, summed over all cores.
+    busy: f64,
+    total: f64,
+    ours: f64,
+}
+
+impl CpuMeter {
+    fn start(hub_pid: u32) -> Self {
+        CpuMeter { hub_pid, started: Instant::now(), start: cpu_sample(hub_pid) }
+    }
+
+    /// NaN when unknown (not Linux). Waits until the window is `MIN_CPU_WINDOW` long.
+    fn others_percent(&self) -> f64 {
+        if let Some(rest) = MIN_CPU_WINDOW.checked_sub(self.started.elapsed()) {
+            std::thread::sleep(rest);
+        }
+        match (self.start, cpu_sample(self.hub_pid)) {
+            (Some(a), Some(b)) => others_percent(a, b),
+            _ => f64::NAN,
+        }
+    }
+}
+
+fn others_percent(a: CpuSample, b: CpuSample) -> f64 {
+    let total = b.total - a.total;
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let others = (b.busy - a.busy) - (b.ours - a.ours);
+    (others.max(0.0) * 100.0 / total).min(100.0)
+}
+
+/// `/proc` counts in USER_HZ, 100 on every Linux.
+const TICKS_PER_SEC: f64 = 100.0;
+
+fn cpu_sample(hub_pid: u32) -> Option<CpuSample> {
+    let (busy, total) = cpu_times(&std::fs::read_to_string("/proc/stat").ok()?)?;
+    let hub = std::fs::read_to_string(format!("/proc/{hub_pid}/stat")).ok()?;
+    let ours = our_cpu_secs()? + process_ticks(&hub)? as f64 / TICKS_PER_SEC;
+    Some(CpuSample { busy: busy as f64 / TICKS_PER_SEC, total: total as f64 / TICKS_PER_SEC, ours })
+}
+
+/// (busy in processes, total) ticks of all cores from the `cpu` line of `/proc/stat`.
 fn cpu_times(stat: &str) -> Option<(u64, u64)> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let fields: Vec<u64> = line.split_whitespace().skip(1).map_while(|f| f.parse().ok()).collect();
-    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    // user nice system idle iowait irq softirq steal (guest time is already in user). Interrupts
+    // (our own loopback traffic, mostly) and the hypervisor's steal belong to no process.
     let get = |i: usize| fields.get(i).copied().unwrap_or(0);
-    let idle = get(3) + get(4);
-    let busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
-    (fields.len() >= 4).then_some((busy, busy + idle))
+    let busy = get(0) + get(1) + get(2);
+    let total = fields.iter().take(8).sum();
+    (fields.len() >= 4).then_some((busy, total))
 }
 
-/// How many `rustc` processes run now (Linux `/proc`; 0 elsewhere).
-fn running_compilers() -> usize {
-    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
-    procs
-        .filter_map(Result::ok)
-        .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
-        .filter(|p| {
-            std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "rustc")
-        })
-        .count()
+/// utime + stime ticks from a `/proc/PID/stat` line (fields 14 and 15; the name may hold spaces
+/// and parentheses, so count from the last `)`).
+fn process_ticks(stat: &str) -> Option<u64> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// This program, to run the measuring helper: `/proc/self/exe` on Linux still works when a
@@ -606,14 +690,13 @@ fn self_exe() -> anyhow::Result<PathBuf> {
 }
 
 /// Runs a `hub-cli download` under the measuring helper; checks that it printed the path of a
-/// file of `size` bytes, and returns the figures and that path.
+/// file of `size` bytes, and returns the figures, that path and the others' CPU meanwhile.
 fn measured_download(
     cmd: &mut Command,
     size: u64,
-    busy: &mut Busy,
-) -> anyhow::Result<(Download, PathBuf)> {
+    hub_pid: u32,
+) -> anyhow::Result<(Download, PathBuf, f64)> {
     sync()?;
-    busy.check();
     let mut helper = Command::new(self_exe()?);
     helper.args(["bench", MEASURE]).arg(cmd.get_program()).args(cmd.get_args());
     for (name, value) in cmd.get_envs() {
@@ -623,7 +706,9 @@ fn measured_download(
         };
     }
     say(&format!("$ {}", describe(cmd)));
+    let meter = CpuMeter::start(hub_pid);
     let line = output(&mut helper)?;
+    let others = meter.others_percent();
     let report: serde_json::Value = serde_json::from_str(&line)
         .map_err(|e| anyhow::format_err!("the measuring helper printed {line:?} ({e})"))?;
     if report["code"] != 0 {
@@ -640,21 +725,30 @@ fn measured_download(
         max_rss_bytes: report["max_rss_kib"].as_u64().unwrap_or(0) * 1024,
     };
     say(&format!(
-        "{:.3} s, peak RSS {}: {}",
+        "{:.3} s, peak RSS {}: {}{}",
         download.secs,
         format_mib(download.max_rss_bytes),
-        path.display()
+        path.display(),
+        busy_note(others)
     ));
-    Ok((download, path))
+    Ok((download, path, others))
 }
 
 /// Runs `cmd` once to warm up, then `LOOKUP_RUNS` times; each must print `expected`. The median
-/// wall time of the counted runs, in ms.
-fn lookup_median_ms(cmd: &mut Command, expected: &Path) -> anyhow::Result<f64> {
+/// wall time of the counted runs, in ms, and the others' CPU meanwhile.
+fn lookup_median_ms(
+    cmd: &mut Command,
+    expected: &Path,
+    hub_pid: u32,
+) -> anyhow::Result<(f64, f64)> {
     say(&format!("$ {}", describe(cmd)));
     let mut samples = Vec::with_capacity(LOOKUP_RUNS);
+    let mut meter = CpuMeter::start(hub_pid);
     // One warm-up run (the binary and the cache's metadata into the page cache), not counted.
     for run in 0..=LOOKUP_RUNS {
+        if run == 1 {
+            meter = CpuMeter::start(hub_pid);
+        }
         let started = Instant::now();
         let out = cmd.stdin(Stdio::null()).output()?;
         if run > 0 {
@@ -675,10 +769,11 @@ fn lookup_median_ms(cmd: &mut Command, expected: &Path) -> anyhow::Result<f64> {
             expected.display()
         );
     }
+    let others = meter.others_percent();
     let median = median_ms(samples.clone());
     let spread: Vec<String> = samples.iter().map(|ms| format!("{ms:.1}")).collect();
-    say(&format!("median {median:.2} ms (runs: {} ms)", spread.join(" ")));
-    Ok(median)
+    say(&format!("median {median:.2} ms (runs: {} ms){}", spread.join(" "), busy_note(others)));
+    Ok((median, others))
 }
 
 /// The hidden `bench __measure PROGRAM ARGS...`: runs the program (stdin closed, stderr
@@ -708,26 +803,44 @@ fn measure_child(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The peak RSS of the largest waited-for child, in KiB (`getrusage(RUSAGE_CHILDREN)`).
 #[cfg(unix)]
 #[allow(unsafe_code, reason = "getrusage has no safe wrapper in std")]
-fn children_max_rss_kib() -> anyhow::Result<u64> {
+fn rusage(who: libc::c_int) -> anyhow::Result<libc::rusage> {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: `usage` is a valid, writable `rusage`; getrusage only writes into it.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    let rc = unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
     if rc != 0 {
         anyhow::bail!("getrusage: {}", std::io::Error::last_os_error());
     }
     // SAFETY: zero-initialised plain integers, filled by a successful getrusage.
-    let usage = unsafe { usage.assume_init() };
-    let max_rss = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+    Ok(unsafe { usage.assume_init() })
+}
+
+/// The peak RSS of the largest waited-for child, in KiB (`getrusage(RUSAGE_CHILDREN)`).
+#[cfg(unix)]
+fn children_max_rss_kib() -> anyhow::Result<u64> {
+    let max_rss = u64::try_from(rusage(libc::RUSAGE_CHILDREN)?.ru_maxrss).unwrap_or(0);
     // Linux reports KiB, macOS bytes.
     Ok(if cfg!(target_os = "macos") { max_rss / 1024 } else { max_rss })
+}
+
+/// CPU seconds used by this process and the children it waited for.
+#[cfg(unix)]
+fn our_cpu_secs() -> Option<f64> {
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let me = rusage(libc::RUSAGE_SELF).ok()?;
+    let children = rusage(libc::RUSAGE_CHILDREN).ok()?;
+    Some(secs(me.ru_utime) + secs(me.ru_stime) + secs(children.ru_utime) + secs(children.ru_stime))
 }
 
 #[cfg(not(unix))]
 fn children_max_rss_kib() -> anyhow::Result<u64> {
     anyhow::bail!("measuring the peak RSS needs getrusage (Unix)")
+}
+
+#[cfg(not(unix))]
+fn our_cpu_secs() -> Option<f64> {
+    None
 }
 
 #[cfg(test)]
@@ -749,6 +862,14 @@ mod tests {
             lookup_pinned_ms: 5.0,
             lookup_runs: 10,
             lookup_requests: 0,
+            others: Others {
+                curl: 1.0,
+                sha256: 0.0,
+                verified: 2.0,
+                unverified: 3.0,
+                lookup_offline: 0.5,
+                lookup_pinned: f64::NAN,
+            },
         }
     }
 
@@ -821,16 +942,21 @@ mod tests {
             text.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("{start}: {text}"))
         };
         let words = |start: &str| line(start).split_whitespace().collect::<Vec<_>>().join(" ");
-        assert_eq!(words("curl, one stream"), "curl, one stream 1.000 s 1024 MiB/s");
-        assert_eq!(words("sha256"), "sha256 (openssl dgst, page cache) 0.500 s 2048 MiB/s");
+        assert_eq!(words("curl, one stream"), "curl, one stream 1.000 s 1024 MiB/s 1%");
+        assert_eq!(words("sha256"), "sha256 (openssl dgst, page cache) 0.500 s 2048 MiB/s 0%");
         assert_eq!(
             words("hub-cli download, verified"),
-            "hub-cli download, verified 0.500 s 2048 MiB/s 20.0 MiB"
+            "hub-cli download, verified 0.500 s 2048 MiB/s 20.0 MiB 2%"
         );
         assert_eq!(
             words("cached lookup, offline"),
-            "cached lookup, offline 1.50 ms (median of 10)"
+            "cached lookup, offline 1.50 ms (median of 10) 0%"
         );
+        assert_eq!(
+            words("cached lookup, pinned commit"),
+            "cached lookup, pinned commit 5.00 ms (median of 10) ?"
+        );
+        assert!(!text.contains("(!)"), "{text}");
         assert_eq!(
             words("unverified download / curl"),
             "unverified download / curl 1.43x >= 1.4x ok"
@@ -844,9 +970,35 @@ mod tests {
     #[test]
     fn reads_cpu_times() {
         let stat = "cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 50 2 25 400 10 1 1 5 0 0\n";
-        assert_eq!(cpu_times(stat), Some((170, 990)));
+        assert_eq!(cpu_times(stat), Some((155, 990)));
         assert_eq!(cpu_times("intr 1 2 3\n"), None);
         assert_eq!(cpu_times("cpu  1 2\n"), None);
+    }
+
+    #[test]
+    fn flags_figures_measured_beside_other_work() {
+        let f = Figures { others: Others { unverified: 35.0, ..figures().others }, ..figures() };
+        let text = report(&f);
+        let line = text.lines().find(|l| l.starts_with("hub-cli download, unverified")).unwrap();
+        assert!(line.ends_with("35% (!)"), "{text}");
+        assert!(text.contains("(!) other processes used 10% or more of the CPU"), "{text}");
+        assert_eq!(busy_note(35.0), " (other processes used 35% of the CPU meanwhile: unreliable)");
+        assert_eq!(busy_note(9.9), "");
+        assert_eq!(busy_note(f64::NAN), "");
+    }
+
+    #[test]
+    fn counts_the_cpu_of_others() {
+        let sample = |busy, total, ours| CpuSample { busy, total, ours };
+        // 2 cores for 1 s: we used 1.2 s, the machine 1.5 s: others 0.3 s of 2 s.
+        let others = others_percent(sample(10.0, 100.0, 5.0), sample(11.5, 102.0, 6.2));
+        assert!((others - 15.0).abs() < 1e-9, "{others}");
+        // Accounting jitter never goes below 0 or above 100.
+        assert_eq!(others_percent(sample(0.0, 0.0, 0.0), sample(1.0, 2.0, 1.5)), 0.0);
+        assert_eq!(others_percent(sample(0.0, 0.0, 0.0), sample(0.0, 0.0, 0.0)), 0.0);
+        let stat = "4242 (a (weird) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 4 0\n";
+        assert_eq!(process_ticks(stat), Some(300));
+        assert_eq!(process_ticks("4242 (x) S 1"), None);
     }
 
     #[test]

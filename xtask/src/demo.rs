@@ -22,6 +22,13 @@ pub(crate) struct LocalHub {
     pub(crate) info: serde_json::Value,
 }
 
+impl LocalHub {
+    /// The process id of the Hub.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for LocalHub {
     fn drop(&mut self) {
         let _ = self.child.kill();
