@@ -773,3 +773,69 @@ fn repo_info_carries_tags_and_redirects_renamed_repos() -> anyhow::Result<()> {
     assert_eq!(res.header("location"), Some("/api/models/acme/tiny-model"));
     Ok(())
 }
+
+/// Reads one response with a `Content-Length` body from a kept-alive connection.
+fn read_one(stream: &mut std::net::TcpStream) -> anyhow::Result<(u16, Vec<u8>)> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(0) => anyhow::bail!("connection closed after {} bytes", raw.len()),
+            Ok(_) => raw.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let head = String::from_utf8_lossy(&raw).to_string();
+    let status: u16 = head.split(' ').nth(1).context("no status")?.parse()?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+        .context("no content-length")?
+        .1
+        .trim()
+        .parse()?;
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body)?;
+    Ok((status, body))
+}
+
+#[test]
+fn refused_writes_keep_the_connection_usable() -> anyhow::Result<()> {
+    use std::io::Write;
+    let (hub, _) = seeded()?;
+    let authority = hub.endpoint().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&authority)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let bob = bearer(seed::BOB);
+    // Refused before anything else is looked at, with a body the handler does not need.
+    let writes = [
+        ("PUT", "/api/models/acme/tiny-model/settings", r#"{"private": true}"#, 403),
+        ("POST", "/api/repos/create", r#"{"name": "x", "organization": "acme"}"#, 403),
+        ("POST", "/api/models/acme/tiny-model/branch/b", r#"{"startingPoint": "main"}"#, 403),
+        ("POST", "/api/models/acme/private-model/paths-info/main", "paths=config.json", 401),
+    ];
+    for (method, path, body, status) in writes {
+        let auth = if status == 401 { String::new() } else { format!("Authorization: {bob}\r\n") };
+        // The body comes in a separate segment, after the server has seen the head (as httpx
+        // sends it): a handler that answers before reading it leaves hyper a body to drain.
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )?;
+        stream.flush()?;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        stream.write_all(body.as_bytes())?;
+        assert_eq!(read_one(&mut stream)?.0, status, "{method} {path}");
+        write!(
+            stream,
+            "GET /api/whoami-v2 HTTP/1.1\r\nHost: {authority}\r\nAuthorization: {bob}\r\n\r\n"
+        )?;
+        let (status, body) = read_one(&mut stream)?;
+        assert_eq!(status, 200, "the connection still serves after {method} {path}");
+        assert_eq!(serde_json::from_slice::<Value>(&body)?["name"], "bob");
+    }
+    Ok(())
+}

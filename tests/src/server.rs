@@ -69,6 +69,8 @@ async fn handle(state: Arc<State>, host: Host, req: Request<Incoming>) -> Resp {
     let range = header(header::RANGE);
     let user_agent = header(header::USER_AGENT).unwrap_or_default();
     let authorization = req.headers().contains_key(header::AUTHORIZATION);
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || header(header::CONTENT_LENGTH).is_some_and(|n| n.trim() != "0");
 
     if host == Host::Hub && path.starts_with("/_testhub/") {
         let mut res = routes::admin::handle(&state, req).await;
@@ -95,6 +97,11 @@ async fn handle(state: Arc<State>, host: Host, req: Request<Incoming>) -> Resp {
         },
     };
     let (mut parts, body) = res.into_parts();
+    if has_body && matches!(route, "injected-failure" | "invalid-credentials") {
+        // Answered without reading the request body: hyper drops the connection afterwards, so
+        // say so, or a client reusing it sees a disconnect instead of this answer.
+        parts.headers.insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
     for (name, value) in state.faults.header_overrides(route) {
         match (
             header::HeaderName::from_bytes(name.as_bytes()),

@@ -67,10 +67,12 @@ pub(crate) async fn create_branch(
     branch: &str,
     auth: &Auth,
 ) -> Resp {
+    // The body is read before any answer (an unread body closes the connection).
+    let body = read_json(req).await;
     if let Some(res) = write_denied(state, repo, auth) {
         return res;
     }
-    let body = match read_json(req).await {
+    let body = match body {
         Ok(b) => b,
         Err(res) => return res,
     };
@@ -131,10 +133,12 @@ pub(crate) async fn create_tag(
     rev: &str,
     auth: &Auth,
 ) -> Resp {
+    // The body is read before any answer (an unread body closes the connection).
+    let body = read_json(req).await;
     if let Some(res) = write_denied(state, repo, auth) {
         return res;
     }
-    let body = match read_json(req).await {
+    let body = match body {
         Ok(b) => b,
         Err(res) => return res,
     };

@@ -138,11 +138,14 @@ fn repo_id_of(body: &Value, user: &str) -> Result<(String, String), Reject> {
 }
 
 pub(crate) async fn create(state: &Arc<State>, req: Request<Incoming>, auth: &Auth) -> Resp {
+    // The body is read before any answer: an unread body makes hyper close the connection,
+    // which a client reusing it sees as a disconnect.
+    let body = read_json(req).await;
     let user = match writer(auth) {
         Ok(u) => u.to_owned(),
         Err(reject) => return reject.resp(),
     };
-    let body = match read_json(req).await {
+    let body = match body {
         Ok(b) if b.is_object() => b,
         Ok(_) => return bad_request("The body must be a JSON object"),
         Err(res) => return res,
@@ -239,11 +242,12 @@ fn writable_repo(state: &State, repo: &Repo, auth: &Auth) -> Option<Resp> {
 }
 
 pub(crate) async fn delete(state: &Arc<State>, req: Request<Incoming>, auth: &Auth) -> Resp {
+    let body = read_json(req).await;
     let user = match auth.user() {
         Some(u) => u.to_owned(),
         None => return hub_error(401, None, "You must be authenticated to do this"),
     };
-    let body = match read_json(req).await {
+    let body = match body {
         Ok(b) if b.is_object() => b,
         Ok(_) => return bad_request("The body must be a JSON object"),
         Err(res) => return res,
@@ -272,11 +276,12 @@ pub(crate) async fn delete(state: &Arc<State>, req: Request<Incoming>, auth: &Au
 }
 
 pub(crate) async fn move_repo(state: &Arc<State>, req: Request<Incoming>, auth: &Auth) -> Resp {
+    let body = read_json(req).await;
     let user = match auth.user() {
         Some(u) => u.to_owned(),
         None => return hub_error(401, None, "You must be authenticated to do this"),
     };
-    let body = match read_json(req).await {
+    let body = match body {
         Ok(b) if b.is_object() => b,
         Ok(_) => return bad_request("The body must be a JSON object"),
         Err(res) => return res,
@@ -340,10 +345,11 @@ pub(crate) async fn settings(
     repo: &Repo,
     auth: &Auth,
 ) -> Resp {
+    let body = read_json(req).await;
     if let Some(res) = writable_repo(state, repo, auth) {
         return res;
     }
-    let body = match read_json(req).await {
+    let body = match body {
         Ok(b) if b.is_object() => b,
         Ok(_) => return bad_request("The body must be a JSON object"),
         Err(res) => return res,

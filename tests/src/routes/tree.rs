@@ -130,15 +130,17 @@ pub(crate) async fn paths_info(
     rev: &str,
     auth: &Auth,
 ) -> Resp {
-    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
-        return res;
-    }
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let body = match read_body(req).await {
+    // The body is read before any answer (an unread body closes the connection).
+    let body = read_body(req).await;
+    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
+        return res;
+    }
+    let body = match body {
         Ok(b) => b,
         Err(res) => return res,
     };
