@@ -34,6 +34,7 @@ WORKSPACE = HERE.parent.parent
 DEFAULT_BIN = WORKSPACE / "target" / "debug" / "testhub"
 DEFAULT_HUB_CLI = WORKSPACE / "target" / "debug" / "hub-cli"
 SCENARIO = HERE / "_scenario.py"
+API_SCENARIO = HERE / "_api_scenario.py"
 START_TIMEOUT = 120.0
 SCENARIO_TIMEOUT = 180.0
 HUB_CLI_TIMEOUT = 120.0
@@ -77,6 +78,19 @@ class Hub:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(f"{self.endpoint}/_testhub/stats", timeout=30) as r:
             assert r.status == 200, f"/_testhub/stats answered {r.status}"
+            return json.loads(r.read().decode("utf-8"))
+
+    def config(self, **knobs) -> dict:
+        """POST /_testhub/config (e.g. page_size=2, or page_size=None for the Hub's sizes)."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        req = urllib.request.Request(
+            f"{self.endpoint}/_testhub/config",
+            data=json.dumps(knobs).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with opener.open(req, timeout=30) as r:
+            assert r.status == 200, f"/_testhub/config answered {r.status}"
             return json.loads(r.read().decode("utf-8"))
 
     # ---- seed manifest ------------------------------------------------------------------------
