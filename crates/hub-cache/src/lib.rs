@@ -47,10 +47,10 @@ pub use legacy::{LegacyEntry, legacy_file_name, legacy_url_of};
 pub use local_dir::{LocalDir, LocalMetadata};
 pub use location::{CacheDir, HfHome};
 pub use lock::BlobLock;
-pub use trees::{TreeFile, read_tree, tree_path, write_tree};
 pub use scan::{
     CacheInfo, CachedFile, CachedRepo, CachedRevision, ChosenRepo, DeletePlan, DeleteTarget,
 };
+pub use trees::{TreeFile, read_tree, tree_path, write_tree};
 
 /// What can go wrong with the cache.
 #[derive(Debug, thiserror::Error)]
