@@ -254,6 +254,21 @@ fn delete_repo_removes_it_and_its_redirects() -> anyhow::Result<()> {
     let old = call(&hub, "GET", "/acme/old-tiny-model/resolve/main/config.json", None, None)?;
     assert_eq!(old.status, 401);
     assert_eq!(delete(Some(seed::ALICE), &tiny)?.status, 404);
+    // A chain of renames (a -> b -> c) is cleaned up whole when c goes.
+    let mv = |from: &str, to: &str| {
+        let body = json!({"fromRepo": from, "toRepo": to, "type": "space"});
+        call(&hub, "POST", "/api/repos/move", Some(seed::ALICE), Some(&body))
+    };
+    assert_eq!(mv("acme/tiny-space", "acme/space-b")?.status, 200);
+    assert_eq!(mv("acme/space-b", "acme/space-c")?.status, 200);
+    let res = call(&hub, "GET", "/api/spaces/acme/tiny-space", None, None)?;
+    assert_eq!(res.header("location"), Some("/api/spaces/acme/space-b"));
+    let sp = json!({"name": "space-c", "organization": "acme", "type": "space"});
+    assert_eq!(delete(Some(seed::ALICE), &sp)?.status, 200);
+    for old in ["acme/tiny-space", "acme/space-b"] {
+        let res = call(&hub, "GET", &format!("/api/spaces/{old}"), None, None)?;
+        assert_eq!((res.status, res.header("x-error-code")), (401, Some("RepoNotFound")), "{old}");
+    }
     // Datasets by type.
     let ds = json!({"name": "tiny-dataset", "organization": "acme", "type": "dataset"});
     assert_eq!(delete(Some(seed::ALICE), &ds)?.status, 200);
@@ -717,6 +732,8 @@ fn tags_are_real_git_refs() -> anyhow::Result<()> {
     assert_eq!(tag("POST", "refs%2Fpr%2F1", Some(seed::BOB), Some(&annotated))?.status, 403);
     assert_eq!(tag("POST", "main", Some(seed::ALICE), Some(&json!({})))?.status, 400);
     assert_eq!(tag("POST", "main", Some(seed::ALICE), Some(&json!({"tag": "a b"})))?.status, 400);
+    let nul = json!({"tag": "nul", "message": "a\u{0}b"});
+    assert_eq!(tag("POST", "main", Some(seed::ALICE), Some(&nul))?.status, 400);
     let res = tag("POST", "nope", Some(seed::ALICE), Some(&json!({"tag": "x"})))?;
     assert_eq!((res.status, res.header("x-error-code")), (404, Some("RevisionNotFound")));
 

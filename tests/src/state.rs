@@ -505,7 +505,24 @@ impl State {
         if registry.repos.remove(repo).is_none() {
             return Err(anyhow::format_err!("no repository `{repo}`"));
         }
-        registry.renames.retain(|_, to| to != repo);
+        // Old names that led here, directly or through other renames, lead nowhere now.
+        loop {
+            let before = registry.renames.len();
+            let dangling: Vec<Repo> = registry
+                .renames
+                .iter()
+                .filter(|(_, to)| {
+                    !registry.repos.contains_key(*to) && !registry.renames.contains_key(*to)
+                })
+                .map(|(from, _)| from.clone())
+                .collect();
+            for from in dangling {
+                registry.renames.remove(&from);
+            }
+            if registry.renames.len() == before {
+                break;
+            }
+        }
         let saved = self.save_registry(&registry);
         let dir = self.git_dir(repo);
         fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;

@@ -148,8 +148,8 @@ pub(crate) async fn create_tag(
     };
     let message = match body.get("message") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return hub_error(400, None, "`message` must be a string"),
+        Some(Value::String(s)) if !s.contains('\0') => Some(s.clone()),
+        Some(_) => return hub_error(400, None, "`message` must be a string without NUL bytes"),
     };
     let (git_dir, rev) = (state.git_dir(repo), rev.to_owned());
     blocking(move || {
