@@ -244,6 +244,51 @@ impl HubRequest {
     }
 }
 
+/// How many redirects an API request follows.
+const MAX_API_REDIRECTS: usize = 10;
+
+impl HubClient {
+    /// [`HubClient::send_and_read`], following redirects within the endpoint's origin, as the
+    /// Python client does: a renamed repo answers `307` to its new id on every API route. A
+    /// `GET`/`HEAD` follows any redirect; other methods only `307`/`308`, which keep the method
+    /// and body. Returns the final URL (relative `Link`s are resolved against it).
+    pub(crate) async fn send_api(
+        &self,
+        req: &HubRequest,
+    ) -> Result<(String, http::response::Parts, bytes::Bytes), Error> {
+        let mut req = req.clone();
+        for _ in 0..MAX_API_REDIRECTS {
+            let (parts, body) = self.send_and_read(&req).await?;
+            let status = parts.status.as_u16();
+            let follows = matches!(status, 307 | 308)
+                || (matches!(status, 301..=303)
+                    && matches!(req.method, Method::GET | Method::HEAD));
+            let next = parts
+                .headers
+                .get(http::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(|l| join_url(&req.url, l))
+                .filter(|next| {
+                    hub_url::Origin::parse(next).as_ref() == Some(self.endpoint().origin())
+                });
+            match next {
+                Some(next) if follows => req.url = next,
+                _ if parts.status.is_redirection() => {
+                    return Err(Error::Protocol {
+                        url: req.url,
+                        reason: format!("an unexpected redirect ({status})"),
+                    });
+                }
+                _ => return Ok((req.url, parts, body)),
+            }
+        }
+        Err(Error::Protocol {
+            url: req.url,
+            reason: format!("more than {MAX_API_REDIRECTS} redirects"),
+        })
+    }
+}
+
 fn parse<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::Protocol {
         url: url.to_owned(),
@@ -266,7 +311,7 @@ impl HubClient {
     /// Who the client's token belongs to.
     pub async fn whoami(&self) -> Result<WhoAmI, Error> {
         let url = self.endpoint().whoami_url();
-        let (_, body) = self.send_and_read(&HubRequest::get(url.clone())).await?;
+        let (url, _, body) = self.send_api(&HubRequest::get(url)).await?;
         parse(&url, &body)
     }
 
@@ -290,8 +335,8 @@ impl HubClient {
         let url = self.endpoint().repo_create_url();
         let req = HubRequest::json(Method::POST, url.clone(), &Value::Object(body));
         let own_url = self.endpoint().repo_url(repo);
-        match self.send_and_read(&req).await {
-            Ok((_, body)) => {
+        match self.send_api(&req).await {
+            Ok((url, _, body)) => {
                 let value: Value = parse(&url, &body)?;
                 Ok(value["url"].as_str().map_or(own_url, str::to_owned))
             }
@@ -310,7 +355,7 @@ impl HubClient {
     pub async fn delete_repo(&self, repo: &Repo, missing_ok: bool) -> Result<(), Error> {
         let url = self.endpoint().repo_delete_url();
         let req = HubRequest::json(Method::DELETE, url, &Value::Object(name_body(repo)));
-        match self.send_and_read(&req).await {
+        match self.send_api(&req).await {
             Ok(_) => Ok(()),
             Err(Error::Hub(HubError::RepositoryNotFound { .. })) if missing_ok => Ok(()),
             Err(e) => Err(e),
@@ -330,7 +375,7 @@ impl HubClient {
             "type": from.repo_type().as_str(),
         });
         let url = self.endpoint().repo_move_url();
-        self.send_and_read(&HubRequest::json(Method::POST, url, &body)).await?;
+        self.send_api(&HubRequest::json(Method::POST, url, &body)).await?;
         Ok(self.endpoint().repo_url(&Repo::new(from.repo_type(), to.clone())))
     }
 
@@ -354,7 +399,7 @@ impl HubClient {
             body.insert("gated".into(), value);
         }
         let url = self.endpoint().settings_url(repo);
-        self.send_and_read(&HubRequest::json(Method::PUT, url, &Value::Object(body))).await?;
+        self.send_api(&HubRequest::json(Method::PUT, url, &Value::Object(body))).await?;
         Ok(())
     }
 
@@ -451,7 +496,7 @@ impl HubClient {
         if include_prs {
             url = hub_url::with_query(url, &[("include_prs", "1")]);
         }
-        let (_, body) = self.send_and_read(&HubRequest::get(url.clone())).await?;
+        let (url, _, body) = self.send_api(&HubRequest::get(url)).await?;
         parse(&url, &body)
     }
 
@@ -480,7 +525,7 @@ impl HubClient {
             None => json!({}),
         };
         let url = self.endpoint().branch_url(repo, branch.as_str());
-        match self.send_and_read(&HubRequest::json(Method::POST, url, &body)).await {
+        match self.send_api(&HubRequest::json(Method::POST, url, &body)).await {
             Ok(_) => Ok(()),
             Err(Error::Hub(HubError::Http { status: 409, .. })) if exist_ok => Ok(()),
             Err(e) => Err(e),
@@ -490,7 +535,7 @@ impl HubClient {
     /// Deletes a branch.
     pub async fn delete_branch(&self, repo: &Repo, branch: &str) -> Result<(), Error> {
         let url = self.endpoint().branch_url(repo, branch);
-        self.send_and_read(&HubRequest::json(Method::DELETE, url, &json!({}))).await?;
+        self.send_api(&HubRequest::json(Method::DELETE, url, &json!({}))).await?;
         Ok(())
     }
 
@@ -511,7 +556,7 @@ impl HubClient {
             body["message"] = json!(message);
         }
         let url = self.endpoint().tag_url(repo, at);
-        match self.send_and_read(&HubRequest::json(Method::POST, url, &body)).await {
+        match self.send_api(&HubRequest::json(Method::POST, url, &body)).await {
             Ok(_) => Ok(()),
             Err(Error::Hub(HubError::Http { status: 409, .. })) if exist_ok => Ok(()),
             Err(e) => Err(e),
@@ -521,7 +566,7 @@ impl HubClient {
     /// Deletes a tag.
     pub async fn delete_tag(&self, repo: &Repo, tag: &str) -> Result<(), Error> {
         let url = self.endpoint().tag_url(repo, tag);
-        self.send_and_read(&HubRequest::json(Method::DELETE, url, &json!({}))).await?;
+        self.send_api(&HubRequest::json(Method::DELETE, url, &json!({}))).await?;
         Ok(())
     }
 }
@@ -564,8 +609,8 @@ fn paginate<T: DeserializeOwned + Send + 'static>(
                 return Some((Ok(item), state));
             }
             let url = state.next.take()?;
-            match state.client.send_and_read(&HubRequest::get(url.clone())).await {
-                Ok((parts, body)) => match parse::<Vec<T>>(&url, &body) {
+            match state.client.send_api(&HubRequest::get(url.clone())).await {
+                Ok((url, parts, body)) => match parse::<Vec<T>>(&url, &body) {
                     Ok(items) => {
                         state.next = next_link(&url, parts.headers.get(LINK));
                         state.buffer.extend(items);

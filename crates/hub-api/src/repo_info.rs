@@ -77,7 +77,7 @@ impl HubClient {
         if files_metadata {
             url = hub_url::with_query(url, &[("blobs", "true")]);
         }
-        let (_, body) = self.send_and_read(&HubRequest::get(url.clone())).await?;
+        let (url, _, body) = self.send_api(&HubRequest::get(url)).await?;
         serde_json::from_slice(&body)
             .map_err(|e| Error::Protocol { url, reason: format!("invalid repo info: {e}") })
     }
