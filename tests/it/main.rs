@@ -14,5 +14,6 @@ mod large;
 mod lfs;
 mod proxy;
 mod resolve;
+mod rest;
 mod snapshot;
 mod support;
