@@ -201,15 +201,7 @@ impl HubClient {
             .await??
         };
         if let BlobStart::Write(writer) = writer {
-            transfer::download(
-                self,
-                &metadata.location,
-                writer,
-                &options.transfer,
-                file.as_str(),
-                &options.progress,
-            )
-            .await?;
+            self.fetch(&metadata, writer, file, options).await?;
         }
         Ok(cache.link_snapshot(&metadata.commit, file, &metadata.etag)?)
     }
@@ -245,17 +237,19 @@ impl HubClient {
             tracing::debug!("using the cached {file}: {error}");
             return Ok(Lookup::Cached(path));
         }
-        Err(match error {
-            e @ Error::Hub(
-                HubError::RepositoryNotFound { .. }
-                | HubError::GatedRepo { .. }
-                | HubError::Unauthorized { .. },
-            ) => e,
-            e => Error::NotCached {
-                what: format!("{}: {file} at {revision}", repo),
-                source: Box::new(e),
-            },
-        })
+        Err(not_cached(error, format!("{repo}: {file} at {revision}")))
+    }
+
+    async fn fetch(
+        &self,
+        metadata: &FileMetadata,
+        writer: hub_cache::BlobWriter,
+        file: &RepoPath,
+        options: &DownloadOptions,
+    ) -> Result<PathBuf, Error> {
+        let (transfer, progress) = (&options.transfer, &options.progress);
+        transfer::download(self, &metadata.location, writer, transfer, file.as_str(), progress)
+            .await
     }
 
     /// The size from the metadata (the Hub always sends it).
@@ -341,17 +335,22 @@ impl HubClient {
             let (local, file, etag) = (local.clone(), file.clone(), metadata.etag.clone());
             blocking(move || local.begin_file(&file, &etag, size)).await??
         };
-        let path = transfer::download(
-            self,
-            &metadata.location,
-            writer,
-            &options.transfer,
-            file.as_str(),
-            &options.progress,
-        )
-        .await?;
+        let path = self.fetch(&metadata, writer, file, options).await?;
         local.write_metadata(file, &metadata.commit, &metadata.etag)?;
         Ok(path)
+    }
+}
+
+/// The error once the cache could not stand in for the Hub: access errors as they are (the
+/// cache cannot fix them), anything else as "not cached, because …".
+pub(crate) fn not_cached(error: Error, what: String) -> Error {
+    match error {
+        e @ Error::Hub(
+            HubError::RepositoryNotFound { .. }
+            | HubError::GatedRepo { .. }
+            | HubError::Unauthorized { .. },
+        ) => e,
+        e => Error::NotCached { what, source: Box::new(e) },
     }
 }
 

@@ -12,7 +12,7 @@ use hub_cache::{CommitHash, TreeFile};
 use hub_url::{Repo, Revision};
 
 use crate::client::HubClient;
-use crate::download::DownloadOptions;
+use crate::download::{DownloadOptions, not_cached};
 use crate::patterns::Patterns;
 use crate::repo_info::RepoInfo;
 use crate::{Error, HubError};
@@ -98,17 +98,7 @@ impl HubClient {
                     tracing::debug!("using the cached snapshot: {error}");
                     return Ok(folder);
                 }
-                return Err(match error {
-                    e @ Error::Hub(
-                        HubError::RepositoryNotFound { .. }
-                        | HubError::GatedRepo { .. }
-                        | HubError::Unauthorized { .. },
-                    ) => e,
-                    e => Error::NotCached {
-                        what: format!("{repo} at {revision}"),
-                        source: Box::new(e),
-                    },
-                });
+                return Err(not_cached(error, what()));
             }
         };
         let url = self.endpoint().api_repo_url(repo, Some(revision));
