@@ -1,0 +1,558 @@
+//! `hub-cli login`, `logout`, `whoami`, `repo …` and `models|datasets|spaces list` as a user
+//! runs them: the built binary against a TestHub started in-process (the default seed of
+//! `tests/README.md`), with `HOME` and `HF_HOME` in a temp dir and git isolated from the
+//! user's configuration. What is checked is what a user sees (stdout for results, stderr for
+//! messages, one `error:` line and exit 1 on failure), what lands on disk (the Python tool's
+//! token files, git's credential store) and that the token is never printed.
+#![cfg(unix)]
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use anyhow::{Context, bail};
+use hub_tests::{HubConfig, SeedManifest, TestHub, seed};
+
+/// A seeded hub and a fresh `HOME` / `HF_HOME` (no token file) for one test.
+struct Setup {
+    hub: TestHub,
+    seed: SeedManifest,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn start() -> anyhow::Result<Setup> {
+        let hub = TestHub::start(HubConfig::default())?;
+        let seed = hub.seed_default()?;
+        let dir = tempfile::tempdir().context("creating a temp dir")?;
+        Ok(Setup { hub, seed, dir })
+    }
+
+    fn hf_home(&self) -> PathBuf {
+        self.dir.path().join("hf-home")
+    }
+
+    fn token_file(&self) -> PathBuf {
+        self.hf_home().join("token")
+    }
+
+    fn stored_tokens(&self) -> PathBuf {
+        self.hf_home().join("stored_tokens")
+    }
+
+    /// `hub-cli ARGS…` in an environment built from scratch: the hub's endpoint, this setup's
+    /// `HOME` and `HF_HOME`, no token variable, git without system or global configuration.
+    fn cli(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("HF_HOME", self.hf_home())
+            .env("HF_ENDPOINT", self.hub.endpoint())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+        self.cli(args).output().context("running hub-cli")
+    }
+
+    /// `hub-cli ARGS…` as `user` (through `HF_TOKEN`).
+    fn run_as(&self, token: &str, args: &[&str]) -> anyhow::Result<Output> {
+        self.cli(args).env("HF_TOKEN", token).output().context("running hub-cli")
+    }
+
+    /// `hub-cli ARGS…` with `input` on stdin (a pipe, not a terminal).
+    fn run_with_stdin(&self, cmd: &mut Command, input: &str) -> anyhow::Result<Output> {
+        let mut child = cmd.stdin(Stdio::piped()).spawn().context("running hub-cli")?;
+        child.stdin.take().context("no stdin")?.write_all(input.as_bytes())?;
+        child.wait_with_output().context("waiting for hub-cli")
+    }
+
+    fn login(&self, token: &str) -> anyhow::Result<Output> {
+        self.run_with_stdin(&mut self.cli(&["login"]), &format!("{token}\n"))
+    }
+
+    fn seeded_files(&self, id: &str, revision: &str) -> anyhow::Result<Vec<String>> {
+        let repo = self.seed.repo(hub_tests::RepoType::Model, id).context("seeded repo")?;
+        let rev = repo.revisions.get(revision).context("seeded revision")?;
+        Ok(rev.files.keys().cloned().collect())
+    }
+
+    fn commit(&self, id: &str, revision: &str) -> anyhow::Result<String> {
+        let repo = self.seed.repo(hub_tests::RepoType::Model, id).context("seeded repo")?;
+        Ok(repo.revisions.get(revision).context("seeded revision")?.commit.clone())
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The command succeeded; its stdout.
+fn ok(out: &Output) -> anyhow::Result<String> {
+    if !out.status.success() {
+        bail!("hub-cli failed ({}): {}", out.status, stderr(out));
+    }
+    Ok(stdout(out))
+}
+
+/// The command failed as hub-cli fails: exit 1, nothing on stdout, and one `error:` line, the
+/// last one on stderr (a question may precede it). Returns that line.
+fn one_error(out: &Output) -> anyhow::Result<String> {
+    let err = stderr(out);
+    if out.status.code() != Some(1) {
+        bail!("expected exit 1, got {} (stdout {:?}, stderr {err:?})", out.status, stdout(out));
+    }
+    if !out.stdout.is_empty() {
+        bail!("nothing may be printed on stdout on failure: {:?}", stdout(out));
+    }
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    match (errors.as_slice(), err.lines().last()) {
+        ([line], Some(last)) if *line == last => Ok((*line).to_owned()),
+        _ => bail!("expected one `error:` line, last on stderr: {err:?}"),
+    }
+}
+
+fn assert_no_token(out: &Output, token: &str) {
+    assert!(
+        !stdout(out).contains(token) && !stderr(out).contains(token),
+        "the token was printed (stdout {:?}, stderr {:?})",
+        stdout(out).replace(token, "<TOKEN>"),
+        stderr(out).replace(token, "<TOKEN>")
+    );
+}
+
+fn mode(path: &Path) -> anyhow::Result<u32> {
+    Ok(std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.permissions().mode()
+        & 0o777)
+}
+
+/// The `hf_token` of each section of a `stored_tokens` file.
+fn stored(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let content = std::fs::read_to_string(path)?;
+    let mut out = Vec::new();
+    let mut section = None;
+    for line in content.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = Some(name.to_owned());
+        } else if let (Some(name), Some((key, value))) = (&section, line.split_once('='))
+            && key.trim() == "hf_token"
+        {
+            out.push((name.clone(), value.trim().to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn login_from_stdin_writes_the_python_files_0600_and_never_prints_the_token() -> anyhow::Result<()>
+{
+    let s = Setup::start()?;
+    let out = s.login(seed::ALICE)?;
+    ok(&out)?;
+    assert_no_token(&out, seed::ALICE);
+    assert!(stdout(&out).is_empty(), "messages go to stderr: {:?}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Login successful") && err.contains("alice"), "{err}");
+    assert!(err.contains("permission: write"), "{err}");
+
+    assert_eq!(std::fs::read_to_string(s.token_file())?, seed::ALICE);
+    let tokens = stored(&s.stored_tokens())?;
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_eq!(tokens[0].1, seed::ALICE);
+    assert_eq!(mode(&s.token_file())?, 0o600);
+    assert_eq!(mode(&s.stored_tokens())?, 0o600);
+    assert_eq!(mode(&s.hf_home())?, 0o700);
+
+    let who = ok(&s.run(&["whoami"])?)?;
+    assert_eq!(who, "alice\norgs: acme\n");
+
+    // Another token: stored under its name on the Hub (the TestHub names every token
+    // `testhub`, so it replaces that section, as the Python tool does), and made active; the
+    // other sections (here one the Python tool wrote) are kept.
+    let name = tokens[0].0.clone();
+    let mut content = std::fs::read_to_string(s.stored_tokens())?;
+    content.push_str("[laptop]\nhf_token = hf_fromPythonLaptop\nexpires_at = 1\n\n");
+    std::fs::write(s.stored_tokens(), content)?;
+    let out = s.run_with_stdin(&mut s.cli(&["login"]), &format!("  {}  \n", seed::JULIEN_C))?;
+    ok(&out)?;
+    assert_no_token(&out, seed::JULIEN_C);
+    assert_eq!(std::fs::read_to_string(s.token_file())?, seed::JULIEN_C, "trimmed");
+    let mut tokens = stored(&s.stored_tokens())?;
+    tokens.sort();
+    let mut expected = vec![
+        ("laptop".to_owned(), "hf_fromPythonLaptop".to_owned()),
+        (name, seed::JULIEN_C.to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(tokens, expected);
+    assert!(std::fs::read_to_string(s.stored_tokens())?.contains("expires_at = 1"));
+    assert_eq!(mode(&s.stored_tokens())?, 0o600);
+    assert_eq!(ok(&s.run(&["whoami"])?)?, "julien-c\n", "no orgs line without orgs");
+
+    // --token works too (and is not printed either).
+    let out = s.run(&["login", "--token", seed::BOB])?;
+    ok(&out)?;
+    assert_no_token(&out, seed::BOB);
+    assert_eq!(ok(&s.run(&["whoami"])?)?, "bob\n");
+    Ok(())
+}
+
+#[test]
+fn a_bad_token_is_refused_and_nothing_is_written() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let bad = "hf_notAValidTokenForThisHub0000000000";
+    let out = s.login(bad)?;
+    let line = one_error(&out)?;
+    assert_no_token(&out, bad);
+    assert!(line.contains("invalid token") || line.contains("401"), "{line}");
+    assert!(!s.token_file().exists() && !s.stored_tokens().exists());
+
+    let out = s.run_with_stdin(&mut s.cli(&["login"]), "\n")?;
+    one_error(&out)?;
+    assert!(!s.token_file().exists());
+    Ok(())
+}
+
+#[test]
+fn whoami_without_a_token_says_not_logged_in() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let out = s.run(&["whoami"])?;
+    assert_eq!(one_error(&out)?, "error: Not logged in");
+    assert_eq!(stderr(&out).lines().count(), 1);
+    // HF_TOKEN logs in without a file.
+    assert_eq!(ok(&s.run_as(seed::ALICE_READ, &["whoami"])?)?, "alice\norgs: acme\n");
+    // A token the Hub does not know: an error naming what to do, not the token.
+    let bad = "hf_unknownTokenUnknownToken0000000000";
+    let out = s.run_as(bad, &["whoami"])?;
+    let line = one_error(&out)?;
+    assert_no_token(&out, bad);
+    assert!(line.contains("invalid token"), "{line}");
+    Ok(())
+}
+
+#[test]
+fn logout_removes_the_files_and_says_when_hf_token_still_logs_in() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    ok(&s.login(seed::ALICE)?)?;
+    let out = s.run(&["logout"])?;
+    ok(&out)?;
+    assert!(stderr(&out).contains("Successfully logged out"), "{}", stderr(&out));
+    assert!(!s.token_file().exists() && !s.stored_tokens().exists());
+    assert_eq!(one_error(&s.run(&["whoami"])?)?, "error: Not logged in");
+
+    let out = s.run(&["logout"])?;
+    ok(&out)?;
+    assert!(stderr(&out).contains("Not logged in"), "{}", stderr(&out));
+
+    ok(&s.login(seed::ALICE)?)?;
+    let out = s.run_as(seed::BOB, &["logout"])?;
+    let line = one_error(&out)?;
+    assert!(line.contains("HF_TOKEN"), "{line}");
+    assert_no_token(&out, seed::BOB);
+    assert!(!s.token_file().exists(), "the files go even so");
+    assert_eq!(ok(&s.run_as(seed::BOB, &["whoami"])?)?, "bob\n", "HF_TOKEN still logs in");
+    Ok(())
+}
+
+/// `git credential fill` for `url` with the git config at `config`: the password, if any.
+fn git_credential_fill(setup: &Setup, config: &Path, url: &str) -> anyhow::Result<Option<String>> {
+    let mut child = Command::new("git")
+        .args(["credential", "fill"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", setup.dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", config)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "/bin/false")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("no stdin")?.write_all(format!("url={url}\n\n").as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Ok(None);
+    }
+    Ok(stdout(&out).lines().find_map(|l| l.strip_prefix("password=").map(str::to_owned)))
+}
+
+#[test]
+fn login_add_to_git_credential_stores_the_token_for_git_and_logout_removes_it() -> anyhow::Result<()>
+{
+    let s = Setup::start()?;
+    let store = s.dir.path().join("git-credentials");
+    let config = s.dir.path().join("gitconfig");
+    std::fs::write(
+        &config,
+        format!("[credential]\n\thelper = store --file {}\n", store.display()),
+    )?;
+
+    let mut cmd = s.cli(&["login", "--add-to-git-credential"]);
+    cmd.env("GIT_CONFIG_GLOBAL", &config);
+    let out = s.run_with_stdin(&mut cmd, &format!("{}\n", seed::ALICE))?;
+    ok(&out)?;
+    assert_no_token(&out, seed::ALICE);
+    assert!(stderr(&out).contains("git credential"), "{}", stderr(&out));
+    let stored = std::fs::read_to_string(&store)?;
+    let host = s.hub.endpoint().trim_start_matches("http://").replace(':', "%3a");
+    assert_eq!(stored.trim(), format!("http://hf_user:{}@{host}", seed::ALICE), "url, user, token");
+    let filled =
+        git_credential_fill(&s, &config, &format!("{}/acme/tiny-model", s.hub.endpoint()))?;
+    assert_eq!(filled.as_deref(), Some(seed::ALICE), "git finds it for the Hub's URLs");
+
+    let mut cmd = s.cli(&["logout"]);
+    cmd.env("GIT_CONFIG_GLOBAL", &config);
+    ok(&cmd.output()?)?;
+    let stored = std::fs::read_to_string(&store)?;
+    assert!(!stored.contains(seed::ALICE), "logout left the token in git's store: {stored:?}");
+
+    // Without a credential helper: a warning, the login itself succeeds.
+    let out = s.run_with_stdin(&mut s.cli(&["login", "--add-to-git-credential"]), seed::ALICE)?;
+    ok(&out)?;
+    assert!(stderr(&out).contains("warning:"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(s.token_file())?, seed::ALICE);
+    Ok(())
+}
+
+#[test]
+fn repo_create_prints_the_url_and_the_clone_command_then_delete() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let ep = s.hub.endpoint();
+    ok(&s.login(seed::ALICE)?)?;
+
+    let out = s.run(&["repo", "create", "my-model", "-y"])?;
+    assert_eq!(ok(&out)?, format!("{ep}/alice/my-model\n"), "stdout is the URL, only");
+    assert!(
+        stderr(&out).contains(&format!("git clone {ep}/alice/my-model")),
+        "the clone command: {}",
+        stderr(&out)
+    );
+    let info = ok(&s.run(&["repo", "info", "alice/my-model", "--json"])?)?;
+    let info: serde_json::Value = serde_json::from_str(&info)?;
+    assert_eq!((&info["id"], &info["private"]), (&"alice/my-model".into(), &false.into()));
+    assert_eq!(ok(&s.run(&["repo", "files", "alice/my-model"])?)?, ".gitattributes\n");
+
+    let line = one_error(&s.run(&["repo", "create", "my-model", "-y"])?)?;
+    assert!(line.contains("409"), "an existing repo: {line}");
+    let out = s.run(&["repo", "create", "my-model", "--exist-ok", "-y"])?;
+    assert_eq!(ok(&out)?, format!("{ep}/alice/my-model\n"));
+
+    let out =
+        s.run(&["repo", "create", "data", "--type", "dataset", "--organization", "acme", "-y"])?;
+    assert_eq!(ok(&out)?, format!("{ep}/datasets/acme/data\n"));
+    let out = s.run(&["repo", "create", "alice/hidden", "--private", "-y"])?;
+    assert_eq!(ok(&out)?, format!("{ep}/alice/hidden\n"));
+    let line = one_error(&s.run_as(seed::BOB, &["repo", "info", "alice/hidden"])?)?;
+    assert!(line.contains("repository not found"), "{line}");
+    let line = one_error(&s.run(&["repo", "create", "bob/intruder", "-y"])?)?;
+    assert!(line.contains("forbidden"), "{line}");
+
+    // Delete asks first; without an answer nothing happens.
+    let out = s.run(&["repo", "delete", "alice/my-model"])?;
+    assert!(one_error(&out)?.contains("aborted"));
+    ok(&s.run(&["repo", "info", "alice/my-model"])?)?;
+    let out = s.run(&["repo", "delete", "alice/my-model", "-y"])?;
+    ok(&out)?;
+    let line = one_error(&s.run(&["repo", "info", "alice/my-model"])?)?;
+    assert!(line.contains("repository not found"), "{line}");
+    one_error(&s.run(&["repo", "delete", "alice/my-model", "-y"])?)?;
+    ok(&s.run(&["repo", "delete", "alice/my-model", "-y", "--missing-ok"])?)?;
+    ok(&s.run(&["repo", "delete", "acme/data", "--type", "dataset", "-y"])?)?;
+    one_error(&s.run(&["repo", "info", "acme/data", "--type", "dataset"])?)?;
+
+    // Not logged in: one clear line.
+    ok(&s.run(&["logout"])?)?;
+    one_error(&s.run(&["repo", "create", "anything", "-y"])?)?;
+    Ok(())
+}
+
+#[test]
+fn repo_settings_move_files_refs_branches_and_tags() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let alice = |args: &[&str]| s.run_as(seed::ALICE, args);
+    ok(&alice(&["repo", "create", "vis", "-y"])?)?;
+
+    ok(&alice(&["repo", "settings", "alice/vis", "--private"])?)?;
+    let line = one_error(&s.run(&["repo", "info", "alice/vis"])?)?;
+    assert!(line.contains("repository not found"), "private: anonymous users see nothing: {line}");
+    ok(&alice(&["repo", "info", "alice/vis"])?)?;
+    ok(&alice(&["repo", "settings", "alice/vis", "--public"])?)?;
+    ok(&s.run(&["repo", "info", "alice/vis"])?)?;
+    let line = one_error(&alice(&["repo", "settings", "alice/vis"])?)?;
+    assert!(line.contains("nothing to change"), "{line}");
+    let line = one_error(&s.run_as(seed::BOB, &["repo", "settings", "alice/vis", "--private"])?)?;
+    assert!(line.contains("forbidden"), "{line}");
+
+    let out = alice(&["repo", "move", "alice/vis", "acme/visible"])?;
+    assert_eq!(ok(&out)?, format!("{}/acme/visible\n", s.hub.endpoint()));
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(&s.run(&["repo", "info", "alice/vis", "--json"])?)?)?;
+    assert_eq!(info["id"], "acme/visible", "the old name redirects");
+
+    let mut files: Vec<String> =
+        ok(&s.run(&["repo", "files", "acme/tiny-model"])?)?.lines().map(str::to_owned).collect();
+    files.sort();
+    assert_eq!(files, s.seeded_files("acme/tiny-model", "main")?);
+    let dev = ok(&s.run(&["repo", "files", "acme/tiny-model", "--revision", "dev"])?)?;
+    assert!(dev.lines().any(|l| l == "dev-only.txt"), "{dev}");
+
+    let refs = |s: &Setup| -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::from_str(&ok(&s.run(&["repo", "refs", "acme/tiny-model", "--json"])?)?)?)
+    };
+    let names = |refs: &serde_json::Value, kind: &str| -> Vec<String> {
+        let mut v: Vec<String> = refs[kind]
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let r = refs(&s)?;
+    assert_eq!(names(&r, "branches"), ["dev", "main"]);
+    assert_eq!(names(&r, "tags"), ["v1.0"]);
+    assert_eq!(r["pullRequests"][0]["ref"], "refs/pr/1");
+    assert_eq!(
+        r["branches"]
+            .as_array()
+            .and_then(|b| b.iter().find(|b| b["name"] == "main"))
+            .map(|b| b["targetCommit"].clone()),
+        Some(s.commit("acme/tiny-model", "main")?.into())
+    );
+    let human = ok(&s.run(&["repo", "refs", "acme/tiny-model"])?)?;
+    assert!(human.lines().any(|l| l.starts_with("tag") && l.contains("refs/tags/v1.0")), "{human}");
+
+    let out =
+        alice(&["repo", "branch", "create", "acme/tiny-model", "feature", "--revision", "v1.0"])?;
+    ok(&out)?;
+    let r = refs(&s)?;
+    assert_eq!(names(&r, "branches"), ["dev", "feature", "main"]);
+    let feature = r["branches"].as_array().and_then(|b| b.iter().find(|b| b["name"] == "feature"));
+    assert_eq!(
+        feature.map(|f| f["targetCommit"].clone()),
+        Some(s.commit("acme/tiny-model", "v1.0")?.into())
+    );
+    one_error(&alice(&["repo", "branch", "create", "acme/tiny-model", "feature"])?)?;
+    ok(&alice(&["repo", "branch", "delete", "acme/tiny-model", "feature"])?)?;
+    assert_eq!(names(&refs(&s)?, "branches"), ["dev", "main"]);
+    let line =
+        one_error(&s.run_as(seed::BOB, &["repo", "branch", "create", "acme/tiny-model", "b"])?)?;
+    assert!(line.contains("forbidden"), "{line}");
+
+    ok(&alice(&["repo", "tag", "create", "acme/tiny-model", "v2", "-m", "second"])?)?;
+    ok(&alice(&["repo", "tag", "create", "acme/tiny-model", "dev-tag", "--revision", "dev"])?)?;
+    let r = refs(&s)?;
+    assert_eq!(names(&r, "tags"), ["dev-tag", "v1.0", "v2"]);
+    let dev_tag = r["tags"].as_array().and_then(|t| t.iter().find(|t| t["name"] == "dev-tag"));
+    assert_eq!(
+        dev_tag.map(|t| t["targetCommit"].clone()),
+        Some(s.commit("acme/tiny-model", "dev")?.into())
+    );
+    one_error(&alice(&["repo", "tag", "create", "acme/tiny-model", "v2"])?)?;
+    ok(&alice(&["repo", "tag", "delete", "acme/tiny-model", "v2"])?)?;
+    ok(&alice(&["repo", "tag", "delete", "acme/tiny-model", "dev-tag"])?)?;
+    assert_eq!(names(&refs(&s)?, "tags"), ["v1.0"]);
+    Ok(())
+}
+
+/// The ids of `--json` listing output: one JSON object per line.
+fn json_ids(out: &str) -> anyhow::Result<Vec<String>> {
+    out.lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .with_context(|| format!("not one JSON object per line: {line:?}"))?;
+            v["id"].as_str().map(str::to_owned).context("no id")
+        })
+        .collect()
+}
+
+#[test]
+fn models_datasets_and_spaces_list_by_library_and_filters() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let out = ok(&s.run(&["models", "list", "--library", "pytorch", "--limit", "2", "--json"])?)?;
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(json_ids(&out)?, ["acme/gated-model", "acme/tiny-model"]);
+    let out = ok(&s.run(&["models", "list", "--library", "pytorch", "--json"])?)?;
+    assert_eq!(
+        json_ids(&out)?,
+        ["acme/gated-model", "acme/tiny-model", "julien-c/EsperBERTo-small"],
+        "the private model is not listed for anonymous users"
+    );
+    let out = ok(&s.run_as(seed::ALICE, &["models", "list", "--library", "pytorch", "--json"])?)?;
+    assert!(json_ids(&out)?.contains(&"acme/private-model".to_owned()), "{out}");
+
+    let human = ok(&s.run(&["models", "list", "--library", "asteroid"])?)?;
+    assert_eq!(human.lines().count(), 1, "{human}");
+    assert!(human.starts_with("acme/tiny-model ") && human.contains("asteroid"), "{human}");
+    let out = ok(&s.run(&[
+        "models",
+        "list",
+        "--filter",
+        "transformers",
+        "--filter",
+        "fill-mask",
+        "--json",
+    ])?)?;
+    assert_eq!(json_ids(&out)?, ["julien-c/EsperBERTo-small"]);
+    let out = ok(&s.run(&["models", "list", "--search", "esper", "--json"])?)?;
+    assert_eq!(json_ids(&out)?, ["julien-c/EsperBERTo-small"]);
+    let out = ok(&s.run(&["models", "list", "--author", "julien-c", "--json"])?)?;
+    assert_eq!(json_ids(&out)?, ["julien-c/EsperBERTo-small"]);
+    let out = ok(&s.run(&["models", "list", "--sort", "likes", "--limit", "1", "--json"])?)?;
+    assert_eq!(json_ids(&out)?, ["julien-c/EsperBERTo-small"]);
+    assert_eq!(ok(&s.run(&["models", "list", "--library", "no-such-lib"])?)?, "");
+
+    let out = ok(&s.run(&["datasets", "list", "--author", "acme", "--json"])?)?;
+    assert_eq!(json_ids(&out)?, ["acme/tiny-dataset"]);
+    let out = ok(&s.run(&["datasets", "list", "--filter", "language:en", "--json"])?)?;
+    assert_eq!(json_ids(&out)?, ["acme/tiny-dataset"]);
+    let out = ok(&s.run(&["spaces", "list", "--json"])?)?;
+    assert_eq!(json_ids(&out)?, ["acme/tiny-space"]);
+
+    // Across pages: the hub serves 2 per page here.
+    s.hub.set_page_size(Some(2));
+    s.hub.reset();
+    let out = ok(&s.run(&["models", "list", "--json"])?)?;
+    assert_eq!(
+        json_ids(&out)?,
+        ["acme/gated-model", "acme/tiny-model", "julien-c/EsperBERTo-small"]
+    );
+    assert_eq!(s.hub.stats().route("list-models"), 2);
+
+    let line = one_error(&s.run(&["models", "list", "--sort", "nonsense"])?)?;
+    assert!(line.contains("bad request"), "{line}");
+    Ok(())
+}
+
+#[test]
+fn errors_are_one_line_with_exit_1() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let line = one_error(&s.run(&["repo", "info", "nobody/nothing"])?)?;
+    assert!(line.contains("repository not found") && line.contains("nobody/nothing"), "{line}");
+    let line = one_error(&s.run(&["repo", "files", "acme/tiny-model", "--revision", "nope"])?)?;
+    assert!(line.contains("revision not found"), "{line}");
+    one_error(&s.run(&["repo", "info", "not a repo id"])?)?;
+    one_error(&s.run(&["repo", "info", "acme/tiny-model", "--type", "bucket"])?)?;
+    let line = one_error(&s.run_as(seed::ALICE_READ, &["repo", "create", "ro", "-y"])?)?;
+    assert!(line.contains("forbidden"), "a read token cannot create: {line}");
+
+    // The Hub unreachable: one line, naming the URL.
+    let mut cmd = s.cli(&["models", "list"]);
+    cmd.env("HF_ENDPOINT", "http://127.0.0.1:9");
+    let line = one_error(&cmd.output()?)?;
+    assert!(line.contains("127.0.0.1:9"), "{line}");
+    Ok(())
+}
