@@ -161,6 +161,83 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let files = output(Command::new("git").arg("-C").arg(&clone).args(["ls-files"]))?;
     say(files.trim_end());
 
+    accounts(&hub, &|args| {
+        let mut cmd = hub_cli(args);
+        for var in ["HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_DISABLE_IMPLICIT_TOKEN"] {
+            cmd.env_remove(var);
+        }
+        cmd.env_remove("HF_HUB_OFFLINE");
+        cmd
+    })?;
+
     step("demo finished: the local Hub and hub-cli work with no internet");
+    Ok(())
+}
+
+/// Runs `cmd` with `stdin` (if any) on a pipe, echoing the command, then its stdout and stderr.
+fn shown(cmd: &mut Command, stdin: Option<&str>) -> anyhow::Result<std::process::Output> {
+    use std::io::Write;
+    say(&format!("$ {}", crate::util::describe(cmd)));
+    let mut child = cmd
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| anyhow::format_err!("cannot run {}: {e}", crate::util::describe(cmd)))?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(input.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    for stream in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        if !text.trim().is_empty() {
+            say(text.trim_end());
+        }
+    }
+    Ok(out)
+}
+
+/// Accounts and the REST API: whoami before and after `login` (a seed token on stdin), the
+/// seeded models compatible with a library, and a new repo.
+fn accounts(hub: &LocalHub, hub_cli: &dyn Fn(&[&str]) -> Command) -> anyhow::Result<()> {
+    step("hub-cli whoami, not logged in yet: says so, exit code 1");
+    let out = shown(&mut hub_cli(&["whoami"]), None)?;
+    if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("Not logged in") {
+        anyhow::bail!("hub-cli whoami should fail with `Not logged in` ({})", out.status);
+    }
+    say(&format!("({})", out.status));
+
+    step("hub-cli login: alice's seed token on stdin (never echoed nor printed)");
+    let token = hub.info["tokens"]["alice"]
+        .as_str()
+        .ok_or_else(|| anyhow::format_err!("testhub's JSON line has no token for alice"))?;
+    let out = shown(&mut hub_cli(&["login"]), Some(&format!("{token}\n")))?;
+    if !out.status.success() {
+        anyhow::bail!("hub-cli login failed ({})", out.status);
+    }
+    if String::from_utf8_lossy(&out.stdout).contains(token)
+        || String::from_utf8_lossy(&out.stderr).contains(token)
+    {
+        anyhow::bail!("hub-cli login printed the token");
+    }
+
+    step("hub-cli whoami: the user and their organizations");
+    exec(&mut hub_cli(&["whoami"]))?;
+
+    step("hub-cli models list --library transformers: the seeded models for a library");
+    let out = shown(&mut hub_cli(&["models", "list", "--library", "transformers"]), None)?;
+    if !out.status.success()
+        || !String::from_utf8_lossy(&out.stdout).contains("julien-c/EsperBERTo-small")
+    {
+        anyhow::bail!("the listing lacks julien-c/EsperBERTo-small");
+    }
+
+    step("hub-cli repo create demo-model -y: the URL on stdout, how to clone it on stderr");
+    let out = shown(&mut hub_cli(&["repo", "create", "demo-model", "-y"]), None)?;
+    let url = format!("{}/alice/demo-model", hub.endpoint);
+    if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim() != url {
+        anyhow::bail!("hub-cli repo create should print {url} ({})", out.status);
+    }
+    exec(&mut hub_cli(&["repo", "files", "alice/demo-model"]))?;
     Ok(())
 }
