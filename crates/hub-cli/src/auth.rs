@@ -72,8 +72,12 @@ pub(crate) fn run_whoami() -> anyhow::Result<()> {
     if token.is_none() {
         anyhow::bail!("Not logged in");
     }
-    let client =
-        ClientBuilder::from_env()?.library("hub-cli", env!("CARGO_PKG_VERSION")).build()?;
+    // The token is sent even with HF_HUB_DISABLE_IMPLICIT_TOKEN: asking who it is, is explicit
+    // (as the Python tool's whoami).
+    let client = ClientBuilder::from_env()?
+        .token(token)
+        .library("hub-cli", env!("CARGO_PKG_VERSION"))
+        .build()?;
     let who = runtime()?.block_on(client.whoami())?;
     println!("{}", who.name);
     let orgs: Vec<&str> = who.orgs.iter().map(|o| o.name.as_str()).collect();

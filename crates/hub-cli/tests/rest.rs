@@ -178,6 +178,9 @@ fn login_from_stdin_writes_the_python_files_0600_and_never_prints_the_token() ->
 
     let who = ok(&s.run(&["whoami"])?)?;
     assert_eq!(who, "alice\norgs: acme\n");
+    // As the Python tool's whoami: the stored token is used even when implicit use is off.
+    let out = s.cli(&["whoami"]).env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1").output()?;
+    assert_eq!(ok(&out)?, "alice\norgs: acme\n");
 
     // Another token: stored under its name on the Hub (the TestHub names every token
     // `testhub`, so it replaces that section, as the Python tool does), and made active; the
