@@ -455,6 +455,28 @@ async fn files_tree_refs_and_commits_at_revisions() -> anyhow::Result<()> {
     assert_eq!(sub.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["nested/deep"]);
     assert!(!sub[0].is_file());
 
+    // Paths and revisions are encoded whole (`nested%2Fdeep`, `refs%2Fpr%2F1`), like Python.
+    for (revision, folder, file) in [
+        ("main", "nested/deep", "nested/deep/file.txt"),
+        ("refs/pr/1", "nested/deep", "nested/deep/file.txt"),
+        ("main", "unicode", "unicode/café ü ñ.txt"),
+    ] {
+        let folder = RepoPath::new(folder)?;
+        let entries: Vec<TreeEntry> =
+            anon.list_repo_tree(&tiny, &rev(revision)?, Some(&folder), true).try_collect().await?;
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, [file], "{folder:?} at {revision}");
+    }
+    let mut pr_files = anon.list_repo_files(&tiny, &rev("refs/pr/1")?).await?;
+    pr_files.sort();
+    let expected: Vec<&String> = manifest.revisions["refs/pr/1"].files.keys().collect();
+    assert_eq!(pr_files.iter().collect::<Vec<_>>(), expected);
+    let pr: Vec<_> = anon.list_repo_commits(&tiny, &rev("refs/pr/1")?).try_collect().await?;
+    assert_eq!(
+        pr.first().map(|c| c.id.clone()),
+        Some(seeded_commit(&seed, kind, "acme/tiny-model", "refs/pr/1")?)
+    );
+
     let config = RepoPath::new("config.json")?;
     let err = anon
         .list_repo_tree(&tiny, &Revision::main(), Some(&config), false)
@@ -540,6 +562,17 @@ async fn branches_and_tags_are_created_and_deleted() -> anyhow::Result<()> {
     options.revision = rev("from-tag")?;
     let path = alice.hf_hub_download(&tiny, "config.json", &options).await?;
     assert_eq!(std::fs::read_to_string(path)?, r#"{"revision": "v1.0"}"#);
+
+    // A name with a slash is one path segment (`topic%2Fx`).
+    alice.create_branch(&tiny, "topic/x", Some(&rev("dev")?), false).await?;
+    let refs = alice.list_repo_refs(&tiny, false).await?;
+    assert_eq!(branch(&refs, "topic/x"), Some(commit("dev")?));
+    alice.delete_branch(&tiny, "topic/x").await?;
+    assert_eq!(branch(&alice.list_repo_refs(&tiny, false).await?, "topic/x"), None);
+    alice.create_tag(&tiny, "release/1", Some(&rev("refs/pr/1")?), None, false).await?;
+    let refs = alice.list_repo_refs(&tiny, false).await?;
+    assert_eq!(tag(&refs, "release/1"), Some(commit("refs/pr/1")?));
+    alice.delete_tag(&tiny, "release/1").await?;
 
     alice.delete_branch(&tiny, "feature").await?;
     assert_eq!(branch(&alice.list_repo_refs(&tiny, false).await?, "feature"), None);
