@@ -57,7 +57,7 @@ pub use client::{
     ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Proxy, Retry, RetryConfig, Token,
 };
 pub use config::{env_flag, token_from_vars};
-pub use download::{DISABLE_VERIFICATION_ENV, DownloadOptions};
+pub use download::{CHUNK_SIZE_ENV, CONNECTIONS_ENV, DISABLE_VERIFICATION_ENV, DownloadOptions};
 pub use error::{Error, HubError, ServerContext};
 pub use metadata::FileMetadata;
 pub use patterns::Patterns;

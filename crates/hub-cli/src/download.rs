@@ -65,8 +65,8 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
     let client = builder.build()?;
     let mut options = DownloadOptions::new(cache_dir(args.cache_dir.clone())?)
         .local_dir(args.local_dir.clone())
-        .force_download(args.force_download);
-    options.transfer.verify = !env_flag(hub_api::DISABLE_VERIFICATION_ENV);
+        .force_download(args.force_download)
+        .transfer_from_env()?;
     if let Some(revision) = &args.revision {
         options = options.revision(revision.parse()?);
     }
