@@ -1,9 +1,11 @@
 //! A tiny blocking HTTP/1.1 client like `support::request`, whose reads survive `EINTR`.
 //!
-//! Reads on a socket with a receive timeout fail with `EINTR` when a signal handler runs, even
-//! with `SA_RESTART` (signal(7)); once tokio has registered its `SIGCHLD` handler (the hub runs
-//! `git http-backend` through `tokio::process`), every git child that exits in this process can
-//! interrupt a test's read. The API tests start many git children, so they use this client.
+//! On Linux a read on a socket with a receive timeout (`SO_RCVTIMEO`) fails with `EINTR` when a
+//! signal handler runs, whatever `SA_RESTART` says, and also after the process was stopped and
+//! continued (signal(7), "Interruption of system calls"). It happens in this test process (seen
+//! as `Os { code: 4, kind: Interrupted }` after a few ms with 0 bytes read), and
+//! `support::request` takes any error as the end of the answer ("no complete response head").
+//! This client retries interrupted reads; the API tests make many requests, so they use it.
 
 use std::{
     io::{Read, Write},
