@@ -74,6 +74,8 @@ pub(crate) fn request(
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
+            // A signal (a child process exiting) interrupted the read: read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break, // reset by peer: keep what arrived
         }
     }
