@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
 use http::StatusCode;
 use http::header::{ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, HeaderValue, RANGE};
 use http_body_util::BodyExt;
@@ -74,6 +76,8 @@ pub struct NoProgress;
 impl Progress for NoProgress {}
 
 const WRITE_BUFFER: usize = 1 << 20;
+/// The most bytes kept in memory for the hasher ahead of its position.
+const PENDING_LIMIT: u64 = 24 << 20;
 const HASH_BUFFER: usize = 4 << 20;
 const RECORD_EVERY: Duration = Duration::from_millis(500);
 
@@ -101,9 +105,50 @@ struct Shared {
     abort: AtomicBool,
     done: AtomicBool,
     wake: (Mutex<()>, Condvar),
+    /// Written chunks kept for the hasher, by offset, so it hashes them from memory instead of
+    /// reading them back; bounded by [`PENDING_LIMIT`] bytes (beyond, the hasher reads back).
+    pending: Mutex<BTreeMap<u64, Bytes>>,
+    pending_bytes: AtomicU64,
+    /// Whether chunks are kept for the hasher at all.
+    keep_for_hash: bool,
 }
 
 impl Shared {
+    /// Offers a just-written chunk to the hasher (dropped when the memory budget is spent).
+    fn offer(&self, offset: u64, data: Bytes) {
+        if !self.keep_for_hash {
+            return;
+        }
+        let len = data.len() as u64;
+        if self.pending_bytes.fetch_add(len, Ordering::AcqRel) + len > PENDING_LIMIT {
+            self.pending_bytes.fetch_sub(len, Ordering::AcqRel);
+            return;
+        }
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(offset, data);
+        } else {
+            self.pending_bytes.fetch_sub(len, Ordering::AcqRel);
+        }
+    }
+
+    /// Takes the kept chunk that starts at `offset`, dropping any that start before it.
+    fn take_pending(&self, offset: u64) -> (Option<Bytes>, Option<u64>) {
+        let Ok(mut pending) = self.pending.lock() else { return (None, None) };
+        while let Some((&first, _)) = pending.first_key_value() {
+            if first >= offset {
+                break;
+            }
+            if let Some((_, stale)) = pending.pop_first() {
+                self.pending_bytes.fetch_sub(stale.len() as u64, Ordering::AcqRel);
+            }
+        }
+        let found = pending.remove(&offset);
+        if let Some(data) = &found {
+            self.pending_bytes.fetch_sub(data.len() as u64, Ordering::AcqRel);
+        }
+        (found, pending.first_key_value().map(|(&k, _)| k))
+    }
+
     fn notify(&self) {
         let _guard = self.wake.0.lock();
         self.wake.1.notify_all();
@@ -201,6 +246,9 @@ pub(crate) async fn download(
         abort: AtomicBool::new(false),
         done: AtomicBool::new(false),
         wake: (Mutex::new(()), Condvar::new()),
+        pending: Mutex::new(BTreeMap::new()),
+        pending_bytes: AtomicU64::new(0),
+        keep_for_hash: config.verify,
     });
     let kind = config.verify.then(|| HashKind::for_etag(shared.writer.expected())).flatten();
     let hasher = {
@@ -395,21 +443,28 @@ async fn stream_body(
     progress: &dyn Progress,
 ) -> Result<(), Error> {
     let mut body = response.into_body();
-    let mut buffer = BytesMut::with_capacity(WRITE_BUFFER);
-    let write = |data: &[u8]| -> Result<(), Error> {
+    // Frames are kept as they arrived (no copy) and written once a batch is large enough.
+    let mut buffer: Vec<Bytes> = Vec::new();
+    let mut buffered = 0usize;
+    let write = |data: Bytes| -> Result<(), Error> {
         if data.is_empty() {
             return Ok(());
         }
         let written = part.written.load(Ordering::Acquire);
-        shared.writer.write_at(part.start + written, data)?;
-        part.written.store(written + data.len() as u64, Ordering::Release);
-        progress.advance(name, data.len() as u64);
-        shared.notify();
+        let offset = part.start + written;
+        shared.writer.write_at(offset, &data)?;
+        let len = data.len() as u64;
+        shared.offer(offset, data);
+        part.written.store(written + len, Ordering::Release);
+        progress.advance(name, len);
         Ok(())
     };
-    let flush = |buffer: &mut BytesMut| -> Result<(), Error> {
-        write(buffer)?;
-        buffer.clear();
+    let flush = |buffer: &mut Vec<Bytes>, buffered: &mut usize| -> Result<(), Error> {
+        for data in buffer.drain(..) {
+            write(data)?;
+        }
+        *buffered = 0;
+        shared.notify();
         Ok(())
     };
     loop {
@@ -418,7 +473,7 @@ async fn stream_body(
         }
         let frame = match tokio::time::timeout(client.read_timeout(), body.frame()).await {
             Err(_) => {
-                flush(&mut buffer)?;
+                flush(&mut buffer, &mut buffered)?;
                 return Err(Error::Timeout { url: url.to_owned() });
             }
             Ok(frame) => frame,
@@ -426,30 +481,27 @@ async fn stream_body(
         match frame {
             None => break,
             Some(Err(e)) => {
-                flush(&mut buffer)?;
+                flush(&mut buffer, &mut buffered)?;
                 return Err(Error::Network { url: url.to_owned(), source: Box::new(e) });
             }
             Some(Ok(frame)) => {
                 let Ok(data) = frame.into_data() else { continue };
                 let room = part.len() - part.written.load(Ordering::Acquire);
-                if (buffer.len() + data.len()) as u64 > room {
+                if (buffered + data.len()) as u64 > room {
                     return Err(Error::Protocol {
                         url: url.to_owned(),
                         reason: "the server sent more bytes than asked for".to_owned(),
                     });
                 }
-                if buffer.is_empty() && data.len() >= WRITE_BUFFER {
-                    write(&data)?;
-                    continue;
-                }
-                buffer.extend_from_slice(&data);
-                if buffer.len() >= WRITE_BUFFER {
-                    flush(&mut buffer)?;
+                buffered += data.len();
+                buffer.push(data);
+                if buffered >= WRITE_BUFFER {
+                    flush(&mut buffer, &mut buffered)?;
                 }
             }
         }
     }
-    flush(&mut buffer)?;
+    flush(&mut buffer, &mut buffered)?;
     if part.written.load(Ordering::Acquire) < part.len() {
         // The body ended early: the connection was cut.
         return Err(Error::Network {
@@ -478,6 +530,15 @@ enum Hasher {
     GitSha1(Box<Sha1>),
 }
 
+impl Hasher {
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Sha256(s) => s.update(data),
+            Hasher::GitSha1(s) => s.update(data),
+        }
+    }
+}
+
 /// Follows the watermark: hashes the contiguous prefix as it grows (reading it back from the
 /// page cache) and records it for a later resume. Runs on a blocking thread.
 fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verification, Error> {
@@ -500,14 +561,23 @@ fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verificati
         let mark = shared.watermark();
         if let Some(h) = hasher.as_mut() {
             while hashed < mark {
-                let want = usize::try_from(mark - hashed).unwrap_or(usize::MAX).min(buffer.len());
-                let n = shared.writer.read_at(hashed, &mut buffer[..want])?;
+                // From memory when the chunk was kept, else read back up to the next kept one.
+                let (kept, next_kept) = shared.take_pending(hashed);
+                let n = if let Some(data) = kept {
+                    h.update(&data);
+                    data.len()
+                } else {
+                    let until = next_kept.unwrap_or(mark).min(mark);
+                    let want = usize::try_from(until.saturating_sub(hashed))
+                        .unwrap_or(usize::MAX)
+                        .min(buffer.len())
+                        .max(1);
+                    let n = shared.writer.read_at(hashed, &mut buffer[..want])?;
+                    h.update(&buffer[..n]);
+                    n
+                };
                 if n == 0 {
                     break;
-                }
-                match h {
-                    Hasher::Sha256(s) => s.update(&buffer[..n]),
-                    Hasher::GitSha1(s) => s.update(&buffer[..n]),
                 }
                 hashed += n as u64;
                 if shared.abort.load(Ordering::Relaxed) {
