@@ -77,7 +77,7 @@ impl Progress for NoProgress {}
 
 const WRITE_BUFFER: usize = 1 << 20;
 /// The most bytes kept in memory for the hasher ahead of its position.
-const PENDING_LIMIT: u64 = 24 << 20;
+const PENDING_LIMIT: u64 = 16 << 20;
 const HASH_BUFFER: usize = 4 << 20;
 const RECORD_EVERY: Duration = Duration::from_millis(500);
 
