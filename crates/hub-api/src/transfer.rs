@@ -111,12 +111,6 @@ struct Shared {
     pending_bytes: AtomicU64,
     /// Whether chunks are kept for the hasher at all.
     keep_for_hash: bool,
-    /// How far the hasher got, and a wake-up for workers waiting on it.
-    hashed: AtomicU64,
-    hasher_moved: tokio::sync::Notify,
-    /// How far ahead of the hasher a worker may write (0: no limit). Keeps the hasher from
-    /// being starved of CPU while the transfer runs, and the tail it hashes alone short.
-    lag_limit: u64,
 }
 
 impl Shared {
@@ -244,7 +238,6 @@ pub(crate) async fn download(
     }
     // Complete parts were dropped: the watermark starts at the first part left.
     let resumed = parts.first().map_or(size, |p| p.start);
-    let kind = config.verify.then(|| HashKind::for_etag(writer.expected())).flatten();
     let shared = Arc::new(Shared {
         writer,
         prefix: resumed,
@@ -256,14 +249,8 @@ pub(crate) async fn download(
         pending: Mutex::new(BTreeMap::new()),
         pending_bytes: AtomicU64::new(0),
         keep_for_hash: config.verify,
-        hashed: AtomicU64::new(0),
-        hasher_moved: tokio::sync::Notify::new(),
-        lag_limit: if kind.is_some() {
-            config.chunk_size.saturating_mul(config.connections.max(1) as u64 + 1)
-        } else {
-            0
-        },
     });
+    let kind = config.verify.then(|| HashKind::for_etag(shared.writer.expected())).flatten();
     let hasher = {
         let shared = Arc::clone(&shared);
         tokio::task::spawn_blocking(move || hash_and_record(&shared, kind))
@@ -510,7 +497,6 @@ async fn stream_body(
                 buffer.push(data);
                 if buffered >= WRITE_BUFFER {
                     flush(&mut buffer, &mut buffered)?;
-                    wait_for_hasher(shared, part).await;
                 }
             }
         }
@@ -524,26 +510,6 @@ async fn stream_body(
         });
     }
     Ok(())
-}
-
-/// Waits while this part's writes are more than the lag limit ahead of the hasher.
-async fn wait_for_hasher(shared: &Shared, part: &Part) {
-    if shared.lag_limit == 0 {
-        return;
-    }
-    let ahead = || {
-        let end = part.start + part.written.load(Ordering::Acquire);
-        end.saturating_sub(shared.hashed.load(Ordering::Acquire)) > shared.lag_limit
-            && !shared.abort.load(Ordering::Relaxed)
-            && !shared.done.load(Ordering::Relaxed)
-    };
-    while ahead() {
-        let moved = shared.hasher_moved.notified();
-        if !ahead() {
-            break;
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(20), moved).await;
-    }
 }
 
 /// What a download is checked with.
@@ -614,8 +580,6 @@ fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verificati
                     break;
                 }
                 hashed += n as u64;
-                shared.hashed.store(hashed, Ordering::Release);
-                shared.hasher_moved.notify_waiters();
                 if shared.abort.load(Ordering::Relaxed) {
                     break;
                 }
