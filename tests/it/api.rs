@@ -9,7 +9,7 @@ use hub_tests::{RepoType, SeedManifest, TestHub, seed};
 use serde_json::{Value, json};
 
 use crate::{
-    http::{Response, request},
+    support::{Response, request},
     support::{bearer, git, seeded},
 };
 

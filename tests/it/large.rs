@@ -9,9 +9,9 @@ use std::{
 use hub_tests::{HubConfig, Repo, TestHub, seed::DeterministicReader};
 use sha2::Digest;
 
-use crate::{http::request, support::sha256_hex};
+use crate::support::{request, sha256_hex};
 
-fn get(url: &str) -> anyhow::Result<crate::http::Response> {
+fn get(url: &str) -> anyhow::Result<crate::support::Response> {
     request("GET", url, &[], &[])
 }
 

@@ -9,7 +9,6 @@ mod download;
 mod faults;
 mod git;
 mod header_fault;
-mod http;
 mod large;
 mod lfs;
 mod proxy;
