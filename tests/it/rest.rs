@@ -672,3 +672,30 @@ async fn a_rate_limited_get_is_retried_but_a_failed_post_is_not() -> anyhow::Res
     hub.faults().clear();
     Ok(())
 }
+
+#[tokio::test]
+async fn model_dataset_and_space_info_name_their_repo_type() -> anyhow::Result<()> {
+    let (hub, seed) = seeded()?;
+    let anon = client(&hub, None)?;
+    let id: hub_url::RepoId = "acme/tiny-model".parse()?;
+    let v1 = "v1.0".parse()?;
+    let model = anon.model_info(&id, Some(&v1), true).await?;
+    let expected = &seed.repo(hub_tests::RepoType::Model, "acme/tiny-model").expect("seeded");
+    assert_eq!(model.sha.as_deref(), Some(expected.revisions["v1.0"].commit.as_str()));
+    assert!(model.siblings.iter().any(|s| s.rfilename == "weights.bin" && s.lfs.is_some()));
+    let dataset = anon.dataset_info(&"acme/tiny-dataset".parse()?, None, false).await?;
+    assert_eq!(dataset.id, "acme/tiny-dataset");
+    let space = anon.space_info(&"acme/tiny-space".parse()?, None, false).await?;
+    assert_eq!(space.id, "acme/tiny-space");
+    use futures_util::TryStreamExt;
+    let filter = hub_api::ListOptions { filter: vec!["asteroid".into()], ..Default::default() };
+    let asteroid: Vec<hub_api::RepoInfo> = anon.list_models(&filter).try_collect().await?;
+    assert!(asteroid.iter().any(|m| m.id == "acme/tiny-model"), "{asteroid:?}");
+    assert!(asteroid.iter().all(|m| m.tags.iter().any(|t| t == "asteroid")));
+    let err = anon.dataset_info(&id, None, false).await.unwrap_err();
+    assert!(
+        matches!(err, hub_api::Error::Hub(hub_api::HubError::RepositoryNotFound { .. })),
+        "{err}"
+    );
+    Ok(())
+}

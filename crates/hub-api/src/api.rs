@@ -428,6 +428,31 @@ impl HubClient {
         }
     }
 
+    /// Lists models (see [`HubClient::list_repos`]); `filter` holds tags, and a library name is
+    /// a tag: `filter: vec!["asteroid".into()]` lists the models compatible with asteroid.
+    pub fn list_models(
+        &self,
+        options: &ListOptions,
+    ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+        self.list_repos(RepoType::Model, options)
+    }
+
+    /// Lists datasets (see [`HubClient::list_repos`]).
+    pub fn list_datasets(
+        &self,
+        options: &ListOptions,
+    ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+        self.list_repos(RepoType::Dataset, options)
+    }
+
+    /// Lists spaces (see [`HubClient::list_repos`]).
+    pub fn list_spaces(
+        &self,
+        options: &ListOptions,
+    ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+        self.list_repos(RepoType::Space, options)
+    }
+
     /// Lists models, datasets or spaces, following the pagination lazily: pages are fetched
     /// as the stream is read, and reading stops at `options.limit`.
     pub fn list_repos(

@@ -1,7 +1,7 @@
 //! Repo info (`GET /api/{models,datasets,spaces}/{id}[/revision/{rev}]`, `hub-protocol.md`
 //! §6.4): the commit a revision resolves to and the files at it.
 
-use hub_url::{Repo, Revision};
+use hub_url::{Repo, RepoId, Revision};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -65,6 +65,36 @@ pub struct SiblingLfs {
 }
 
 impl HubClient {
+    /// A model's info (see [`HubClient::repo_info`]).
+    pub async fn model_info(
+        &self,
+        id: &RepoId,
+        revision: Option<&Revision>,
+        files_metadata: bool,
+    ) -> Result<RepoInfo, Error> {
+        self.repo_info(&Repo::model(id.clone()), revision, files_metadata).await
+    }
+
+    /// A dataset's info (see [`HubClient::repo_info`]).
+    pub async fn dataset_info(
+        &self,
+        id: &RepoId,
+        revision: Option<&Revision>,
+        files_metadata: bool,
+    ) -> Result<RepoInfo, Error> {
+        self.repo_info(&Repo::dataset(id.clone()), revision, files_metadata).await
+    }
+
+    /// A space's info (see [`HubClient::repo_info`]).
+    pub async fn space_info(
+        &self,
+        id: &RepoId,
+        revision: Option<&Revision>,
+        files_metadata: bool,
+    ) -> Result<RepoInfo, Error> {
+        self.repo_info(&Repo::space(id.clone()), revision, files_metadata).await
+    }
+
     /// The repo's info at `revision` (the default branch when `None`); with `files_metadata`,
     /// each sibling carries its size, blob id and LFS object.
     pub async fn repo_info(
