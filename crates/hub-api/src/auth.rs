@@ -40,14 +40,28 @@ pub fn token_path_from_vars(
 /// Which source would provide the token, as the Python library decides it. A variable or a
 /// file holding only white space provides none.
 pub fn token_source(var: &dyn Fn(&str) -> Option<OsString>, token_path: &Path) -> TokenSource {
+    find_token(var, Some(token_path)).map_or(TokenSource::None, |(source, _)| source)
+}
+
+/// The token and where it comes from, in the Python library's order; blank values do not count.
+/// The file is looked at only when no variable has a token (`None`: no file).
+pub(crate) fn find_token(
+    var: &dyn Fn(&str) -> Option<OsString>,
+    token_path: Option<&Path>,
+) -> Option<(TokenSource, String)> {
     for name in TOKEN_ENV_VARS {
-        if var(name).is_some_and(|v| !v.to_string_lossy().trim().is_empty()) {
-            return TokenSource::Env(name);
+        if let Some(value) = var(name).map(|v| v.to_string_lossy().into_owned())
+            && !value.trim().is_empty()
+        {
+            return Some((TokenSource::Env(name), value));
         }
     }
+    let token_path = token_path?;
     match std::fs::read_to_string(token_path) {
-        Ok(content) if !content.trim().is_empty() => TokenSource::File(token_path.to_owned()),
-        _ => TokenSource::None,
+        Ok(content) if !content.trim().is_empty() => {
+            Some((TokenSource::File(token_path.to_owned()), content))
+        }
+        _ => None,
     }
 }
 

@@ -8,13 +8,12 @@
 
 use std::path::PathBuf;
 
-use http::header::{ACCEPT_ENCODING, CONTENT_LENGTH, ETAG, HeaderValue, LOCATION};
 use hub_cache::BlobStart;
 
-use crate::client::{HubClient, HubRequest};
+use crate::client::HubClient;
 use crate::download::{DownloadOptions, blocking};
-use crate::metadata::join_url;
-use crate::{Error, HubError, transfer};
+use crate::metadata::{HeadAnswer, NO_ETAG};
+use crate::{Error, transfer};
 
 impl HubClient {
     /// Downloads `url` into the flat layout of `options.cache` and returns the file's path.
@@ -40,39 +39,21 @@ impl HubClient {
         if options.local_files_only {
             return not_cached(Error::LocalFilesOnly);
         }
-        let head = HubRequest::head(url.to_owned())
-            .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        let response = match self.send(&head).await {
-            Ok(response) => response,
+        let parts = match self.head(url).await {
+            Ok(parts) => parts,
             Err(e) if e.is_transient() || matches!(e, Error::Offline { .. }) => {
                 return not_cached(e);
             }
             Err(e) => return Err(e),
         };
-        let (parts, _) = response.into_parts();
-        if let Some(e) = HubError::from_response(url, parts.status, &parts.headers, b"") {
-            return Err(Error::Hub(e));
-        }
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let answer = HeadAnswer::read(url, &parts)?;
         let protocol =
-            |reason: &str| Error::Protocol { url: url.to_owned(), reason: reason.to_owned() };
-        let raw_etag = header("x-linked-etag")
-            .or_else(|| header(ETAG.as_str()))
-            .ok_or_else(|| protocol("no ETag: the file's version cannot be known"))?
-            .to_owned();
-        let redirect = parts.status.is_redirection();
-        let location = match header(LOCATION.as_str()) {
-            Some(l) if redirect => join_url(url, l),
-            _ => url.to_owned(),
-        };
-        let size = match header("x-linked-size") {
-            Some(s) => s.trim().parse::<u64>().ok(),
-            None if !redirect => {
-                header(CONTENT_LENGTH.as_str()).and_then(|s| s.trim().parse().ok())
-            }
-            None => None,
-        }
-        .ok_or_else(|| protocol("no size for the file (X-Linked-Size or Content-Length)"))?;
+            |reason: &str| Error::Protocol { url: url.to_owned(), reason: reason.into() };
+        let raw_etag = answer.raw_etag.ok_or_else(|| protocol(NO_ETAG))?;
+        let location = answer.location;
+        let size = answer
+            .size
+            .ok_or_else(|| protocol("no size for the file (X-Linked-Size or Content-Length)"))?;
 
         let entry = cache.legacy_entry(url, Some(&raw_etag));
         if !options.force_download && entry.path().is_file() {

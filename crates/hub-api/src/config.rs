@@ -9,7 +9,7 @@ use std::time::Duration;
 use hub_url::Endpoint;
 
 use crate::Error;
-use crate::auth::{TOKEN_ENV_VARS, token_path_from_vars};
+use crate::auth::{find_token, token_path_from_vars};
 use crate::client::{ClientBuilder, HubClient, Token};
 
 /// Whether a variable is set to a true value (`1`, `true`, `yes`, `on`, any case), as the
@@ -101,18 +101,11 @@ pub fn token_from_vars(
     var: &dyn Fn(&str) -> Option<OsString>,
     home: Option<std::path::PathBuf>,
 ) -> Result<Option<Token>, Error> {
-    for name in TOKEN_ENV_VARS {
-        if let Some(value) = var(name) {
-            let value = value.to_string_lossy().into_owned();
-            if !value.trim().is_empty() {
-                return Token::new(&value).map(Some);
-            }
-        }
-    }
-    let path = token_path_from_vars(var, home)?;
-    match std::fs::read_to_string(&path) {
-        Ok(content) if !content.trim().is_empty() => Token::new(&content).map(Some),
-        _ => Ok(None),
+    // A token in a variable needs no home folder; the file does.
+    let path = token_path_from_vars(var, home);
+    match find_token(var, path.as_deref().ok()) {
+        Some((_, value)) => Token::new(&value).map(Some),
+        None => path.map(|_| None).map_err(Error::from),
     }
 }
 

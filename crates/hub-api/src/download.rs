@@ -112,6 +112,16 @@ impl DownloadOptions {
         Ok(self)
     }
 
+    /// Refuses settings that contradict each other.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.force_download && self.local_files_only {
+            return Err(Error::InvalidInput {
+                reason: "force_download and local_files_only cannot be used together".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// Sets the revision.
     pub fn revision(mut self, revision: Revision) -> DownloadOptions {
         self.revision = revision;
@@ -177,11 +187,7 @@ impl HubClient {
     ) -> Result<PathBuf, Error> {
         let file = RepoPath::with_subfolder(options.subfolder.as_deref(), filename)
             .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
-        if options.force_download && options.local_files_only {
-            return Err(Error::InvalidInput {
-                reason: "force_download and local_files_only cannot be used together".to_owned(),
-            });
-        }
+        options.check()?;
         match &options.local_dir {
             Some(dir) => self.download_to_local_dir(repo, &file, options, dir).await,
             None => self.download_to_cache(repo, &file, options).await,
@@ -215,7 +221,7 @@ impl HubClient {
         cache.create_dirs()?;
         options.cache.ensure_tag()?;
         cache.write_ref(revision, &metadata.commit)?;
-        let size = self.size_of(&metadata)?;
+        let size = metadata.required_size()?;
         let writer = {
             let (cache, etag, force) =
                 (cache.clone(), metadata.etag.clone(), options.force_download);
@@ -278,14 +284,6 @@ impl HubClient {
         let (transfer, progress) = (&options.transfer, &options.progress);
         transfer::download(self, &metadata.location, writer, transfer, file.as_str(), progress)
             .await
-    }
-
-    /// The size from the metadata (the Hub always sends it).
-    fn size_of(&self, metadata: &FileMetadata) -> Result<u64, Error> {
-        metadata.size.ok_or_else(|| Error::Protocol {
-            url: metadata.location.clone(),
-            reason: "the Hub did not give the file's size".to_owned(),
-        })
     }
 
     async fn download_to_local_dir(
@@ -358,7 +356,7 @@ impl HubClient {
             local.write_metadata(file, &metadata.commit, &metadata.etag)?;
             return Ok(copied);
         }
-        let size = self.size_of(&metadata)?;
+        let size = metadata.required_size()?;
         let writer = {
             let (local, file, etag) = (local.clone(), file.clone(), metadata.etag.clone());
             blocking(move || local.begin_file(&file, &etag, size)).await??

@@ -23,6 +23,14 @@ pub struct FileMetadata {
 }
 
 impl FileMetadata {
+    /// The size, which a download needs (the Hub always sends it).
+    pub(crate) fn required_size(&self) -> Result<u64, Error> {
+        self.size.ok_or_else(|| Error::Protocol {
+            url: self.location.clone(),
+            reason: "the Hub did not give the file's size".to_owned(),
+        })
+    }
+
     /// Whether `location` is on the endpoint's origin (then the token may go with the GET).
     pub fn is_on_hub(&self, client: &HubClient) -> bool {
         Origin::parse(&self.location).as_ref() == Some(client.endpoint().origin())
@@ -31,7 +39,61 @@ impl FileMetadata {
 
 const MAX_REDIRECTS: usize = 20;
 
+pub(crate) const NO_ETAG: &str = "no ETag: the file's version cannot be known";
+
+/// What the headers of a `HEAD` answer say about a file, before any check.
+#[derive(Debug)]
+pub(crate) struct HeadAnswer {
+    /// `X-Repo-Commit`.
+    pub(crate) commit: Option<String>,
+    /// `X-Linked-Etag`, else `ETag`, as sent (quotes included).
+    pub(crate) raw_etag: Option<String>,
+    /// Where the content is: the redirect's target, else the URL asked.
+    pub(crate) location: String,
+    /// `X-Linked-Size`, else (not for a redirect) `Content-Length`.
+    pub(crate) size: Option<u64>,
+}
+
+impl HeadAnswer {
+    pub(crate) fn read(url: &str, parts: &http::response::Parts) -> Result<HeadAnswer, Error> {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let redirect = parts.status.is_redirection();
+        let location = match header(LOCATION.as_str()) {
+            Some(l) if redirect => join_url(url, l),
+            _ => url.to_owned(),
+        };
+        let size = match header("x-linked-size") {
+            Some(size) => Some(size.trim().parse().map_err(|_| Error::Protocol {
+                url: url.to_owned(),
+                reason: "invalid X-Linked-Size".to_owned(),
+            })?),
+            None if !redirect => {
+                header(CONTENT_LENGTH.as_str()).and_then(|s| s.trim().parse().ok())
+            }
+            None => None,
+        };
+        Ok(HeadAnswer {
+            commit: header("x-repo-commit").map(str::to_owned),
+            raw_etag: header("x-linked-etag").or_else(|| header(ETAG.as_str())).map(str::to_owned),
+            location,
+            size,
+        })
+    }
+}
+
 impl HubClient {
+    /// `HEAD url` without following redirects, asking for the real size (no compression); an
+    /// error status becomes a typed error.
+    pub(crate) async fn head(&self, url: &str) -> Result<http::response::Parts, Error> {
+        let req = HubRequest::head(url.to_owned())
+            .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        let (parts, _body) = self.send(&req).await?.into_parts();
+        match HubError::from_response(url, parts.status, &parts.headers, b"") {
+            Some(e) => Err(Error::Hub(e)),
+            None => Ok(parts),
+        }
+    }
+
     /// Asks the Hub for a file's metadata (commit, etag, size, download location).
     pub async fn file_metadata(
         &self,
@@ -41,46 +103,27 @@ impl HubClient {
     ) -> Result<FileMetadata, Error> {
         let mut url = self.endpoint().resolve_url(repo, revision, path);
         for _ in 0..MAX_REDIRECTS {
-            let req = HubRequest::head(url.clone())
-                .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-            let response = self.send(&req).await?;
-            let (parts, _body) = response.into_parts();
-            if let Some(e) = HubError::from_response(&url, parts.status, &parts.headers, b"") {
-                return Err(Error::Hub(e));
-            }
-            let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-            let location = header(LOCATION.as_str()).map(|l| join_url(&url, l));
+            let parts = self.head(&url).await?;
+            let answer = HeadAnswer::read(&url, &parts)?;
             if parts.status.is_redirection()
-                && let Some(next) = &location
-                && Origin::parse(next).as_ref() == Some(self.endpoint().origin())
+                && Origin::parse(&answer.location).as_ref() == Some(self.endpoint().origin())
             {
-                url = next.clone();
+                url = answer.location;
                 continue;
             }
             let protocol =
-                |reason: &str| Error::Protocol { url: url.clone(), reason: reason.to_owned() };
-            let commit = header("x-repo-commit").ok_or_else(|| {
+                |reason: &str| Error::Protocol { url: url.clone(), reason: reason.into() };
+            let commit = answer.commit.ok_or_else(|| {
                 protocol(
                     "no X-Repo-Commit header: this does not look like a Hugging Face Hub endpoint",
                 )
             })?;
-            let etag = header("x-linked-etag")
-                .or_else(|| header(ETAG.as_str()))
-                .ok_or_else(|| protocol("no ETag: the file's version cannot be known"))?;
-            let size = match header("x-linked-size") {
-                Some(size) => {
-                    Some(size.trim().parse().map_err(|_| protocol("invalid X-Linked-Size"))?)
-                }
-                None if !parts.status.is_redirection() => {
-                    header(CONTENT_LENGTH.as_str()).and_then(|s| s.trim().parse().ok())
-                }
-                None => None,
-            };
+            let etag = answer.raw_etag.ok_or_else(|| protocol(NO_ETAG))?;
             return Ok(FileMetadata {
-                commit: CommitHash::new(commit)?,
-                etag: Etag::from_header(etag)?,
-                location: if parts.status.is_redirection() { location.unwrap_or(url) } else { url },
-                size,
+                commit: CommitHash::new(&commit)?,
+                etag: Etag::from_header(&etag)?,
+                location: answer.location,
+                size: answer.size,
             });
         }
         Err(Error::Protocol { url, reason: format!("more than {MAX_REDIRECTS} redirects") })

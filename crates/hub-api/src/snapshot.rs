@@ -57,11 +57,7 @@ impl HubClient {
         options: &DownloadOptions,
         snapshot: &SnapshotOptions,
     ) -> Result<PathBuf, Error> {
-        if options.force_download && options.local_files_only {
-            return Err(Error::InvalidInput {
-                reason: "force_download and local_files_only cannot be used together".to_owned(),
-            });
-        }
+        options.check()?;
         let revision = &options.revision;
         let cache = options.cache.repo(repo);
         let info = if options.local_files_only {
