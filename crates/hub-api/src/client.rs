@@ -148,6 +148,11 @@ impl ClientBuilder {
         self
     }
 
+    /// The endpoint the client will talk to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
     /// The token, sent to the endpoint's origin only.
     pub fn token(mut self, token: Option<Token>) -> ClientBuilder {
         self.token = token;

@@ -7,7 +7,9 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::Context;
 use hub_api::auth::token_path_from_env;
 use hub_api::login::{TokenStore, git_credential_approve, git_credential_reject, login};
-use hub_api::{ClientBuilder, Token, token_from_vars};
+use hub_api::{Token, token_from_vars};
+
+use crate::common::{client_builder, runtime};
 
 pub(crate) fn run_login(token: Option<String>, add_to_git_credential: bool) -> anyhow::Result<()> {
     let token = match token {
@@ -16,8 +18,8 @@ pub(crate) fn run_login(token: Option<String>, add_to_git_credential: bool) -> a
     };
     let token = Token::new(&token)?;
     let store = TokenStore::new(token_path_from_env()?);
-    let builder = ClientBuilder::from_env()?.library("hub-cli", env!("CARGO_PKG_VERSION"));
-    let endpoint = builder.clone().build()?.endpoint().as_str().to_owned();
+    let builder = client_builder()?;
+    let endpoint = builder.endpoint().as_str().to_owned();
     let runtime = runtime()?;
     let done = runtime.block_on(login(builder, token.clone(), &store))?;
     eprintln!("Token is valid (permission: {}).", done.role.as_deref().unwrap_or("unknown"));
@@ -50,7 +52,7 @@ fn read_token() -> anyhow::Result<String> {
 pub(crate) fn run_logout() -> anyhow::Result<()> {
     let store = TokenStore::new(token_path_from_env()?);
     let removed = store.clear()?;
-    let endpoint = ClientBuilder::from_env()?.build()?.endpoint().as_str().to_owned();
+    let endpoint = client_builder()?.endpoint().as_str().to_owned();
     git_credential_reject(&endpoint)?;
     if removed {
         eprintln!("Successfully logged out.");
@@ -74,10 +76,7 @@ pub(crate) fn run_whoami() -> anyhow::Result<()> {
     }
     // The token is sent even with HF_HUB_DISABLE_IMPLICIT_TOKEN: asking who it is, is explicit
     // (as the Python tool's whoami).
-    let client = ClientBuilder::from_env()?
-        .token(token)
-        .library("hub-cli", env!("CARGO_PKG_VERSION"))
-        .build()?;
+    let client = client_builder()?.token(token).build()?;
     let who = runtime()?.block_on(client.whoami())?;
     println!("{}", who.name);
     let orgs: Vec<&str> = who.orgs.iter().map(|o| o.name.as_str()).collect();
@@ -85,11 +84,4 @@ pub(crate) fn run_whoami() -> anyhow::Result<()> {
         println!("orgs: {}", orgs.join(","));
     }
     Ok(())
-}
-
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
 }

@@ -7,11 +7,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
-use hub_api::{ClientBuilder, DownloadOptions, Progress, SnapshotOptions, Token, env_flag};
+use hub_api::{DownloadOptions, Progress, SnapshotOptions, Token, env_flag};
 use hub_url::{Repo, RepoType};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::common::{client_builder, runtime};
 use crate::scan_cache::cache_dir;
 
 /// The arguments of `hub-cli download`.
@@ -58,7 +58,7 @@ pub(crate) struct DownloadArgs {
 pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
     let repo_type: RepoType = args.repo_type.parse()?;
     let repo = Repo::new(repo_type, args.repo_id.parse()?);
-    let mut builder = ClientBuilder::from_env()?.library("hub-cli", env!("CARGO_PKG_VERSION"));
+    let mut builder = client_builder()?;
     if let Some(token) = &args.token {
         builder = builder.token(Some(Token::new(token)?));
     }
@@ -81,11 +81,7 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
     {
         eprintln!("warning: --include and --exclude are ignored when files are named");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let path = runtime.block_on(async {
+    let path = runtime()?.block_on(async {
         match args.files.as_slice() {
             [file] => client.hf_hub_download(&repo, file, &options).await,
             [] => {

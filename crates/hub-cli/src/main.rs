@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod auth;
+mod common;
 mod delete_cache;
 mod download;
 mod env;

@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use hub_api::{CreateRepoOptions, Gated, HubClient, ListOptions, RepoSettings};
 use hub_url::{Repo, RepoId, RepoType};
 
-use crate::auth::runtime;
+use crate::common::runtime;
 use crate::delete_cache::confirm;
 
 /// `hub-cli repo` subcommands.
@@ -177,7 +177,7 @@ pub(crate) struct ListArgs {
 }
 
 fn client() -> anyhow::Result<HubClient> {
-    Ok(hub_api::ClientBuilder::from_env()?.library("hub-cli", env!("CARGO_PKG_VERSION")).build()?)
+    Ok(crate::common::client_builder()?.build()?)
 }
 
 fn repo(repo_type: &str, id: &str) -> anyhow::Result<Repo> {

@@ -1,0 +1,19 @@
+//! What every network command starts from: the client configured from the environment and
+//! named in the user agent, and the async runtime it runs on.
+
+use anyhow::Context;
+use hub_api::ClientBuilder;
+
+/// The client of the environment (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_OFFLINE`, proxies…),
+/// announcing itself as `hub-cli/<version>`.
+pub(crate) fn client_builder() -> anyhow::Result<ClientBuilder> {
+    Ok(ClientBuilder::from_env()?.library("hub-cli", env!("CARGO_PKG_VERSION")))
+}
+
+/// The runtime the async API runs on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
