@@ -72,6 +72,16 @@ fn requests(hub: &TestHub) -> u64 {
     hub.stats().requests.values().sum()
 }
 
+/// Bytes of LFS content the CDN sent so far.
+fn lfs_bytes_served(hub: &TestHub) -> u64 {
+    hub.stats().log.iter().filter(|l| l.path.starts_with("/lfs/")).map(|l| l.bytes_sent).sum()
+}
+
+/// GETs the CDN answered so far.
+pub(crate) fn cdn_gets(hub: &TestHub) -> u64 {
+    hub.stats().requests.get("cdn-get").copied().unwrap_or(0)
+}
+
 fn blob_dir_entries(cache: &Path) -> Vec<String> {
     let dir = cache.join("models--acme--tiny-model/blobs");
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -134,9 +144,9 @@ async fn files_land_in_the_python_layout_and_a_cached_commit_costs_no_request() 
     assert_eq!(requests(&hub), before, "a cached commit must not touch the network");
 
     // By branch: one HEAD, no download.
-    let cdn_before = hub.stats().requests.get("cdn-get").copied().unwrap_or(0);
+    let cdn_before = cdn_gets(&hub);
     client.hf_hub_download(&tiny()?, "weights.bin", &opts).await?;
-    assert_eq!(hub.stats().requests.get("cdn-get").copied().unwrap_or(0), cdn_before);
+    assert_eq!(cdn_gets(&hub), cdn_before);
     Ok(())
 }
 
@@ -257,8 +267,7 @@ async fn a_dropped_connection_resumes_where_it_stopped() -> anyhow::Result<()> {
     let opts = options(cache.path());
     let path = client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &opts).await?;
     assert_eq!(sha256_of(&path), e.sha256);
-    let served: u64 =
-        hub.stats().log.iter().filter(|l| l.path.starts_with("/lfs/")).map(|l| l.bytes_sent).sum();
+    let served: u64 = lfs_bytes_served(&hub);
     assert!(served >= e.size, "{served}");
     assert!(served - e.size < opts.transfer.chunk_size, "bytes fetched twice: {}", served - e.size);
     Ok(())
@@ -338,8 +347,7 @@ fn eight_downloaders_at_once_make_one_blob_and_one_download() -> anyhow::Result<
         assert_eq!(sha256_of(&path?), e.sha256);
     }
     assert_eq!(blob_dir_entries(cache.path()), vec![e.sha256.clone()]);
-    let served: u64 =
-        hub.stats().log.iter().filter(|l| l.path.starts_with("/lfs/")).map(|l| l.bytes_sent).sum();
+    let served: u64 = lfs_bytes_served(&hub);
     assert_eq!(served, e.size, "one download for eight callers");
     Ok(())
 }
@@ -431,8 +439,7 @@ async fn a_partial_file_left_by_a_dead_process_is_resumed() -> anyhow::Result<()
     let path =
         client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path())).await?;
     assert_eq!(sha256_of(&path), e.sha256);
-    let served: u64 =
-        hub.stats().log.iter().filter(|l| l.path.starts_with("/lfs/")).map(|l| l.bytes_sent).sum();
+    let served: u64 = lfs_bytes_served(&hub);
     assert_eq!(served, e.size - (1 << 20), "only the missing bytes were fetched");
     assert_eq!(
         blob_dir_entries(cache.path()),
@@ -448,11 +455,11 @@ async fn force_download_fetches_again() -> anyhow::Result<()> {
     let cache = tempfile::tempdir()?;
     let client = client(&hub)?;
     client.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path())).await?;
-    let before = hub.stats().requests.get("cdn-get").copied().unwrap_or(0);
+    let before = cdn_gets(&hub);
     client
         .hf_hub_download(&tiny()?, "weights.bin", &options(cache.path()).force_download(true))
         .await?;
-    assert!(hub.stats().requests.get("cdn-get").copied().unwrap_or(0) > before);
+    assert!(cdn_gets(&hub) > before);
     let err = client
         .hf_hub_download(
             &tiny()?,
@@ -489,10 +496,9 @@ async fn local_dir_gets_plain_files_and_reruns_skip_them() -> anyhow::Result<()>
         "local_dir does not fill the cache"
     );
 
-    let gets = |hub: &TestHub| hub.stats().requests.get("cdn-get").copied().unwrap_or(0);
-    let before = gets(&hub);
+    let before = cdn_gets(&hub);
     client.hf_hub_download(&tiny()?, "weights.bin", &opts).await?;
-    assert_eq!(gets(&hub), before, "an unchanged file is not fetched again");
+    assert_eq!(cdn_gets(&hub), before, "an unchanged file is not fetched again");
 
     // A file edited by hand is replaced.
     std::thread::sleep(Duration::from_millis(1100));
@@ -502,9 +508,9 @@ async fn local_dir_gets_plain_files_and_reruns_skip_them() -> anyhow::Result<()>
 
     // Metadata lost but the content is right: hashed, not fetched.
     std::fs::remove_file(local.path().join(".cache/huggingface/download/weights.bin.metadata"))?;
-    let before = gets(&hub);
+    let before = cdn_gets(&hub);
     client.hf_hub_download(&tiny()?, "weights.bin", &opts).await?;
-    assert_eq!(gets(&hub), before);
+    assert_eq!(cdn_gets(&hub), before);
 
     // Offline, the local file is used.
     let offline = builder(&hub)?.offline(true).build()?;
@@ -605,8 +611,7 @@ async fn scattered_ranges_left_by_a_dead_process_are_kept() -> anyhow::Result<()
     let path =
         client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path())).await?;
     assert_eq!(sha256_of(&path), e.sha256);
-    let served: u64 =
-        hub.stats().log.iter().filter(|l| l.path.starts_with("/lfs/")).map(|l| l.bytes_sent).sum();
+    let served: u64 = lfs_bytes_served(&hub);
     let kept: u64 = ranges.iter().map(|(a, b)| b - a).sum();
     assert_eq!(served, e.size - kept, "only the gaps were fetched");
     Ok(())

@@ -9,7 +9,7 @@ use hub_tests::{RepoType, SeedManifest, TestHub};
 use hub_url::{Endpoint, Repo};
 use sha2::Digest;
 
-use crate::download::fast_retry;
+use crate::download::{cdn_gets, fast_retry};
 use crate::support::seeded;
 
 fn client(hub: &TestHub) -> anyhow::Result<HubClient> {
@@ -32,10 +32,6 @@ fn files_at(seed: &SeedManifest, revision: &str) -> Vec<(String, String)> {
 fn sha256_of(path: &Path) -> anyhow::Result<String> {
     let data = std::fs::read(path)?;
     Ok(sha2::Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn cdn_gets(hub: &TestHub) -> u64 {
-    hub.stats().requests.get("cdn-get").copied().unwrap_or(0)
 }
 
 #[tokio::test]
