@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use futures_util::{StreamExt, TryStreamExt};
 use hub_api::{DownloadOptions, Progress, SnapshotOptions, Token, env_flag};
 use hub_url::{Repo, RepoType};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -93,27 +94,31 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
                 client.snapshot_download(&repo, &options, &snapshot).await
             }
             files => {
-                let snapshot = SnapshotOptions {
-                    allow_patterns: files.iter().map(|f| glob_literal(f)).collect(),
-                    ignore_patterns: Vec::new(),
-                    max_workers: args.max_workers,
-                };
-                client.snapshot_download(&repo, &options, &snapshot).await
+                // Each named file must exist: fetched one by one (a few at once), never
+                // filtered out of a listing.
+                let downloads =
+                    futures_util::stream::iter(files.iter().map(|file| {
+                        let (client, repo, options) = (&client, &repo, &options);
+                        async move {
+                            client.hf_hub_download(repo, file, options).await.map(|p| (file, p))
+                        }
+                    }))
+                    .buffer_unordered(args.max_workers.max(1));
+                let done: Vec<(&String, PathBuf)> = downloads.try_collect().await?;
+                Ok(match (&args.local_dir, done.first()) {
+                    (Some(dir), _) => dir.clone(),
+                    // The snapshot folder: the file's path without its path in the repo.
+                    (None, Some((file, path))) => path
+                        .ancestors()
+                        .nth(file.split('/').count())
+                        .map_or_else(|| path.clone(), std::path::Path::to_path_buf),
+                    (None, None) => PathBuf::new(),
+                })
             }
         }
     })?;
     println!("{}", path.display());
     Ok(())
-}
-
-/// A pattern that matches exactly `name` (`[`, `*` and `?` escaped as one-character classes).
-fn glob_literal(name: &str) -> String {
-    name.chars()
-        .map(|c| match c {
-            '*' | '?' | '[' => format!("[{c}]"),
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 /// One bar per file being downloaded, on stderr.
@@ -168,17 +173,5 @@ impl Progress for Bars {
 
     fn finish(&self, file: &str) {
         self.with(file, ProgressBar::finish);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_literal;
-
-    #[test]
-    fn named_files_match_only_themselves() {
-        let p = hub_api::Patterns::new(&[glob_literal("a[1]*.txt")], &[] as &[&str]);
-        assert!(p.keeps("a[1]*.txt"));
-        assert!(!p.keeps("a1x.txt"));
     }
 }

@@ -239,6 +239,13 @@ fn no_file_or_several_files_print_the_snapshot_folder() {
     assert_eq!(printed_path(&out).unwrap(), folder);
     assert!(out.stderr.is_empty(), "{:?}", stderr_lines(&out));
     assert_eq!(files_below(&folder).unwrap(), vec!["config.json".to_owned(), UNICODE.to_owned()]);
+
+    // A named file that does not exist is an error, not silently left out.
+    let out = s.run(&[MODEL, "config.json", "no-such-file.txt"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let lines = stderr_lines(&out);
+    assert!(lines.len() == 1 && lines[0].starts_with("error:"), "{lines:?}");
 }
 
 // ---- concurrency -----------------------------------------------------------------------------
