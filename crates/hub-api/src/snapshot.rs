@@ -58,6 +58,7 @@ impl HubClient {
         snapshot: &SnapshotOptions,
     ) -> Result<PathBuf, Error> {
         options.check()?;
+        let patterns = Patterns::new(&snapshot.allow_patterns, &snapshot.ignore_patterns);
         let revision = &options.revision;
         let cache = options.cache.repo(repo);
         let info = if options.local_files_only {
@@ -69,7 +70,6 @@ impl HubClient {
             Ok(info) => info,
             Err(e @ Error::Hub(HubError::RevisionNotFound { .. })) => return Err(e),
             Err(error) => {
-                let patterns = Patterns::new(&snapshot.allow_patterns, &snapshot.ignore_patterns);
                 let what = || format!("{repo} at {revision}");
                 if options.force_download {
                     // Nothing cached may be used.
@@ -113,7 +113,6 @@ impl HubClient {
                 tracing::debug!("cannot cache the tree listing: {e}");
             }
         }
-        let patterns = Patterns::new(&snapshot.allow_patterns, &snapshot.ignore_patterns);
         let files: Vec<String> = info
             .siblings
             .iter()
