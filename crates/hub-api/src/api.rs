@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::client::{HubClient, HubRequest, Retry};
+use crate::client::{HubClient, HubRequest};
 use crate::metadata::join_url;
 use crate::repo_info::RepoInfo;
 use crate::{Error, HubError};
@@ -233,14 +233,9 @@ pub struct CommitAuthor {
 
 impl HubRequest {
     fn json(method: Method, url: String, body: &Value) -> HubRequest {
-        let retry = if method == Method::POST { Retry::OnlyRateLimited } else { Retry::Idempotent };
-        HubRequest {
-            method,
-            body: serde_json::to_vec(body).unwrap_or_default().into(),
-            retry,
-            ..HubRequest::get(url)
-        }
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        HubRequest::new(method, url)
+            .body(serde_json::to_vec(body).unwrap_or_default())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hub_url::{Endpoint, Origin};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
@@ -22,6 +22,7 @@ use hyper_util::rt::TokioExecutor;
 use hyper_util::rt::TokioIo;
 
 use crate::Error;
+use crate::body::{HyperBody, RequestBody};
 
 /// A Hub access token. Never shown: `Debug` prints `Token(***)`, and there is no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -275,7 +276,7 @@ fn with_explicit_port(dst: Uri) -> Uri {
 fn pooled_client(
     connect_timeout: Duration,
     proxy: Option<Arc<Matcher>>,
-) -> Client<Connector, Full<Bytes>> {
+) -> Client<Connector, HyperBody> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
@@ -302,7 +303,7 @@ pub struct HubClient {
 }
 
 struct Inner {
-    http: OnceLock<Client<Connector, Full<Bytes>>>,
+    http: OnceLock<Client<Connector, HyperBody>>,
     connect_timeout: Duration,
     proxy: Option<Arc<Matcher>>,
     endpoint: Endpoint,
@@ -345,21 +346,49 @@ pub struct HubRequest {
     /// Extra headers.
     pub headers: HeaderMap,
     /// The body (empty for none).
-    pub body: Bytes,
+    pub body: RequestBody,
     /// The retry policy.
     pub retry: Retry,
+    /// Whether the client's token goes with the request (still only to the endpoint's origin).
+    /// Off for URLs that carry their own authorization, such as an LFS completion URL.
+    pub with_token: bool,
 }
 
 impl HubRequest {
     /// A `GET` (idempotent).
     pub fn get(url: String) -> HubRequest {
+        HubRequest::new(Method::GET, url)
+    }
+
+    /// A request with no body, retried when the method is idempotent (not `POST`).
+    pub fn new(method: Method, url: String) -> HubRequest {
+        let retry = if method == Method::POST { Retry::OnlyRateLimited } else { Retry::Idempotent };
         HubRequest {
-            method: Method::GET,
+            method,
             url,
             headers: HeaderMap::new(),
-            body: Bytes::new(),
-            retry: Retry::Idempotent,
+            body: RequestBody::default(),
+            retry,
+            with_token: true,
         }
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<RequestBody>) -> HubRequest {
+        self.body = body.into();
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: Retry) -> HubRequest {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends no token, even to the endpoint's origin.
+    pub fn without_token(mut self) -> HubRequest {
+        self.with_token = false;
+        self
     }
 
     /// A `HEAD` (idempotent).
@@ -477,13 +506,14 @@ impl HubClient {
             headers.insert(USER_AGENT, self.inner.user_agent.clone());
             headers.remove(AUTHORIZATION);
             if let Some(auth) = &self.inner.auth
+                && req.with_token
                 && self.sends_token_to(&req.url)
             {
                 headers.insert(AUTHORIZATION, auth.clone());
             }
         }
         let request = builder
-            .body(Full::new(req.body.clone()))
+            .body(HyperBody::new(&req.body)?)
             .map_err(|e| Error::InvalidUrl { url: req.url.clone(), reason: e.to_string() })?;
         let http = self
             .inner

@@ -389,6 +389,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A local file to send cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    LocalFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// `local_files_only` is set: nothing may be downloaded.
     #[error("local_files_only is set, so the Hub was not asked")]
     LocalFilesOnly,

@@ -37,6 +37,7 @@
 mod api;
 pub mod auth;
 pub mod blocking;
+mod body;
 mod cached;
 mod client;
 mod config;
@@ -53,6 +54,7 @@ pub use api::{
     AccessToken, AuthInfo, CommitAuthor, CommitInfo, CreateRepoOptions, Gated, GitRef, ListOptions,
     Organization, Refs, RepoSettings, TreeEntry, TreeLfs, WhoAmI,
 };
+pub use body::{FileRange, RequestBody};
 pub use client::{
     ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Proxy, Retry, RetryConfig, Token,
 };
