@@ -199,3 +199,70 @@ fn multipart_upload_with_many_parts() -> anyhow::Result<()> {
     assert_eq!(request("POST", verify, &[], verify_body.as_bytes())?.status, 200);
     Ok(())
 }
+
+/// The part URLs of a multipart upload of `data` as `acme/uploads` answers them, by part number.
+fn part_urls(hub: &TestHub, data: &[u8]) -> anyhow::Result<Vec<String>> {
+    let oid = sha256_hex(data);
+    let answer = batch(
+        hub,
+        Some(seed::ALICE),
+        &upload_request(&[(&oid, data.len())], &["basic", "multipart"]),
+    )?
+    .json()?;
+    let header = &answer["objects"][0]["actions"]["upload"]["header"];
+    let chunk: usize = str_at(header, "/chunk_size")?.parse()?;
+    (1..=data.len().div_ceil(chunk))
+        .map(|n| Ok(str_at(header, &format!("/{n}"))?.to_owned()))
+        .collect()
+}
+
+#[test]
+fn fail_part_refuses_the_puts_of_one_part_number() -> anyhow::Result<()> {
+    let hub = hub_with_repo()?;
+    hub.set_multipart_threshold(1000);
+    hub.set_chunk_size(400);
+    let data = seed::deterministic_bytes("fail-part", 1000);
+    let urls = part_urls(&hub, &data)?;
+    let chunk = |n: usize| &data[(n - 1) * 400..(n * 400).min(data.len())];
+
+    // Once: the first PUT of part 2 is refused, the next one lands; other parts are untouched.
+    hub.faults().fail_part(2, Some(1), 500);
+    let res = request("PUT", &urls[1], &[], chunk(2))?;
+    assert_eq!(res.status, 500);
+    assert!(res.header("etag").is_none());
+    assert_eq!(request("PUT", &urls[0], &[], chunk(1))?.status, 200);
+    assert_eq!(request("PUT", &urls[1], &[], chunk(2))?.status, 200);
+    assert_eq!(hub.faults().refused_part_puts(2), 1);
+
+    // Always: every PUT of part 3 is refused until the faults are cleared.
+    hub.faults().fail_part(3, None, 503);
+    for _ in 0..3 {
+        assert_eq!(request("PUT", &urls[2], &[], chunk(3))?.status, 503);
+    }
+    assert_eq!(hub.faults().refused_part_puts(3), 3);
+    assert_eq!(hub.faults().refused_part_puts(2), 1);
+    assert_eq!(hub.stats().route("injected-part-failure"), 4);
+    hub.faults().clear();
+    assert_eq!(hub.faults().refused_part_puts(3), 0);
+    assert_eq!(request("PUT", &urls[2], &[], chunk(3))?.status, 200);
+    assert_eq!(hub.stats().route("cdn-part"), 3);
+
+    // Over the admin route, as the Python suite sets it: `times` absent = always.
+    let faults = format!("{}/_testhub/faults", hub.endpoint());
+    let body = br#"{"fail_part": {"part": 1, "times": 2, "status": 502}}"#;
+    assert_eq!(request("POST", &faults, &[], body)?.status, 200);
+    assert_eq!(request("PUT", &urls[0], &[], chunk(1))?.status, 502);
+    assert_eq!(request("PUT", &urls[0], &[], chunk(1))?.status, 502);
+    assert_eq!(request("PUT", &urls[0], &[], chunk(1))?.status, 200);
+    let body = br#"{"fail_part": {"part": 1, "status": 500}}"#;
+    assert_eq!(request("POST", &faults, &[], body)?.status, 200);
+    assert_eq!(request("PUT", &urls[0], &[], chunk(1))?.status, 500);
+    let body = br#"{"fail_part": {"part": 1, "status": 5000}}"#;
+    assert_eq!(request("POST", &faults, &[], body)?.status, 400);
+    assert_eq!(
+        request("POST", &format!("{}/_testhub/reset", hub.endpoint()), &[], b"")?.status,
+        200
+    );
+    assert_eq!(request("PUT", &urls[0], &[], chunk(1))?.status, 200);
+    Ok(())
+}

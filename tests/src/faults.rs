@@ -1,10 +1,10 @@
 //! Fault injection and the request counters.
 //!
 //! Faults are set through [`Faults`] (from [`crate::TestHub::faults`]) or `POST /_testhub/faults`.
-//! `fail_next` answers the next N requests with a status; `drop_after_bytes` and
-//! `corrupt_offset` are one-shot and apply to the next file body served (a resolve GET on the
-//! hub or a GET on the CDN); `throttle`, `override_header` and `ignore_range` stay until
-//! cleared.
+//! `fail_next` answers the next N requests with a status; `fail_part` refuses the PUTs of one
+//! multipart part number, N times or until cleared; `drop_after_bytes` and `corrupt_offset` are
+//! one-shot and apply to the next file body served (a resolve GET on the hub or a GET on the
+//! CDN); `throttle`, `override_header` and `ignore_range` stay until cleared.
 
 use std::{
     collections::BTreeMap,
@@ -61,9 +61,21 @@ struct FailNext {
     scope: HostScope,
 }
 
+/// Refused PUTs of one multipart part number (of any object).
+#[derive(Debug, Clone, Copy)]
+struct FailPart {
+    part: u64,
+    /// How many more PUTs to refuse; `None` = every one.
+    remaining: Option<u32>,
+    status: u16,
+    /// How many PUTs were refused since the fault was set.
+    refused: u64,
+}
+
 #[derive(Debug, Default)]
 struct FaultState {
     fail_next: Option<FailNext>,
+    fail_parts: Vec<FailPart>,
     drop_after_bytes: Option<u64>,
     throttle_bytes_per_sec: Option<u64>,
     corrupt_offset: Option<u64>,
@@ -109,6 +121,22 @@ impl Faults {
     ) {
         lock(&self.inner).fail_next =
             (count > 0).then_some(FailNext { remaining: count, status, retry_after, scope });
+    }
+
+    /// Answers `status` to PUTs of multipart part `part` (1-based, of any object) on the CDN:
+    /// the next `times` ones, or every one until cleared (`None`). The part's body is read
+    /// first, as a storage service that fails after receiving it. Setting the fault again for
+    /// the same part replaces it and restarts its count ([`Faults::refused_part_puts`]).
+    pub fn fail_part(&self, part: u64, times: Option<u32>, status: u16) {
+        let mut state = lock(&self.inner);
+        state.fail_parts.retain(|f| f.part != part);
+        state.fail_parts.push(FailPart { part, remaining: times, status, refused: 0 });
+    }
+
+    /// How many PUTs of part `part` [`Faults::fail_part`] refused since it was set for that
+    /// part (0 if it never was, or after [`Faults::clear`]).
+    pub fn refused_part_puts(&self, part: u64) -> u64 {
+        lock(&self.inner).fail_parts.iter().find(|f| f.part == part).map_or(0, |f| f.refused)
     }
 
     /// Aborts the connection after `bytes` bytes of the next file body served.
@@ -183,6 +211,19 @@ impl Faults {
         Some(res)
     }
 
+    /// Consumes one refusal of a PUT of multipart part `part`: the status to answer.
+    pub(crate) fn take_part_failure(&self, part: u64) -> Option<u16> {
+        let mut state = lock(&self.inner);
+        let fail = state.fail_parts.iter_mut().find(|f| f.part == part)?;
+        match &mut fail.remaining {
+            Some(0) => return None,
+            Some(n) => *n -= 1,
+            None => (),
+        }
+        fail.refused += 1;
+        Some(fail.status)
+    }
+
     /// Takes the faults for a file body covering file offsets `start..end`.
     pub(crate) fn take_body_faults(&self, start: u64, end: u64) -> BodyFaults {
         let mut state = lock(&self.inner);
@@ -203,6 +244,7 @@ impl Faults {
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaultRequest {
     fail_next: Option<FailNextRequest>,
+    fail_part: Option<FailPartRequest>,
     drop_after_bytes: Option<u64>,
     throttle_bytes_per_sec: Option<u64>,
     corrupt_offset: Option<u64>,
@@ -228,9 +270,23 @@ struct FailNextRequest {
     host: HostScope,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailPartRequest {
+    part: u64,
+    /// Absent or `null`: every PUT of the part until cleared.
+    times: Option<u32>,
+    status: u16,
+}
+
 impl FaultRequest {
     /// Checks what cannot be checked by deserializing: header names and values.
     pub(crate) fn validate(&self) -> Result<(), String> {
+        if let Some(f) = &self.fail_part
+            && hyper::StatusCode::from_u16(f.status).is_err()
+        {
+            return Err(format!("invalid status {}", f.status));
+        }
         if let Some(o) = &self.override_header {
             if hyper::header::HeaderName::from_bytes(o.name.as_bytes()).is_err() {
                 return Err(format!("invalid header name {:?}", o.name));
@@ -245,6 +301,9 @@ impl FaultRequest {
     pub(crate) fn apply(self, faults: &Faults) {
         if let Some(f) = self.fail_next {
             faults.fail_next_on(f.host, f.count, f.status, f.retry_after);
+        }
+        if let Some(f) = self.fail_part {
+            faults.fail_part(f.part, f.times, f.status);
         }
         if let Some(n) = self.drop_after_bytes {
             faults.drop_after_bytes(n);

@@ -1,5 +1,6 @@
 //! The CDN / storage host: signed GET/HEAD of LFS objects, signed basic-upload PUTs and signed
-//! multipart part PUTs. Nothing is served without a valid, unexpired signature.
+//! multipart part PUTs. Nothing is served without a valid, unexpired signature. A `fail_part`
+//! fault refuses the PUTs of one part number (counted as `injected-part-failure`).
 
 use std::{path::Path, sync::Arc};
 
@@ -55,10 +56,25 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> (&'sta
             let (Ok(size), Ok(chunk), Ok(n)) = parsed else {
                 return ("cdn-part", hub_error(400, None, "malformed part URL"));
             };
+            if let Some(code) = state.faults.take_part_failure(n) {
+                return ("injected-part-failure", refuse_part(req, code, n).await);
+            }
             ("cdn-part", part(state, req, &oid, size, chunk, n).await)
         }
         _ => ("cdn-not-found", hub_error(404, None, "Not Found")),
     }
+}
+
+/// Reads and drops the body of a part PUT, then answers `code` (a `fail_part` fault): the client
+/// sees the status, not a connection closed while it was still sending.
+async fn refuse_part(req: Request<Incoming>, code: u16, n: u64) -> Resp {
+    let mut body = req.into_body();
+    while let Some(frame) = body.frame().await {
+        if frame.is_err() {
+            break;
+        }
+    }
+    hub_error(code, None, &format!("injected failure of part {n} (testhub fault)"))
 }
 
 /// Streams the request body to `dest` while hashing; aborts once more than `limit` bytes arrive.
