@@ -12,6 +12,7 @@ mod delete_cache;
 mod download;
 mod env;
 mod format;
+mod lfs;
 mod repo;
 mod scan_cache;
 
@@ -82,6 +83,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Set up a clone so that git-lfs pushes files above the Hub's 5 GB limit in parts.
+    ///
+    /// Sets lfs.customtransfer.multipart.{path,args} in the clone's git config to run this
+    /// executable's multipart agent.
+    LfsEnableLargefiles {
+        /// The clone (a git work tree).
+        path: PathBuf,
+    },
+    /// The git-lfs custom transfer agent; git-lfs runs it, people don't.
+    #[command(hide = true)]
+    LfsMultipartUpload,
     /// Delete revisions or whole repos from the local cache, showing first what goes.
     ///
     /// Blobs still used by a remaining revision are kept. Asks before deleting unless -y.
@@ -129,6 +141,8 @@ fn main() -> ExitCode {
         }
         Command::Whoami => auth::run_whoami(),
         Command::ScanCache { dir, verbose, json } => scan_cache::run(dir, verbose, json),
+        Command::LfsEnableLargefiles { path } => lfs::enable_largefiles(&path),
+        Command::LfsMultipartUpload => lfs::multipart_upload(),
         Command::DeleteCache { dir, targets, dry_run, yes } => {
             delete_cache::run(dir, &targets, dry_run, yes)
         }

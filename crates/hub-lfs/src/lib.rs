@@ -1,15 +1,52 @@
-//! Git LFS for the Hugging Face Hub: the LFS batch API, `basic` and `multipart` transfers, and
-//! the git-lfs custom transfer agent behind `hub-cli lfs-multipart-upload`.
+//! Git LFS for the Hugging Face Hub: the LFS batch API, `basic` and `multipart` transfers, LFS
+//! pointer files, and the git-lfs custom transfer agent behind `hub-cli lfs-multipart-upload`.
 //!
 //! `hub-lfs` is the top library layer, above `hub-api` (whose HTTP transport it uses); only
-//! `hub-cli` depends on it. Its contents arrive with the publishing issues; today it exposes
-//! the one constant the CLI needs to configure git.
+//! `hub-cli` depends on it.
 //!
-//! ```
-//! assert_eq!(hub_lfs::CUSTOM_TRANSFER_NAME, "multipart");
+//! - [`protocol`] and [`batch`] are the messages, as serde types with encode and parse
+//!   functions and no I/O: the git-lfs custom transfer protocol and the batch API.
+//! - [`Pointer`] reads and writes pointer files; [`sha256_file`] names an object.
+//! - [`MultipartPlan`] turns a `multipart` action into parts, numbered as numbers and checked
+//!   against the object's size.
+//! - [`LfsClient`] asks the batch API and carries out the transfers: a multipart upload streams
+//!   its parts from the file, several at once, each retried on its own, with no token on
+//!   presigned URLs.
+//! - [`Agent`] serves git-lfs on stdin/stdout.
+//!
+//! Uploading the files of a model to a repo over the batch API:
+//!
+//! ```no_run
+//! use hub_api::{HubClient, NoProgress};
+//! use hub_lfs::{LfsClient, UploadOptions, object_for_file};
+//! use hub_url::{Repo, RepoId};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let lfs = LfsClient::new(HubClient::from_env()?, UploadOptions::from_env()?);
+//! let repo = Repo::model(RepoId::new("my-org/my-model")?);
+//! let path = std::path::PathBuf::from("model.safetensors");
+//! let object = object_for_file(&path).await?;
+//! let sent = lfs.upload_files(&repo, Some("main"), &[(path, object)], &NoProgress).await?;
+//! println!("sent {} object(s)", sent.len());
+//! # Ok(())
+//! # }
 //! ```
 
 #![warn(missing_docs)]
+
+pub mod agent;
+pub mod batch;
+mod client;
+mod error;
+pub mod multipart;
+mod pointer;
+pub mod protocol;
+
+pub use agent::{Agent, AgentError, Summary};
+pub use client::{CONNECTIONS_ENV, LfsClient, RETRIES_ENV, UploadOptions, object_for_file};
+pub use error::Error;
+pub use multipart::MultipartPlan;
+pub use pointer::{MAX_POINTER_SIZE, Pointer, PointerError, SPEC_V1, sha256_file, sha256_reader};
 
 /// The name of the custom transfer the Hub selects for objects above its single-PUT limit;
 /// git config keys are `lfs.customtransfer.multipart.*`.

@@ -1,0 +1,72 @@
+//! `hub-cli lfs-enable-largefiles` (configure a clone for the multipart agent) and
+//! `hub-cli lfs-multipart-upload` (the agent git-lfs runs).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use hub_api::RetryConfig;
+use hub_lfs::{Agent, CUSTOM_TRANSFER_NAME, LfsClient, UploadOptions};
+
+use crate::common::{client_builder, runtime};
+
+/// The arguments git-lfs passes to the agent.
+const AGENT_ARGS: &str = "lfs-multipart-upload";
+
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<std::process::Output> {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .context("cannot run git; is it installed and on PATH?")
+}
+
+/// Points git-lfs's `multipart` custom transfer at this executable, in the clone at `path`.
+pub(crate) fn enable_largefiles(path: &Path) -> anyhow::Result<()> {
+    let inside = git(path, &["rev-parse", "--is-inside-work-tree"]);
+    if !path.is_dir() || !inside.is_ok_and(|o| o.status.success()) {
+        bail!("{} is not a git repository; run this in a clone of a Hub repo", path.display());
+    }
+    let exe = std::env::current_exe().context("cannot find the path of hub-cli")?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let exe = exe.to_str().context("the path of hub-cli is not UTF-8")?;
+    for (key, value) in [("path", exe), ("args", AGENT_ARGS)] {
+        let key = format!("lfs.customtransfer.{CUSTOM_TRANSFER_NAME}.{key}");
+        let out = git(path, &["config", &key, value])?;
+        if !out.status.success() {
+            bail!("git config {key} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        println!("{key} = {value}");
+    }
+    println!(
+        "Local repo set up for largefiles: git-lfs will send files above the Hub's 5 GB limit \
+         in parts through `hub-cli {AGENT_ARGS}`."
+    );
+    Ok(())
+}
+
+/// Serves git-lfs on stdin/stdout. Nothing but protocol messages goes to stdout; logs go to
+/// stderr (`RUST_LOG`, warnings by default).
+pub(crate) fn multipart_upload() -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
+    let options = UploadOptions::from_env()?;
+    // Every URL the agent is given carries its own authorization: it needs no token.
+    let mut builder = client_builder()?.token(None);
+    if let Some(retries) = options.retries {
+        builder = builder.retry(RetryConfig { max_retries: retries, ..RetryConfig::default() });
+    }
+    let agent = Agent::new(LfsClient::new(builder.build()?, options));
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let summary = runtime()?
+        .block_on(agent.serve(stdin, tokio::io::stdout()))
+        .context("lfs-multipart-upload")?;
+    tracing::debug!("{} object(s) sent, {} failed", summary.completed, summary.failed);
+    Ok(())
+}

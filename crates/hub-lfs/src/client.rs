@@ -1,0 +1,380 @@
+//! The LFS batch API client and the transfers it hands out: `basic` upload and download,
+//! `multipart` upload with parts in flight concurrently, and `verify`.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use http::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue};
+use http::{Method, StatusCode};
+use http_body_util::BodyExt;
+use hub_api::{FileRange, HubClient, HubError, HubRequest, Progress, Retry};
+use hub_url::Repo;
+use tokio::io::AsyncWriteExt;
+
+use crate::Error;
+use crate::batch::{
+    Action, BatchRequest, BatchResponse, LFS_MEDIA_TYPE, ObjectSpec, Operation, encode_request,
+    parse_response,
+};
+use crate::multipart::{CompletedPart, Completion, MultipartPlan, Part};
+use crate::pointer::sha256_reader;
+
+/// How uploads are carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadOptions {
+    /// Parts of one object in flight at once.
+    pub connections: usize,
+    /// Retries of a failed part after its first attempt, when set; otherwise the client's
+    /// retry policy decides. Applied by whoever builds the [`HubClient`].
+    pub retries: Option<u32>,
+}
+
+/// The variable that sets [`UploadOptions::connections`].
+pub const CONNECTIONS_ENV: &str = "HF_HUB_UPLOAD_CONNECTIONS";
+/// The variable that sets [`UploadOptions::retries`].
+pub const RETRIES_ENV: &str = "HF_HUB_UPLOAD_RETRIES";
+
+impl Default for UploadOptions {
+    /// 8 parts in flight: enough to fill a datacenter link from one object, while memory stays
+    /// at a few hundred KiB per part (parts are streamed from the file).
+    fn default() -> UploadOptions {
+        UploadOptions { connections: 8, retries: None }
+    }
+}
+
+impl UploadOptions {
+    /// The defaults, changed by `HF_HUB_UPLOAD_CONNECTIONS` and `HF_HUB_UPLOAD_RETRIES`.
+    pub fn from_env() -> Result<UploadOptions, Error> {
+        UploadOptions::from_vars(&|name| std::env::var(name).ok())
+    }
+
+    /// As [`UploadOptions::from_env`], from any source of variables.
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<UploadOptions, Error> {
+        let number = |name: &str| -> Result<Option<u32>, Error> {
+            match var(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(v) => v.trim().parse::<u32>().map(Some).map_err(|_| {
+                    Error::Api(hub_api::Error::InvalidInput {
+                        reason: format!("{name}={v:?} is not a whole number"),
+                    })
+                }),
+            }
+        };
+        let mut options = UploadOptions::default();
+        if let Some(connections) = number(CONNECTIONS_ENV)? {
+            options.connections = (connections as usize).max(1);
+        }
+        options.retries = number(RETRIES_ENV)?;
+        Ok(options)
+    }
+}
+
+/// The LFS side of the Hub: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LfsClient {
+    hub: HubClient,
+    options: UploadOptions,
+}
+
+fn lfs_json_request(method: Method, url: String, body: Vec<u8>) -> HubRequest {
+    let media = HeaderValue::from_static(LFS_MEDIA_TYPE);
+    HubRequest::new(method, url)
+        .body(body)
+        .header(ACCEPT, media.clone())
+        .header(CONTENT_TYPE, media)
+}
+
+/// `req` with the headers an action asks for (those that can be sent).
+fn with_action_headers(mut req: HubRequest, action: &Action) -> HubRequest {
+    for (name, value) in &action.header {
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::try_from(name.as_str()), HeaderValue::from_str(value))
+        {
+            req = req.header(name, value);
+        }
+    }
+    req
+}
+
+/// A URL without its query, for messages: presigned URLs carry their signature there.
+fn redact(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}
+
+impl LfsClient {
+    /// A client over `hub`'s transport.
+    pub fn new(hub: HubClient, options: UploadOptions) -> LfsClient {
+        LfsClient { hub, options }
+    }
+
+    /// The transport.
+    pub fn hub(&self) -> &HubClient {
+        &self.hub
+    }
+
+    /// Asks the batch API of `repo` what to do with `request`'s objects. Per-object errors stay
+    /// in the answer, for the caller to report object by object.
+    pub async fn batch(&self, repo: &Repo, request: &BatchRequest) -> Result<BatchResponse, Error> {
+        let url = self.hub.endpoint().lfs_batch_url(repo);
+        // A batch changes nothing on the server: safe to retry.
+        let req = lfs_json_request(Method::POST, url.clone(), encode_request(request))
+            .retry(Retry::Idempotent);
+        let (_, body) = self.hub.send_and_read(&req).await?;
+        parse_response(&body).map_err(|e| {
+            Error::Api(hub_api::Error::Protocol {
+                url,
+                reason: format!("invalid batch answer: {e}"),
+            })
+        })
+    }
+
+    /// Uploads the file at `path` as `object` through its upload `action`: one `PUT` (`basic`),
+    /// or the parts of a `multipart` plan, `connections` at a time, then the completion. The
+    /// file's size must be the object's. Progress is reported under the object's id.
+    pub async fn upload(
+        &self,
+        path: &Path,
+        object: &ObjectSpec,
+        action: &Action,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        let actual = tokio::fs::metadata(path).await.map_err(|e| Error::io(path, e))?.len();
+        if actual != object.size {
+            return Err(Error::SizeMismatch {
+                path: path.to_owned(),
+                oid: object.oid.clone(),
+                expected: object.size,
+                actual,
+            });
+        }
+        progress.start(&object.oid, object.size, 0);
+        match MultipartPlan::from_header(&object.oid, object.size, &action.header)? {
+            Some(plan) => self.upload_multipart(path, object, action, &plan, progress).await?,
+            None => {
+                self.upload_basic(path, object, action).await?;
+                progress.advance(&object.oid, object.size);
+            }
+        }
+        progress.finish(&object.oid);
+        Ok(())
+    }
+
+    async fn upload_basic(
+        &self,
+        path: &Path,
+        object: &ObjectSpec,
+        action: &Action,
+    ) -> Result<(), Error> {
+        // A presigned URL: neither the token nor the action's headers (as the Python library,
+        // huggingface_hub#2533).
+        let req = HubRequest::new(Method::PUT, action.href.clone())
+            .body(FileRange::new(path, 0, object.size))
+            .without_token();
+        let part = Part { number: 1, url: action.href.clone(), offset: 0, len: object.size };
+        self.put(&req, object, &part, 1).await.map(drop)
+    }
+
+    /// Sends one part (or a whole `basic` object) and returns the `ETag` it got.
+    async fn put(
+        &self,
+        req: &HubRequest,
+        object: &ObjectSpec,
+        part: &Part,
+        parts: u32,
+    ) -> Result<String, Error> {
+        let failed = |reason: String, status: Option<u16>| Error::Part {
+            oid: object.oid.clone(),
+            part: part.number,
+            parts,
+            reason,
+            status,
+        };
+        let response = self.hub.send(req).await.map_err(|e| match e {
+            hub_api::Error::LocalFile { .. } => Error::Api(e),
+            other => failed(other.to_string().replace(&req.url, redact(&req.url)), None),
+        })?;
+        let (head, body) = response.into_parts();
+        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        if let Some(e) =
+            HubError::from_response(redact(&req.url), head.status, &head.headers, &body)
+        {
+            return Err(failed(e.to_string(), Some(head.status.as_u16())));
+        }
+        Ok(head.headers.get(ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned())
+    }
+
+    async fn upload_multipart(
+        &self,
+        path: &Path,
+        object: &ObjectSpec,
+        action: &Action,
+        plan: &MultipartPlan,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        let count = u32::try_from(plan.parts().len()).unwrap_or(u32::MAX);
+        let mut parts: Vec<CompletedPart> = stream::iter(plan.parts())
+            .map(|part| {
+                let req = HubRequest::new(Method::PUT, part.url.clone())
+                    .body(FileRange::new(path, part.offset, part.len))
+                    .without_token();
+                async move {
+                    let etag = self.put(&req, object, part, count).await?;
+                    if etag.trim().is_empty() {
+                        return Err(Error::Part {
+                            oid: object.oid.clone(),
+                            part: part.number,
+                            parts: count,
+                            reason: "the storage answered without an ETag".to_owned(),
+                            status: None,
+                        });
+                    }
+                    progress.advance(&object.oid, part.len);
+                    Ok(CompletedPart { part_number: part.number, etag })
+                }
+            })
+            .buffer_unordered(self.options.connections.max(1))
+            .try_collect()
+            .await?;
+        parts.sort_unstable_by_key(|p| p.part_number);
+        let completion = Completion { oid: object.oid.clone(), parts };
+        let body = serde_json::to_vec(&completion).unwrap_or_default();
+        // The completion URL carries its own authorization: no token, as the Python library.
+        let req = lfs_json_request(Method::POST, action.href.clone(), body).without_token();
+        self.hub.send_and_read(&req).await?;
+        Ok(())
+    }
+
+    /// Confirms an upload through its `verify` action (with the token, like the batch call).
+    pub async fn verify(&self, object: &ObjectSpec, action: &Action) -> Result<(), Error> {
+        let body = serde_json::to_vec(object).unwrap_or_default();
+        let req = with_action_headers(
+            lfs_json_request(Method::POST, action.href.clone(), body).retry(Retry::Idempotent),
+            action,
+        );
+        self.hub.send_and_read(&req).await?;
+        Ok(())
+    }
+
+    /// Uploads whatever the Hub lacks of `files` (each a local file and its object) to `repo`:
+    /// one batch call, then the transfers, then `verify`. Objects the Hub already has are
+    /// skipped, so running it again after an interruption sends only what is missing. Returns
+    /// the objects that were sent.
+    pub async fn upload_files(
+        &self,
+        repo: &Repo,
+        revision: Option<&str>,
+        files: &[(PathBuf, ObjectSpec)],
+        progress: &dyn Progress,
+    ) -> Result<Vec<ObjectSpec>, Error> {
+        let objects = files.iter().map(|(_, o)| o.clone()).collect();
+        let mut request = BatchRequest::new(Operation::Upload, objects);
+        if let Some(revision) = revision {
+            request = request.with_ref(revision);
+        }
+        let answer = self.batch(repo, &request).await?;
+        let mut sent = Vec::new();
+        for (path, object) in files {
+            let Some(found) = answer.objects.iter().find(|o| o.oid == object.oid) else {
+                return Err(Error::InvalidAction {
+                    oid: object.oid.clone(),
+                    reason: "the batch answer does not mention it".to_owned(),
+                });
+            };
+            if let Some(error) = &found.error {
+                return Err(Error::Object {
+                    oid: object.oid.clone(),
+                    code: error.code,
+                    message: error.message.clone(),
+                });
+            }
+            let Some(actions) = &found.actions else { continue };
+            let Some(upload) = &actions.upload else { continue };
+            self.upload(path, object, upload, progress).await?;
+            if let Some(verify) = &actions.verify {
+                self.verify(object, verify).await?;
+            }
+            sent.push(object.clone());
+        }
+        Ok(sent)
+    }
+
+    /// Downloads `object` through its download `action` into `dest`: written to a temp file in
+    /// the same folder, checked against the object's size and sha256, then renamed into place,
+    /// so `dest` is either absent or complete.
+    pub async fn download(
+        &self,
+        object: &ObjectSpec,
+        action: &Action,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".lfs-download-")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
+        let (std_file, tmp_path) = tmp.into_parts();
+        let mut file = tokio::fs::File::from_std(std_file);
+        let req = with_action_headers(HubRequest::get(action.href.clone()), action);
+        let response = self.hub.send(&req).await?;
+        let (head, mut body) = response.into_parts();
+        if head.status != StatusCode::OK {
+            let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let e = HubError::from_response(redact(&req.url), head.status, &head.headers, &bytes);
+            return Err(match e {
+                Some(e) => Error::Api(e.into()),
+                None => Error::InvalidAction {
+                    oid: object.oid.clone(),
+                    reason: format!("download answered {}", head.status),
+                },
+            });
+        }
+        progress.start(&object.oid, object.size, 0);
+        let mut hasher = sha2::Sha256::default();
+        let mut size = 0u64;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                Error::Api(hub_api::Error::Network {
+                    url: redact(&req.url).to_owned(),
+                    source: Box::new(e),
+                })
+            })?;
+            if let Ok(data) = frame.into_data() {
+                sha2::Digest::update(&mut hasher, &data);
+                file.write_all(&data).await.map_err(|e| Error::io(&tmp_path, e))?;
+                size += data.len() as u64;
+                progress.advance(&object.oid, data.len() as u64);
+            }
+        }
+        file.flush().await.map_err(|e| Error::io(&tmp_path, e))?;
+        file.sync_all().await.map_err(|e| Error::io(&tmp_path, e))?;
+        drop(file);
+        if size != object.size {
+            return Err(Error::SizeMismatch {
+                path: dest.to_owned(),
+                oid: object.oid.clone(),
+                expected: object.size,
+                actual: size,
+            });
+        }
+        let actual = sha2::Digest::finalize(hasher).iter().map(|b| format!("{b:02x}")).collect();
+        if actual != object.oid {
+            return Err(Error::Corrupt { oid: object.oid.clone(), actual });
+        }
+        tmp_path.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+        progress.finish(&object.oid);
+        Ok(())
+    }
+}
+
+/// The sha256 and size of the file at `path` as an [`ObjectSpec`], hashed on a blocking
+/// thread so an async caller is not stalled.
+pub async fn object_for_file(path: &Path) -> Result<ObjectSpec, Error> {
+    let owned = path.to_owned();
+    let hashed =
+        tokio::task::spawn_blocking(move || std::fs::File::open(&owned).and_then(sha256_reader))
+            .await
+            .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+    let (oid, size) = hashed.map_err(|e| Error::io(path, e))?;
+    Ok(ObjectSpec { oid, size })
+}
