@@ -1,36 +1,19 @@
-//! `cargo xtask bench download`: how fast `hub-cli download` fetches a large LFS file from the
-//! local Hub, against `curl` and `openssl dgst -sha256` on the same bytes, measured in one run.
+//! `cargo xtask bench`: how fast `hub-cli` moves large LFS files to and from the local Hub,
+//! against a baseline measured in the same run (`download`: curl and `openssl dgst -sha256`).
+//!
+//! What the benchmarks share lives here: the options, the release build, the scratch directory,
+//! the measuring helper (wall time and peak RSS of one program), the meter of the CPU other
+//! processes use meanwhile, and the tables of figures and targets.
 
+mod download;
+
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::demo::{LocalHub, start_hub};
 use crate::util::{cargo, describe, exec, output, project_root, say, step};
-
-const HELP: &str = "\
-cargo xtask bench download [--size BYTES] [--keep]
-
-Builds hub-cli and the local Hub (testhub) in release mode, starts the Hub on loopback with a
-large LFS file (bench/large-model, model.bin) and measures, in the same run:
-  curl        one stream from the signed CDN URL (the baseline)
-  sha256      openssl dgst -sha256 on the downloaded file, from the page cache (the ceiling of
-              any verified download)
-  verified    hub-cli download into a fresh cache (wall time, MiB/s, peak RSS)
-  unverified  the same with HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1
-  lookups     hub-cli download of the cached file, offline (HF_HUB_OFFLINE=1) and pinned to
-              the commit (--revision <sha>): the median of 10 runs after a warm-up one,
-              process start to exit
-then prints the figures and the targets (ok / MISSED). Missed targets do not fail the command:
-it fails only when something cannot run. Needs curl and openssl; no internet.
-Run it on an idle machine: it measures the CPU other processes (builds, test suites) use
-during each measurement and flags the figures they may have skewed with (!).
-
-Options:
-  --size BYTES  size of the file: bytes, or with KiB/MiB/GiB (default 2GiB)
-  --keep        keep the scratch directory (Hub root, caches) instead of deleting it
-";
 
 const BENCH_HELP: &str = "\
 cargo xtask bench <BENCHMARK>
@@ -38,33 +21,20 @@ cargo xtask bench <BENCHMARK>
 Benchmarks:
   download  hub-cli download of a large LFS file against curl and sha256, peak RSS, cached lookups
 
-Run `cargo xtask bench download --help` for its options.
+Run `cargo xtask bench <BENCHMARK> --help` for its options.
 ";
 
 const MIB: f64 = 1024.0 * 1024.0;
 const DEFAULT_SIZE: u64 = 2 << 30;
-const REPO_ID: &str = "bench/large-model";
-const FILE: &str = "model.bin";
-const LOOKUP_RUNS: usize = 10;
-
-/// The targets of issue 3.
-const VERIFIED_VS_SHA256: f64 = 0.9;
-const UNVERIFIED_VS_CURL: f64 = 1.4;
+/// The peak RSS a transfer of `hub-cli` may reach, whatever the file's size (issues 3 and 5).
 const MAX_RSS_BYTES: u64 = 64 << 20;
-const MAX_LOOKUP_MS: f64 = 5.0;
 
 /// The name of the hidden task that runs one command and reports its peak RSS.
 const MEASURE: &str = "__measure";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
-        Some("download") => match parse_args(&args[1..])? {
-            Some(opts) => download(&opts),
-            None => {
-                say(HELP);
-                Ok(())
-            }
-        },
+        Some("download") => with_opts(&args[1..], download::HELP, download::run),
         Some(MEASURE) => measure_child(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             say(BENCH_HELP);
@@ -74,6 +44,22 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
 }
 
+/// Runs `bench` with the options in `args`, or prints `help`.
+fn with_opts(
+    args: &[String],
+    help: &str,
+    bench: fn(&Opts) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match parse_args(args, help)? {
+        Some(opts) => bench(&opts),
+        None => {
+            say(help);
+            Ok(())
+        }
+    }
+}
+
+/// The options every benchmark takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Opts {
     size: u64,
@@ -81,7 +67,7 @@ struct Opts {
 }
 
 /// `None` when help was asked for.
-fn parse_args(args: &[String]) -> anyhow::Result<Option<Opts>> {
+fn parse_args(args: &[String], help: &str) -> anyhow::Result<Option<Opts>> {
     let mut opts = Opts { size: DEFAULT_SIZE, keep: false };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -91,12 +77,12 @@ fn parse_args(args: &[String]) -> anyhow::Result<Option<Opts>> {
             "--size" => {
                 let value = args
                     .next()
-                    .ok_or_else(|| anyhow::format_err!("--size needs a value\n\n{HELP}"))?;
+                    .ok_or_else(|| anyhow::format_err!("--size needs a value\n\n{help}"))?;
                 opts.size = parse_size(value)?;
             }
             other => match other.strip_prefix("--size=") {
                 Some(value) => opts.size = parse_size(value)?,
-                None => anyhow::bail!("unexpected argument '{other}'\n\n{HELP}"),
+                None => anyhow::bail!("unexpected argument '{other}'\n\n{help}"),
             },
         }
     }
@@ -126,49 +112,80 @@ fn parse_size(text: &str) -> anyhow::Result<u64> {
     Ok(size)
 }
 
-/// A hub-cli download run under the measuring helper.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Download {
-    secs: f64,
-    max_rss_bytes: u64,
+/// Builds `hub-cli` and `testhub` in release mode; returns the folder that holds them.
+fn release_binaries() -> anyhow::Result<PathBuf> {
+    step("build hub-cli and the local Hub (release)");
+    exec(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "hub-cli",
+        "-p",
+        "hub-tests",
+        "--bin",
+        "hub-cli",
+        "--bin",
+        "testhub",
+    ]))?;
+    let root = project_root();
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| root.join(d));
+    Ok(target.join("release"))
 }
 
-/// Everything one run measures.
-#[derive(Debug, Clone, PartialEq)]
-struct Figures {
-    size: u64,
-    curl_secs: f64,
-    sha256_secs: f64,
-    verified: Download,
-    unverified: Download,
-    /// Medians, in milliseconds.
-    lookup_offline_ms: f64,
-    lookup_pinned_ms: f64,
-    lookup_runs: usize,
-    /// Requests the Hub and the CDN received during all the lookups.
-    lookup_requests: u64,
-    /// The CPU other processes used during each measurement.
-    others: Others,
+/// Fails unless `hub-cli` (not yet rebuilt with it, say) has `command`.
+fn require_command(hub_cli: &Path, command: &str) -> anyhow::Result<()> {
+    if output(Command::new(hub_cli).args([command, "--help"])).is_err() {
+        anyhow::bail!("{} has no `{command}` command yet", hub_cli.display());
+    }
+    Ok(())
 }
 
-/// Percent of all cores that processes other than this benchmark's used during each
-/// measurement (NaN when unknown): another build or test suite makes a figure unreliable.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Others {
-    curl: f64,
-    sha256: f64,
-    verified: f64,
-    unverified: f64,
-    lookup_offline: f64,
-    lookup_pinned: f64,
+/// The scratch directory of one run (a fresh one under the temp dir); deleted when dropped
+/// unless kept. Declare it before the Hub, so the Hub is stopped before its root is deleted.
+struct Scratch {
+    path: PathBuf,
+    keep: bool,
 }
 
-impl Figures {
-    fn mib_per_sec(&self, secs: f64) -> f64 {
-        if secs > 0.0 { self.size as f64 / MIB / secs } else { f64::INFINITY }
+impl Scratch {
+    fn create(bench: &str, keep: bool) -> anyhow::Result<Scratch> {
+        let path = std::env::temp_dir().join(format!("hub-bench-{bench}-{}", std::process::id()));
+        if path.exists() {
+            std::fs::remove_dir_all(&path)?;
+        }
+        std::fs::create_dir_all(&path)?;
+        say(&format!("scratch directory: {}", path.display()));
+        Ok(Scratch { path, keep })
     }
 }
 
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.keep {
+            say(&format!("kept {}", self.path.display()));
+        } else if let Err(err) = std::fs::remove_dir_all(&self.path) {
+            crate::util::shout(&format!("cannot delete {}: {err}", self.path.display()));
+        }
+    }
+}
+
+/// Flushes dirty pages so one run's writes do not slow the next.
+fn sync() -> anyhow::Result<()> {
+    let status = Command::new("sync").status()?;
+    anyhow::ensure!(status.success(), "sync failed ({status})");
+    Ok(())
+}
+
+fn mib_per_sec(size: u64, secs: f64) -> f64 {
+    if secs > 0.0 { size as f64 / MIB / secs } else { f64::INFINITY }
+}
+
+fn format_mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / MIB)
+}
+
+/// One target, as measured.
 #[derive(Debug, Clone, PartialEq)]
 struct Check {
     what: String,
@@ -177,51 +194,93 @@ struct Check {
     ok: bool,
 }
 
-fn checks(f: &Figures) -> Vec<Check> {
-    let ratio = |ours: f64, theirs: f64| f.mib_per_sec(ours) / f.mib_per_sec(theirs);
-    let verified = ratio(f.verified.secs, f.sha256_secs);
-    let unverified = ratio(f.unverified.secs, f.curl_secs);
-    let mut out = vec![
-        Check {
-            what: "verified download / sha256 speed".to_owned(),
-            measured: format!("{verified:.2}x"),
-            required: format!(">= {VERIFIED_VS_SHA256:.1}x"),
-            ok: verified >= VERIFIED_VS_SHA256,
-        },
-        Check {
-            what: "unverified download / curl".to_owned(),
-            measured: format!("{unverified:.2}x"),
-            required: format!(">= {UNVERIFIED_VS_CURL:.1}x"),
-            ok: unverified >= UNVERIFIED_VS_CURL,
-        },
-    ];
-    for (what, run) in [("verified", f.verified), ("unverified", f.unverified)] {
-        out.push(Check {
-            what: format!("peak RSS, {what}"),
-            measured: format_mib(run.max_rss_bytes),
-            required: format!("<= {}", format_mib(MAX_RSS_BYTES)),
-            ok: run.max_rss_bytes <= MAX_RSS_BYTES,
-        });
+/// Our speed over theirs (`ours` / `theirs`, both in MiB/s) must be at least `min`.
+fn speed_check(what: &str, ours: f64, theirs: f64, min: f64) -> Check {
+    let ratio = ours / theirs;
+    Check {
+        what: what.to_owned(),
+        measured: format!("{ratio:.2}x"),
+        required: format!(">= {min:.1}x"),
+        ok: ratio >= min,
     }
-    for (what, ms) in [("offline", f.lookup_offline_ms), ("pinned commit", f.lookup_pinned_ms)] {
-        out.push(Check {
-            what: format!("cached lookup, {what}"),
-            measured: format!("{ms:.2} ms"),
-            required: format!("<= {MAX_LOOKUP_MS:.0} ms"),
-            ok: ms <= MAX_LOOKUP_MS,
-        });
-    }
-    out.push(Check {
-        what: "requests during the cached lookups".to_owned(),
-        measured: f.lookup_requests.to_string(),
-        required: "0".to_owned(),
-        ok: f.lookup_requests == 0,
-    });
-    out
 }
 
-fn format_mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / MIB)
+/// The peak RSS of a run must be at most `MAX_RSS_BYTES`.
+fn rss_check(what: &str, max_rss_bytes: u64) -> Check {
+    Check {
+        what: format!("peak RSS, {what}"),
+        measured: format_mib(max_rss_bytes),
+        required: format!("<= {}", format_mib(MAX_RSS_BYTES)),
+        ok: max_rss_bytes <= MAX_RSS_BYTES,
+    }
+}
+
+/// One line of the table of figures.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    run: String,
+    time: String,
+    speed: String,
+    peak_rss: String,
+    /// The CPU other processes used meanwhile, in percent of all cores (NaN when unknown).
+    others: f64,
+}
+
+impl Row {
+    /// A transfer of `size` bytes that took `secs`.
+    fn transfer(run: &str, size: u64, secs: f64, peak_rss: Option<u64>, others: f64) -> Row {
+        Row {
+            run: run.to_owned(),
+            time: format!("{secs:.3} s"),
+            speed: format!("{:.0} MiB/s", mib_per_sec(size, secs)),
+            peak_rss: peak_rss.map(format_mib).unwrap_or_default(),
+            others,
+        }
+    }
+}
+
+/// The report of a run: the file's size, the figures, a warning when other processes may have
+/// skewed them, and the targets.
+fn results(size: u64, rows: &[Row], checks: &[Check]) -> String {
+    let other = |percent: f64| {
+        if percent.is_nan() {
+            "?".to_owned()
+        } else if percent >= BUSY_PERCENT {
+            format!("{percent:.0}% (!)")
+        } else {
+            format!("{percent:.0}%")
+        }
+    };
+    let mut figures =
+        vec![["run", "time", "speed", "peak RSS", "others' CPU"].map(str::to_owned).to_vec()];
+    for row in rows {
+        figures.push(vec![
+            row.run.clone(),
+            row.time.clone(),
+            row.speed.clone(),
+            row.peak_rss.clone(),
+            other(row.others),
+        ]);
+    }
+    let warning = if rows.iter().any(|r| r.others >= BUSY_PERCENT) {
+        format!(
+            "\n(!) other processes used {BUSY_PERCENT:.0}% or more of the CPU during this \
+             measurement: its figure is unreliable; run again on an idle machine.\n"
+        )
+    } else {
+        String::new()
+    };
+    let mut targets = vec![["target", "measured", "required", ""].map(str::to_owned).to_vec()];
+    for c in checks {
+        let verdict = if c.ok { "ok" } else { "MISSED" };
+        targets.push(vec![c.what.clone(), c.measured.clone(), c.required.clone(), verdict.into()]);
+    }
+    format!(
+        "file: {} ({size} bytes)\n\n{}{warning}\n{}",
+        format_mib(size),
+        table("<>>>>", &figures),
+        table("<>><", &targets)
+    )
 }
 
 /// Columns two spaces apart, aligned as `align` says per column (`<` left, `>` right).
@@ -246,358 +305,6 @@ fn table(align: &str, rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
-}
-
-fn report(f: &Figures) -> String {
-    let speed = |secs: f64| format!("{:.0} MiB/s", f.mib_per_sec(secs));
-    let time = |secs: f64| format!("{secs:.3} s");
-    let lookups = format!("(median of {})", f.lookup_runs);
-    let o = &f.others;
-    let busy = [o.curl, o.sha256, o.verified, o.unverified, o.lookup_offline, o.lookup_pinned];
-    let other = |percent: f64| {
-        if percent.is_nan() {
-            "?".to_owned()
-        } else if percent >= BUSY_PERCENT {
-            format!("{percent:.0}% (!)")
-        } else {
-            format!("{percent:.0}%")
-        }
-    };
-    let figures = table(
-        "<>>>>",
-        &[
-            vec![
-                "run".into(),
-                "time".into(),
-                "speed".into(),
-                "peak RSS".into(),
-                "others' CPU".into(),
-            ],
-            vec![
-                "curl, one stream".into(),
-                time(f.curl_secs),
-                speed(f.curl_secs),
-                "".into(),
-                other(o.curl),
-            ],
-            vec![
-                "sha256 (openssl dgst, page cache)".into(),
-                time(f.sha256_secs),
-                speed(f.sha256_secs),
-                "".into(),
-                other(o.sha256),
-            ],
-            vec![
-                "hub-cli download, verified".into(),
-                time(f.verified.secs),
-                speed(f.verified.secs),
-                format_mib(f.verified.max_rss_bytes),
-                other(o.verified),
-            ],
-            vec![
-                "hub-cli download, unverified".into(),
-                time(f.unverified.secs),
-                speed(f.unverified.secs),
-                format_mib(f.unverified.max_rss_bytes),
-                other(o.unverified),
-            ],
-            vec![
-                "cached lookup, offline".into(),
-                format!("{:.2} ms", f.lookup_offline_ms),
-                lookups.clone(),
-                "".into(),
-                other(o.lookup_offline),
-            ],
-            vec![
-                "cached lookup, pinned commit".into(),
-                format!("{:.2} ms", f.lookup_pinned_ms),
-                lookups,
-                "".into(),
-                other(o.lookup_pinned),
-            ],
-        ],
-    );
-    let warning = if busy.iter().any(|p| *p >= BUSY_PERCENT) {
-        format!(
-            "\n(!) other processes used {BUSY_PERCENT:.0}% or more of the CPU during this \
-             measurement: its figure is unreliable; run again on an idle machine.\n"
-        )
-    } else {
-        String::new()
-    };
-    let mut rows = vec![vec!["target".into(), "measured".into(), "required".into(), "".into()]];
-    for c in checks(f) {
-        rows.push(vec![c.what, c.measured, c.required, if c.ok { "ok" } else { "MISSED" }.into()]);
-    }
-    format!(
-        "file: {} ({} bytes)\n\n{figures}{warning}\n{}",
-        format_mib(f.size),
-        f.size,
-        table("<>><", &rows)
-    )
-}
-
-fn median_ms(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    match samples.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => samples[n / 2],
-        n => (samples[n / 2 - 1] + samples[n / 2]) / 2.0,
-    }
-}
-
-/// The scratch directory of one run; deleted when dropped unless kept.
-struct Scratch {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if self.keep {
-            say(&format!("kept {}", self.path.display()));
-        } else if let Err(err) = std::fs::remove_dir_all(&self.path) {
-            crate::util::shout(&format!("cannot delete {}: {err}", self.path.display()));
-        }
-    }
-}
-
-/// The large file, as the Hub's startup line describes it.
-#[derive(Debug)]
-struct LargeFile {
-    sha256: String,
-    size: u64,
-    commit: String,
-}
-
-fn large_file(hub: &LocalHub) -> anyhow::Result<LargeFile> {
-    let files = hub.info["large_files"].as_array();
-    let file = files
-        .into_iter()
-        .flatten()
-        .find(|f| f["repo_id"] == REPO_ID && f["path"] == FILE)
-        .ok_or_else(|| {
-        anyhow::format_err!("testhub did not list {REPO_ID}:{FILE} in large_files")
-    })?;
-    let field = |name: &str| {
-        file[name]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::format_err!("large_files entry without {name}: {file}"))
-    };
-    Ok(LargeFile {
-        sha256: field("sha256")?,
-        commit: field("commit")?,
-        size: file["size"]
-            .as_u64()
-            .ok_or_else(|| anyhow::format_err!("large_files entry without size: {file}"))?,
-    })
-}
-
-/// The `Location` header of a `curl -sI` answer.
-fn location(headers: &str) -> Option<&str> {
-    headers.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("location").then(|| value.trim())
-    })
-}
-
-/// The hex digest of `openssl dgst -sha256 FILE` (`SHA2-256(FILE)= hex`).
-fn openssl_digest(out: &str) -> Option<&str> {
-    out.trim().rsplit_once("= ").map(|(_, hex)| hex.trim())
-}
-
-/// Total requests in the Hub's `/_testhub/stats`.
-fn hub_requests(endpoint: &str) -> anyhow::Result<u64> {
-    let body = output(
-        Command::new("curl")
-            .args(["-sSf", "--noproxy", "*"])
-            .arg(format!("{endpoint}/_testhub/stats")),
-    )?;
-    let stats: serde_json::Value = serde_json::from_str(&body)
-        .map_err(|e| anyhow::format_err!("the Hub's stats are not JSON ({e}): {body}"))?;
-    let requests = stats["requests"]
-        .as_object()
-        .ok_or_else(|| anyhow::format_err!("the Hub's stats have no requests: {body}"))?;
-    Ok(requests.values().filter_map(serde_json::Value::as_u64).sum())
-}
-
-/// Flushes dirty pages so one run's writes do not slow the next.
-fn sync() -> anyhow::Result<()> {
-    let status = Command::new("sync").status()?;
-    anyhow::ensure!(status.success(), "sync failed ({status})");
-    Ok(())
-}
-
-/// Reads `path` once so the next reader finds it in the page cache.
-fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
-    let mut file = std::fs::File::open(path)?;
-    std::io::copy(&mut file, &mut std::io::sink())?;
-    Ok(())
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| root.join(d))
-}
-
-fn download(opts: &Opts) -> anyhow::Result<()> {
-    let root = project_root();
-    step("build hub-cli and the local Hub (release)");
-    exec(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "hub-cli",
-        "-p",
-        "hub-tests",
-        "--bin",
-        "hub-cli",
-        "--bin",
-        "testhub",
-    ]))?;
-    let bin = target_dir(&root).join("release");
-    let hub_cli_bin = bin.join("hub-cli");
-    if output(Command::new(&hub_cli_bin).args(["download", "--help"])).is_err() {
-        anyhow::bail!("{} has no `download` command yet", hub_cli_bin.display());
-    }
-
-    // Declared before the Hub, so the Hub is stopped before its root is deleted.
-    let scratch = Scratch {
-        path: std::env::temp_dir().join(format!("hub-bench-{}", std::process::id())),
-        keep: opts.keep,
-    };
-    if scratch.path.exists() {
-        std::fs::remove_dir_all(&scratch.path)?;
-    }
-    std::fs::create_dir_all(scratch.path.join("home"))?;
-    say(&format!("scratch directory: {}", scratch.path.display()));
-
-    step(&format!("start the local Hub with {REPO_ID}:{FILE} of {} bytes", opts.size));
-    let spec = format!("{REPO_ID}:{FILE}:{}", opts.size);
-    let started = Instant::now();
-    let hub = start_hub(&bin.join("testhub"), &scratch.path.join("hub"), &["--large-file", &spec])?;
-    say(&format!("ready in {:.1} s: {}", started.elapsed().as_secs_f64(), hub.endpoint));
-    let file = large_file(&hub)?;
-    anyhow::ensure!(file.size == opts.size, "testhub made {} bytes, not {}", file.size, opts.size);
-    let resolve = format!("{}/{REPO_ID}/resolve/main/{FILE}", hub.endpoint);
-    let headers = output(Command::new("curl").args(["-sI", "--noproxy", "*", &resolve]))?;
-    let cdn_url = location(&headers)
-        .ok_or_else(|| {
-            anyhow::format_err!("no Location in the answer to HEAD {resolve}:\n{headers}")
-        })?
-        .to_owned();
-    say(&format!("sha256 {}  commit {}\nCDN URL {cdn_url}", file.sha256, file.commit));
-
-    step("curl, one stream (after an untimed warm-up run)");
-    let pid = hub.pid();
-    let curl_file = scratch.path.join("curl.bin");
-    // The warm-up puts every run on the same footing: on a VM, memory the guest never touched
-    // costs far more to fill than memory a deleted file gave back.
-    exec(
-        Command::new("curl").args(["-sSf", "--noproxy", "*", "-o"]).arg(&curl_file).arg(&cdn_url),
-    )?;
-    std::fs::remove_file(&curl_file)?;
-    sync()?;
-    let meter = CpuMeter::start(pid);
-    let started = Instant::now();
-    exec(
-        Command::new("curl").args(["-sSf", "--noproxy", "*", "-o"]).arg(&curl_file).arg(&cdn_url),
-    )?;
-    let curl_secs = started.elapsed().as_secs_f64();
-    let others_curl = meter.others_percent();
-    say(&format!("{curl_secs:.3} s{}", busy_note(others_curl)));
-    let got = std::fs::metadata(&curl_file)?.len();
-    anyhow::ensure!(got == file.size, "curl wrote {got} bytes, not {}", file.size);
-
-    step("sha256 of the same file (openssl dgst, from the page cache)");
-    warm_page_cache(&curl_file)?;
-    let mut openssl = Command::new("openssl");
-    openssl.args(["dgst", "-sha256"]).arg(&curl_file);
-    say(&format!("$ {}", describe(&openssl)));
-    let meter = CpuMeter::start(pid);
-    let started = Instant::now();
-    let digest = output(&mut openssl)?;
-    let sha256_secs = started.elapsed().as_secs_f64();
-    let others_sha256 = meter.others_percent();
-    say(&format!("{sha256_secs:.3} s{}", busy_note(others_sha256)));
-    anyhow::ensure!(
-        openssl_digest(&digest) == Some(file.sha256.as_str()),
-        "openssl says {digest:?}, the Hub says {}",
-        file.sha256
-    );
-    std::fs::remove_file(&curl_file)?;
-
-    let hub_cli = |cache: &Path, extra: &[&str]| {
-        let mut cmd = Command::new(&hub_cli_bin);
-        cmd.args(["download", REPO_ID, FILE, "--quiet", "--cache-dir"])
-            .arg(cache)
-            .args(extra)
-            .env("HF_ENDPOINT", &hub.endpoint)
-            .env("HF_HOME", scratch.path.join("home"))
-            .env("HF_HUB_DISABLE_PROGRESS_BARS", "1");
-        for var in [
-            "HF_TOKEN",
-            "HUGGING_FACE_HUB_TOKEN",
-            "HF_HUB_CACHE",
-            "HUGGINGFACE_HUB_CACHE",
-            "HF_HUB_OFFLINE",
-            "HF_HUB_DISABLE_DOWNLOAD_VERIFICATION",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd
-    };
-
-    step("hub-cli download, verified");
-    let verified_cache = scratch.path.join("cache-verified");
-    let (verified, verified_path, others_verified) =
-        measured_download(&mut hub_cli(&verified_cache, &[]), file.size, pid)?;
-
-    step(&format!("cached lookups, {LOOKUP_RUNS} runs each"));
-    let requests_before = hub_requests(&hub.endpoint)?;
-    let mut offline = hub_cli(&verified_cache, &[]);
-    offline.env("HF_HUB_OFFLINE", "1");
-    let (lookup_offline_ms, others_offline) = lookup_median_ms(&mut offline, &verified_path, pid)?;
-    let (lookup_pinned_ms, others_pinned) = lookup_median_ms(
-        &mut hub_cli(&verified_cache, &["--revision", &file.commit]),
-        &verified_path,
-        pid,
-    )?;
-    let lookup_requests = hub_requests(&hub.endpoint)?.saturating_sub(requests_before);
-    // Every download writes into memory freed by the previous one: on a VM, pages the guest
-    // never touched cost far more to fill, and would make the later run look slow.
-    std::fs::remove_dir_all(&verified_cache)?;
-
-    step("hub-cli download, unverified (HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1)");
-    let unverified_cache = scratch.path.join("cache-unverified");
-    let mut cmd = hub_cli(&unverified_cache, &[]);
-    cmd.env("HF_HUB_DISABLE_DOWNLOAD_VERIFICATION", "1");
-    let (unverified, _, others_unverified) = measured_download(&mut cmd, file.size, pid)?;
-    std::fs::remove_dir_all(&unverified_cache)?;
-
-    drop(hub);
-    let figures = Figures {
-        size: file.size,
-        curl_secs,
-        sha256_secs,
-        verified,
-        unverified,
-        lookup_offline_ms,
-        lookup_pinned_ms,
-        lookup_runs: LOOKUP_RUNS,
-        lookup_requests,
-        others: Others {
-            curl: others_curl,
-            sha256: others_sha256,
-            verified: others_verified,
-            unverified: others_unverified,
-            lookup_offline: others_offline,
-            lookup_pinned: others_pinned,
-        },
-    };
-    step("results");
-    say(&report(&figures));
-    Ok(())
 }
 
 /// Other processes using this share of all cores (percent) during a measurement make its
@@ -698,91 +405,56 @@ fn self_exe() -> anyhow::Result<PathBuf> {
     if proc_exe.exists() { Ok(proc_exe.to_path_buf()) } else { Ok(std::env::current_exe()?) }
 }
 
-/// Runs a `hub-cli download` under the measuring helper; checks that it printed the path of a
-/// file of `size` bytes, and returns the figures, that path and the others' CPU meanwhile.
-fn measured_download(
-    cmd: &mut Command,
-    size: u64,
-    hub_pid: u32,
-) -> anyhow::Result<(Download, PathBuf, f64)> {
-    sync()?;
+/// What the measuring helper reports about one run of a program.
+#[derive(Debug, Clone, PartialEq)]
+struct Measured {
+    /// From its start to its exit.
+    secs: f64,
+    max_rss_bytes: u64,
+    stdout: String,
+}
+
+/// The measuring helper's command for `cmd` (its program, arguments and environment), with
+/// `helper_args` before the program.
+fn helper_for(cmd: &Command, helper_args: &[&OsStr]) -> anyhow::Result<Command> {
     let mut helper = Command::new(self_exe()?);
-    helper.args(["bench", MEASURE]).arg(cmd.get_program()).args(cmd.get_args());
+    helper.args(["bench", MEASURE]).args(helper_args);
+    helper.arg(cmd.get_program()).args(cmd.get_args());
     for (name, value) in cmd.get_envs() {
         match value {
             Some(value) => helper.env(name, value),
             None => helper.env_remove(name),
         };
     }
+    if let Some(dir) = cmd.get_current_dir() {
+        helper.current_dir(dir);
+    }
+    Ok(helper)
+}
+
+/// Runs `cmd` under the measuring helper, stdin closed and stdout captured; fails unless it
+/// exits with 0. Also returns the others' CPU meanwhile.
+fn measured(cmd: &Command, hub_pid: u32) -> anyhow::Result<(Measured, f64)> {
+    sync()?;
+    let mut helper = helper_for(cmd, &[])?;
     say(&format!("$ {}", describe(cmd)));
     let meter = CpuMeter::start(hub_pid);
     let line = output(&mut helper)?;
     let others = meter.others_percent();
-    let report: serde_json::Value = serde_json::from_str(&line)
+    Ok((parse_report(&line, cmd)?, others))
+}
+
+fn parse_report(line: &str, cmd: &Command) -> anyhow::Result<Measured> {
+    let report: serde_json::Value = serde_json::from_str(line)
         .map_err(|e| anyhow::format_err!("the measuring helper printed {line:?} ({e})"))?;
     if report["code"] != 0 {
         anyhow::bail!("`{}` failed (exit status {})", describe(cmd), report["code"]);
     }
-    let stdout = report["stdout"].as_str().unwrap_or_default().trim();
-    let path = PathBuf::from(stdout);
-    let got = std::fs::metadata(&path)
-        .map_err(|e| anyhow::format_err!("hub-cli printed {stdout:?}, not a file ({e})"))?
-        .len();
-    anyhow::ensure!(got == size, "{} has {got} bytes, not {size}", path.display());
-    let download = Download {
+    Ok(Measured {
         secs: report["secs"].as_f64().unwrap_or(f64::NAN),
         max_rss_bytes: report["max_rss_kib"].as_u64().unwrap_or(0) * 1024,
-    };
-    say(&format!(
-        "{:.3} s, peak RSS {}: {}{}",
-        download.secs,
-        format_mib(download.max_rss_bytes),
-        path.display(),
-        busy_note(others)
-    ));
-    Ok((download, path, others))
-}
-
-/// Runs `cmd` once to warm up, then `LOOKUP_RUNS` times; each must print `expected`. The median
-/// wall time of the counted runs, in ms, and the others' CPU meanwhile.
-fn lookup_median_ms(
-    cmd: &mut Command,
-    expected: &Path,
-    hub_pid: u32,
-) -> anyhow::Result<(f64, f64)> {
-    say(&format!("$ {}", describe(cmd)));
-    let mut samples = Vec::with_capacity(LOOKUP_RUNS);
-    let mut meter = CpuMeter::start(hub_pid);
-    // One warm-up run (the binary and the cache's metadata into the page cache), not counted.
-    for run in 0..=LOOKUP_RUNS {
-        if run == 1 {
-            meter = CpuMeter::start(hub_pid);
-        }
-        let started = Instant::now();
-        let out = cmd.stdin(Stdio::null()).output()?;
-        if run > 0 {
-            samples.push(started.elapsed().as_secs_f64() * 1000.0);
-        }
-        if !out.status.success() {
-            anyhow::bail!(
-                "`{}` failed ({}): {}",
-                describe(cmd),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        let printed = String::from_utf8_lossy(&out.stdout);
-        anyhow::ensure!(
-            Path::new(printed.trim()) == expected,
-            "the lookup printed {printed:?}, not {}",
-            expected.display()
-        );
-    }
-    let others = meter.others_percent();
-    let median = median_ms(samples.clone());
-    let spread: Vec<String> = samples.iter().map(|ms| format!("{ms:.1}")).collect();
-    say(&format!("median {median:.2} ms (runs: {} ms){}", spread.join(" "), busy_note(others)));
-    Ok((median, others))
+        stdout: report["stdout"].as_str().unwrap_or_default().to_owned(),
+    })
 }
 
 /// The hidden `bench __measure PROGRAM ARGS...`: runs the program (stdin closed, stderr
@@ -860,41 +532,20 @@ mod tests {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn figures() -> Figures {
-        Figures {
-            size: 1 << 30,
-            curl_secs: 1.0,
-            sha256_secs: 0.5,
-            verified: Download { secs: 0.5, max_rss_bytes: 20 << 20 },
-            unverified: Download { secs: 0.7, max_rss_bytes: 64 << 20 },
-            lookup_offline_ms: 1.5,
-            lookup_pinned_ms: 5.0,
-            lookup_runs: 10,
-            lookup_requests: 0,
-            others: Others {
-                curl: 1.0,
-                sha256: 0.0,
-                verified: 2.0,
-                unverified: 3.0,
-                lookup_offline: 0.5,
-                lookup_pinned: f64::NAN,
-            },
-        }
-    }
-
     #[test]
     fn parses_the_options() {
+        let parse = |list: &[&str]| parse_args(&args(list), "help");
         let default = Opts { size: DEFAULT_SIZE, keep: false };
-        assert_eq!(parse_args(&[]).unwrap(), Some(default));
+        assert_eq!(parse(&[]).unwrap(), Some(default));
         assert_eq!(
-            parse_args(&args(&["--size", "268435456", "--keep"])).unwrap(),
+            parse(&["--size", "268435456", "--keep"]).unwrap(),
             Some(Opts { size: 256 << 20, keep: true })
         );
-        assert_eq!(parse_args(&args(&["--size=1GiB"])).unwrap().unwrap().size, 1 << 30);
-        assert_eq!(parse_args(&args(&["--keep", "--help"])).unwrap(), None);
-        assert!(parse_args(&args(&["--size"])).is_err());
-        assert!(parse_args(&args(&["--fast"])).is_err());
-        assert!(parse_args(&args(&["extra"])).is_err());
+        assert_eq!(parse(&["--size=1GiB"]).unwrap().unwrap().size, 1 << 30);
+        assert_eq!(parse(&["--keep", "--help"]).unwrap(), None);
+        assert!(parse(&["--size"]).is_err());
+        assert!(parse(&["--fast"]).is_err());
+        assert!(parse(&["extra"]).is_err());
     }
 
     #[test]
@@ -910,70 +561,19 @@ mod tests {
     }
 
     #[test]
-    fn checks_the_targets() {
-        let f = figures();
-        let got: Vec<(String, String, bool)> =
-            checks(&f).into_iter().map(|c| (c.what, c.measured, c.ok)).collect();
-        let want = [
-            ("verified download / sha256 speed", "1.00x", true),
-            ("unverified download / curl", "1.43x", true),
-            ("peak RSS, verified", "20.0 MiB", true),
-            ("peak RSS, unverified", "64.0 MiB", true),
-            ("cached lookup, offline", "1.50 ms", true),
-            ("cached lookup, pinned commit", "5.00 ms", true),
-            ("requests during the cached lookups", "0", true),
-        ];
-        let want: Vec<(String, String, bool)> =
-            want.iter().map(|(w, m, ok)| ((*w).to_owned(), (*m).to_owned(), *ok)).collect();
-        assert_eq!(got, want);
-    }
-
-    #[test]
-    fn misses_are_reported() {
-        let f = Figures {
-            verified: Download { secs: 0.6, max_rss_bytes: (64 << 20) + 1 },
-            unverified: Download { secs: 0.75, max_rss_bytes: 1 },
-            lookup_pinned_ms: 5.01,
-            lookup_requests: 2,
-            ..figures()
-        };
-        let ok: Vec<bool> = checks(&f).into_iter().map(|c| c.ok).collect();
-        assert_eq!(ok, [false, false, false, true, true, false, false]);
-        let text = report(&f);
-        assert_eq!(text.matches("MISSED").count(), 5, "{text}");
-    }
-
-    #[test]
-    fn reports_a_table() {
-        let text = report(&figures());
-        assert!(text.starts_with("file: 1024.0 MiB (1073741824 bytes)\n"), "{text}");
-        let line = |start: &str| {
-            text.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("{start}: {text}"))
-        };
-        let words = |start: &str| line(start).split_whitespace().collect::<Vec<_>>().join(" ");
-        assert_eq!(words("curl, one stream"), "curl, one stream 1.000 s 1024 MiB/s 1%");
-        assert_eq!(words("sha256"), "sha256 (openssl dgst, page cache) 0.500 s 2048 MiB/s 0%");
+    fn checks_speeds_and_memory() {
+        let fast = speed_check("ours / theirs", 150.0, 100.0, 1.4);
         assert_eq!(
-            words("hub-cli download, verified"),
-            "hub-cli download, verified 0.500 s 2048 MiB/s 20.0 MiB 2%"
+            (fast.measured.as_str(), fast.required.as_str(), fast.ok),
+            ("1.50x", ">= 1.4x", true)
         );
+        assert!(!speed_check("ours / theirs", 99.0, 100.0, 1.0).ok);
+        let rss = rss_check("upload", 64 << 20);
         assert_eq!(
-            words("cached lookup, offline"),
-            "cached lookup, offline 1.50 ms (median of 10) 0%"
+            (rss.what.as_str(), rss.measured.as_str(), rss.ok),
+            ("peak RSS, upload", "64.0 MiB", true)
         );
-        assert_eq!(
-            words("cached lookup, pinned commit"),
-            "cached lookup, pinned commit 5.00 ms (median of 10) ?"
-        );
-        assert!(!text.contains("(!)"), "{text}");
-        assert_eq!(
-            words("unverified download / curl"),
-            "unverified download / curl 1.43x >= 1.4x ok"
-        );
-        // Columns line up: every row of a table has its cells at the same offsets.
-        let header = line("run");
-        let speed_end = header.find("speed").unwrap() + "speed".len();
-        assert_eq!(line("curl, one stream").find("MiB/s").unwrap() + "MiB/s".len(), speed_end);
+        assert!(!rss_check("upload", (64 << 20) + 1).ok);
     }
 
     #[test]
@@ -982,18 +582,6 @@ mod tests {
         assert_eq!(cpu_times(stat), Some((155, 990)));
         assert_eq!(cpu_times("intr 1 2 3\n"), None);
         assert_eq!(cpu_times("cpu  1 2\n"), None);
-    }
-
-    #[test]
-    fn flags_figures_measured_beside_other_work() {
-        let f = Figures { others: Others { unverified: 35.0, ..figures().others }, ..figures() };
-        let text = report(&f);
-        let line = text.lines().find(|l| l.starts_with("hub-cli download, unverified")).unwrap();
-        assert!(line.ends_with("35% (!)"), "{text}");
-        assert!(text.contains("(!) other processes used 10% or more of the CPU"), "{text}");
-        assert_eq!(busy_note(35.0), " (other processes used 35% of the CPU meanwhile: unreliable)");
-        assert_eq!(busy_note(9.9), "");
-        assert_eq!(busy_note(f64::NAN), "");
     }
 
     #[test]
@@ -1008,22 +596,6 @@ mod tests {
         let stat = "4242 (a (weird) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 4 0\n";
         assert_eq!(process_ticks(stat), Some(300));
         assert_eq!(process_ticks("4242 (x) S 1"), None);
-    }
-
-    #[test]
-    fn medians() {
-        assert_eq!(median_ms(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median_ms(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median_ms(vec![]).is_nan());
-    }
-
-    #[test]
-    fn reads_the_headers_and_the_digest() {
-        let headers = "HTTP/1.1 302 Found\r\nx-repo-commit: abc\r\nLocation: http://127.0.0.2:9/lfs/x?exp=1&sig=2\r\n\r\n";
-        assert_eq!(location(headers), Some("http://127.0.0.2:9/lfs/x?exp=1&sig=2"));
-        assert_eq!(location("HTTP/1.1 200 OK\r\n"), None);
-        assert_eq!(openssl_digest("SHA2-256(/tmp/a b.bin)= 0abc\n"), Some("0abc"));
-        assert_eq!(openssl_digest("SHA256(f)= ff\n"), Some("ff"));
     }
 
     #[test]

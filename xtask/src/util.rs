@@ -1,4 +1,5 @@
-//! Small helpers: the project root, running commands loudly, printing.
+//! Small helpers: the project root, running commands loudly, printing, test files and their
+//! sha256.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -43,6 +44,11 @@ pub(crate) fn output(cmd: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The hex digest of `openssl dgst -sha256 FILE` (`SHA2-256(FILE)= hex`).
+pub(crate) fn openssl_digest(out: &str) -> Option<&str> {
+    out.trim().rsplit_once("= ").map(|(_, hex)| hex.trim())
+}
+
 pub(crate) fn describe(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for arg in cmd.get_args() {
@@ -78,4 +84,15 @@ pub(crate) fn no_args_or_help(args: &[String], help: &str) -> anyhow::Result<boo
         anyhow::bail!("unexpected argument '{arg}'\n\n{help}");
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_digest() {
+        assert_eq!(openssl_digest("SHA2-256(/tmp/a b.bin)= 0abc\n"), Some("0abc"));
+        assert_eq!(openssl_digest("SHA256(f)= ff\n"), Some("ff"));
+    }
 }
