@@ -198,7 +198,8 @@ impl Agent {
         let action = transfer.action.as_ref().ok_or_else(|| missing("action"))?;
         if upload {
             let path = transfer.path.as_deref().ok_or_else(|| missing("path"))?;
-            self.lfs.upload(path, &object, action, progress).await?;
+            let source = crate::Source::File(path.to_owned());
+            self.lfs.upload(&source, &object, action, progress).await?;
             return Ok(None);
         }
         if object.oid.len() != 64 || !object.oid.bytes().all(|b| b.is_ascii_hexdigit()) {

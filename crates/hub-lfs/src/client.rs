@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use http::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
-use hub_api::{FileRange, HubClient, HubError, HubRequest, Progress, Retry};
+use hub_api::{FileRange, HubClient, HubError, HubRequest, Progress, RequestBody, Retry};
 use hub_url::Repo;
 use tokio::io::AsyncWriteExt;
 
@@ -69,6 +70,55 @@ impl UploadOptions {
     }
 }
 
+/// Where an object's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local file, streamed from disk.
+    File(PathBuf),
+    /// Bytes in memory.
+    Bytes(Bytes),
+}
+
+impl Source {
+    /// `len` bytes from `offset`, as a request body.
+    fn body(&self, offset: u64, len: u64) -> RequestBody {
+        match self {
+            Source::File(path) => FileRange::new(path.clone(), offset, len).into(),
+            Source::Bytes(bytes) => {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+                let end = usize::try_from(offset.saturating_add(len))
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                bytes.slice(start..end).into()
+            }
+        }
+    }
+
+    /// Its size now.
+    async fn len(&self) -> Result<u64, Error> {
+        match self {
+            Source::File(path) => {
+                Ok(tokio::fs::metadata(path).await.map_err(|e| Error::io(path, e))?.len())
+            }
+            Source::Bytes(bytes) => Ok(bytes.len() as u64),
+        }
+    }
+
+    /// A name for messages.
+    fn describe(&self) -> PathBuf {
+        match self {
+            Source::File(path) => path.clone(),
+            Source::Bytes(_) => PathBuf::from("<bytes in memory>"),
+        }
+    }
+}
+
+/// Objects per batch call, as the Python library.
+const BATCH_LIMIT: usize = 256;
+
+/// Files uploaded at once by [`LfsClient::upload_files`] (each with its own parts in flight).
+const FILES_AT_ONCE: usize = 4;
+
 /// The LFS side of the Hub: cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LfsClient {
@@ -128,20 +178,20 @@ impl LfsClient {
         })
     }
 
-    /// Uploads the file at `path` as `object` through its upload `action`: one `PUT` (`basic`),
-    /// or the parts of a `multipart` plan, `connections` at a time, then the completion. The
-    /// file's size must be the object's. Progress is reported under the object's id.
+    /// Uploads `source` as `object` through its upload `action`: one `PUT` (`basic`), or the
+    /// parts of a `multipart` plan, `connections` at a time, then the completion. The source's
+    /// size must be the object's. Progress is reported under the object's id.
     pub async fn upload(
         &self,
-        path: &Path,
+        source: &Source,
         object: &ObjectSpec,
         action: &Action,
         progress: &dyn Progress,
     ) -> Result<(), Error> {
-        let actual = tokio::fs::metadata(path).await.map_err(|e| Error::io(path, e))?.len();
+        let actual = source.len().await?;
         if actual != object.size {
             return Err(Error::SizeMismatch {
-                path: path.to_owned(),
+                path: source.describe(),
                 oid: object.oid.clone(),
                 expected: object.size,
                 actual,
@@ -149,9 +199,9 @@ impl LfsClient {
         }
         progress.start(&object.oid, object.size, 0);
         match MultipartPlan::from_header(&object.oid, object.size, &action.header)? {
-            Some(plan) => self.upload_multipart(path, object, action, &plan, progress).await?,
+            Some(plan) => self.upload_multipart(source, object, action, &plan, progress).await?,
             None => {
-                self.upload_basic(path, object, action).await?;
+                self.upload_basic(source, object, action).await?;
                 progress.advance(&object.oid, object.size);
             }
         }
@@ -161,14 +211,14 @@ impl LfsClient {
 
     async fn upload_basic(
         &self,
-        path: &Path,
+        source: &Source,
         object: &ObjectSpec,
         action: &Action,
     ) -> Result<(), Error> {
         // A presigned URL: neither the token nor the action's headers (as the Python library,
         // huggingface_hub#2533).
         let req = HubRequest::new(Method::PUT, action.href.clone())
-            .body(FileRange::new(path, 0, object.size))
+            .body(source.body(0, object.size))
             .without_token();
         let part = Part { number: 1, url: action.href.clone(), offset: 0, len: object.size };
         self.put(&req, object, &part, 1).await.map(drop)
@@ -205,7 +255,7 @@ impl LfsClient {
 
     async fn upload_multipart(
         &self,
-        path: &Path,
+        source: &Source,
         object: &ObjectSpec,
         action: &Action,
         plan: &MultipartPlan,
@@ -215,7 +265,7 @@ impl LfsClient {
         let mut parts: Vec<CompletedPart> = stream::iter(plan.parts())
             .map(|part| {
                 let req = HubRequest::new(Method::PUT, part.url.clone())
-                    .body(FileRange::new(path, part.offset, part.len))
+                    .body(source.body(part.offset, part.len))
                     .without_token();
                 async move {
                     let etag = self.put(&req, object, part, count).await?;
@@ -255,47 +305,60 @@ impl LfsClient {
         Ok(())
     }
 
-    /// Uploads whatever the Hub lacks of `files` (each a local file and its object) to `repo`:
-    /// one batch call, then the transfers, then `verify`. Objects the Hub already has are
-    /// skipped, so running it again after an interruption sends only what is missing. Returns
-    /// the objects that were sent.
+    /// Uploads whatever the Hub lacks of `files` (each a source and its object) to `repo`:
+    /// batch calls of up to 256 objects, then the transfers, several files at once, each
+    /// verified. Objects the Hub already has are skipped, so running it again after an
+    /// interruption sends only what is missing. Returns the objects that were sent.
     pub async fn upload_files(
         &self,
         repo: &Repo,
         revision: Option<&str>,
-        files: &[(PathBuf, ObjectSpec)],
+        files: &[(Source, ObjectSpec)],
         progress: &dyn Progress,
     ) -> Result<Vec<ObjectSpec>, Error> {
-        let objects = files.iter().map(|(_, o)| o.clone()).collect();
-        let mut request = BatchRequest::new(Operation::Upload, objects);
-        if let Some(revision) = revision {
-            request = request.with_ref(revision);
-        }
-        let answer = self.batch(repo, &request).await?;
-        let mut sent = Vec::new();
-        for (path, object) in files {
-            let Some(found) = answer.objects.iter().find(|o| o.oid == object.oid) else {
-                return Err(Error::InvalidAction {
-                    oid: object.oid.clone(),
-                    reason: "the batch answer does not mention it".to_owned(),
-                });
-            };
-            if let Some(error) = &found.error {
-                return Err(Error::Object {
-                    oid: object.oid.clone(),
-                    code: error.code,
-                    message: error.message.clone(),
-                });
+        let mut work = Vec::new();
+        for chunk in files.chunks(BATCH_LIMIT) {
+            let objects = chunk.iter().map(|(_, o)| o.clone()).collect();
+            let mut request = BatchRequest::new(Operation::Upload, objects);
+            if let Some(revision) = revision {
+                request = request.with_ref(revision);
             }
-            let Some(actions) = &found.actions else { continue };
-            let Some(upload) = &actions.upload else { continue };
-            self.upload(path, object, upload, progress).await?;
-            if let Some(verify) = &actions.verify {
-                self.verify(object, verify).await?;
+            let answer = self.batch(repo, &request).await?;
+            for (source, object) in chunk {
+                let Some(found) = answer.objects.iter().find(|o| o.oid == object.oid) else {
+                    return Err(Error::InvalidAction {
+                        oid: object.oid.clone(),
+                        reason: "the batch answer does not mention it".to_owned(),
+                    });
+                };
+                if let Some(error) = &found.error {
+                    return Err(Error::Object {
+                        oid: object.oid.clone(),
+                        code: error.code,
+                        message: error.message.clone(),
+                    });
+                }
+                let actions = found.actions.clone().unwrap_or_default();
+                if let Some(upload) = actions.upload {
+                    // The same content twice in one commit is sent once.
+                    if !work.iter().any(|(_, o, _, _): &(_, &ObjectSpec, _, _)| o.oid == object.oid)
+                    {
+                        work.push((source, object, upload, actions.verify));
+                    }
+                }
             }
-            sent.push(object.clone());
         }
-        Ok(sent)
+        stream::iter(work)
+            .map(|(source, object, upload, verify)| async move {
+                self.upload(source, object, &upload, progress).await?;
+                if let Some(verify) = &verify {
+                    self.verify(object, verify).await?;
+                }
+                Ok::<_, Error>(object.clone())
+            })
+            .buffer_unordered(FILES_AT_ONCE)
+            .try_collect()
+            .await
     }
 
     /// Downloads `object` through its download `action` into `dest`: written to a temp file in

@@ -18,7 +18,7 @@
 //!
 //! ```no_run
 //! use hub_api::{HubClient, NoProgress};
-//! use hub_lfs::{LfsClient, UploadOptions, object_for_file};
+//! use hub_lfs::{LfsClient, Source, UploadOptions, object_for_file};
 //! use hub_url::{Repo, RepoId};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +26,8 @@
 //! let repo = Repo::model(RepoId::new("my-org/my-model")?);
 //! let path = std::path::PathBuf::from("model.safetensors");
 //! let object = object_for_file(&path).await?;
-//! let sent = lfs.upload_files(&repo, Some("main"), &[(path, object)], &NoProgress).await?;
+//! let files = [(Source::File(path), object)];
+//! let sent = lfs.upload_files(&repo, Some("main"), &files, &NoProgress).await?;
 //! println!("sent {} object(s)", sent.len());
 //! # Ok(())
 //! # }
@@ -43,7 +44,7 @@ mod pointer;
 pub mod protocol;
 
 pub use agent::{Agent, AgentError, Summary};
-pub use client::{CONNECTIONS_ENV, LfsClient, RETRIES_ENV, UploadOptions, object_for_file};
+pub use client::{CONNECTIONS_ENV, LfsClient, RETRIES_ENV, Source, UploadOptions, object_for_file};
 pub use error::Error;
 pub use multipart::MultipartPlan;
 pub use pointer::{MAX_POINTER_SIZE, Pointer, PointerError, SPEC_V1, sha256_file, sha256_reader};

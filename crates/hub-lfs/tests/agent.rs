@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use hub_api::{HubClient, NoProgress, RetryConfig, Token};
 use hub_lfs::batch::{Action, BatchRequest, ObjectSpec, Operation};
-use hub_lfs::{Agent, AgentError, LfsClient, UploadOptions, object_for_file};
+use hub_lfs::{Agent, AgentError, LfsClient, Source, UploadOptions, object_for_file};
 use hub_tests::{HubConfig, RepoOptions, TestHub, seed};
 use hub_url::{Endpoint, Repo, RepoId};
 use serde_json::{Value, json};
@@ -246,8 +246,8 @@ async fn upload_files_sends_only_what_the_hub_lacks_and_verifies() -> TestResult
     let small = s.file("small.bin", 100)?;
     let large = s.file("large.bin", (4 * CHUNK + 1) as usize)?;
     let files = vec![
-        (small.clone(), object_for_file(&small).await?),
-        (large.clone(), object_for_file(&large).await?),
+        (Source::File(small.clone()), object_for_file(&small).await?),
+        (Source::File(large.clone()), object_for_file(&large).await?),
     ];
     let sent = s.lfs.upload_files(&s.repo, Some("main"), &files, &NoProgress).await?;
     assert_eq!(sent.len(), 2);
@@ -260,7 +260,7 @@ async fn upload_files_sends_only_what_the_hub_lacks_and_verifies() -> TestResult
     // Without a write token the batch call itself is refused with the Hub's error.
     let reader = LfsClient::new(client(&s.hub, Some(seed::ALICE_READ))?, UploadOptions::default());
     let other = s.file("other.bin", 10)?;
-    let files = vec![(other.clone(), object_for_file(&other).await?)];
+    let files = vec![(Source::File(other.clone()), object_for_file(&other).await?)];
     let err = reader.upload_files(&s.repo, None, &files, &NoProgress).await.err();
     assert!(err.is_some_and(|e| e.to_string().contains("forbidden")));
     Ok(())
