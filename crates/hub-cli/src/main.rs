@@ -15,6 +15,7 @@ mod format;
 mod lfs;
 mod repo;
 mod scan_cache;
+mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,11 @@ struct Cli {
 enum Command {
     /// Download files, or a whole repo, into the cache (or a local dir); prints the path.
     Download(download::DownloadArgs),
+    /// Upload a file or a folder to a repo in one commit (no git needed); prints the commit URL.
+    ///
+    /// Creates the repo when it does not exist. Files the Hub stores with LFS are sent in
+    /// parts, several at once; those it already has are not sent again.
+    Upload(upload::UploadArgs),
     /// Log in: check a token with the Hub and store it where the Python tools find it too.
     ///
     /// Without --token, the token is read from stdin, or from a hidden prompt on a terminal.
@@ -125,6 +131,7 @@ fn main() -> ExitCode {
     let res = match cli.command {
         Command::Download(args) => download::run(args),
         Command::Env => env::run(),
+        Command::Upload(args) => upload::run(args),
         Command::Login { token, add_to_git_credential } => {
             auth::run_login(token, add_to_git_credential)
         }

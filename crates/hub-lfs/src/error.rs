@@ -62,6 +62,22 @@ pub enum Error {
         /// The file's size.
         actual: u64,
     },
+    /// An argument that cannot be used (a path in the repo, a commit message…).
+    #[error("{reason}")]
+    InvalidInput {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The branch moved since `parent_commit`: the commit was refused, nothing changed.
+    #[error(
+        "the branch has moved since parent commit {parent_commit}, so the commit was refused ({message}); fetch the new head and try again"
+    )]
+    Conflict {
+        /// The parent commit given.
+        parent_commit: String,
+        /// The Hub's message.
+        message: String,
+    },
     /// Downloaded bytes do not hash to the object's id.
     #[error("the download of LFS object {oid} is corrupt (sha256 {actual}); try again")]
     Corrupt {

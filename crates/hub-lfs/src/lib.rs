@@ -38,6 +38,7 @@
 pub mod agent;
 pub mod batch;
 mod client;
+pub mod commit;
 mod error;
 pub mod multipart;
 mod pointer;
@@ -45,6 +46,7 @@ pub mod protocol;
 
 pub use agent::{Agent, AgentError, Summary};
 pub use client::{CONNECTIONS_ENV, LfsClient, RETRIES_ENV, Source, UploadOptions, object_for_file};
+pub use commit::{CommitInfo, CommitOperation, CommitOptions, FolderOptions};
 pub use error::Error;
 pub use multipart::MultipartPlan;
 pub use pointer::{MAX_POINTER_SIZE, Pointer, PointerError, SPEC_V1, sha256_file, sha256_reader};

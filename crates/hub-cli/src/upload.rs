@@ -1,0 +1,178 @@
+//! `hub-cli upload`: a file or a folder to a repo in one commit over HTTP (no git needed),
+//! creating the repo when it is missing. Prints the commit's URL (the pull request's with
+//! `--create-pr`) on stdout; one progress bar for all the LFS bytes on stderr, on a terminal.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use hub_api::{CreateRepoOptions, Progress, Token, env_flag};
+use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
+use hub_url::{Repo, RepoType, Revision};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::common::{client_builder, runtime};
+
+/// The arguments of `hub-cli upload`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UploadArgs {
+    /// The repo: `org/name` (a model unless --repo-type says otherwise).
+    #[arg(value_name = "REPO_ID")]
+    repo_id: String,
+    /// The file or folder to upload (default: the current folder).
+    #[arg(value_name = "LOCAL_PATH")]
+    local_path: Option<PathBuf>,
+    /// Where it goes in the repo (default: the file's name, or the repo's root for a folder).
+    #[arg(value_name = "PATH_IN_REPO")]
+    path_in_repo: Option<String>,
+    /// model, dataset or space.
+    #[arg(long, default_value = "model", value_name = "TYPE")]
+    repo_type: String,
+    /// The branch to commit to (created from the default branch when missing).
+    #[arg(long, value_name = "BRANCH")]
+    revision: Option<String>,
+    /// Create the repo private when it does not exist.
+    #[arg(long)]
+    private: bool,
+    /// Only the folder's files matching this pattern (repeatable; `*` also matches `/`).
+    #[arg(long = "include", value_name = "PATTERN")]
+    include: Vec<String>,
+    /// Not the folder's files matching this pattern (repeatable).
+    #[arg(long = "exclude", value_name = "PATTERN")]
+    exclude: Vec<String>,
+    /// Delete the repo's files under PATH_IN_REPO matching this pattern that are not
+    /// uploaded (repeatable).
+    #[arg(long = "delete", value_name = "PATTERN")]
+    delete: Vec<String>,
+    /// The commit's summary.
+    #[arg(long, value_name = "TEXT")]
+    commit_message: Option<String>,
+    /// The commit's description.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    commit_description: String,
+    /// Open a pull request instead of committing to the branch.
+    #[arg(long)]
+    create_pr: bool,
+    /// The token (default: HF_TOKEN, else the token file of `hub-cli login`).
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// No progress bar and no messages: only the URL.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
+    let repo_type: RepoType = args.repo_type.parse()?;
+    let repo = Repo::new(repo_type, args.repo_id.parse()?);
+    let local = args.local_path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let meta =
+        std::fs::metadata(&local).with_context(|| format!("cannot upload {}", local.display()))?;
+    let mut builder = client_builder()?;
+    if let Some(token) = &args.token {
+        builder = builder.token(Some(Token::new(token)?));
+    }
+    let options = UploadOptions::from_env()?;
+    let lfs = LfsClient::new(builder.build()?, options);
+    let bar = (!args.quiet
+        && std::io::stderr().is_terminal()
+        && !env_flag("HF_HUB_DISABLE_PROGRESS_BARS"))
+    .then(TotalBar::new);
+    let progress: &dyn Progress = match &bar {
+        Some(bar) => bar,
+        None => &hub_api::NoProgress,
+    };
+    let info = runtime()?.block_on(async {
+        let hub = lfs.hub();
+        let create = CreateRepoOptions {
+            private: args.private.then_some(true),
+            exist_ok: true,
+            space_sdk: None,
+        };
+        hub.create_repo(&repo, &create).await?;
+        if let Some(branch) = &args.revision
+            && !args.create_pr
+        {
+            Revision::new(branch)?;
+            hub.create_branch(&repo, branch, None, true).await?;
+        }
+        let mut commit = CommitOptions {
+            message: String::new(),
+            description: args.commit_description.clone(),
+            revision: args.revision.clone(),
+            parent_commit: None,
+            create_pr: args.create_pr,
+        };
+        if meta.is_dir() {
+            if !args.quiet && args.path_in_repo.is_none() && args.local_path.is_none() {
+                eprintln!("Uploading the current folder to the root of {repo}");
+            }
+            commit.message = args
+                .commit_message
+                .clone()
+                .unwrap_or_else(|| "Upload folder with hub-cli".to_owned());
+            let folder = FolderOptions {
+                path_in_repo: args.path_in_repo.clone(),
+                allow_patterns: args.include.clone(),
+                ignore_patterns: args.exclude.clone(),
+                delete_patterns: args.delete.clone(),
+            };
+            anyhow::Ok(lfs.upload_folder(&repo, &local, &folder, &commit, progress).await?)
+        } else {
+            if !args.include.is_empty() || !args.exclude.is_empty() || !args.delete.is_empty() {
+                anyhow::bail!(
+                    "--include, --exclude and --delete apply to folders, and {} is a file",
+                    local.display()
+                );
+            }
+            let name = local
+                .file_name()
+                .and_then(|n| n.to_str())
+                .context("the file's name is not UTF-8")?;
+            let path_in_repo = args.path_in_repo.clone().unwrap_or_else(|| name.to_owned());
+            commit.message = args
+                .commit_message
+                .clone()
+                .unwrap_or_else(|| format!("Upload {path_in_repo} with hub-cli"));
+            let source = Source::File(local.clone());
+            Ok(lfs.upload_file(&repo, source, &path_in_repo, &commit, progress).await?)
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.bar.finish_and_clear();
+    }
+    if info.no_changes && !args.quiet {
+        eprintln!("Nothing changed since the last commit: no commit was made.");
+    } else if !args.quiet && !info.uploaded.is_empty() {
+        eprintln!("{} LFS file(s) uploaded.", info.uploaded.len());
+    }
+    println!("{}", info.pr_url.as_deref().unwrap_or(&info.commit_url));
+    Ok(())
+}
+
+/// One bar for every byte of the upload, on stderr.
+struct TotalBar {
+    bar: ProgressBar,
+}
+
+impl TotalBar {
+    fn new() -> TotalBar {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template(
+            "Uploading {bar:30} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        TotalBar { bar }
+    }
+}
+
+impl Progress for TotalBar {
+    fn start(&self, _file: &str, size: u64, done: u64) {
+        self.bar.inc_length(size);
+        self.bar.inc(done);
+    }
+
+    fn advance(&self, _file: &str, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+}
