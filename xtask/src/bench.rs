@@ -1,11 +1,13 @@
 //! `cargo xtask bench`: how fast `hub-cli` moves large LFS files to and from the local Hub,
-//! against a baseline measured in the same run (`download`: curl and `openssl dgst -sha256`).
+//! against a baseline measured in the same run (`download`: curl and `openssl dgst -sha256`;
+//! `upload`: `curl -T`).
 //!
 //! What the benchmarks share lives here: the options, the release build, the scratch directory,
 //! the measuring helper (wall time and peak RSS of one program), the meter of the CPU other
 //! processes use meanwhile, and the tables of figures and targets.
 
 mod download;
+mod upload;
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -20,6 +22,8 @@ cargo xtask bench <BENCHMARK>
 
 Benchmarks:
   download  hub-cli download of a large LFS file against curl and sha256, peak RSS, cached lookups
+  upload    hub-cli lfs-multipart-upload (the git-lfs agent) of a large file against curl -T,
+            peak RSS
 
 Run `cargo xtask bench <BENCHMARK> --help` for its options.
 ";
@@ -35,6 +39,7 @@ const MEASURE: &str = "__measure";
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("download") => with_opts(&args[1..], download::HELP, download::run),
+        Some("upload") => with_opts(&args[1..], upload::HELP, upload::run),
         Some(MEASURE) => measure_child(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             say(BENCH_HELP);
@@ -411,6 +416,7 @@ struct Measured {
     /// From its start to its exit.
     secs: f64,
     max_rss_bytes: u64,
+    /// Empty when the program kept the helper's stdout (`--report`).
     stdout: String,
 }
 
@@ -444,6 +450,20 @@ fn measured(cmd: &Command, hub_pid: u32) -> anyhow::Result<(Measured, f64)> {
     Ok((parse_report(&line, cmd)?, others))
 }
 
+/// The measuring helper's command for a program one talks to (a git-lfs transfer agent): it
+/// keeps the helper's stdin and stdout, and the report goes to `report` (read it with
+/// [`read_report`] once the helper has exited).
+fn interactive_helper_for(cmd: &Command, report: &Path) -> anyhow::Result<Command> {
+    helper_for(cmd, &[OsStr::new("--report"), report.as_os_str()])
+}
+
+fn read_report(report: &Path, cmd: &Command) -> anyhow::Result<Measured> {
+    let line = std::fs::read_to_string(report).map_err(|e| {
+        anyhow::format_err!("the measuring helper wrote no report to {}: {e}", report.display())
+    })?;
+    parse_report(&line, cmd)
+}
+
 fn parse_report(line: &str, cmd: &Command) -> anyhow::Result<Measured> {
     let report: serde_json::Value = serde_json::from_str(line)
         .map_err(|e| anyhow::format_err!("the measuring helper printed {line:?} ({e})"))?;
@@ -457,30 +477,46 @@ fn parse_report(line: &str, cmd: &Command) -> anyhow::Result<Measured> {
     })
 }
 
-/// The hidden `bench __measure PROGRAM ARGS...`: runs the program (stdin closed, stderr
-/// inherited), then prints one JSON line: its exit code, wall time, peak RSS and stdout.
+/// The hidden `bench __measure [--report FILE] PROGRAM ARGS...`: runs the program (stderr
+/// inherited), then reports in one JSON line its exit code, wall time and peak RSS. Without
+/// `--report`, the program's stdin is closed, its stdout is captured and added to the report,
+/// which is printed on stdout; with it, the program keeps our stdin and stdout, and the report
+/// is written to FILE.
 ///
 /// It runs in a process of its own because `RUSAGE_CHILDREN` reports the largest of all the
 /// waited-for children: here that is the one program. Its peak includes the memory of this
 /// small process at spawn time (the kernel carries it over the `exec`), a floor of a few MiB.
 fn measure_child(args: &[String]) -> anyhow::Result<()> {
+    let (report, args) = match args {
+        [flag, file, rest @ ..] if flag == "--report" => (Some(PathBuf::from(file)), rest),
+        _ => (None, args),
+    };
     let (program, rest) =
         args.split_first().ok_or_else(|| anyhow::format_err!("{MEASURE} needs a program"))?;
+    let mut cmd = Command::new(program);
+    cmd.args(rest).stderr(Stdio::inherit());
+    let cannot_run = |e| anyhow::format_err!("cannot run {program}: {e}");
     let started = Instant::now();
-    let out = Command::new(program)
-        .args(rest)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| anyhow::format_err!("cannot run {program}: {e}"))?;
+    let (status, stdout) = if report.is_some() {
+        (cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit()).status().map_err(cannot_run)?, None)
+    } else {
+        let out = cmd.stdin(Stdio::null()).output().map_err(cannot_run)?;
+        (out.status, Some(out.stdout))
+    };
     let secs = started.elapsed().as_secs_f64();
-    let line = serde_json::json!({
-        "code": out.status.code(),
+    let mut line = serde_json::json!({
+        "code": status.code(),
         "secs": secs,
         "max_rss_kib": children_max_rss_kib()?,
-        "stdout": String::from_utf8_lossy(&out.stdout),
     });
-    say(&line.to_string());
+    if let Some(stdout) = stdout {
+        line["stdout"] = String::from_utf8_lossy(&stdout).into();
+    }
+    match report {
+        Some(file) => std::fs::write(&file, format!("{line}\n"))
+            .map_err(|e| anyhow::format_err!("cannot write {}: {e}", file.display()))?,
+        None => say(&line.to_string()),
+    }
     Ok(())
 }
 
@@ -605,5 +641,22 @@ mod tests {
         let out = Command::new("sh").args(["-c", "echo hi"]).output().unwrap();
         assert!(out.status.success());
         assert!(children_max_rss_kib().unwrap() > 0);
+    }
+
+    #[test]
+    fn reports_a_program_one_talks_to_in_a_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-measure-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let report = dir.join("report.json");
+        measure_child(&args(&["--report", report.to_str().unwrap(), "sh", "-c", "exit 0"]))
+            .unwrap();
+        let measured = read_report(&report, &Command::new("sh")).unwrap();
+        assert!(measured.secs >= 0.0 && measured.max_rss_bytes > 0, "{measured:?}");
+        assert_eq!(measured.stdout, "");
+        measure_child(&args(&["--report", report.to_str().unwrap(), "sh", "-c", "exit 3"]))
+            .unwrap();
+        let err = read_report(&report, &Command::new("sh")).unwrap_err().to_string();
+        assert!(err.contains("exit status 3"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

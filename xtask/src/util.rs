@@ -44,6 +44,48 @@ pub(crate) fn output(cmd: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The sha256 of a file, in hex, by `openssl dgst -sha256` (far faster than a debug build of
+/// ours).
+pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let out = output(Command::new("openssl").args(["dgst", "-sha256"]).arg(path))?;
+    openssl_digest(&out)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::format_err!("cannot read the digest in openssl's {out:?}"))
+}
+
+/// Writes `size` bytes that are not all the same nor repeat (a 1 MiB pool of xorshift output,
+/// rotated by a different offset in every 1 MiB block, whose first 8 bytes are its index), at
+/// the speed of the disk even in a debug build. Another `seed`, other bytes.
+pub(crate) fn write_varied_file(path: &Path, size: u64, seed: u64) -> anyhow::Result<()> {
+    use std::io::Write;
+    const BLOCK: usize = 1 << 20;
+    let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
+    let mut pool = vec![0u8; BLOCK];
+    for word in pool.chunks_exact_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        word.copy_from_slice(&x.to_le_bytes());
+    }
+    let mut file = std::fs::File::create(path)
+        .map_err(|e| anyhow::format_err!("cannot create {}: {e}", path.display()))?;
+    let mut block = vec![0u8; BLOCK];
+    let (mut left, mut index) = (size, 0u64);
+    while left > 0 {
+        // 4099 * 8 is odd times 8: 131072 blocks (128 GiB) before an offset comes back.
+        let shift = (index % (BLOCK as u64 / 8)) as usize * 4099 * 8 % BLOCK;
+        block[..BLOCK - shift].copy_from_slice(&pool[shift..]);
+        block[BLOCK - shift..].copy_from_slice(&pool[..shift]);
+        block[..8].copy_from_slice(&index.to_le_bytes());
+        let n = usize::try_from(left).map_or(BLOCK, |left| left.min(BLOCK));
+        file.write_all(&block[..n])?;
+        left -= n as u64;
+        index += 1;
+    }
+    file.sync_data()?;
+    Ok(())
+}
+
 /// The hex digest of `openssl dgst -sha256 FILE` (`SHA2-256(FILE)= hex`).
 pub(crate) fn openssl_digest(out: &str) -> Option<&str> {
     out.trim().rsplit_once("= ").map(|(_, hex)| hex.trim())
@@ -89,6 +131,27 @@ pub(crate) fn no_args_or_help(args: &[String], help: &str) -> anyhow::Result<boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_varied_files() {
+        let dir = std::env::temp_dir().join(format!("xtask-varied-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b, c) = (dir.join("a"), dir.join("b"), dir.join("c"));
+        let size = (3 << 20) + 5;
+        write_varied_file(&a, size, 1).unwrap();
+        write_varied_file(&b, size, 1).unwrap();
+        write_varied_file(&c, size, 2).unwrap();
+        let bytes = std::fs::read(&a).unwrap();
+        assert_eq!(bytes.len() as u64, size);
+        assert_eq!(bytes, std::fs::read(&b).unwrap());
+        assert_ne!(bytes, std::fs::read(&c).unwrap());
+        let blocks: Vec<&[u8]> = bytes.chunks(1 << 20).collect();
+        assert!(blocks[0] != blocks[1] && blocks[1] != blocks[2]);
+        assert!(blocks[1][8..] != blocks[2][8..], "blocks differ beyond their index");
+        assert!(bytes[8..4096].iter().any(|b| *b != bytes[8]), "not all the same");
+        assert_eq!(sha256_file(&a).unwrap().len(), 64);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn reads_the_digest() {

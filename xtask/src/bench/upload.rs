@@ -1,0 +1,742 @@
+//! `cargo xtask bench upload`: how fast `hub-cli lfs-multipart-upload`, the git-lfs custom
+//! transfer agent, uploads a large LFS object to the local Hub (parts in parallel to the storage
+//! host, then the completion request), against one `curl -T` PUT of a file of the same size to
+//! the same storage host, measured in one run.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{
+    CpuMeter, Opts, Row, Scratch, busy_note, format_mib, interactive_helper_for, measured,
+    mib_per_sec, read_report, release_binaries, require_command, results, rss_check, speed_check,
+    sync,
+};
+use crate::demo::start_hub;
+use crate::util::{describe, exec, output, say, sha256_file, step, write_varied_file};
+
+pub(super) const HELP: &str = "\
+cargo xtask bench upload [--size BYTES] [--keep]
+
+Builds hub-cli and the local Hub (testhub) in release mode, writes two files of BYTES varied
+bytes and hashes them (openssl dgst -sha256), starts the Hub on loopback with a multipart
+threshold of at most the size and parts of 64 MiB, creates alice/bench-upload, asks its LFS batch
+API for the upload of each file, and measures, in the same run:
+  curl -T  one PUT of the first file to its signed basic-upload URL on the storage host (the
+           baseline), after an untimed warm-up run
+  agent    hub-cli lfs-multipart-upload, fed the second file as git-lfs feeds it (init, upload,
+           terminate on its stdin): the time from the upload message to `complete` (the parts,
+           then the completion request, in which the Hub joins and hashes them), and its peak RSS
+then checks that the Hub stores the object (the verify action) and prints the figures and the
+targets (ok / MISSED). Missed targets do not fail the command: it fails only when something
+cannot run. HF_HUB_UPLOAD_CONNECTIONS, when set, reaches the agent (parts in flight, default 8).
+Needs curl and openssl; no internet.
+Run it on an idle machine: it measures the CPU other processes (builds, test suites) use
+during each measurement and flags the figures they may have skewed with (!).
+
+Options:
+  --size BYTES  size of each file: bytes, or with KiB/MiB/GiB (default 2GiB)
+  --keep        keep the scratch directory (the files, the Hub's root) instead of deleting it
+";
+
+const NAMESPACE: &str = "alice";
+const REPO_NAME: &str = "bench-upload";
+/// The part size the Hub asks for (the TestHub's default).
+const CHUNK_SIZE: u64 = 64 << 20;
+const CONNECTIONS_VAR: &str = "HF_HUB_UPLOAD_CONNECTIONS";
+const LFS_JSON: &str = "application/vnd.git-lfs+json";
+
+/// The target of issue 5 (with the peak RSS, shared with the download bench).
+const AGENT_VS_CURL: f64 = 1.0;
+
+/// No message from the agent for this long: it is stuck.
+const AGENT_STALL: Duration = Duration::from_secs(300);
+/// After `terminate`, the agent must exit within this.
+const AGENT_EXIT: Duration = Duration::from_secs(30);
+
+/// What git-lfs 3.3 writes first to a custom transfer agent for a push (its default
+/// `lfs.concurrenttransfers` is 8).
+const INIT_MESSAGE: &str = r#"{"event":"init","operation":"upload","remote":"origin","concurrent":true,"concurrenttransfers":8}"#;
+const TERMINATE_MESSAGE: &str = r#"{"event":"terminate"}"#;
+
+pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
+    let bin = release_binaries()?;
+    let hub_cli = bin.join("hub-cli");
+    let scratch = Scratch::create("upload", opts.keep)?;
+
+    step(&format!("two files of {} bytes of varied content, and their sha256", opts.size));
+    let curl_file = varied_file(&scratch.path.join("curl.bin"), opts.size, 1)?;
+    let agent_file = varied_file(&scratch.path.join("agent.bin"), opts.size, 2)?;
+
+    let threshold = opts.size.min(CHUNK_SIZE);
+    step(&format!(
+        "start the local Hub: multipart uploads from {threshold} bytes, in parts of {}",
+        format_mib(CHUNK_SIZE)
+    ));
+    let hub = start_hub(
+        &bin.join("testhub"),
+        &scratch.path.join("hub"),
+        &[
+            "--seed",
+            "--multipart-threshold",
+            &threshold.to_string(),
+            "--chunk-size",
+            &CHUNK_SIZE.to_string(),
+        ],
+    )?;
+    let token = hub.info["tokens"][NAMESPACE]
+        .as_str()
+        .ok_or_else(|| anyhow::format_err!("testhub's JSON line has no token for {NAMESPACE}"))?;
+    let api = HubApi { endpoint: &hub.endpoint, token };
+    say(&format!("Hub: {}    CDN: {}", hub.endpoint, hub.info["cdn"].as_str().unwrap_or("?")));
+    api.create_repo(REPO_NAME)?;
+
+    step("LFS batch API: a multipart upload for the agent's file, a single PUT for curl's");
+    let agent_action = api.batch_upload(&agent_file, &["basic", "multipart"])?;
+    let parts = part_count(&agent_action.upload)?;
+    say(&format!("agent: {parts} parts, completion at {}", short(&agent_action.upload["href"])));
+    // A single PUT of that size needs a threshold above it, for the time of one batch request.
+    api.set_multipart_threshold(opts.size + 1)?;
+    let curl_action = api.batch_upload(&curl_file, &["basic"]);
+    api.set_multipart_threshold(threshold)?;
+    let curl_action = curl_action?;
+    anyhow::ensure!(
+        part_count(&curl_action.upload).is_err(),
+        "the Hub answered a multipart upload to a batch request offering only basic"
+    );
+    let put_url = curl_action.upload["href"]
+        .as_str()
+        .ok_or_else(|| anyhow::format_err!("a basic upload action without href"))?;
+    say(&format!("curl -T: {}", short(&curl_action.upload["href"])));
+
+    step("curl -T, one PUT (after an untimed warm-up run)");
+    let pid = hub.pid();
+    let mut curl = Command::new("curl");
+    curl.args(["-sSf", "--noproxy", "*", "-o", "/dev/null", "-T"]).arg(&curl_file.path).arg(put_url);
+    // The warm-up puts both runs on the same footing: on a VM, memory the guest never touched
+    // costs far more to fill than memory a deleted file gave back.
+    exec(&mut curl)?;
+    let (curl_run, others_curl) = measured(&curl, pid)?;
+    say(&format!(
+        "{:.3} s, peak RSS {}{}",
+        curl_run.secs,
+        format_mib(curl_run.max_rss_bytes),
+        busy_note(others_curl)
+    ));
+    std::fs::remove_file(&curl_file.path)?;
+
+    step("hub-cli lfs-multipart-upload, fed as git-lfs feeds it");
+    require_command(&hub_cli, "lfs-multipart-upload")?;
+    let mut agent = Command::new(&hub_cli);
+    agent
+        .arg("lfs-multipart-upload")
+        .env("HF_ENDPOINT", &hub.endpoint)
+        .env("HF_HOME", scratch.path.join("home"));
+    for var in ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH"] {
+        agent.env_remove(var);
+    }
+    let upload = upload_message(&agent_file, &agent_action.upload)?;
+    let report = scratch.path.join("agent-report.json");
+    let (agent_run, others_agent) = measured_agent(&agent, &upload, &report, pid)?;
+    say(&format!(
+        "{:.3} s, peak RSS {}{}",
+        agent_run.secs,
+        format_mib(agent_run.max_rss_bytes),
+        busy_note(others_agent)
+    ));
+
+    step("the Hub stores the agent's object (verify action)");
+    api.verify(&agent_action, &agent_file)?;
+    say(&format!("{} ({} bytes) is stored", agent_file.oid, agent_file.size));
+
+    drop(hub);
+    let figures = Figures {
+        size: opts.size,
+        parts,
+        connections: std::env::var(CONNECTIONS_VAR).ok(),
+        curl_secs: curl_run.secs,
+        curl_max_rss_bytes: curl_run.max_rss_bytes,
+        agent: agent_run,
+        others_curl,
+        others_agent,
+    };
+    step("results");
+    say(&report_text(&figures));
+    Ok(())
+}
+
+/// A local file and its LFS identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LfsObject {
+    path: PathBuf,
+    oid: String,
+    size: u64,
+}
+
+fn varied_file(path: &Path, size: u64, seed: u64) -> anyhow::Result<LfsObject> {
+    let started = Instant::now();
+    write_varied_file(path, size, seed)?;
+    let written = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let oid = sha256_file(path)?;
+    say(&format!(
+        "{}: sha256 {oid} (written in {written:.1} s, hashed in {:.1} s)",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(LfsObject { path: path.to_owned(), oid, size })
+}
+
+/// A URL without its query (the signature), for the log.
+fn short(url: &Value) -> &str {
+    let url = url.as_str().unwrap_or("?");
+    url.split_once('?').map_or(url, |(path, _)| path)
+}
+
+/// The Hub's API as a user with a write token reaches it, through curl.
+struct HubApi<'a> {
+    endpoint: &'a str,
+    token: &'a str,
+}
+
+/// The `actions` of one object of a batch answer.
+#[derive(Debug, Clone)]
+struct UploadAction {
+    upload: Value,
+    verify: Value,
+}
+
+impl HubApi<'_> {
+    /// POSTs `body`; the status and the answer.
+    fn post(&self, path: &str, content_type: &str, body: &Value) -> anyhow::Result<(u16, String)> {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--noproxy", "*", "-w", "\n%{http_code}", "-X", "POST"])
+            .arg("-H")
+            .arg(format!("Authorization: Bearer {}", self.token))
+            .arg("-H")
+            .arg(format!("Content-Type: {content_type}"))
+            .arg("-H")
+            .arg(format!("Accept: {content_type}"))
+            .arg("--data-binary")
+            .arg(body.to_string())
+            .arg(format!("{}{path}", self.endpoint));
+        let out = output(&mut cmd)?;
+        let (answer, code) = out
+            .rsplit_once('\n')
+            .ok_or_else(|| anyhow::format_err!("curl printed no status for POST {path}"))?;
+        let code = code.trim().parse().map_err(|_| {
+            anyhow::format_err!("curl printed {code:?} as the status of POST {path}")
+        })?;
+        Ok((code, answer.to_owned()))
+    }
+
+    /// POSTs `body` and parses the answer, which must be a 200.
+    fn post_ok(&self, path: &str, content_type: &str, body: &Value) -> anyhow::Result<Value> {
+        let (code, answer) = self.post(path, content_type, body)?;
+        anyhow::ensure!(code == 200, "POST {path} answered {code}: {answer}");
+        serde_json::from_str(&answer)
+            .map_err(|e| anyhow::format_err!("POST {path} answered no JSON ({e}): {answer}"))
+    }
+
+    fn create_repo(&self, name: &str) -> anyhow::Result<()> {
+        let answer =
+            self.post_ok("/api/repos/create", "application/json", &json!({"name": name}))?;
+        say(&format!("created {}", answer["url"].as_str().unwrap_or(name)));
+        Ok(())
+    }
+
+    /// The TestHub's multipart threshold, for every repo.
+    fn set_multipart_threshold(&self, bytes: u64) -> anyhow::Result<()> {
+        let config = json!({"multipart_threshold": bytes});
+        self.post_ok("/_testhub/config", "application/json", &config).map(drop)
+    }
+
+    /// The batch API's answer to an upload of `object` offering `transfers`, as git-lfs asks.
+    fn batch_upload(&self, object: &LfsObject, transfers: &[&str]) -> anyhow::Result<UploadAction> {
+        let request = json!({
+            "operation": "upload",
+            "transfers": transfers,
+            "ref": {"name": "refs/heads/main"},
+            "objects": [{"oid": object.oid, "size": object.size}],
+            "hash_algo": "sha256",
+        });
+        let path = format!("/{NAMESPACE}/{REPO_NAME}.git/info/lfs/objects/batch");
+        let answer = self.post_ok(&path, LFS_JSON, &request)?;
+        let entry = &answer["objects"][0];
+        if let Some(error) = entry.get("error") {
+            anyhow::bail!("the batch API refused {}: {error}", object.oid);
+        }
+        let actions = &entry["actions"];
+        anyhow::ensure!(
+            actions["upload"]["href"].is_string(),
+            "the batch API gave no upload action for {}: {answer}",
+            object.oid
+        );
+        Ok(UploadAction { upload: actions["upload"].clone(), verify: actions["verify"].clone() })
+    }
+
+    /// git-lfs's verify request after a transfer: 200 once the Hub stores the object.
+    fn verify(&self, action: &UploadAction, object: &LfsObject) -> anyhow::Result<()> {
+        let href = action.verify["href"]
+            .as_str()
+            .ok_or_else(|| anyhow::format_err!("the batch answer has no verify action"))?;
+        let path = href.strip_prefix(self.endpoint).unwrap_or(href);
+        self.post_ok(path, LFS_JSON, &json!({"oid": object.oid, "size": object.size})).map(drop)
+    }
+}
+
+/// The number of part URLs of a multipart upload action (an error for a single PUT).
+fn part_count(upload: &Value) -> anyhow::Result<u64> {
+    let header = upload["header"].as_object();
+    let header = header.filter(|h| h.contains_key("chunk_size")).ok_or_else(|| {
+        anyhow::format_err!("the upload action is not multipart (no header.chunk_size): {upload}")
+    })?;
+    Ok(header.keys().filter(|k| k.parse::<u64>().is_ok()).count() as u64)
+}
+
+/// The upload request git-lfs 3.3 writes to a custom transfer agent, byte for byte: Go's
+/// encoder writes the fields in struct order, the header's keys sorted as strings (`1`, `10`,
+/// `2`, …, `chunk_size`), `&`, `<` and `>` escaped, and a zero `expires_at` when the batch
+/// answer gave none.
+fn upload_message(object: &LfsObject, action: &Value) -> anyhow::Result<String> {
+    let text = |value: &Value, what: &str| {
+        value.as_str().map(go_string).ok_or_else(|| {
+            anyhow::format_err!("the upload action's {what} is not a string: {action}")
+        })
+    };
+    let mut header = BTreeMap::new();
+    for (name, value) in action["header"].as_object().into_iter().flatten() {
+        header.insert(name.as_str(), text(value, &format!("header {name}"))?);
+    }
+    let header: Vec<String> =
+        header.iter().map(|(name, value)| format!("{}:{value}", go_string(name))).collect();
+    let path = object.path.to_str().ok_or_else(|| {
+        anyhow::format_err!("{} is not UTF-8: git-lfs could not name it", object.path.display())
+    })?;
+    let mut message = format!(
+        r#"{{"event":"upload","oid":{},"size":{},"path":{},"action":{{"href":{}"#,
+        go_string(&object.oid),
+        object.size,
+        go_string(path),
+        text(&action["href"], "href")?
+    );
+    if !header.is_empty() {
+        message.push_str(&format!(r#","header":{{{}}}"#, header.join(",")));
+    }
+    let expires_at = match &action["expires_at"] {
+        Value::Null => go_string("0001-01-01T00:00:00Z"),
+        value => text(value, "expires_at")?,
+    };
+    message.push_str(&format!(r#","expires_at":{expires_at}"#));
+    if let Some(secs) = action["expires_in"].as_i64().filter(|s| *s != 0) {
+        message.push_str(&format!(r#","expires_in":{secs}"#));
+    }
+    message.push_str("}}");
+    Ok(message)
+}
+
+/// A JSON string as Go's `encoding/json` writes it (HTML-safe).
+fn go_string(s: &str) -> String {
+    Value::from(s)
+        .to_string()
+        .replace('&', "\\u0026")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// What git-lfs would see of one upload by the agent.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct AgentRun {
+    /// From the upload message to `complete`.
+    secs: f64,
+    /// From the upload message to the last progress event before `complete`, if any.
+    parts_secs: Option<f64>,
+    progress_events: u64,
+    /// The last `bytesSoFar`, and the sum of the `bytesSinceLast`.
+    bytes_so_far: u64,
+    bytes_since_last: u64,
+    max_rss_bytes: u64,
+}
+
+/// Runs the agent under the measuring helper, and talks to it as git-lfs does: init, one upload,
+/// terminate. Also returns the others' CPU meanwhile.
+fn measured_agent(
+    agent: &Command,
+    upload: &str,
+    report: &Path,
+    hub_pid: u32,
+) -> anyhow::Result<(AgentRun, f64)> {
+    sync()?;
+    let mut helper = interactive_helper_for(agent, report)?;
+    say(&format!("$ {}", describe(agent)));
+    let meter = CpuMeter::start(hub_pid);
+    let mut child = helper
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| anyhow::format_err!("cannot run {}: {e}", describe(agent)))?;
+    let session = (|| {
+        let stdin = child.stdin.take().ok_or_else(|| anyhow::format_err!("no stdin"))?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow::format_err!("no stdout"))?;
+        let lines = read_lines(stdout);
+        let run = talk(stdin, &lines, upload)?;
+        wait_for_exit(&mut child, &lines)?;
+        Ok(run)
+    })();
+    let mut run = match session {
+        Ok(run) => run,
+        Err(err) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(err);
+        }
+    };
+    let others = meter.others_percent();
+    run.max_rss_bytes = read_report(report, agent)?.max_rss_bytes;
+    Ok((run, others))
+}
+
+/// The lines a child writes, from a thread, so that the reader can give up on a stuck child.
+fn read_lines(stdout: impl std::io::Read + Send + 'static) -> Receiver<std::io::Result<String>> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+/// The next message of the agent, parsed.
+fn next_message(lines: &Receiver<std::io::Result<String>>) -> anyhow::Result<Value> {
+    let line = match lines.recv_timeout(AGENT_STALL) {
+        Ok(line) => line.map_err(|e| anyhow::format_err!("cannot read the agent's stdout: {e}"))?,
+        Err(RecvTimeoutError::Timeout) => {
+            anyhow::bail!("the agent said nothing for {} s", AGENT_STALL.as_secs())
+        }
+        Err(RecvTimeoutError::Disconnected) => anyhow::bail!("the agent closed its stdout"),
+    };
+    serde_json::from_str(&line)
+        .map_err(|e| anyhow::format_err!("the agent wrote {line:?}, not a JSON message ({e})"))
+}
+
+/// The conversation of one push of one object, as git-lfs holds it; times the upload.
+fn talk(
+    mut stdin: ChildStdin,
+    lines: &Receiver<std::io::Result<String>>,
+    upload: &str,
+) -> anyhow::Result<AgentRun> {
+    let mut send = |message: &str| -> anyhow::Result<()> {
+        writeln!(stdin, "{message}")
+            .and_then(|()| stdin.flush())
+            .map_err(|e| anyhow::format_err!("cannot write to the agent: {e}"))
+    };
+    send(INIT_MESSAGE)?;
+    let answer = next_message(lines)?;
+    if answer.get("error").is_some() || !answer.is_object() {
+        anyhow::bail!("the agent answered {answer} to init, not {{}}");
+    }
+    send(upload)?;
+    let started = Instant::now();
+    let mut run = AgentRun::default();
+    loop {
+        let message = next_message(lines)?;
+        match message["event"].as_str() {
+            Some("progress") => {
+                run.progress_events += 1;
+                run.parts_secs = Some(started.elapsed().as_secs_f64());
+                run.bytes_so_far = message["bytesSoFar"].as_u64().unwrap_or(0);
+                run.bytes_since_last += message["bytesSinceLast"].as_u64().unwrap_or(0);
+            }
+            Some("complete") => {
+                run.secs = started.elapsed().as_secs_f64();
+                if let Some(error) = message.get("error") {
+                    anyhow::bail!("the agent failed the upload: {error}");
+                }
+                break;
+            }
+            _ => anyhow::bail!("unexpected message from the agent: {message}"),
+        }
+    }
+    send(TERMINATE_MESSAGE)?;
+    Ok(run)
+}
+
+/// Waits for the measuring helper (and so the agent) to exit once told to terminate; anything
+/// the agent writes meanwhile is an error (git-lfs expects nothing).
+fn wait_for_exit(
+    child: &mut Child,
+    lines: &Receiver<std::io::Result<String>>,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + AGENT_EXIT;
+    while child.try_wait()?.is_none() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the agent did not exit within {} s of terminate",
+            AGENT_EXIT.as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Until its stdout is closed: the reader thread may not have passed on the last lines yet.
+    let mut extra = Vec::new();
+    while let Ok(line) = lines.recv_timeout(AGENT_EXIT) {
+        extra.extend(line.ok());
+    }
+    anyhow::ensure!(extra.is_empty(), "the agent wrote after terminate: {extra:?}");
+    Ok(())
+}
+
+/// Everything one run measures.
+#[derive(Debug, Clone, PartialEq)]
+struct Figures {
+    size: u64,
+    parts: u64,
+    /// `HF_HUB_UPLOAD_CONNECTIONS`, when set.
+    connections: Option<String>,
+    curl_secs: f64,
+    curl_max_rss_bytes: u64,
+    agent: AgentRun,
+    /// The CPU other processes used during each measurement, in percent (NaN when unknown).
+    others_curl: f64,
+    others_agent: f64,
+}
+
+/// What looked wrong in the agent's messages, beyond the targets.
+fn remarks(f: &Figures) -> Vec<String> {
+    let a = &f.agent;
+    let mut out = Vec::new();
+    if a.progress_events == 0 {
+        out.push("the agent sent no progress event before complete".to_owned());
+    }
+    if a.progress_events > 0 && a.bytes_so_far != f.size {
+        out.push(format!(
+            "the agent's last progress says bytesSoFar {}, not the size {}",
+            a.bytes_so_far, f.size
+        ));
+    }
+    if a.progress_events > 0 && a.bytes_since_last != f.size {
+        out.push(format!(
+            "the agent's bytesSinceLast add up to {}, not the size {}",
+            a.bytes_since_last, f.size
+        ));
+    }
+    out
+}
+
+fn report_text(f: &Figures) -> String {
+    let speed = |secs: f64| mib_per_sec(f.size, secs);
+    let connections = match &f.connections {
+        Some(n) => format!("{CONNECTIONS_VAR}={n}"),
+        None => "8 connections, the default".to_owned(),
+    };
+    let agent = format!("hub-cli lfs-multipart-upload ({connections})");
+    let rows = [
+        Row::transfer(
+            "curl -T, one PUT",
+            f.size,
+            f.curl_secs,
+            Some(f.curl_max_rss_bytes),
+            f.others_curl,
+        ),
+        Row::transfer(&agent, f.size, f.agent.secs, Some(f.agent.max_rss_bytes), f.others_agent),
+    ];
+    let checks = [
+        speed_check("agent / curl -T", speed(f.agent.secs), speed(f.curl_secs), AGENT_VS_CURL),
+        rss_check("agent", f.agent.max_rss_bytes),
+    ];
+    let mut text = results(f.size, &rows, &checks);
+    let completion = f.agent.parts_secs.map_or_else(
+        || "no progress event, so no split".to_owned(),
+        |parts| {
+            format!(
+                "the last part at {parts:.3} s ({:.0} MiB/s), then the completion request (the \
+                 Hub joins and hashes the parts) {:.3} s",
+                speed(parts),
+                f.agent.secs - parts
+            )
+        },
+    );
+    text.push_str(&format!(
+        "\nagent: {} parts of {}; {completion}\n",
+        f.parts,
+        format_mib(CHUNK_SIZE)
+    ));
+    for remark in remarks(f) {
+        text.push_str(&format!("agent: {remark}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object() -> LfsObject {
+        LfsObject { path: "/tmp/x/a.bin".into(), oid: "ab".repeat(32), size: 1_500_000 }
+    }
+
+    #[test]
+    fn writes_the_upload_message_as_git_lfs() {
+        // From a push with git-lfs 3.3.0 to the TestHub (URLs shortened).
+        let action = json!({
+            "href": "http://h/r.git/info/lfs/objects/complete/ab?size=1500000&chunk=131072&exp=1&sig=2",
+            "expires_in": 3600,
+            "header": {
+                "chunk_size": "131072", "1": "http://c/part/1?a=1&b=2", "2": "u2", "3": "u3",
+                "4": "u4", "5": "u5", "6": "u6", "7": "u7", "8": "u8", "9": "u9", "10": "u10",
+                "11": "u11", "12": "u12",
+            },
+        });
+        let want = concat!(
+            r#"{"event":"upload","oid":"abababababababababababababababababababababababababababababababab","#,
+            r#""size":1500000,"path":"/tmp/x/a.bin","action":{"href":"http://h/r.git/info/lfs/objects/"#,
+            r#"complete/ab?size=1500000\u0026chunk=131072\u0026exp=1\u0026sig=2","header":{"1":"#,
+            r#""http://c/part/1?a=1\u0026b=2","10":"u10","11":"u11","12":"u12","2":"u2","3":"u3","#,
+            r#""4":"u4","5":"u5","6":"u6","7":"u7","8":"u8","9":"u9","chunk_size":"131072"},"#,
+            r#""expires_at":"0001-01-01T00:00:00Z","expires_in":3600}}"#,
+        );
+        assert_eq!(upload_message(&object(), &action).unwrap(), want);
+        // A basic action (no header, no expiry) and a given expires_at.
+        let basic = json!({"href": "u", "expires_at": "2030-01-01T00:00:00Z"});
+        assert!(
+            upload_message(&object(), &basic)
+                .unwrap()
+                .ends_with(r#""action":{"href":"u","expires_at":"2030-01-01T00:00:00Z"}}"#)
+        );
+        assert!(upload_message(&object(), &json!({"href": 1})).is_err());
+        assert!(upload_message(&object(), &json!({"href": "u", "header": {"1": 2}})).is_err());
+        let message: Value =
+            serde_json::from_str(&upload_message(&object(), &action).unwrap()).unwrap();
+        assert_eq!(message["action"]["header"]["1"], "http://c/part/1?a=1&b=2");
+    }
+
+    #[test]
+    fn counts_the_parts() {
+        let multipart = json!({"href": "c", "header": {"chunk_size": "10", "1": "a", "2": "b"}});
+        assert_eq!(part_count(&multipart).unwrap(), 2);
+        assert!(part_count(&json!({"href": "u"})).is_err());
+        assert!(part_count(&json!({"href": "u", "header": {"1": "a"}})).is_err());
+    }
+
+    /// Runs a shell script as the agent and talks to it.
+    fn talk_to(script: &str) -> anyhow::Result<AgentRun> {
+        let mut child = Command::new("sh")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = read_lines(child.stdout.take().unwrap());
+        let run = talk(child.stdin.take().unwrap(), &lines, r#"{"event":"upload"}"#);
+        let exited = run.as_ref().ok().map(|_| wait_for_exit(&mut child, &lines));
+        let _ = child.kill();
+        let _ = child.wait();
+        match exited {
+            Some(Err(err)) => Err(err),
+            _ => run,
+        }
+    }
+
+    #[test]
+    fn talks_to_an_agent_as_git_lfs() {
+        let run = talk_to(
+            r#"read init; case "$init" in *'"event":"init"'*) echo '{}';; esac
+               read upload; case "$upload" in *'"event":"upload"'*) ;; *) exit 1;; esac
+               echo '{"event":"progress","oid":"o","bytesSoFar":6,"bytesSinceLast":6}'
+               echo '{"event":"progress","oid":"o","bytesSoFar":10,"bytesSinceLast":4}'
+               echo '{"event":"complete","oid":"o"}'
+               read terminate; case "$terminate" in '{"event":"terminate"}') exit 0;; esac; exit 1"#,
+        )
+        .unwrap();
+        assert_eq!((run.progress_events, run.bytes_so_far, run.bytes_since_last), (2, 10, 10));
+        assert!(run.parts_secs.unwrap() <= run.secs);
+    }
+
+    #[test]
+    fn reports_what_goes_wrong_in_the_conversation() {
+        let error = |script: &str| talk_to(script).unwrap_err().to_string();
+        let failed = error(
+            r#"read l; echo '{}'; read l
+               echo '{"event":"complete","oid":"o","error":{"code":2,"message":"part 3: 500"}}'"#,
+        );
+        assert!(failed.contains("failed the upload") && failed.contains("part 3: 500"), "{failed}");
+        let refused = error(r#"read l; echo '{"error":{"code":32,"message":"no"}}'"#);
+        assert!(refused.contains("to init"), "{refused}");
+        assert!(error("read l; echo '{}'; read l; echo oops").contains("not a JSON message"));
+        assert!(error("read l; echo '{}'; read l; exit 0").contains("closed its stdout"));
+        let chatty = error(
+            r#"read l; echo '{}'; read l; echo '{"event":"complete","oid":"o"}'; read l; echo '{}'"#,
+        );
+        assert!(chatty.contains("after terminate"), "{chatty}");
+    }
+
+    fn figures() -> Figures {
+        Figures {
+            size: 1 << 30,
+            parts: 16,
+            connections: None,
+            curl_secs: 2.0,
+            curl_max_rss_bytes: 5 << 20,
+            agent: AgentRun {
+                secs: 1.6,
+                parts_secs: Some(1.0),
+                progress_events: 17,
+                bytes_so_far: 1 << 30,
+                bytes_since_last: 1 << 30,
+                max_rss_bytes: 40 << 20,
+            },
+            others_curl: 1.0,
+            others_agent: 2.0,
+        }
+    }
+
+    #[test]
+    fn reports_the_figures_and_the_targets() {
+        let text = report_text(&figures());
+        let words = |start: &str| {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("{start}: {text}"));
+            line.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        assert_eq!(words("curl -T"), "curl -T, one PUT 2.000 s 512 MiB/s 5.0 MiB 1%");
+        assert_eq!(
+            words("hub-cli lfs-multipart-upload"),
+            "hub-cli lfs-multipart-upload (8 connections, the default) 1.600 s 640 MiB/s 40.0 MiB 2%"
+        );
+        assert_eq!(words("agent / curl -T"), "agent / curl -T 1.25x >= 1.0x ok");
+        assert_eq!(words("peak RSS, agent"), "peak RSS, agent 40.0 MiB <= 64.0 MiB ok");
+        assert!(text.contains("agent: 16 parts of 64.0 MiB; the last part at 1.000 s (1024 MiB/s), then the completion request (the Hub joins and hashes the parts) 0.600 s"), "{text}");
+        assert!(!text.contains("MISSED") && !text.contains("bytesSoFar"), "{text}");
+    }
+
+    #[test]
+    fn reports_misses_and_odd_progress() {
+        let mut f = figures();
+        f.connections = Some("2".to_owned());
+        f.agent.secs = 2.5;
+        f.agent.max_rss_bytes = 65 << 20;
+        f.agent.bytes_so_far = 1;
+        f.agent.bytes_since_last = 2;
+        let text = report_text(&f);
+        assert_eq!(text.matches("MISSED").count(), 2, "{text}");
+        assert!(text.contains("(HF_HUB_UPLOAD_CONNECTIONS=2)"), "{text}");
+        assert!(text.contains("bytesSoFar 1, not the size 1073741824"), "{text}");
+        assert!(text.contains("bytesSinceLast add up to 2, not the size"), "{text}");
+        f.agent.progress_events = 0;
+        f.agent.parts_secs = None;
+        let text = report_text(&f);
+        assert!(text.contains("no progress event before complete"), "{text}");
+    }
+}
