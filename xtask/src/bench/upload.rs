@@ -117,7 +117,9 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     step("curl -T, one PUT (after an untimed warm-up run)");
     let pid = hub.pid();
     let mut curl = Command::new("curl");
-    curl.args(["-sSf", "--noproxy", "*", "-o", "/dev/null", "-T"]).arg(&curl_file.path).arg(put_url);
+    curl.args(["-sSf", "--noproxy", "*", "-o", "/dev/null", "-T"])
+        .arg(&curl_file.path)
+        .arg(put_url);
     // The warm-up puts both runs on the same footing: on a VM, memory the guest never touched
     // costs far more to fill than memory a deleted file gave back.
     exec(&mut curl)?;
