@@ -5,15 +5,27 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::util::{cargo, exec, no_args_or_help, output, project_root, say, step};
+use crate::util::{
+    cargo, exec, exec_hiding, no_args_or_help, output, project_root, say, sha256_file, step,
+    write_varied_file,
+};
 
 const HELP: &str = "\
 cargo xtask demo
 
 Builds hub-cli and the local Hub (testhub), starts the Hub on loopback with the seed repos
-(julien-c/EsperBERTo-small, acme/tiny-model, …) under target/demo/, and runs hub-cli against it.
-Needs no internet.
+(julien-c/EsperBERTo-small, acme/tiny-model, …) under target/demo/, and runs hub-cli against it,
+then publishes a model with git, git-lfs and hub-cli's multipart agent. Needs no internet; needs
+curl, git, git-lfs and openssl. git runs with a configuration of its own under target/demo/:
+yours is neither read nor changed.
 ";
+
+/// The demo Hub asks for multipart uploads from this size, in parts of `DEMO_CHUNK_SIZE` (the
+/// real Hub: from 5 GB), so that a small file shows the multipart agent at work.
+const DEMO_MULTIPART_THRESHOLD: u64 = 4 << 20;
+const DEMO_CHUNK_SIZE: u64 = 1 << 20;
+/// The published weights: 6.5 MiB, 7 parts.
+const DEMO_WEIGHTS_SIZE: u64 = 13 << 19;
 
 /// The running local Hub; killed when dropped.
 pub(crate) struct LocalHub {
@@ -26,6 +38,17 @@ impl LocalHub {
     /// The process id of the Hub.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The Hub's counters (`GET /_testhub/stats`).
+    pub(crate) fn stats(&self) -> anyhow::Result<serde_json::Value> {
+        let body = output(
+            Command::new("curl")
+                .args(["-sSf", "--noproxy", "*"])
+                .arg(format!("{}/_testhub/stats", self.endpoint)),
+        )?;
+        serde_json::from_str(&body)
+            .map_err(|e| anyhow::format_err!("the Hub's stats are not JSON ({e}): {body}"))
     }
 }
 
@@ -75,8 +98,23 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(demo.join("home"))?;
 
     step("start the local Hub (loopback only) and seed it");
-    let hub = start_hub(&bin.join("testhub"), &demo.join("hub"), &["--seed"])?;
+    let hub = start_hub(
+        &bin.join("testhub"),
+        &demo.join("hub"),
+        &[
+            "--seed",
+            "--multipart-threshold",
+            &DEMO_MULTIPART_THRESHOLD.to_string(),
+            "--chunk-size",
+            &DEMO_CHUNK_SIZE.to_string(),
+        ],
+    )?;
     say(&format!("Hub: {}    CDN: {}", hub.endpoint, hub.info["cdn"].as_str().unwrap_or("?")));
+    say(&format!(
+        "  LFS uploads from {} MiB go in parts of {} MiB (the real Hub: from 5 GB)",
+        DEMO_MULTIPART_THRESHOLD >> 20,
+        DEMO_CHUNK_SIZE >> 20
+    ));
     if let Some(repos) = hub.info["seed"]["repos"].as_array() {
         for repo in repos {
             say(&format!(
@@ -150,25 +188,29 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     exec(hub_cli(&["scan-cache", "--dir"]).arg(&cache))?;
 
     step("git clone of a seeded repo over smart HTTP (git http-backend)");
+    let git_home = demo.join("git-home");
+    std::fs::create_dir_all(&git_home)?;
     let clone: PathBuf = demo.join("EsperBERTo-small");
     exec(
-        Command::new("git")
+        isolated_git(&git_home)
             .args(["clone", "-q"])
             .arg(format!("{}/julien-c/EsperBERTo-small", hub.endpoint))
             .arg(&clone)
             .env("GIT_LFS_SKIP_SMUDGE", "1"),
     )?;
-    let files = output(Command::new("git").arg("-C").arg(&clone).args(["ls-files"]))?;
+    let files = output(isolated_git(&git_home).arg("-C").arg(&clone).args(["ls-files"]))?;
     say(files.trim_end());
 
-    accounts(&hub, &|args| {
+    let account_cli = |args: &[&str]| {
         let mut cmd = hub_cli(args);
         for var in ["HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_DISABLE_IMPLICIT_TOKEN"] {
             cmd.env_remove(var);
         }
         cmd.env_remove("HF_HUB_OFFLINE");
         cmd
-    })?;
+    };
+    accounts(&hub, &account_cli)?;
+    publish(&hub, &demo, &git_home, &account_cli)?;
 
     step("demo finished: the local Hub and hub-cli work with no internet");
     Ok(())
@@ -240,4 +282,110 @@ fn accounts(hub: &LocalHub, hub_cli: &dyn Fn(&[&str]) -> Command) -> anyhow::Res
     }
     exec(&mut hub_cli(&["repo", "files", "alice/demo-model"]))?;
     Ok(())
+}
+
+/// git with a configuration of its own under `home`.
+fn isolated_git(home: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    own_git_config(&mut cmd, home);
+    cmd
+}
+
+/// Gives `cmd` and the git it runs a configuration of their own under `home` (`HOME`,
+/// `GIT_CONFIG_GLOBAL`, no system file): the user's is neither read nor changed, and git never
+/// prompts.
+fn own_git_config<'a>(cmd: &'a mut Command, home: &Path) -> &'a mut Command {
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+}
+
+/// Publishing with git, as on the real Hub: a clone of the repo made above, git-lfs, the
+/// multipart agent for weights above the Hub's threshold, a push, and the weights downloaded
+/// back, byte for byte.
+fn publish(
+    hub: &LocalHub,
+    demo: &Path,
+    git_home: &Path,
+    hub_cli: &dyn Fn(&[&str]) -> Command,
+) -> anyhow::Result<()> {
+    let clone = demo.join("demo-model");
+    let git = || {
+        let mut cmd = isolated_git(git_home);
+        cmd.current_dir(&clone);
+        cmd
+    };
+    step("publish with git: clone alice/demo-model with alice's token (hidden here)");
+    let token = hub.info["tokens"]["alice"]
+        .as_str()
+        .ok_or_else(|| anyhow::format_err!("testhub's JSON line has no token for alice"))?;
+    let url = format!(
+        "{}/alice/demo-model",
+        hub.endpoint.replacen("://", &format!("://alice:{token}@"), 1)
+    );
+    exec_hiding(isolated_git(git_home).args(["clone", "-q"]).arg(&url).arg(&clone), Some(token))?;
+    exec(git().args(["config", "user.name", "Alice"]))?;
+    exec(git().args(["config", "user.email", "alice@example.invalid"]))?;
+    exec(git().args(["lfs", "install", "--local"]))?;
+    exec(git().args(["lfs", "track", "*.bin"]))?;
+    exec(git().args(["config", "lfs.locksverify", "false"]))?;
+
+    step(&format!(
+        "a model card, config.json and {:.1} MiB of weights: above the Hub's multipart threshold",
+        DEMO_WEIGHTS_SIZE as f64 / f64::from(1 << 20)
+    ));
+    std::fs::write(
+        clone.join("README.md"),
+        "---\nlicense: apache-2.0\ntags:\n- demo\n---\n\n# demo-model\n\nPublished by \
+         `cargo xtask demo` with git, git-lfs and `hub-cli lfs-multipart-upload`.\n",
+    )?;
+    std::fs::write(clone.join("config.json"), "{\"model_type\": \"demo\", \"hidden_size\": 64}\n")?;
+    let weights = clone.join("pytorch_model.bin");
+    write_varied_file(&weights, DEMO_WEIGHTS_SIZE, 3)?;
+    exec(git().args(["add", "README.md", "config.json", "pytorch_model.bin", ".gitattributes"]))?;
+
+    step(
+        "hub-cli lfs-enable-largefiles .: git-lfs hands the objects the Hub wants in parts to hub-cli",
+    );
+    exec(
+        own_git_config(&mut hub_cli(&["lfs-enable-largefiles", "."]), git_home).current_dir(&clone),
+    )?;
+
+    step("git commit and git push: the weights go up through hub-cli lfs-multipart-upload");
+    exec(git().args(["commit", "-q", "-m", "Add the model"]))?;
+    exec(git().args(["lfs", "ls-files", "--size"]))?;
+    let before = multipart_counters(hub)?;
+    exec(git().args(["push", "origin", "main"]))?;
+    let after = multipart_counters(hub)?;
+    let (parts, completions) = (after.0 - before.0, after.1 - before.1);
+    let expected = DEMO_WEIGHTS_SIZE.div_ceil(DEMO_CHUNK_SIZE);
+    say(&format!(
+        "the storage host received {parts} part uploads, the Hub {completions} completion"
+    ));
+    if parts < expected || completions != 1 {
+        anyhow::bail!(
+            "expected {expected} parts and 1 completion: the agent did not do the upload"
+        );
+    }
+
+    step("hub-cli download alice/demo-model pytorch_model.bin: the same bytes come back");
+    let downloaded = output(&mut hub_cli(&["download", "alice/demo-model", "pytorch_model.bin"]))?;
+    let downloaded = Path::new(downloaded.trim());
+    let (local, remote) = (sha256_file(&weights)?, sha256_file(downloaded)?);
+    say(&format!("{}\n  sha256 {remote}", downloaded.display()));
+    say(&format!("{}\n  sha256 {local}", weights.display()));
+    if local != remote {
+        anyhow::bail!("the downloaded weights differ from the pushed ones");
+    }
+    say("the same sha256: published with git, downloaded with hub-cli");
+    Ok(())
+}
+
+/// (multipart part PUTs, multipart completions) the Hub counted so far.
+fn multipart_counters(hub: &LocalHub) -> anyhow::Result<(u64, u64)> {
+    let stats = hub.stats()?;
+    let count = |route: &str| stats["requests"][route].as_u64().unwrap_or(0);
+    Ok((count("cdn-part"), count("lfs-complete")))
 }

@@ -21,11 +21,19 @@ pub(crate) fn cargo() -> Command {
 
 /// Runs `cmd`, echoing it; fails with its exit status.
 pub(crate) fn exec(cmd: &mut Command) -> anyhow::Result<()> {
-    say(&format!("$ {}", describe(cmd)));
-    let status =
-        cmd.status().map_err(|e| anyhow::format_err!("cannot run {}: {e}", describe(cmd)))?;
+    exec_hiding(cmd, None)
+}
+
+/// [`exec`], with `secret` (a token in a URL, say) shown as `hf_***` in the echo and the error.
+pub(crate) fn exec_hiding(cmd: &mut Command, secret: Option<&str>) -> anyhow::Result<()> {
+    let shown = match secret {
+        Some(secret) if !secret.is_empty() => describe(cmd).replace(secret, "hf_***"),
+        _ => describe(cmd),
+    };
+    say(&format!("$ {shown}"));
+    let status = cmd.status().map_err(|e| anyhow::format_err!("cannot run {shown}: {e}"))?;
     if !status.success() {
-        anyhow::bail!("`{}` failed ({status})", describe(cmd));
+        anyhow::bail!("`{shown}` failed ({status})");
     }
     Ok(())
 }

@@ -205,17 +205,11 @@ fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Total requests in the Hub's `/_testhub/stats`.
-fn hub_requests(endpoint: &str) -> anyhow::Result<u64> {
-    let body = output(
-        Command::new("curl")
-            .args(["-sSf", "--noproxy", "*"])
-            .arg(format!("{endpoint}/_testhub/stats")),
-    )?;
-    let stats: serde_json::Value = serde_json::from_str(&body)
-        .map_err(|e| anyhow::format_err!("the Hub's stats are not JSON ({e}): {body}"))?;
+fn hub_requests(hub: &LocalHub) -> anyhow::Result<u64> {
+    let stats = hub.stats()?;
     let requests = stats["requests"]
         .as_object()
-        .ok_or_else(|| anyhow::format_err!("the Hub's stats have no requests: {body}"))?;
+        .ok_or_else(|| anyhow::format_err!("the Hub's stats have no requests: {stats}"))?;
     Ok(requests.values().filter_map(serde_json::Value::as_u64).sum())
 }
 
@@ -309,7 +303,7 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
         measured_download(&hub_cli(&verified_cache, &[]), file.size, pid)?;
 
     step(&format!("cached lookups, {LOOKUP_RUNS} runs each"));
-    let requests_before = hub_requests(&hub.endpoint)?;
+    let requests_before = hub_requests(&hub)?;
     let mut offline = hub_cli(&verified_cache, &[]);
     offline.env("HF_HUB_OFFLINE", "1");
     let (lookup_offline_ms, others_offline) = lookup_median_ms(&mut offline, &verified_path, pid)?;
@@ -318,7 +312,7 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
         &verified_path,
         pid,
     )?;
-    let lookup_requests = hub_requests(&hub.endpoint)?.saturating_sub(requests_before);
+    let lookup_requests = hub_requests(&hub)?.saturating_sub(requests_before);
     // Every download writes into memory freed by the previous one: on a VM, pages the guest
     // never touched cost far more to fill, and would make the later run look slow.
     std::fs::remove_dir_all(&verified_cache)?;
