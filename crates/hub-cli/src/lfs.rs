@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 use hub_api::RetryConfig;
+use hub_lfs::agent::refuse_init;
 use hub_lfs::{Agent, CUSTOM_TRANSFER_NAME, LfsClient, UploadOptions};
 
 use crate::common::{client_builder, runtime};
@@ -46,6 +47,17 @@ pub(crate) fn enable_largefiles(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The agent configured from the environment.
+fn agent() -> anyhow::Result<Agent> {
+    let options = UploadOptions::from_env()?;
+    // Every URL the agent is given carries its own authorization: it needs no token.
+    let mut builder = client_builder()?.token(None);
+    if let Some(retries) = options.retries {
+        builder = builder.retry(RetryConfig { max_retries: retries, ..RetryConfig::default() });
+    }
+    Ok(Agent::new(LfsClient::new(builder.build()?, options)))
+}
+
 /// Serves git-lfs on stdin/stdout. Nothing but protocol messages goes to stdout; logs go to
 /// stderr (`RUST_LOG`, warnings by default).
 pub(crate) fn multipart_upload() -> anyhow::Result<()> {
@@ -56,17 +68,19 @@ pub(crate) fn multipart_upload() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .try_init();
-    let options = UploadOptions::from_env()?;
-    // Every URL the agent is given carries its own authorization: it needs no token.
-    let mut builder = client_builder()?.token(None);
-    if let Some(retries) = options.retries {
-        builder = builder.retry(RetryConfig { max_retries: retries, ..RetryConfig::default() });
-    }
-    let agent = Agent::new(LfsClient::new(builder.build()?, options));
+    let rt = runtime()?;
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let summary = runtime()?
-        .block_on(agent.serve(stdin, tokio::io::stdout()))
-        .context("lfs-multipart-upload")?;
+    let agent = match agent() {
+        Ok(agent) => agent,
+        Err(e) => {
+            // git-lfs shows the answer to `init`, not the agent's stderr.
+            let message = format!("hub-cli lfs-multipart-upload cannot start: {e:#}");
+            rt.block_on(refuse_init(stdin, tokio::io::stdout(), &message))?;
+            return Err(e);
+        }
+    };
+    let summary =
+        rt.block_on(agent.serve(stdin, tokio::io::stdout())).context("lfs-multipart-upload")?;
     tracing::debug!("{} object(s) sent, {} failed", summary.completed, summary.failed);
     Ok(())
 }

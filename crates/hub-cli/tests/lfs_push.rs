@@ -414,3 +414,27 @@ fn check_protocol(log: &str, sizes: &BTreeMap<&str, u64>) -> anyhow::Result<Vec<
     }
     Ok(completed)
 }
+
+#[test]
+fn a_bad_setting_is_told_to_git_lfs_in_the_answer_to_init() -> anyhow::Result<()> {
+    let mut child = Command::new(HUB_CLI)
+        .arg("lfs-multipart-upload")
+        .env("HF_HUB_UPLOAD_CONNECTIONS", "many")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(
+            b"{\"event\":\"init\",\"operation\":\"upload\",\"remote\":\"origin\",\"concurrent\":true,\"concurrenttransfers\":8}\n",
+        )?;
+    }
+    let out = child.wait_with_output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let answer: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(answer["error"]["code"], 32);
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("HF_HUB_UPLOAD_CONNECTIONS=\"many\""), "{message}");
+    Ok(())
+}

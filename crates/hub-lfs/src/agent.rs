@@ -34,6 +34,23 @@ pub enum AgentError {
     Io(#[from] io::Error),
 }
 
+/// Answers git-lfs's `init` with `message` as an error, for an agent that cannot start (a bad
+/// setting, say): git-lfs shows the message, where it would not show the agent's stderr.
+pub async fn refuse_init<R, W>(input: R, mut output: W, message: &str) -> io::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut lines = input.lines();
+    while let Some(line) = lines.next_line().await? {
+        if !line.trim().is_empty() {
+            break;
+        }
+    }
+    let error = TransferError { code: 32, message: message.to_owned() };
+    send(&mut output, &Message::InitError(error)).await
+}
+
 /// What an agent session did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
