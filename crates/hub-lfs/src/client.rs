@@ -348,7 +348,9 @@ impl LfsClient {
                 }
             }
         }
-        stream::iter(work)
+        // A failed file does not stop the others: what they sent is kept, so a second run
+        // has less to do.
+        let results: Vec<Result<ObjectSpec, Error>> = stream::iter(work)
             .map(|(source, object, upload, verify)| async move {
                 self.upload(source, object, &upload, progress).await?;
                 if let Some(verify) = &verify {
@@ -357,8 +359,9 @@ impl LfsClient {
                 Ok::<_, Error>(object.clone())
             })
             .buffer_unordered(FILES_AT_ONCE)
-            .try_collect()
-            .await
+            .collect()
+            .await;
+        results.into_iter().collect()
     }
 
     /// Downloads `object` through its download `action` into `dest`: written to a temp file in
