@@ -1,0 +1,158 @@
+//! `hub-cli upload` as a user runs it: the built binary against a TestHub, publishing a folder
+//! or a file over HTTP, then reading it back with `hub-cli download` and `git clone`.
+#![cfg(unix)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use anyhow::{Context, bail};
+use hub_tests::{HubConfig, TestHub, seed};
+
+const MIB: usize = 1 << 20;
+
+struct Setup {
+    hub: TestHub,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn start() -> anyhow::Result<Setup> {
+        let hub = TestHub::start(HubConfig::default())?;
+        hub.seed_default()?;
+        // Small parts, so the weights below go multipart.
+        hub.set_multipart_threshold(2 * MIB as u64);
+        hub.set_chunk_size(MIB as u64 / 2);
+        Ok(Setup { hub, dir: tempfile::tempdir()? })
+    }
+
+    /// `hub-cli ARGS…` as alice, in an environment built from scratch.
+    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+        Command::new(env!("CARGO_BIN_EXE_hub-cli"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("HF_HOME", self.dir.path().join("hf-home"))
+            .env("HF_ENDPOINT", self.hub.endpoint())
+            .env("HF_TOKEN", seed::ALICE)
+            .current_dir(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .context("running hub-cli")
+    }
+
+    fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.run(args)?;
+        if !out.status.success() {
+            bail!("hub-cli {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8(out.stdout)?.trim_end().to_owned())
+    }
+
+    fn write(&self, name: &str, data: &[u8]) -> anyhow::Result<PathBuf> {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, data)?;
+        Ok(path)
+    }
+
+    /// The file downloaded by `hub-cli download` at `revision`.
+    fn download(&self, repo: &str, file: &str, revision: &str) -> anyhow::Result<Vec<u8>> {
+        let path = self.ok(&["download", repo, file, "--revision", revision, "--quiet"])?;
+        Ok(std::fs::read(path)?)
+    }
+}
+
+#[test]
+fn a_folder_is_published_in_one_commit_and_reads_back_everywhere() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let weights = seed::deterministic_bytes("weights", 5 * MIB + 3);
+    s.write("model/model.safetensors", &weights)?;
+    s.write("model/config.json", b"{\"hidden_size\": 8}\n")?;
+    s.write("model/README.md", b"---\nlibrary_name: demo\n---\n# A model\n")?;
+    s.write("model/logs/train.log", b"loss 0.1\n")?;
+    s.write("model/.git/HEAD", b"ref: refs/heads/main\n")?;
+
+    // The repo does not exist yet: upload creates it.
+    let url = s.ok(&["upload", "alice/fresh", "model", "--exclude", "logs/*"])?;
+    assert!(url.starts_with(&format!("{}/alice/fresh/commit/", s.hub.endpoint())), "{url}");
+    assert_eq!(s.download("alice/fresh", "model.safetensors", "main")?, weights);
+    assert_eq!(s.download("alice/fresh", "config.json", "main")?, b"{\"hidden_size\": 8}\n");
+
+    // A git clone shows the same commit and files, the weights as an LFS pointer.
+    let clone = s.dir.path().join("clone");
+    let out = Command::new("git")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_LFS_SKIP_SMUDGE", "1")
+        .args(["clone", "-q", &format!("{}/alice/fresh", s.hub.endpoint())])
+        .arg(&clone)
+        .output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let head = Command::new("git").arg("-C").arg(&clone).args(["rev-parse", "HEAD"]).output()?;
+    assert!(url.ends_with(String::from_utf8_lossy(&head.stdout).trim()), "{url}");
+    let pointer = std::fs::read_to_string(clone.join("model.safetensors"))?;
+    assert!(pointer.starts_with("version https://git-lfs.github.com/spec/v1"), "{pointer}");
+    assert!(!clone.join("logs").exists(), "--exclude");
+    let listed = s.ok(&["repo", "files", "alice/fresh"])?;
+    assert!(!listed.contains(".git/HEAD") && !listed.contains("train.log"), "{listed}");
+
+    // Again, unchanged: no new commit, and the same URL.
+    let again = s.run(&["upload", "alice/fresh", "model", "--exclude", "logs/*"])?;
+    assert!(again.status.success());
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim_end(), url);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no commit was made"));
+    Ok(())
+}
+
+#[test]
+fn a_file_a_pull_request_and_deletions() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    s.write("dir/a.txt", b"a\n")?;
+    s.write("dir/b.txt", b"b\n")?;
+    s.ok(&["upload", "alice/pr-demo", "dir", "--commit-message", "two files"])?;
+
+    // One file, into a folder of the repo, as a pull request: main is untouched.
+    let card = s.write("card.md", b"proposed card\n")?;
+    let pr = s.ok(&[
+        "upload",
+        "alice/pr-demo",
+        card.to_str().context("utf-8")?,
+        "docs/card.md",
+        "--create-pr",
+    ])?;
+    assert!(pr.ends_with("/discussions/1"), "{pr}");
+    assert_eq!(s.download("alice/pr-demo", "docs/card.md", "refs/pr/1")?, b"proposed card\n");
+    let missing = s.run(&["download", "alice/pr-demo", "docs/card.md", "--quiet"])?;
+    assert!(!missing.status.success());
+
+    // --delete removes what the folder no longer has.
+    std::fs::remove_file(s.dir.path().join("dir/b.txt"))?;
+    s.ok(&["upload", "alice/pr-demo", "dir", "--delete", "*.txt"])?;
+    let files = s.ok(&["repo", "files", "alice/pr-demo"])?;
+    assert!(files.contains("a.txt") && !files.contains("b.txt"), "{files}");
+    Ok(())
+}
+
+#[test]
+fn mistakes_are_one_line_errors() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let file = s.write("one.txt", b"1\n")?;
+    let file = file.to_str().context("utf-8")?;
+    for (args, expected) in [
+        (vec!["upload", "alice/x", "nowhere"], "nowhere"),
+        (vec!["upload", "alice/x", file, "../escape.txt"], ".."),
+        (vec!["upload", "alice/x", file, "--include", "*.txt"], "apply to folders"),
+        (vec!["upload", "bob/not-yours", file], "forbidden"),
+    ] {
+        let out = s.run(&args)?;
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains(seed::ALICE), "never the token");
+    }
+    Ok(())
+}
