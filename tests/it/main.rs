@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod cdn;
 mod client;
+mod commit;
 mod download;
 mod faults;
 mod git;

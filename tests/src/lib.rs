@@ -30,15 +30,17 @@
 //!
 //! # Limitations
 //!
-//! HTTP/1.1 only; no Xet; the `/api` surface is what downloads and repo management need
+//! HTTP/1.1 only; no Xet; the `/api` surface is what downloads, uploads and repo management need
 //! (`whoami-v2`, repo info, refs, repo CRUD and settings, listings, tree, paths-info, commits,
-//! branches and tags; no commit API, discussions or likes); users and tokens live in memory.
+//! branches and tags, preupload and the commit API; pull requests are only their `refs/pr/N`: no
+//! discussions, no likes); users and tokens live in memory.
 
 mod body;
 mod faults;
 mod http_util;
 mod hub;
 mod lfs_store;
+mod patterns;
 mod proxy;
 mod repo;
 mod routes;

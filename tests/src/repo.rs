@@ -130,10 +130,39 @@ pub fn is_valid_repo_id(repo_id: &str) -> bool {
 /// The all-zero object id git uses for "this ref must not exist".
 pub(crate) const ZERO_OID: &str = "0000000000000000000000000000000000000000";
 
-/// Fixed identity and date for every commit the TestHub makes, so seeds are reproducible.
+/// Fixed identity and date for the commits the TestHub seeds, so seeds are reproducible.
 const AUTHOR_NAME: &str = "TestHub";
 const AUTHOR_EMAIL: &str = "testhub@localhost";
 const COMMIT_DATE: &str = "1704067200 +0000";
+
+/// Who makes a commit, and when (author and committer alike).
+#[derive(Clone, Debug)]
+pub(crate) struct Signature {
+    name: String,
+    email: String,
+    /// git's raw date: `<unix seconds> +0000`.
+    date: String,
+}
+
+impl Signature {
+    /// The TestHub itself at the seeds' fixed date (2024-01-01).
+    pub(crate) fn testhub() -> Signature {
+        Signature {
+            name: AUTHOR_NAME.to_owned(),
+            email: AUTHOR_EMAIL.to_owned(),
+            date: COMMIT_DATE.to_owned(),
+        }
+    }
+
+    /// A Hub user, now (commits made through the API).
+    pub(crate) fn user(name: &str) -> Signature {
+        Signature {
+            name: name.to_owned(),
+            email: format!("{name}@users.noreply.testhub"),
+            date: format!("{} +0000", crate::util::unix_now()),
+        }
+    }
+}
 
 /// A `git` command running against the bare repository `git_dir`.
 pub(crate) fn git(git_dir: &Path) -> Command {
@@ -248,6 +277,15 @@ pub(crate) fn resolve_revision(git_dir: &Path, rev: &str) -> anyhow::Result<Opti
     rev_parse_commit(git_dir, &format!("refs/tags/{rev}"))
 }
 
+/// The commit whose id starts with `hex` (5 to 40 hex digits, as the Python client allows for
+/// `parent_commit`); `None` when there is none, or several.
+pub(crate) fn commit_by_prefix(git_dir: &Path, hex: &str) -> anyhow::Result<Option<String>> {
+    if !(5..=40).contains(&hex.len()) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    rev_parse_commit(git_dir, &hex.to_ascii_lowercase())
+}
+
 /// What a path names inside a commit.
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
@@ -338,13 +376,14 @@ pub(crate) fn hash_object(git_dir: &Path, data: &[u8]) -> anyhow::Result<String>
 }
 
 /// Builds a tree from `parent` (or nothing) plus `additions` (path, blob oid) minus `deletions`,
-/// then a commit on top of `parent`; returns the new commit id. Refs are not touched.
+/// then a commit on top of `parent` signed `by`; returns the new commit id. Refs are not touched.
 pub(crate) fn write_commit(
     git_dir: &Path,
     parent: Option<&str>,
     additions: &[(String, String)],
     deletions: &[String],
     message: &str,
+    by: &Signature,
 ) -> anyhow::Result<String> {
     let scratch = tempfile::TempDir::new_in(git_dir).context("creating a scratch dir")?;
     let index = scratch.path().join("index");
@@ -375,12 +414,12 @@ pub(crate) fn write_commit(
         cmd.args(["-p", parent]);
     }
     cmd.args(["-F", "-"])
-        .env("GIT_AUTHOR_NAME", AUTHOR_NAME)
-        .env("GIT_AUTHOR_EMAIL", AUTHOR_EMAIL)
-        .env("GIT_AUTHOR_DATE", COMMIT_DATE)
-        .env("GIT_COMMITTER_NAME", AUTHOR_NAME)
-        .env("GIT_COMMITTER_EMAIL", AUTHOR_EMAIL)
-        .env("GIT_COMMITTER_DATE", COMMIT_DATE);
+        .env("GIT_AUTHOR_NAME", &by.name)
+        .env("GIT_AUTHOR_EMAIL", &by.email)
+        .env("GIT_AUTHOR_DATE", &by.date)
+        .env("GIT_COMMITTER_NAME", &by.name)
+        .env("GIT_COMMITTER_EMAIL", &by.email)
+        .env("GIT_COMMITTER_DATE", &by.date);
     trimmed(run(&mut cmd, Some(message.as_bytes()))?)
 }
 

@@ -9,7 +9,7 @@ use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     fs,
     path::{Path, PathBuf},
-    sync::{Mutex, atomic::AtomicU64},
+    sync::{Arc, Mutex, atomic::AtomicU64},
 };
 
 use anyhow::Context;
@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     faults::{Faults, Recorder, lock},
     lfs_store::{LfsStore, pointer_text},
-    repo::{self, Repo, is_valid_repo_id},
+    repo::{self, Repo, Signature, is_valid_repo_id},
     signing::Signer,
     util::{base64_decode, hex},
 };
@@ -74,6 +74,11 @@ pub enum FileContent {
         /// How many bytes.
         size: u64,
     },
+    /// An LFS object already in the store (uploaded through the batch API): git gets its pointer.
+    LfsStored {
+        /// Its sha256.
+        oid: String,
+    },
 }
 
 /// Where a commit starts.
@@ -101,6 +106,8 @@ pub struct CommitSpec {
     pub deletions: Vec<String>,
     /// The commit message.
     pub message: String,
+    /// The user the commit is by, dated now; `None`: the TestHub at the seeds' fixed date.
+    pub author: Option<String>,
 }
 
 impl CommitSpec {
@@ -112,6 +119,7 @@ impl CommitSpec {
             files: Vec::new(),
             deletions: Vec::new(),
             message: message.to_owned(),
+            author: None,
         }
     }
 
@@ -150,6 +158,12 @@ impl CommitSpec {
     /// Sets where the commit starts.
     pub fn parent(mut self, parent: Parent) -> CommitSpec {
         self.parent = parent;
+        self
+    }
+
+    /// Makes the commit by `user`, dated now.
+    pub fn author(mut self, user: &str) -> CommitSpec {
+        self.author = Some(user.to_owned());
         self
     }
 }
@@ -292,6 +306,8 @@ pub(crate) struct State {
     tokens: Mutex<HashMap<String, TokenRec>>,
     pub(crate) registry: Mutex<Registry>,
     write_lock: Mutex<()>,
+    /// One lock per repository, held while a commit is prepared and its ref moved.
+    repo_locks: Mutex<HashMap<Repo, Arc<Mutex<()>>>>,
 }
 
 impl State {
@@ -330,6 +346,7 @@ impl State {
             tokens: Mutex::new(HashMap::new()),
             registry: Mutex::new(registry),
             write_lock: Mutex::new(()),
+            repo_locks: Mutex::new(HashMap::new()),
         })
     }
 
@@ -597,7 +614,23 @@ impl State {
         if branch.starts_with("refs/") { branch.to_owned() } else { format!("refs/heads/{branch}") }
     }
 
+    /// The lock that serializes the commits of `repo`: hold it from reading a ref to moving it.
+    pub(crate) fn repo_lock(&self, repo: &Repo) -> Arc<Mutex<()>> {
+        lock(&self.repo_locks).entry(repo.clone()).or_default().clone()
+    }
+
     pub(crate) fn commit_files(
+        &self,
+        repo: &Repo,
+        spec: CommitSpec,
+    ) -> anyhow::Result<(String, Vec<WrittenFile>)> {
+        let repo_lock = self.repo_lock(repo);
+        let _guard = lock(&repo_lock);
+        self.commit_files_locked(repo, spec)
+    }
+
+    /// [`State::commit_files`] for a caller that holds [`State::repo_lock`].
+    pub(crate) fn commit_files_locked(
         &self,
         repo: &Repo,
         spec: CommitSpec,
@@ -648,6 +681,20 @@ impl State {
                     let git_oid = repo::hash_object(&git_dir, pointer_text(&oid, size).as_bytes())?;
                     WrittenFile { path: path.clone(), size, sha256: oid, git_oid, lfs: true }
                 }
+                FileContent::LfsStored { oid } => {
+                    let size = self
+                        .lfs
+                        .size_of(oid)
+                        .with_context(|| format!("LFS object {oid} is not in the store"))?;
+                    let git_oid = repo::hash_object(&git_dir, pointer_text(oid, size).as_bytes())?;
+                    WrittenFile {
+                        path: path.clone(),
+                        size,
+                        sha256: oid.clone(),
+                        git_oid,
+                        lfs: true,
+                    }
+                }
             };
             additions.push((file.path.clone(), file.git_oid.clone()));
             written.push(file);
@@ -658,6 +705,7 @@ impl State {
             &additions,
             &spec.deletions,
             &spec.message,
+            &spec.author.as_deref().map_or_else(Signature::testhub, Signature::user),
         )?;
         repo::update_ref(&git_dir, &refname, &commit, current.as_deref())?;
         Ok((commit, written))

@@ -1,6 +1,7 @@
 //! `/api/…`: the dispatcher, plus `whoami-v2`, repo info
 //! (`/api/{models,datasets,spaces}/{id}[/revision/{rev}]`) and refs. Repo CRUD is in `repos`,
-//! listings in `listing`, tree / paths-info / commits in `tree`, branches and tags in `git_refs`.
+//! listings in `listing`, tree / paths-info / commits in `tree`, branches and tags in `git_refs`,
+//! preupload / commit / validate-yaml in `commit`.
 //! `/api/agent-harnesses` is answered before authentication in `server`.
 
 use std::sync::Arc;
@@ -14,10 +15,10 @@ use crate::{
     http_util::{Resp, finish, hub_error, internal_error, json, status},
     lfs_store::parse_pointer,
     repo::{self, Repo, RepoType, is_valid_repo_id},
-    routes::{git_refs, listing, read_denied, repos, tree},
+    routes::{commit, git_refs, listing, read_denied, repos, tree, truthy},
     server::decode,
     state::{Auth, RepoMeta, State, TokenRole},
-    util::{hex, iso_date},
+    util::{form_pairs, hex, iso_date},
 };
 
 /// What the TestHub answers for dates it does not track.
@@ -25,8 +26,18 @@ pub(crate) const FIXED_DATE: &str = "2024-01-01T00:00:00.000Z";
 const CREATED_DEFAULT: u64 = 1_704_067_200;
 
 /// Sub-resources of a repository: `/api/{t}/{id}/{action}/…`.
-const ACTIONS: &[&str] =
-    &["revision", "refs", "tree", "paths-info", "commits", "branch", "tag", "settings"];
+const ACTIONS: &[&str] = &[
+    "revision",
+    "refs",
+    "tree",
+    "paths-info",
+    "commits",
+    "branch",
+    "tag",
+    "settings",
+    "preupload",
+    "commit",
+];
 
 pub(crate) fn repo_type_of(plural: &str) -> Option<RepoType> {
     match plural {
@@ -54,6 +65,9 @@ pub(crate) async fn handle(
     let segs: Vec<&str> = tail.split('/').collect();
     match segs.as_slice() {
         ["whoami-v2"] if read => ("whoami", whoami(state, auth)),
+        ["validate-yaml"] if method == Method::POST => {
+            ("validate-yaml", commit::validate_yaml(req).await)
+        }
         ["repos", "create"] if method == Method::POST => {
             ("repo-create", repos::create(state, req, auth).await)
         }
@@ -154,6 +168,8 @@ async fn repo_scoped(
         Some("branch") => "branch",
         Some("tag") => "tag",
         Some("settings") => "repo-settings",
+        Some("preupload") => "preupload",
+        Some("commit") => "commit",
         Some(_) => return not_found(),
     };
     if !is_valid_repo_id(&id) {
@@ -239,6 +255,18 @@ async fn repo_scoped(
         (Some("settings"), []) if method == Method::PUT => {
             repos::settings(state, req, &repo, auth).await
         }
+        (Some("preupload"), args) if method == Method::POST => match joined(args) {
+            Some(rev) => commit::preupload(state, req, &repo, &rev, auth).await,
+            None => bad_encoding(),
+        },
+        (Some("commit"), args) if method == Method::POST => match joined(args) {
+            Some(rev) => {
+                let create_pr =
+                    form_pairs(query).iter().any(|(k, v)| k == "create_pr" && truthy(v));
+                commit::commit(state, req, &repo, &rev, create_pr, auth).await
+            }
+            None => bad_encoding(),
+        },
         _ => hub_error(404, None, "Not Found"),
     };
     (route, res)

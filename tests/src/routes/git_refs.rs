@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::{
     http_util::{Resp, hub_error, internal_error, json},
     repo::{self, Repo, is_full_oid},
-    routes::{read_json, write_denied},
+    routes::{write_denied, write_json},
     state::{Auth, State},
 };
 
@@ -67,12 +67,7 @@ pub(crate) async fn create_branch(
     branch: &str,
     auth: &Auth,
 ) -> Resp {
-    // The body is read before any answer (an unread body closes the connection).
-    let body = read_json(req).await;
-    if let Some(res) = write_denied(state, repo, auth) {
-        return res;
-    }
-    let body = match body {
+    let body = match write_json(state, req, repo, auth).await {
         Ok(b) => b,
         Err(res) => return res,
     };
@@ -133,12 +128,7 @@ pub(crate) async fn create_tag(
     rev: &str,
     auth: &Auth,
 ) -> Resp {
-    // The body is read before any answer (an unread body closes the connection).
-    let body = read_json(req).await;
-    if let Some(res) = write_denied(state, repo, auth) {
-        return res;
-    }
-    let body = match body {
+    let body = match write_json(state, req, repo, auth).await {
         Ok(b) => b,
         Err(res) => return res,
     };

@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 pub(crate) mod api;
 pub(crate) mod cdn;
+pub(crate) mod commit;
 pub(crate) mod git_http;
 pub(crate) mod git_refs;
 pub(crate) mod lfs;
@@ -48,12 +49,24 @@ pub(crate) fn read_denied(repo: &Repo, access: ReadAccess) -> Option<Resp> {
 #[derive(Debug)]
 pub(crate) struct Reject {
     code: u16,
+    /// The `X-Error-Code` (`RevisionNotFound`, `EntryNotFound`, …), if any.
+    error_code: Option<&'static str>,
     message: String,
 }
 
 impl Reject {
     pub(crate) fn new(code: u16, message: impl Into<String>) -> Reject {
-        Reject { code, message: message.into() }
+        Reject { code, error_code: None, message: message.into() }
+    }
+
+    /// A refusal with an `X-Error-Code`.
+    pub(crate) fn coded(code: u16, error_code: &'static str, message: impl Into<String>) -> Reject {
+        Reject { code, error_code: Some(error_code), message: message.into() }
+    }
+
+    /// The Hub's 404 for a revision that does not exist.
+    pub(crate) fn no_revision(rev: &str) -> Reject {
+        Reject::coded(404, "RevisionNotFound", format!("Invalid rev id: {rev}"))
     }
 
     /// A 400.
@@ -62,7 +75,7 @@ impl Reject {
     }
 
     pub(crate) fn resp(self) -> Resp {
-        hub_error(self.code, None, &self.message)
+        hub_error(self.code, self.error_code, &self.message)
     }
 }
 
@@ -100,12 +113,40 @@ pub(crate) fn write_denied(
 pub(crate) async fn read_json(
     req: hyper::Request<hyper::body::Incoming>,
 ) -> Result<serde_json::Value, Resp> {
-    let body = lfs::read_body(req).await?;
+    parse_json(&lfs::read_body(req).await?).map_err(Reject::resp)
+}
+
+fn parse_json(body: &[u8]) -> Result<serde_json::Value, Reject> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::json!({}));
     }
-    serde_json::from_slice(&body)
-        .map_err(|e| hub_error(400, None, &format!("Invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| Reject::bad(format!("Invalid JSON body: {e}")))
+}
+
+/// The body of a write to `repo`, or the answer: [`write_denied`]'s refusal, else a body that
+/// could not be read. The body is read first: an unread body closes the connection, and the
+/// client would see a disconnect instead of the refusal.
+pub(crate) async fn write_body(
+    state: &crate::state::State,
+    req: hyper::Request<hyper::body::Incoming>,
+    repo: &Repo,
+    auth: &crate::state::Auth,
+) -> Result<Vec<u8>, Resp> {
+    let body = lfs::read_body(req).await;
+    match write_denied(state, repo, auth) {
+        Some(refused) => Err(refused),
+        None => body,
+    }
+}
+
+/// [`write_body`] read as JSON (an empty body is `{}`).
+pub(crate) async fn write_json(
+    state: &crate::state::State,
+    req: hyper::Request<hyper::body::Incoming>,
+    repo: &Repo,
+    auth: &crate::state::Auth,
+) -> Result<serde_json::Value, Resp> {
+    parse_json(&write_body(state, req, repo, auth).await?).map_err(Reject::resp)
 }
 
 /// A query or form boolean: `true`/`True`/`1` (httpx sends `true`, requests sent `True`).
