@@ -5,11 +5,10 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use hub_api::RetryConfig;
 use hub_lfs::agent::refuse_init;
 use hub_lfs::{Agent, CUSTOM_TRANSFER_NAME, LfsClient, UploadOptions};
 
-use crate::common::{client_builder, runtime};
+use crate::common::{runtime, upload_client_builder};
 
 /// The arguments git-lfs passes to the agent.
 const AGENT_ARGS: &str = "lfs-multipart-upload";
@@ -51,11 +50,8 @@ pub(crate) fn enable_largefiles(path: &Path) -> anyhow::Result<()> {
 fn agent() -> anyhow::Result<Agent> {
     let options = UploadOptions::from_env()?;
     // Every URL the agent is given carries its own authorization: it needs no token.
-    let mut builder = client_builder()?.token(None);
-    if let Some(retries) = options.retries {
-        builder = builder.retry(RetryConfig { max_retries: retries, ..RetryConfig::default() });
-    }
-    Ok(Agent::new(LfsClient::new(builder.build()?, options)))
+    let client = upload_client_builder(&options)?.token(None).build()?;
+    Ok(Agent::new(LfsClient::new(client, options)))
 }
 
 /// Serves git-lfs on stdin/stdout. Nothing but protocol messages goes to stdout; logs go to

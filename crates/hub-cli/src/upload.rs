@@ -11,7 +11,7 @@ use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
 use hub_url::{Repo, RepoType, Revision};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::{client_builder, runtime};
+use crate::common::{runtime, upload_client_builder};
 
 /// The arguments of `hub-cli upload`.
 #[derive(Debug, clap::Args)]
@@ -67,11 +67,11 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
     let local = args.local_path.clone().unwrap_or_else(|| PathBuf::from("."));
     let meta =
         std::fs::metadata(&local).with_context(|| format!("cannot upload {}", local.display()))?;
-    let mut builder = client_builder()?;
+    let options = UploadOptions::from_env()?;
+    let mut builder = upload_client_builder(&options)?;
     if let Some(token) = &args.token {
         builder = builder.token(Some(Token::new(token)?));
     }
-    let options = UploadOptions::from_env()?;
     let lfs = LfsClient::new(builder.build()?, options);
     let bar = (!args.quiet
         && std::io::stderr().is_terminal()

@@ -170,9 +170,14 @@ impl Agent {
         output: &mut W,
     ) -> io::Result<Result<Option<PathBuf>, Error>> {
         let oid = transfer.oid.clone();
-        // At once, so git-lfs, which holds its other workers until the first one shows
-        // progress, starts them.
-        let started = Message::Progress { oid: oid.clone(), bytes_so_far: 0, bytes_since_last: 0 };
+        // At once, so git-lfs starts its other workers: it holds them until the first worker
+        // reports `bytesSoFar > 0` (as the Python agent does). The byte counts that follow are
+        // exact: their `bytesSinceLast` add up to the size, and the last `bytesSoFar` is it.
+        let started = Message::Progress {
+            oid: oid.clone(),
+            bytes_so_far: transfer.size.min(1),
+            bytes_since_last: 0,
+        };
         send(output, &started).await?;
         let (tx, mut rx) = mpsc::unbounded_channel();
         let progress = ChannelProgress(tx);

@@ -289,7 +289,11 @@ impl LfsClient {
         let completion = Completion { oid: object.oid.clone(), parts };
         let body = serde_json::to_vec(&completion).unwrap_or_default();
         // The completion URL carries its own authorization: no token, as the Python library.
-        let req = lfs_json_request(Method::POST, action.href.clone(), body).without_token();
+        // Completing twice stores the same object: safe to retry, and worth it after every part
+        // of a large file was sent.
+        let req = lfs_json_request(Method::POST, action.href.clone(), body)
+            .without_token()
+            .retry(Retry::Idempotent);
         self.hub.send_and_read(&req).await?;
         Ok(())
     }

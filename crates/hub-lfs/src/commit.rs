@@ -64,7 +64,10 @@ impl CommitOperation {
 
     /// Adds `bytes` as `path_in_repo`.
     pub fn add_bytes(path_in_repo: &str, bytes: impl Into<Bytes>) -> CommitOperation {
-        CommitOperation::Add { path_in_repo: path_in_repo.to_owned(), source: Source::Bytes(bytes.into()) }
+        CommitOperation::Add {
+            path_in_repo: path_in_repo.to_owned(),
+            source: Source::Bytes(bytes.into()),
+        }
     }
 
     /// Deletes the file `path_in_repo`.
@@ -215,7 +218,8 @@ async fn hash(source: &Source) -> Result<(Vec<u8>, ObjectSpec), Error> {
     let done = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, ObjectSpec), Error> {
         match &owned {
             Source::Bytes(bytes) => {
-                let (oid, size) = pointer::sha256_reader(&bytes[..]).map_err(|e| Error::io(Path::new("<bytes>"), e))?;
+                let (oid, size) = pointer::sha256_reader(&bytes[..])
+                    .map_err(|e| Error::io(Path::new("<bytes>"), e))?;
                 Ok((bytes[..bytes.len().min(SAMPLE_SIZE)].to_vec(), ObjectSpec { oid, size }))
             }
             Source::File(path) => {
@@ -472,14 +476,17 @@ impl LfsClient {
             }
             CommitOperation::Copy { src_path_in_repo, path_in_repo, src_revision } => {
                 let src_rev = match src_revision {
-                    Some(r) => Revision::new(r).map_err(|e| Error::InvalidInput { reason: e.to_string() })?,
+                    Some(r) => Revision::new(r)
+                        .map_err(|e| Error::InvalidInput { reason: e.to_string() })?,
                     None => revision.clone(),
                 };
                 let info = self.hub().repo_info(repo, Some(&src_rev), true).await?;
                 let sibling = info.siblings.iter().find(|s| &s.rfilename == src_path_in_repo);
                 let Some(sibling) = sibling else {
                     return Err(Error::InvalidInput {
-                        reason: format!("cannot copy {src_path_in_repo}: it is not in {repo} at {src_rev}"),
+                        reason: format!(
+                            "cannot copy {src_path_in_repo}: it is not in {repo} at {src_rev}"
+                        ),
                     });
                 };
                 if let Some(lfs) = &sibling.lfs {
@@ -488,7 +495,8 @@ impl LfsClient {
                         json!({ "path": path_in_repo, "algo": "sha256", "oid": lfs.sha256 }),
                     ));
                 }
-                let path = RepoPath::new(src_path_in_repo).map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+                let path = RepoPath::new(src_path_in_repo)
+                    .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
                 let url = self.hub().endpoint().resolve_url(repo, &src_rev, &path);
                 let (_, data) = self.hub().send_and_read(&HubRequest::get(url)).await?;
                 Ok(ndjson_line(
@@ -528,7 +536,10 @@ impl LfsClient {
             Err(e) => return Err(e.into()),
         };
         let answer: CommitAnswer = serde_json::from_slice(&answer).map_err(|e| {
-            Error::Api(hub_api::Error::Protocol { url, reason: format!("invalid commit answer: {e}") })
+            Error::Api(hub_api::Error::Protocol {
+                url,
+                reason: format!("invalid commit answer: {e}"),
+            })
         })?;
         let pr_revision = answer
             .pull_request_url
@@ -573,7 +584,8 @@ impl LfsClient {
             Some(p) if !p.is_empty() && p != "." => format!("{}/", validate_path_in_repo(p)?),
             _ => String::new(),
         };
-        let mut ignore: Vec<String> = DEFAULT_IGNORE_PATTERNS.iter().map(|p| (*p).to_owned()).collect();
+        let mut ignore: Vec<String> =
+            DEFAULT_IGNORE_PATTERNS.iter().map(|p| (*p).to_owned()).collect();
         ignore.extend(folder_options.ignore_patterns.iter().cloned());
         let filter = Patterns::new(&folder_options.allow_patterns, &ignore);
         let mut operations = Vec::new();
