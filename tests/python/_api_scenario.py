@@ -9,11 +9,14 @@ OPS.json is a list of operations:
   {"method": "<HfApi method>", "kwargs": {...}, "token_name"?: str, "token_literal"?: str}
 `token_name` names a token in the JSON file $TESTHUB_TOKENS_FILE, passed as the explicit `token=`
 argument (tokens never appear in OPS.json, RESULTS.json or on stdout); `token_literal` passes a
-made-up token (for invalid-token cases). Generators and iterables are drained into lists.
+made-up token (for invalid-token cases). Generators and iterables are drained into lists. In
+kwargs, `{"__type__": "CommitOperationAdd" | "CommitOperationDelete" | "CommitOperationCopy", ...}`
+becomes that operation, built with the other keys (for `create_commit(operations=[...])`).
 
 RESULTS.json gets one entry per operation, in order:
-  success: {"ok": true, "value": <the return value as JSON: dataclasses and objects become dicts
-            with "__type__" (class name), datetimes ISO strings, RepoUrl
+  success: {"ok": true, "value": <the return value as JSON: dataclasses (CommitInfo too, though it
+            is a str) and objects become dicts with "__type__" (class name), datetimes ISO
+            strings, RepoUrl
             {"__type__": "RepoUrl", "url", "repo_id", "repo_type", "endpoint"}>}
   failure: as in _scenario.py: {"ok": false, "exc", "mro", "status", "error_code", "message"}
 """
@@ -41,6 +44,8 @@ def to_json(value, depth=0):
             "repo_type": value.repo_type,
             "endpoint": value.endpoint,
         }
+    if isinstance(value, str) and dataclasses.is_dataclass(value):  # CommitInfo
+        return dataclass_json(value, depth)
     if isinstance(value, str):
         return str(value)
     if isinstance(value, (datetime.datetime, datetime.date)):
@@ -53,10 +58,7 @@ def to_json(value, depth=0):
     if isinstance(value, (list, tuple, set, types.GeneratorType)) or hasattr(value, "__next__"):
         return [to_json(v, depth + 1) for v in value]
     if dataclasses.is_dataclass(value):
-        out = {"__type__": type(value).__name__}
-        for f in dataclasses.fields(value):
-            out[f.name] = to_json(getattr(value, f.name, None), depth + 1)
-        return out
+        return dataclass_json(value, depth)
     if hasattr(value, "__dict__"):
         out = {"__type__": type(value).__name__}
         for k, v in vars(value).items():
@@ -64,6 +66,30 @@ def to_json(value, depth=0):
                 out[k] = to_json(v, depth + 1)
         return out
     return repr(value)
+
+
+def dataclass_json(value, depth):
+    out = {"__type__": type(value).__name__}
+    for f in dataclasses.fields(value):
+        out[f.name] = to_json(getattr(value, f.name, None), depth + 1)
+    return out
+
+
+COMMIT_OPERATIONS = ("CommitOperationAdd", "CommitOperationDelete", "CommitOperationCopy")
+
+
+def from_json(value):
+    """kwargs as sent in OPS.json, with the commit operations built (see the module docs)."""
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    if isinstance(value, dict):
+        if value.get("__type__") in COMMIT_OPERATIONS:
+            import huggingface_hub
+
+            cls = getattr(huggingface_hub, value["__type__"])
+            return cls(**{k: from_json(v) for k, v in value.items() if k != "__type__"})
+        return {k: from_json(v) for k, v in value.items()}
+    return value
 
 
 def main():
@@ -83,7 +109,7 @@ def main():
     api = HfApi()
     results = []
     for op in ops:
-        kwargs = dict(op.get("kwargs") or {})
+        kwargs = from_json(dict(op.get("kwargs") or {}))
         if op.get("token_name"):
             kwargs["token"] = tokens[op["token_name"]]
         elif op.get("token_literal"):
