@@ -1,57 +1,19 @@
 //! `hub-lfs` against the TestHub: the batch client, multipart uploads with many parts, failures
 //! reported per object, and the agent driven with the messages git-lfs sends.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use hub_api::{HubClient, NoProgress, RetryConfig, Token};
+use hub_api::NoProgress;
 use hub_lfs::batch::{Action, BatchRequest, ObjectSpec, Operation};
 use hub_lfs::{Agent, AgentError, LfsClient, Source, UploadOptions, object_for_file};
-use hub_tests::{HubConfig, RepoOptions, TestHub, seed};
-use hub_url::{Endpoint, Repo, RepoId};
+use hub_tests::seed;
 use serde_json::{Value, json};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod support;
 
-const CHUNK: u64 = 64 * 1024;
-
-struct Setup {
-    hub: TestHub,
-    repo: Repo,
-    dir: tempfile::TempDir,
-    lfs: LfsClient,
-}
-
-fn client(hub: &TestHub, token: Option<&str>) -> Result<HubClient, Box<dyn std::error::Error>> {
-    let retry = RetryConfig {
-        max_retries: 2,
-        initial_backoff: std::time::Duration::from_millis(10),
-        max_backoff: std::time::Duration::from_millis(20),
-    };
-    Ok(HubClient::builder(Endpoint::new(hub.endpoint())?)
-        .token(token.map(Token::new).transpose()?)
-        .retry(retry)
-        .build()?)
-}
-
-/// A TestHub with `alice/uploads`, a multipart threshold of 4 chunks of 64 KiB.
-fn setup() -> Result<Setup, Box<dyn std::error::Error>> {
-    let hub = TestHub::start(HubConfig::default())?;
-    hub.seed_default()?;
-    hub.create_repo(&hub_tests::Repo::model("alice/uploads"), RepoOptions::default())?;
-    hub.set_multipart_threshold(4 * CHUNK);
-    hub.set_chunk_size(CHUNK);
-    let lfs = LfsClient::new(client(&hub, Some(seed::ALICE))?, UploadOptions::default());
-    let repo = Repo::model(RepoId::new("alice/uploads")?);
-    Ok(Setup { hub, repo, dir: tempfile::tempdir()?, lfs })
-}
+use support::{CHUNK, Setup, TestResult, client, setup};
 
 impl Setup {
-    fn file(&self, name: &str, size: usize) -> Result<PathBuf, std::io::Error> {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, seed::deterministic_bytes(name, size))?;
-        Ok(path)
-    }
-
     /// The upload actions the batch API gives for `files`, as git-lfs would pass them on.
     async fn actions(
         &self,
@@ -109,9 +71,9 @@ fn about<'a>(messages: &'a [Value], oid: &str) -> Vec<&'a Value> {
 
 #[tokio::test]
 async fn the_agent_uploads_a_thirteen_part_object_and_a_small_one() -> TestResult {
-    let s = setup()?;
+    let s = setup().await?;
     // 12.5 chunks: 13 parts, so a string sort of the part numbers would scramble it.
-    let large = s.file("large.bin", (12 * CHUNK + CHUNK / 2) as usize)?;
+    let large = s.file("large.bin", 12 * CHUNK + CHUNK / 2)?;
     let small = s.file("small.bin", 1000)?;
     let actions = s.actions(&[&large, &small]).await?;
     let (large_obj, large_action) = &actions[0];
@@ -162,9 +124,9 @@ async fn the_agent_uploads_a_thirteen_part_object_and_a_small_one() -> TestResul
 
 #[tokio::test]
 async fn a_failing_part_fails_its_object_only_and_a_flaky_one_is_retried() -> TestResult {
-    let s = setup()?;
-    let first = s.file("first.bin", (5 * CHUNK) as usize)?;
-    let second = s.file("second.bin", (6 * CHUNK) as usize)?;
+    let s = setup().await?;
+    let first = s.file("first.bin", 5 * CHUNK)?;
+    let second = s.file("second.bin", 6 * CHUNK)?;
     let actions = s.actions(&[&first, &second]).await?;
     s.hub.faults().fail_part(3, None, 500);
     let agent = s.agent()?;
@@ -197,9 +159,9 @@ async fn a_failing_part_fails_its_object_only_and_a_flaky_one_is_retried() -> Te
 
 #[tokio::test]
 async fn bad_requests_are_answered_or_refused_clearly() -> TestResult {
-    let s = setup()?;
+    let s = setup().await?;
     let agent = s.agent()?;
-    let file = s.file("a.bin", (5 * CHUNK) as usize)?;
+    let file = s.file("a.bin", 5 * CHUNK)?;
     let actions = s.actions(&[&file]).await?;
     let (object, action) = &actions[0];
 
@@ -243,9 +205,9 @@ async fn bad_requests_are_answered_or_refused_clearly() -> TestResult {
 
 #[tokio::test]
 async fn upload_files_sends_only_what_the_hub_lacks_and_verifies() -> TestResult {
-    let s = setup()?;
+    let s = setup().await?;
     let small = s.file("small.bin", 100)?;
-    let large = s.file("large.bin", (4 * CHUNK + 1) as usize)?;
+    let large = s.file("large.bin", 4 * CHUNK + 1)?;
     let files = vec![
         (Source::File(small.clone()), object_for_file(&small).await?),
         (Source::File(large.clone()), object_for_file(&large).await?),

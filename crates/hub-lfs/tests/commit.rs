@@ -1,66 +1,15 @@
 //! Publishing over HTTP against the TestHub: `create_commit` and the helpers built on it.
 
-use hub_api::{CreateRepoOptions, DownloadOptions, HubClient, NoProgress, RetryConfig, Token};
+use hub_api::{DownloadOptions, NoProgress};
 use hub_cache::CacheDir;
-use hub_lfs::{
-    CommitOperation, CommitOptions, Error, FolderOptions, LfsClient, Source, UploadOptions,
-};
-use hub_tests::{HubConfig, TestHub, seed};
-use hub_url::{Endpoint, Repo, RepoId, Revision};
+use hub_lfs::{CommitOperation, CommitOptions, Error, FolderOptions, Source};
+use hub_url::Revision;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod support;
 
-const CHUNK: u64 = 64 * 1024;
-
-struct Setup {
-    hub: TestHub,
-    repo: Repo,
-    dir: tempfile::TempDir,
-    lfs: LfsClient,
-}
-
-/// A TestHub with `alice/published` created over the API (so it starts, as on the Hub, with
-/// one commit holding `.gitattributes`), a multipart threshold of 4 chunks of 64 KiB.
-async fn setup() -> Result<Setup, Box<dyn std::error::Error>> {
-    let hub = TestHub::start(HubConfig::default())?;
-    hub.seed_default()?;
-    hub.set_multipart_threshold(4 * CHUNK);
-    hub.set_chunk_size(CHUNK);
-    let retry = RetryConfig {
-        max_retries: 1,
-        initial_backoff: std::time::Duration::from_millis(10),
-        max_backoff: std::time::Duration::from_millis(20),
-    };
-    let client = HubClient::builder(Endpoint::new(hub.endpoint())?)
-        .token(Some(Token::new(seed::ALICE)?))
-        .retry(retry)
-        .build()?;
-    let repo = Repo::model(RepoId::new("alice/published")?);
-    client.create_repo(&repo, &CreateRepoOptions::default()).await?;
-    Ok(Setup {
-        hub,
-        repo,
-        dir: tempfile::tempdir()?,
-        lfs: LfsClient::new(client, UploadOptions::default()),
-    })
-}
+use support::{CHUNK, Setup, TestResult, setup};
 
 impl Setup {
-    fn file(&self, name: &str, size: u64) -> Result<std::path::PathBuf, std::io::Error> {
-        let path = self.dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        // Text for text files (the Hub keeps them regular), random bytes otherwise (LFS).
-        let data = if [".json", ".txt", ".log", ".md"].iter().any(|e| name.ends_with(e)) {
-            format!("{name}\n").repeat(size as usize).into_bytes()[..size as usize].to_vec()
-        } else {
-            seed::deterministic_bytes(name, size as usize)
-        };
-        std::fs::write(&path, data)?;
-        Ok(path)
-    }
-
     /// The file at `revision`, downloaded into a fresh cache; `None` when the Hub has none.
     async fn download(
         &self,
