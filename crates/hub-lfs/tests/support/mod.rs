@@ -22,7 +22,10 @@ pub(crate) struct Setup {
 }
 
 /// A client of `hub` with `token`, retrying twice, quickly.
-pub(crate) fn client(hub: &TestHub, token: Option<&str>) -> Result<HubClient, Box<dyn std::error::Error>> {
+pub(crate) fn client(
+    hub: &TestHub,
+    token: Option<&str>,
+) -> Result<HubClient, Box<dyn std::error::Error>> {
     let retry = RetryConfig {
         max_retries: 2,
         initial_backoff: std::time::Duration::from_millis(10),
