@@ -32,11 +32,15 @@ FILES = {"small.bin": 300_000, "above.bin": THRESHOLD + 1, "big.bin": 13 * MIB +
 GIT_TIMEOUT = 180.0
 
 
-def create_repo(hub, name: str) -> str:
-    """Creates alice's repo `name` with the small multipart threshold; its id."""
+def create_repo(hub, name: str, threshold: int | None = THRESHOLD) -> str:
+    """Creates alice's public repo `name` with the multipart threshold `threshold` (the small one by
+    default; None: the hub's); its id."""
+    body = {"name": name}
+    if threshold is not None:
+        body["lfsmultipartthresh"] = threshold
     req = urllib.request.Request(
         f"{hub.endpoint}/api/repos/create",
-        data=json.dumps({"name": name, "lfsmultipartthresh": THRESHOLD}).encode("utf-8"),
+        data=json.dumps(body).encode("utf-8"),
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {hub.token('alice')}"},
         method="POST",
     )
@@ -44,6 +48,19 @@ def create_repo(hub, name: str) -> str:
     with opener.open(req, timeout=30) as r:
         assert r.status == 200, f"repo creation answered {r.status}"
         return json.loads(r.read().decode("utf-8"))["id"]
+
+
+def isolated_git_env(runner) -> tuple[dict, Path]:
+    """A scenario's from-scratch environment for git (no system configuration, an empty global one,
+    no prompts), and its scratch directory."""
+    env, scratch = runner.child_env(cache_dir=runner.new_cache())
+    (scratch / "home" / ".gitconfig").write_text("")
+    env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=str(scratch / "home" / ".gitconfig"),
+        GIT_TERMINAL_PROMPT="0",
+    )
+    return env, scratch
 
 
 def git(env: dict, cwd: Path, *args: str) -> str:
@@ -72,13 +89,7 @@ def sha256_of(path) -> str:
 
 def test_git_push_through_agent_then_official_and_cli_downloads(hub, runner, hub_cli, tmp_path):
     repo_id = create_repo(hub, f"lfs-push-{uuid.uuid4().hex[:12]}")
-    env, scratch = runner.child_env(cache_dir=runner.new_cache())
-    (scratch / "home" / ".gitconfig").write_text("")
-    env.update(
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(scratch / "home" / ".gitconfig"),
-        GIT_TERMINAL_PROMPT="0",
-    )
+    env, _ = isolated_git_env(runner)
     host = hub.endpoint.removeprefix("http://")
     git(env, tmp_path, "clone", "-q", f"http://alice:{hub.token('alice')}@{host}/{repo_id}", "clone")
     clone = tmp_path / "clone"

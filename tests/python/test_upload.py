@@ -24,13 +24,12 @@ threshold and part size through `/_testhub/config` and restores them.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
-import urllib.request
 import uuid
 from pathlib import Path
 
+import test_lfs_push as lfs_push
 from conftest import API_SCENARIO, describe
 from test_lfs_push import git
 
@@ -38,17 +37,9 @@ MIB = 1 << 20
 
 
 def create_repo(hub, prefix: str) -> str:
-    """alice's new public model (the Hub's initial commit with its default `.gitattributes`)."""
-    req = urllib.request.Request(
-        f"{hub.endpoint}/api/repos/create",
-        data=json.dumps({"name": f"{prefix}-{uuid.uuid4().hex[:10]}"}).encode("utf-8"),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {hub.token('alice')}"},
-        method="POST",
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(req, timeout=30) as r:
-        assert r.status == 200, f"repo creation answered {r.status}"
-        return json.loads(r.read().decode("utf-8"))["id"]
+    """alice's new public model with the hub's multipart threshold (the Hub's initial commit with its
+    default `.gitattributes`)."""
+    return lfs_push.create_repo(hub, f"{prefix}-{uuid.uuid4().hex[:10]}", threshold=None)
 
 
 def op(method: str, **kwargs) -> dict:
@@ -123,14 +114,8 @@ def assert_missing(runner, repo_id: str, name: str, revision: str | None = None)
 
 def clone(hub, runner, repo_id: str) -> tuple[Path, dict]:
     """A `git clone` of `repo_id` without git-lfs (LFS files stay pointers), and the git env."""
-    env, scratch = runner.child_env(cache_dir=runner.new_cache())
-    (scratch / "home" / ".gitconfig").write_text("")
-    env.update(
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(scratch / "home" / ".gitconfig"),
-        GIT_TERMINAL_PROMPT="0",
-        GIT_LFS_SKIP_SMUDGE="1",
-    )
+    env, scratch = lfs_push.isolated_git_env(runner)
+    env["GIT_LFS_SKIP_SMUDGE"] = "1"
     git(env, scratch, "clone", "-q", f"{hub.endpoint}/{repo_id}", "clone")
     return scratch / "clone", env
 
