@@ -8,6 +8,7 @@
 
 mod download;
 mod upload;
+mod upload_http;
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -15,7 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::util::{cargo, describe, exec, output, project_root, say, step};
+use serde_json::{Value, json};
+
+use crate::demo::{LocalHub, start_hub};
+use crate::util::{
+    cargo, describe, exec, output, project_root, say, sha256_file, step, write_varied_file,
+};
 
 const BENCH_HELP: &str = "\
 cargo xtask bench <BENCHMARK>
@@ -24,12 +30,17 @@ Benchmarks:
   download  hub-cli download of a large LFS file against curl and sha256, peak RSS, cached lookups
   upload    hub-cli lfs-multipart-upload (the git-lfs agent) of a large file against curl -T,
             peak RSS
+  upload-http
+            hub-cli upload of a folder (a large file, many small ones) in one commit over HTTP,
+            against curl -T of the large file; peak RSS, requests by route, an unchanged re-run
 
 Run `cargo xtask bench <BENCHMARK> --help` for its options.
 ";
 
 const MIB: f64 = 1024.0 * 1024.0;
 const DEFAULT_SIZE: u64 = 2 << 30;
+/// The small files of `bench upload-http`, as many as a model's configs might be.
+const DEFAULT_SMALL_FILES: usize = 200;
 /// The peak RSS a transfer of `hub-cli` may reach, whatever the file's size (issues 3 and 5).
 const MAX_RSS_BYTES: u64 = 64 << 20;
 
@@ -38,8 +49,9 @@ const MEASURE: &str = "__measure";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
-        Some("download") => with_opts(&args[1..], download::HELP, download::run),
-        Some("upload") => with_opts(&args[1..], upload::HELP, upload::run),
+        Some("download") => with_opts(&args[1..], download::HELP, false, download::run),
+        Some("upload") => with_opts(&args[1..], upload::HELP, false, upload::run),
+        Some("upload-http") => with_opts(&args[1..], upload_http::HELP, true, upload_http::run),
         Some(MEASURE) => measure_child(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             say(BENCH_HELP);
@@ -49,13 +61,14 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
 }
 
-/// Runs `bench` with the options in `args`, or prints `help`.
+/// Runs `bench` with the options in `args` (`--small` only if `small_files`), or prints `help`.
 fn with_opts(
     args: &[String],
     help: &str,
+    small_files: bool,
     bench: fn(&Opts) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    match parse_args(args, help)? {
+    match parse_args(args, help, small_files)? {
         Some(opts) => bench(&opts),
         None => {
             say(help);
@@ -64,31 +77,40 @@ fn with_opts(
     }
 }
 
-/// The options every benchmark takes.
+/// The options the benchmarks take (`small`: `bench upload-http` only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Opts {
     size: u64,
     keep: bool,
+    /// The number of small files beside the large one.
+    small: usize,
 }
 
-/// `None` when help was asked for.
-fn parse_args(args: &[String], help: &str) -> anyhow::Result<Option<Opts>> {
-    let mut opts = Opts { size: DEFAULT_SIZE, keep: false };
+/// `None` when help was asked for. `--small N` only if `small_files`.
+fn parse_args(args: &[String], help: &str, small_files: bool) -> anyhow::Result<Option<Opts>> {
+    let mut opts = Opts { size: DEFAULT_SIZE, keep: false, small: DEFAULT_SMALL_FILES };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--keep" => opts.keep = true,
-            "--size" => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| anyhow::format_err!("--size needs a value\n\n{help}"))?;
-                opts.size = parse_size(value)?;
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .or_else(|| args.next().map(String::as_str))
+                .ok_or_else(|| anyhow::format_err!("{name} needs a value\n\n{help}"))
+        };
+        match name {
+            "-h" | "--help" if inline.is_none() => return Ok(None),
+            "--keep" if inline.is_none() => opts.keep = true,
+            "--size" => opts.size = parse_size(value()?)?,
+            "--small" if small_files => {
+                let text = value()?;
+                opts.small = text.trim().parse().map_err(|_| {
+                    anyhow::format_err!("--small {text:?}: expected a number of files")
+                })?;
             }
-            other => match other.strip_prefix("--size=") {
-                Some(value) => opts.size = parse_size(value)?,
-                None => anyhow::bail!("unexpected argument '{other}'\n\n{help}"),
-            },
+            _ => anyhow::bail!("unexpected argument '{arg}'\n\n{help}"),
         }
     }
     Ok(Some(opts))
@@ -190,6 +212,228 @@ fn format_mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / MIB)
 }
 
+/// The variable that sets the parts of one file `hub-cli` sends at once.
+const CONNECTIONS_VAR: &str = "HF_HUB_UPLOAD_CONNECTIONS";
+
+/// How many parts of one file `hub-cli` sent at once, for a report: `connections` is the value
+/// of `CONNECTIONS_VAR`, when set.
+fn connections_label(connections: Option<&str>) -> String {
+    match connections {
+        Some(n) => format!("{CONNECTIONS_VAR}={n}"),
+        None => "8 connections, the default".to_owned(),
+    }
+}
+
+/// The part size the Hub asks for in the upload benchmarks (the TestHub's default).
+const CHUNK_SIZE: u64 = 64 << 20;
+const LFS_JSON: &str = "application/vnd.git-lfs+json";
+/// The user whose seed token the upload benchmarks use.
+const NAMESPACE: &str = "alice";
+
+/// Starts the Hub for an upload of `size` bytes: seeded, multipart from at most `size` bytes,
+/// in parts of `CHUNK_SIZE`. Returns it and its multipart threshold.
+fn start_upload_hub(bin: &Path, scratch: &Scratch, size: u64) -> anyhow::Result<(LocalHub, u64)> {
+    let threshold = size.min(CHUNK_SIZE);
+    step(&format!(
+        "start the local Hub: multipart uploads from {threshold} bytes, in parts of {}",
+        format_mib(CHUNK_SIZE)
+    ));
+    let hub = start_hub(
+        &bin.join("testhub"),
+        &scratch.path.join("hub"),
+        &[
+            "--seed",
+            "--multipart-threshold",
+            &threshold.to_string(),
+            "--chunk-size",
+            &CHUNK_SIZE.to_string(),
+        ],
+    )?;
+    say(&format!("Hub: {}    CDN: {}", hub.endpoint, hub.info["cdn"].as_str().unwrap_or("?")));
+    Ok((hub, threshold))
+}
+
+/// The seed token of `NAMESPACE`.
+fn seed_token(hub: &LocalHub) -> anyhow::Result<&str> {
+    hub.info["tokens"][NAMESPACE]
+        .as_str()
+        .ok_or_else(|| anyhow::format_err!("testhub's JSON line has no token for {NAMESPACE}"))
+}
+
+/// `curl -T` of `file` to `put_url`, once untimed then measured; deletes the file. The figures
+/// and the others' CPU meanwhile.
+fn curl_put(file: &LfsObject, put_url: &str, hub_pid: u32) -> anyhow::Result<(Measured, f64)> {
+    step("curl -T, one PUT (after an untimed warm-up run)");
+    let mut curl = Command::new("curl");
+    curl.args(["-sSf", "--noproxy", "*", "-o", "/dev/null", "-T"]).arg(&file.path).arg(put_url);
+    // The warm-up puts both runs on the same footing: on a VM, memory the guest never touched
+    // costs far more to fill than memory a deleted file gave back.
+    exec(&mut curl)?;
+    let (run, others) = measured(&curl, hub_pid)?;
+    say(&format!(
+        "{:.3} s, peak RSS {}{}",
+        run.secs,
+        format_mib(run.max_rss_bytes),
+        busy_note(others)
+    ));
+    std::fs::remove_file(&file.path)?;
+    Ok((run, others))
+}
+
+/// A local file and its LFS identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LfsObject {
+    path: PathBuf,
+    oid: String,
+    size: u64,
+}
+
+fn varied_file(path: &Path, size: u64, seed: u64) -> anyhow::Result<LfsObject> {
+    let started = Instant::now();
+    write_varied_file(path, size, seed)?;
+    let written = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let oid = sha256_file(path)?;
+    say(&format!(
+        "{}: sha256 {oid} (written in {written:.1} s, hashed in {:.1} s)",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(LfsObject { path: path.to_owned(), oid, size })
+}
+
+/// A URL without its query (the signature), for the log.
+fn short(url: &Value) -> &str {
+    let url = url.as_str().unwrap_or("?");
+    url.split_once('?').map_or(url, |(path, _)| path)
+}
+
+/// The Hub's API as a user with a write token reaches it, through curl.
+struct HubApi<'a> {
+    endpoint: &'a str,
+    token: &'a str,
+    /// The repo's name, under `NAMESPACE`.
+    repo: &'a str,
+}
+
+/// The `actions` of one object of a batch answer.
+#[derive(Debug, Clone)]
+struct UploadAction {
+    upload: Value,
+    verify: Value,
+}
+
+impl<'a> HubApi<'a> {
+    /// `NAMESPACE`'s access to its repo `repo` on `hub`, with its seed token.
+    fn new(hub: &'a LocalHub, repo: &'a str) -> anyhow::Result<HubApi<'a>> {
+        Ok(HubApi { endpoint: &hub.endpoint, token: seed_token(hub)?, repo })
+    }
+
+    /// POSTs `body`; the status and the answer.
+    fn post(&self, path: &str, content_type: &str, body: &Value) -> anyhow::Result<(u16, String)> {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--noproxy", "*", "-w", "\n%{http_code}", "-X", "POST"])
+            .arg("-H")
+            .arg(format!("Authorization: Bearer {}", self.token))
+            .arg("-H")
+            .arg(format!("Content-Type: {content_type}"))
+            .arg("-H")
+            .arg(format!("Accept: {content_type}"))
+            .arg("--data-binary")
+            .arg(body.to_string())
+            .arg(format!("{}{path}", self.endpoint));
+        let out = output(&mut cmd)?;
+        let (answer, code) = out
+            .rsplit_once('\n')
+            .ok_or_else(|| anyhow::format_err!("curl printed no status for POST {path}"))?;
+        let code = code.trim().parse().map_err(|_| {
+            anyhow::format_err!("curl printed {code:?} as the status of POST {path}")
+        })?;
+        Ok((code, answer.to_owned()))
+    }
+
+    /// POSTs `body` and parses the answer, which must be a 200.
+    fn post_ok(&self, path: &str, content_type: &str, body: &Value) -> anyhow::Result<Value> {
+        let (code, answer) = self.post(path, content_type, body)?;
+        anyhow::ensure!(code == 200, "POST {path} answered {code}: {answer}");
+        serde_json::from_str(&answer)
+            .map_err(|e| anyhow::format_err!("POST {path} answered no JSON ({e}): {answer}"))
+    }
+
+    fn create_repo(&self) -> anyhow::Result<()> {
+        let body = json!({"name": self.repo});
+        let answer = self.post_ok("/api/repos/create", "application/json", &body)?;
+        say(&format!("created {}", answer["url"].as_str().unwrap_or(self.repo)));
+        Ok(())
+    }
+
+    /// The TestHub's multipart threshold, for every repo.
+    fn set_multipart_threshold(&self, bytes: u64) -> anyhow::Result<()> {
+        let config = json!({"multipart_threshold": bytes});
+        self.post_ok("/_testhub/config", "application/json", &config).map(drop)
+    }
+
+    /// The batch API's answer to an upload of `object` offering `transfers`, as git-lfs asks.
+    fn batch_upload(&self, object: &LfsObject, transfers: &[&str]) -> anyhow::Result<UploadAction> {
+        let request = json!({
+            "operation": "upload",
+            "transfers": transfers,
+            "ref": {"name": "refs/heads/main"},
+            "objects": [{"oid": object.oid, "size": object.size}],
+            "hash_algo": "sha256",
+        });
+        let path = format!("/{NAMESPACE}/{}.git/info/lfs/objects/batch", self.repo);
+        let answer = self.post_ok(&path, LFS_JSON, &request)?;
+        let entry = &answer["objects"][0];
+        if let Some(error) = entry.get("error") {
+            anyhow::bail!("the batch API refused {}: {error}", object.oid);
+        }
+        let actions = &entry["actions"];
+        anyhow::ensure!(
+            actions["upload"]["href"].is_string(),
+            "the batch API gave no upload action for {}: {answer}",
+            object.oid
+        );
+        Ok(UploadAction { upload: actions["upload"].clone(), verify: actions["verify"].clone() })
+    }
+
+    /// The signed URL of a single PUT of `object` to the storage host: the Hub's threshold is
+    /// raised above its size for the time of one batch request, then set back to `threshold`.
+    fn basic_put_url(&self, object: &LfsObject, threshold: u64) -> anyhow::Result<String> {
+        self.set_multipart_threshold(object.size + 1)?;
+        let action = self.batch_upload(object, &["basic"]);
+        self.set_multipart_threshold(threshold)?;
+        let action = action?;
+        anyhow::ensure!(
+            part_count(&action.upload).is_err(),
+            "the Hub answered a multipart upload to a batch request offering only basic"
+        );
+        say(&format!("curl -T: {}", short(&action.upload["href"])));
+        action.upload["href"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::format_err!("a basic upload action without href"))
+    }
+
+    /// git-lfs's verify request after a transfer: 200 once the Hub stores the object.
+    fn verify(&self, action: &UploadAction, object: &LfsObject) -> anyhow::Result<()> {
+        let href = action.verify["href"]
+            .as_str()
+            .ok_or_else(|| anyhow::format_err!("the batch answer has no verify action"))?;
+        let path = href.strip_prefix(self.endpoint).unwrap_or(href);
+        self.post_ok(path, LFS_JSON, &json!({"oid": object.oid, "size": object.size})).map(drop)
+    }
+}
+
+/// The number of part URLs of a multipart upload action (an error for a single PUT).
+fn part_count(upload: &Value) -> anyhow::Result<u64> {
+    let header = upload["header"].as_object();
+    let header = header.filter(|h| h.contains_key("chunk_size")).ok_or_else(|| {
+        anyhow::format_err!("the upload action is not multipart (no header.chunk_size): {upload}")
+    })?;
+    Ok(header.keys().filter(|k| k.parse::<u64>().is_ok()).count() as u64)
+}
+
 /// One target, as measured.
 #[derive(Debug, Clone, PartialEq)]
 struct Check {
@@ -244,9 +488,18 @@ impl Row {
     }
 }
 
-/// The report of a run: the file's size, the figures, a warning when other processes may have
-/// skewed them, and the targets.
+/// The report of a run: the file's size, the figures and the targets.
 fn results(size: u64, rows: &[Row], checks: &[Check]) -> String {
+    format!(
+        "file: {} ({size} bytes)\n\n{}\n{}",
+        format_mib(size),
+        figures_table(rows),
+        targets_table(checks)
+    )
+}
+
+/// The figures, and a warning when other processes may have skewed them.
+fn figures_table(rows: &[Row]) -> String {
     let other = |percent: f64| {
         if percent.is_nan() {
             "?".to_owned()
@@ -275,17 +528,17 @@ fn results(size: u64, rows: &[Row], checks: &[Check]) -> String {
     } else {
         String::new()
     };
+    format!("{}{warning}", table("<>>>>", &figures))
+}
+
+/// The targets, each `ok` or `MISSED`.
+fn targets_table(checks: &[Check]) -> String {
     let mut targets = vec![["target", "measured", "required", ""].map(str::to_owned).to_vec()];
     for c in checks {
         let verdict = if c.ok { "ok" } else { "MISSED" };
         targets.push(vec![c.what.clone(), c.measured.clone(), c.required.clone(), verdict.into()]);
     }
-    format!(
-        "file: {} ({size} bytes)\n\n{}{warning}\n{}",
-        format_mib(size),
-        table("<>>>>", &figures),
-        table("<>><", &targets)
-    )
+    table("<>><", &targets)
 }
 
 /// Columns two spaces apart, aligned as `align` says per column (`<` left, `>` right).
@@ -324,8 +577,8 @@ fn busy_note(others_percent: f64) -> String {
     }
 }
 
-/// The CPU that processes other than ours (this one, the children it waited for, the Hub) used
-/// since `start`: all the machine's busy time (`/proc/stat`) minus ours.
+/// The CPU that processes other than ours (this one, the Hub, and the children each waited for)
+/// used since `start`: all the machine's busy time (`/proc/stat`) minus ours.
 #[derive(Debug, Clone, Copy)]
 struct CpuMeter {
     hub_pid: u32,
@@ -393,14 +646,13 @@ fn cpu_times(stat: &str) -> Option<(u64, u64)> {
     (fields.len() >= 4).then_some((busy, total))
 }
 
-/// utime + stime ticks from a `/proc/PID/stat` line (fields 14 and 15; the name may hold spaces
-/// and parentheses, so count from the last `)`).
+/// utime + stime + cutime + cstime ticks from a `/proc/PID/stat` line (fields 14 to 17; the
+/// name may hold spaces and parentheses, so count from the last `)`): the process's own CPU and
+/// that of the children it waited for (the Hub's `git` commands, say).
 fn process_ticks(stat: &str) -> Option<u64> {
     let (_, rest) = stat.rsplit_once(')')?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    (11..=14).map(|i| fields.get(i)?.parse::<u64>().ok()).sum()
 }
 
 /// This program, to run the measuring helper: `/proc/self/exe` on Linux still works when a
@@ -418,6 +670,8 @@ struct Measured {
     max_rss_bytes: u64,
     /// Empty when the program kept the helper's stdout (`--report`).
     stdout: String,
+    /// What the program wrote on stderr, with [`measured`] (empty otherwise).
+    stderr: String,
 }
 
 /// The measuring helper's command for `cmd` (its program, arguments and environment), with
@@ -438,16 +692,22 @@ fn helper_for(cmd: &Command, helper_args: &[&OsStr]) -> anyhow::Result<Command> 
     Ok(helper)
 }
 
-/// Runs `cmd` under the measuring helper, stdin closed and stdout captured; fails unless it
-/// exits with 0. Also returns the others' CPU meanwhile.
+/// Runs `cmd` under the measuring helper, stdin closed, stdout and stderr captured; fails
+/// unless it exits with 0 (with its stderr). Also returns the others' CPU meanwhile.
 fn measured(cmd: &Command, hub_pid: u32) -> anyhow::Result<(Measured, f64)> {
     sync()?;
     let mut helper = helper_for(cmd, &[])?;
     say(&format!("$ {}", describe(cmd)));
     let meter = CpuMeter::start(hub_pid);
-    let line = output(&mut helper)?;
+    let out = helper
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| anyhow::format_err!("cannot run {}: {e}", describe(cmd)))?;
     let others = meter.others_percent();
-    Ok((parse_report(&line, cmd)?, others))
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = parse_report(&String::from_utf8_lossy(&out.stdout), cmd)
+        .map_err(|e| anyhow::format_err!("{e}: {}", stderr.trim()))?;
+    Ok((Measured { stderr, ..report }, others))
 }
 
 /// The measuring helper's command for a program one talks to (a git-lfs transfer agent): it
@@ -474,6 +734,7 @@ fn parse_report(line: &str, cmd: &Command) -> anyhow::Result<Measured> {
         secs: report["secs"].as_f64().unwrap_or(f64::NAN),
         max_rss_bytes: report["max_rss_kib"].as_u64().unwrap_or(0) * 1024,
         stdout: report["stdout"].as_str().unwrap_or_default().to_owned(),
+        stderr: String::new(),
     })
 }
 
@@ -570,18 +831,26 @@ mod tests {
 
     #[test]
     fn parses_the_options() {
-        let parse = |list: &[&str]| parse_args(&args(list), "help");
-        let default = Opts { size: DEFAULT_SIZE, keep: false };
-        assert_eq!(parse(&[]).unwrap(), Some(default));
+        let parse = |list: &[&str]| parse_args(&args(list), "help", false);
+        let default = Opts { size: DEFAULT_SIZE, keep: false, small: DEFAULT_SMALL_FILES };
+        assert_eq!(parse(&[]).unwrap(), Some(default.clone()));
         assert_eq!(
             parse(&["--size", "268435456", "--keep"]).unwrap(),
-            Some(Opts { size: 256 << 20, keep: true })
+            Some(Opts { size: 256 << 20, keep: true, ..default })
         );
         assert_eq!(parse(&["--size=1GiB"]).unwrap().unwrap().size, 1 << 30);
         assert_eq!(parse(&["--keep", "--help"]).unwrap(), None);
         assert!(parse(&["--size"]).is_err());
         assert!(parse(&["--fast"]).is_err());
         assert!(parse(&["extra"]).is_err());
+        assert!(parse(&["--keep=1"]).is_err());
+        // --small: only where the benchmark takes it.
+        assert!(parse(&["--small", "3"]).is_err());
+        let small = |list: &[&str]| parse_args(&args(list), "help", true);
+        assert_eq!(small(&["--small", "3"]).unwrap().unwrap().small, 3);
+        assert_eq!(small(&["--small=0", "--size=1KiB"]).unwrap().unwrap().small, 0);
+        assert!(small(&["--small"]).is_err());
+        assert!(small(&["--small", "-1"]).is_err());
     }
 
     #[test]
@@ -631,6 +900,8 @@ mod tests {
         assert_eq!(others_percent(sample(0.0, 0.0, 0.0), sample(0.0, 0.0, 0.0)), 0.0);
         let stat = "4242 (a (weird) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 4 0\n";
         assert_eq!(process_ticks(stat), Some(300));
+        let with_children = "4242 (x) S 1 2 3 4 5 6 7 8 9 10 250 50 30 20 20 0 4 0\n";
+        assert_eq!(process_ticks(with_children), Some(350));
         assert_eq!(process_ticks("4242 (x) S 1"), None);
     }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask demo`: the main job, with no internet: the local Hub, seeded, and `hub-cli`
 //! run against it.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,7 +16,8 @@ cargo xtask demo
 
 Builds hub-cli and the local Hub (testhub), starts the Hub on loopback with the seed repos
 (julien-c/EsperBERTo-small, acme/tiny-model, …) under target/demo/, and runs hub-cli against it,
-then publishes a model with git, git-lfs and hub-cli's multipart agent. Needs no internet; needs
+then publishes a model with git, git-lfs and hub-cli's multipart agent, and another over HTTP
+with hub-cli upload (no git). Needs no internet; needs
 curl, git, git-lfs and openssl. git runs with a configuration of its own under target/demo/:
 yours is neither read nor changed.
 ";
@@ -40,15 +42,25 @@ impl LocalHub {
         self.child.id()
     }
 
-    /// The Hub's counters (`GET /_testhub/stats`).
-    pub(crate) fn stats(&self) -> anyhow::Result<serde_json::Value> {
+    /// The JSON answer to `GET {endpoint}{path}`, which must be a success.
+    pub(crate) fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let body = output(
             Command::new("curl")
                 .args(["-sSf", "--noproxy", "*"])
-                .arg(format!("{}/_testhub/stats", self.endpoint)),
+                .arg(format!("{}{path}", self.endpoint)),
         )?;
         serde_json::from_str(&body)
-            .map_err(|e| anyhow::format_err!("the Hub's stats are not JSON ({e}): {body}"))
+            .map_err(|e| anyhow::format_err!("GET {path} answered no JSON ({e}): {body}"))
+    }
+
+    /// The requests the Hub and the storage host have received so far, by route (from
+    /// `GET /_testhub/stats`).
+    pub(crate) fn requests(&self) -> anyhow::Result<BTreeMap<String, u64>> {
+        let stats = self.get_json("/_testhub/stats")?;
+        let requests = stats["requests"]
+            .as_object()
+            .ok_or_else(|| anyhow::format_err!("the Hub's stats have no requests: {stats}"))?;
+        Ok(requests.iter().map(|(route, n)| (route.clone(), n.as_u64().unwrap_or(0))).collect())
     }
 }
 
@@ -57,6 +69,21 @@ impl Drop for LocalHub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The requests by route between two readings of [`LocalHub::requests`] (routes with none
+/// left out).
+pub(crate) fn requests_since(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(route, n)| {
+            (route.clone(), n.saturating_sub(before.get(route).copied().unwrap_or(0)))
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 /// Starts `testhub` in `root` with `extra` arguments and waits for its JSON line.
@@ -211,6 +238,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     };
     accounts(&hub, &account_cli)?;
     publish(&hub, &demo, &git_home, &account_cli)?;
+    publish_http(&hub, &demo, &account_cli)?;
 
     step("demo finished: the local Hub and hub-cli work with no internet");
     Ok(())
@@ -356,36 +384,125 @@ fn publish(
     step("git commit and git push: the weights go up through hub-cli lfs-multipart-upload");
     exec(git().args(["commit", "-q", "-m", "Add the model"]))?;
     exec(git().args(["lfs", "ls-files", "--size"]))?;
-    let before = multipart_counters(hub)?;
+    let before = hub.requests()?;
     exec(git().args(["push", "origin", "main"]))?;
-    let after = multipart_counters(hub)?;
-    let (parts, completions) = (after.0 - before.0, after.1 - before.1);
+    check_multipart(&requests_since(&before, &hub.requests()?))?;
+
+    step("hub-cli download alice/demo-model pytorch_model.bin: the same bytes come back");
+    same_weights(hub_cli, "alice/demo-model", &weights)?;
+    say("the same sha256: published with git, downloaded with hub-cli");
+    Ok(())
+}
+
+/// Publishing over HTTP, without git: `hub-cli upload` of a model folder to a new repo in one
+/// commit (the weights in parts), the weights downloaded back, and the same upload again,
+/// which sends nothing.
+fn publish_http(
+    hub: &LocalHub,
+    demo: &Path,
+    hub_cli: &dyn Fn(&[&str]) -> Command,
+) -> anyhow::Result<()> {
+    const REPO_ID: &str = "alice/http-model";
+    step(&format!(
+        "publish over HTTP (no git): a model card, config.json and {:.1} MiB of weights",
+        DEMO_WEIGHTS_SIZE as f64 / f64::from(1 << 20)
+    ));
+    let folder = demo.join("http-model");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(
+        folder.join("README.md"),
+        "---\nlicense: apache-2.0\nlibrary_name: transformers\ntags:\n- demo\n---\n\n# http-model\n\n\
+         Published by `cargo xtask demo` with `hub-cli upload`, over HTTP: no git.\n",
+    )?;
+    std::fs::write(
+        folder.join("config.json"),
+        "{\"model_type\": \"demo\", \"hidden_size\": 32}\n",
+    )?;
+    let weights = folder.join("pytorch_model.bin");
+    write_varied_file(&weights, DEMO_WEIGHTS_SIZE, 4)?;
+    say(&format!("{}: README.md, config.json, pytorch_model.bin", folder.display()));
+
+    step(&format!(
+        "hub-cli upload {REPO_ID} <folder>: creates the repo, sends the folder in one commit, \
+         prints the commit URL"
+    ));
+    let before = hub.requests()?;
+    let out = shown(hub_cli(&["upload", REPO_ID]).arg(&folder), None)?;
+    let sent = requests_since(&before, &hub.requests()?);
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || !url.starts_with(&format!("{}/{REPO_ID}/commit/", hub.endpoint)) {
+        anyhow::bail!("hub-cli upload should print the commit URL ({})", out.status);
+    }
+    say(&format!("requests: {}", routes_line(&sent)));
+    check_multipart(&sent)?;
+    if count(&sent, "commit") != 1 {
+        anyhow::bail!("expected one commit request, got {}", count(&sent, "commit"));
+    }
+
+    step(&format!("hub-cli download {REPO_ID} pytorch_model.bin: the same bytes come back"));
+    same_weights(hub_cli, REPO_ID, &weights)?;
+    say("the same sha256: published over HTTP, downloaded with hub-cli");
+
+    step("hub-cli upload of the same folder again: nothing is re-sent, no commit is made");
+    let before = hub.requests()?;
+    let out = shown(hub_cli(&["upload", REPO_ID]).arg(&folder), None)?;
+    let sent = requests_since(&before, &hub.requests()?);
+    say(&format!("requests: {}", routes_line(&sent)));
+    let lfs_puts = count(&sent, "cdn-part") + count(&sent, "cdn-upload");
+    if !out.status.success()
+        || !String::from_utf8_lossy(&out.stderr).contains("no commit was made")
+        || lfs_puts + count(&sent, "commit") != 0
+    {
+        anyhow::bail!(
+            "the second upload should send no LFS bytes and make no commit ({lfs_puts} LFS \
+             PUTs, {} commits, {})",
+            count(&sent, "commit"),
+            out.status
+        );
+    }
+    say("no LFS bytes sent, no commit request: the Hub already had everything");
+    Ok(())
+}
+
+/// The requests of `route` in `requests`.
+fn count(requests: &BTreeMap<String, u64>, route: &str) -> u64 {
+    requests.get(route).copied().unwrap_or(0)
+}
+
+/// `route n, route n, …`.
+fn routes_line(requests: &BTreeMap<String, u64>) -> String {
+    let routes: Vec<String> = requests.iter().map(|(route, n)| format!("{route} {n}")).collect();
+    routes.join(", ")
+}
+
+/// Fails unless `requests` hold the part uploads of the demo's weights and one completion: the
+/// multipart upload was done.
+fn check_multipart(requests: &BTreeMap<String, u64>) -> anyhow::Result<()> {
+    let (parts, completions) = (count(requests, "cdn-part"), count(requests, "lfs-complete"));
     let expected = DEMO_WEIGHTS_SIZE.div_ceil(DEMO_CHUNK_SIZE);
     say(&format!(
         "the storage host received {parts} part uploads, the Hub {completions} completion"
     ));
     if parts < expected || completions != 1 {
-        anyhow::bail!(
-            "expected {expected} parts and 1 completion: the agent did not do the upload"
-        );
+        anyhow::bail!("expected {expected} parts and 1 completion: no multipart upload was done");
     }
-
-    step("hub-cli download alice/demo-model pytorch_model.bin: the same bytes come back");
-    let downloaded = output(&mut hub_cli(&["download", "alice/demo-model", "pytorch_model.bin"]))?;
-    let downloaded = Path::new(downloaded.trim());
-    let (local, remote) = (sha256_file(&weights)?, sha256_file(downloaded)?);
-    say(&format!("{}\n  sha256 {remote}", downloaded.display()));
-    say(&format!("{}\n  sha256 {local}", weights.display()));
-    if local != remote {
-        anyhow::bail!("the downloaded weights differ from the pushed ones");
-    }
-    say("the same sha256: published with git, downloaded with hub-cli");
     Ok(())
 }
 
-/// (multipart part PUTs, multipart completions) the Hub counted so far.
-fn multipart_counters(hub: &LocalHub) -> anyhow::Result<(u64, u64)> {
-    let stats = hub.stats()?;
-    let count = |route: &str| stats["requests"][route].as_u64().unwrap_or(0);
-    Ok((count("cdn-part"), count("lfs-complete")))
+/// `hub-cli download` of `repo_id`'s `pytorch_model.bin`; fails unless it is `weights`, byte
+/// for byte.
+fn same_weights(
+    hub_cli: &dyn Fn(&[&str]) -> Command,
+    repo_id: &str,
+    weights: &Path,
+) -> anyhow::Result<()> {
+    let downloaded = output(&mut hub_cli(&["download", repo_id, "pytorch_model.bin"]))?;
+    let downloaded = Path::new(downloaded.trim());
+    let (local, remote) = (sha256_file(weights)?, sha256_file(downloaded)?);
+    say(&format!("{}\n  sha256 {remote}", downloaded.display()));
+    say(&format!("{}\n  sha256 {local}", weights.display()));
+    if local != remote {
+        anyhow::bail!("the downloaded weights differ from the published ones");
+    }
+    Ok(())
 }

@@ -206,11 +206,7 @@ fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
 
 /// Total requests in the Hub's `/_testhub/stats`.
 fn hub_requests(hub: &LocalHub) -> anyhow::Result<u64> {
-    let stats = hub.stats()?;
-    let requests = stats["requests"]
-        .as_object()
-        .ok_or_else(|| anyhow::format_err!("the Hub's stats have no requests: {stats}"))?;
-    Ok(requests.values().filter_map(serde_json::Value::as_u64).sum())
+    Ok(hub.requests()?.values().sum())
 }
 
 pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
@@ -356,7 +352,7 @@ fn measured_download(
     size: u64,
     hub_pid: u32,
 ) -> anyhow::Result<(Download, PathBuf, f64)> {
-    let (Measured { secs, max_rss_bytes, stdout }, others) = measured(cmd, hub_pid)?;
+    let (Measured { secs, max_rss_bytes, stdout, .. }, others) = measured(cmd, hub_pid)?;
     let stdout = stdout.trim();
     let path = PathBuf::from(stdout);
     let got = std::fs::metadata(&path)

@@ -5,20 +5,20 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{
-    CpuMeter, Opts, Row, Scratch, busy_note, format_mib, interactive_helper_for, measured,
-    mib_per_sec, read_report, release_binaries, require_command, results, rss_check, speed_check,
-    sync,
+    CHUNK_SIZE, CONNECTIONS_VAR, CpuMeter, HubApi, LfsObject, Opts, Row, Scratch, busy_note,
+    connections_label, curl_put, format_mib, interactive_helper_for, mib_per_sec, part_count,
+    read_report, release_binaries, require_command, results, rss_check, short, speed_check,
+    start_upload_hub, sync, varied_file,
 };
-use crate::demo::start_hub;
-use crate::util::{describe, exec, output, say, sha256_file, step, write_varied_file};
+use crate::util::{describe, say, step};
 
 pub(super) const HELP: &str = "\
 cargo xtask bench upload [--size BYTES] [--keep]
@@ -44,12 +44,7 @@ Options:
   --keep        keep the scratch directory (the files, the Hub's root) instead of deleting it
 ";
 
-const NAMESPACE: &str = "alice";
 const REPO_NAME: &str = "bench-upload";
-/// The part size the Hub asks for (the TestHub's default).
-const CHUNK_SIZE: u64 = 64 << 20;
-const CONNECTIONS_VAR: &str = "HF_HUB_UPLOAD_CONNECTIONS";
-const LFS_JSON: &str = "application/vnd.git-lfs+json";
 
 /// The target of issue 5 (with the peak RSS, shared with the download bench).
 const AGENT_VS_CURL: f64 = 1.0;
@@ -73,64 +68,18 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     let curl_file = varied_file(&scratch.path.join("curl.bin"), opts.size, 1)?;
     let agent_file = varied_file(&scratch.path.join("agent.bin"), opts.size, 2)?;
 
-    let threshold = opts.size.min(CHUNK_SIZE);
-    step(&format!(
-        "start the local Hub: multipart uploads from {threshold} bytes, in parts of {}",
-        format_mib(CHUNK_SIZE)
-    ));
-    let hub = start_hub(
-        &bin.join("testhub"),
-        &scratch.path.join("hub"),
-        &[
-            "--seed",
-            "--multipart-threshold",
-            &threshold.to_string(),
-            "--chunk-size",
-            &CHUNK_SIZE.to_string(),
-        ],
-    )?;
-    let token = hub.info["tokens"][NAMESPACE]
-        .as_str()
-        .ok_or_else(|| anyhow::format_err!("testhub's JSON line has no token for {NAMESPACE}"))?;
-    let api = HubApi { endpoint: &hub.endpoint, token };
-    say(&format!("Hub: {}    CDN: {}", hub.endpoint, hub.info["cdn"].as_str().unwrap_or("?")));
-    api.create_repo(REPO_NAME)?;
+    let (hub, threshold) = start_upload_hub(&bin, &scratch, opts.size)?;
+    let api = HubApi::new(&hub, REPO_NAME)?;
+    api.create_repo()?;
 
     step("LFS batch API: a multipart upload for the agent's file, a single PUT for curl's");
     let agent_action = api.batch_upload(&agent_file, &["basic", "multipart"])?;
     let parts = part_count(&agent_action.upload)?;
     say(&format!("agent: {parts} parts, completion at {}", short(&agent_action.upload["href"])));
-    // A single PUT of that size needs a threshold above it, for the time of one batch request.
-    api.set_multipart_threshold(opts.size + 1)?;
-    let curl_action = api.batch_upload(&curl_file, &["basic"]);
-    api.set_multipart_threshold(threshold)?;
-    let curl_action = curl_action?;
-    anyhow::ensure!(
-        part_count(&curl_action.upload).is_err(),
-        "the Hub answered a multipart upload to a batch request offering only basic"
-    );
-    let put_url = curl_action.upload["href"]
-        .as_str()
-        .ok_or_else(|| anyhow::format_err!("a basic upload action without href"))?;
-    say(&format!("curl -T: {}", short(&curl_action.upload["href"])));
+    let put_url = api.basic_put_url(&curl_file, threshold)?;
 
-    step("curl -T, one PUT (after an untimed warm-up run)");
     let pid = hub.pid();
-    let mut curl = Command::new("curl");
-    curl.args(["-sSf", "--noproxy", "*", "-o", "/dev/null", "-T"])
-        .arg(&curl_file.path)
-        .arg(put_url);
-    // The warm-up puts both runs on the same footing: on a VM, memory the guest never touched
-    // costs far more to fill than memory a deleted file gave back.
-    exec(&mut curl)?;
-    let (curl_run, others_curl) = measured(&curl, pid)?;
-    say(&format!(
-        "{:.3} s, peak RSS {}{}",
-        curl_run.secs,
-        format_mib(curl_run.max_rss_bytes),
-        busy_note(others_curl)
-    ));
-    std::fs::remove_file(&curl_file.path)?;
+    let (curl_run, others_curl) = curl_put(&curl_file, &put_url, pid)?;
 
     step("hub-cli lfs-multipart-upload, fed as git-lfs feeds it");
     require_command(&hub_cli, "lfs-multipart-upload")?;
@@ -170,135 +119,6 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     step("results");
     say(&report_text(&figures));
     Ok(())
-}
-
-/// A local file and its LFS identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct LfsObject {
-    path: PathBuf,
-    oid: String,
-    size: u64,
-}
-
-fn varied_file(path: &Path, size: u64, seed: u64) -> anyhow::Result<LfsObject> {
-    let started = Instant::now();
-    write_varied_file(path, size, seed)?;
-    let written = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let oid = sha256_file(path)?;
-    say(&format!(
-        "{}: sha256 {oid} (written in {written:.1} s, hashed in {:.1} s)",
-        path.display(),
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(LfsObject { path: path.to_owned(), oid, size })
-}
-
-/// A URL without its query (the signature), for the log.
-fn short(url: &Value) -> &str {
-    let url = url.as_str().unwrap_or("?");
-    url.split_once('?').map_or(url, |(path, _)| path)
-}
-
-/// The Hub's API as a user with a write token reaches it, through curl.
-struct HubApi<'a> {
-    endpoint: &'a str,
-    token: &'a str,
-}
-
-/// The `actions` of one object of a batch answer.
-#[derive(Debug, Clone)]
-struct UploadAction {
-    upload: Value,
-    verify: Value,
-}
-
-impl HubApi<'_> {
-    /// POSTs `body`; the status and the answer.
-    fn post(&self, path: &str, content_type: &str, body: &Value) -> anyhow::Result<(u16, String)> {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "--noproxy", "*", "-w", "\n%{http_code}", "-X", "POST"])
-            .arg("-H")
-            .arg(format!("Authorization: Bearer {}", self.token))
-            .arg("-H")
-            .arg(format!("Content-Type: {content_type}"))
-            .arg("-H")
-            .arg(format!("Accept: {content_type}"))
-            .arg("--data-binary")
-            .arg(body.to_string())
-            .arg(format!("{}{path}", self.endpoint));
-        let out = output(&mut cmd)?;
-        let (answer, code) = out
-            .rsplit_once('\n')
-            .ok_or_else(|| anyhow::format_err!("curl printed no status for POST {path}"))?;
-        let code = code.trim().parse().map_err(|_| {
-            anyhow::format_err!("curl printed {code:?} as the status of POST {path}")
-        })?;
-        Ok((code, answer.to_owned()))
-    }
-
-    /// POSTs `body` and parses the answer, which must be a 200.
-    fn post_ok(&self, path: &str, content_type: &str, body: &Value) -> anyhow::Result<Value> {
-        let (code, answer) = self.post(path, content_type, body)?;
-        anyhow::ensure!(code == 200, "POST {path} answered {code}: {answer}");
-        serde_json::from_str(&answer)
-            .map_err(|e| anyhow::format_err!("POST {path} answered no JSON ({e}): {answer}"))
-    }
-
-    fn create_repo(&self, name: &str) -> anyhow::Result<()> {
-        let answer =
-            self.post_ok("/api/repos/create", "application/json", &json!({"name": name}))?;
-        say(&format!("created {}", answer["url"].as_str().unwrap_or(name)));
-        Ok(())
-    }
-
-    /// The TestHub's multipart threshold, for every repo.
-    fn set_multipart_threshold(&self, bytes: u64) -> anyhow::Result<()> {
-        let config = json!({"multipart_threshold": bytes});
-        self.post_ok("/_testhub/config", "application/json", &config).map(drop)
-    }
-
-    /// The batch API's answer to an upload of `object` offering `transfers`, as git-lfs asks.
-    fn batch_upload(&self, object: &LfsObject, transfers: &[&str]) -> anyhow::Result<UploadAction> {
-        let request = json!({
-            "operation": "upload",
-            "transfers": transfers,
-            "ref": {"name": "refs/heads/main"},
-            "objects": [{"oid": object.oid, "size": object.size}],
-            "hash_algo": "sha256",
-        });
-        let path = format!("/{NAMESPACE}/{REPO_NAME}.git/info/lfs/objects/batch");
-        let answer = self.post_ok(&path, LFS_JSON, &request)?;
-        let entry = &answer["objects"][0];
-        if let Some(error) = entry.get("error") {
-            anyhow::bail!("the batch API refused {}: {error}", object.oid);
-        }
-        let actions = &entry["actions"];
-        anyhow::ensure!(
-            actions["upload"]["href"].is_string(),
-            "the batch API gave no upload action for {}: {answer}",
-            object.oid
-        );
-        Ok(UploadAction { upload: actions["upload"].clone(), verify: actions["verify"].clone() })
-    }
-
-    /// git-lfs's verify request after a transfer: 200 once the Hub stores the object.
-    fn verify(&self, action: &UploadAction, object: &LfsObject) -> anyhow::Result<()> {
-        let href = action.verify["href"]
-            .as_str()
-            .ok_or_else(|| anyhow::format_err!("the batch answer has no verify action"))?;
-        let path = href.strip_prefix(self.endpoint).unwrap_or(href);
-        self.post_ok(path, LFS_JSON, &json!({"oid": object.oid, "size": object.size})).map(drop)
-    }
-}
-
-/// The number of part URLs of a multipart upload action (an error for a single PUT).
-fn part_count(upload: &Value) -> anyhow::Result<u64> {
-    let header = upload["header"].as_object();
-    let header = header.filter(|h| h.contains_key("chunk_size")).ok_or_else(|| {
-        anyhow::format_err!("the upload action is not multipart (no header.chunk_size): {upload}")
-    })?;
-    Ok(header.keys().filter(|k| k.parse::<u64>().is_ok()).count() as u64)
 }
 
 /// The upload request git-lfs 3.3 writes to a custom transfer agent, byte for byte: Go's
@@ -537,10 +357,7 @@ fn remarks(f: &Figures) -> Vec<String> {
 
 fn report_text(f: &Figures) -> String {
     let speed = |secs: f64| mib_per_sec(f.size, secs);
-    let connections = match &f.connections {
-        Some(n) => format!("{CONNECTIONS_VAR}={n}"),
-        None => "8 connections, the default".to_owned(),
-    };
+    let connections = connections_label(f.connections.as_deref());
     let agent = format!("hub-cli lfs-multipart-upload ({connections})");
     let rows = [
         Row::transfer(
@@ -581,6 +398,8 @@ fn report_text(f: &Figures) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn object() -> LfsObject {
