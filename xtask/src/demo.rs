@@ -17,9 +17,8 @@ cargo xtask demo
 Builds hub-cli and the local Hub (testhub), starts the Hub on loopback with the seed repos
 (julien-c/EsperBERTo-small, acme/tiny-model, …) under target/demo/, and runs hub-cli against it,
 then publishes a model with git, git-lfs and hub-cli's multipart agent, and another over HTTP
-with hub-cli upload (no git). Needs no internet; needs
-curl, git, git-lfs and openssl. git runs with a configuration of its own under target/demo/:
-yours is neither read nor changed.
+with hub-cli upload (no git). Needs no internet; needs curl, git, git-lfs and openssl. git
+runs with a configuration of its own under target/demo/: yours is neither read nor changed.
 ";
 
 /// The demo Hub asks for multipart uploads from this size, in parts of `DEMO_CHUNK_SIZE` (the

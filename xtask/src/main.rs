@@ -4,11 +4,15 @@
 //!   `huggingface_hub` under `target/`), then runs every check: fmt, clippy, docs, the layering
 //!   rules, the Rust tests and the Python fidelity suite. It fails loudly; it never skips.
 //! - `cargo xtask demo`: the main job, offline: starts the local Hub, seeds it and runs
-//!   `hub-cli` against it, then publishes a model with git and the multipart agent.
+//!   `hub-cli` against it, then publishes a model with git and the multipart agent, and one over
+//!   HTTP with `hub-cli upload`.
 //! - `cargo xtask bench download`: `hub-cli download` of a large file from the local Hub, against
 //!   `curl` and `openssl dgst -sha256` in the same run, with peak memory and cached lookups.
 //! - `cargo xtask bench upload`: the multipart agent (`hub-cli lfs-multipart-upload`) sending a
 //!   large file to the local Hub, against one `curl -T` in the same run, with peak memory.
+//! - `cargo xtask bench upload-http`: `hub-cli upload` of a folder (a large file, many small
+//!   ones) in one commit over HTTP, against one `curl -T` of the large file, with peak memory,
+//!   the requests by route, and an unchanged second run that sends nothing.
 
 mod bench;
 mod demo;
@@ -24,8 +28,10 @@ cargo xtask <TASK>
 Tasks:
   test    install what the tests need, then fmt, clippy, docs, layering, Rust tests, Python fidelity suite
   demo    start the local Hub (offline), seed it, run hub-cli against it, publish a model with git
+          and one over HTTP (hub-cli upload)
   bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups),
-          `bench upload` (the multipart agent vs curl -T, memory)
+          `bench upload` (the multipart agent vs curl -T, memory), `bench upload-http` (hub-cli
+          upload of a folder vs curl -T, memory, requests by route, an unchanged re-run)
 
 Run `cargo xtask <TASK> --help` for a task's options.
 ";
