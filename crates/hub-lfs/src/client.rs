@@ -427,7 +427,7 @@ impl LfsClient {
                 actual: size,
             });
         }
-        let actual = sha2::Digest::finalize(hasher).iter().map(|b| format!("{b:02x}")).collect();
+        let actual = crate::pointer::hex(&sha2::Digest::finalize(hasher));
         if actual != object.oid {
             return Err(Error::Corrupt { oid: object.oid.clone(), actual });
         }

@@ -3,6 +3,8 @@
 //! `multipart`), then sends one NDJSON commit with the regular files inlined. `upload_file`,
 //! `upload_folder`, `delete_file` and `delete_folder` are built on it.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -11,7 +13,7 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use http::Method;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use hub_api::{HubError, HubRequest, Patterns, Progress, Retry};
+use hub_api::{HubError, HubRequest, Patterns, Progress, RepoInfo, Retry};
 use hub_url::{Repo, RepoPath, Revision};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -224,13 +226,15 @@ async fn hash(source: &Source) -> Result<(Vec<u8>, ObjectSpec), Error> {
             }
             Source::File(path) => {
                 use std::io::Read;
+                // One pass: the sample is read first, then hashed with the rest of the file.
                 let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
                 let mut sample = Vec::with_capacity(SAMPLE_SIZE);
                 (&mut file)
                     .take(SAMPLE_SIZE as u64)
                     .read_to_end(&mut sample)
                     .map_err(|e| Error::io(path, e))?;
-                let (oid, size) = pointer::sha256_file(path).map_err(|e| Error::io(path, e))?;
+                let (oid, size) = pointer::sha256_reader(std::io::Cursor::new(&sample).chain(file))
+                    .map_err(|e| Error::io(path, e))?;
                 Ok((sample, ObjectSpec { oid, size }))
             }
         }
@@ -248,12 +252,17 @@ async fn content(source: &Source) -> Result<Bytes, Error> {
     }
 }
 
+/// A revision given by the caller.
+fn parse_revision(name: &str) -> Result<Revision, Error> {
+    Revision::new(name).map_err(|e| Error::InvalidInput { reason: e.to_string() })
+}
+
 /// git's blob id of `data`: `sha1("blob <len>\0" + data)`.
 fn git_blob_id(data: &[u8]) -> String {
     let mut hasher = sha1::Sha1::new();
     hasher.update(format!("blob {}\0", data.len()).as_bytes());
     hasher.update(data);
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    pointer::hex(&hasher.finalize())
 }
 
 fn ndjson_line(key: &str, value: Value) -> String {
@@ -287,8 +296,7 @@ impl LfsClient {
             });
         }
         let revision_name = options.revision.as_deref().unwrap_or("main");
-        let revision = Revision::new(revision_name)
-            .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let revision = parse_revision(revision_name)?;
 
         // Everything the user gave is checked before the first request.
         let mut adds = Vec::new();
@@ -313,6 +321,9 @@ impl LfsClient {
                     others.push(CommitOperation::Delete { path_in_repo: path, is_folder: folder });
                 }
                 CommitOperation::Copy { src_path_in_repo, path_in_repo, src_revision } => {
+                    if let Some(src) = &src_revision {
+                        parse_revision(src)?;
+                    }
                     others.push(CommitOperation::Copy {
                         src_path_in_repo: validate_path_in_repo(&src_path_in_repo)?,
                         path_in_repo: validate_path_in_repo(&path_in_repo)?,
@@ -400,8 +411,10 @@ impl LfsClient {
                 }),
             ));
         }
+        // Copies from one revision share one repo info.
+        let mut infos = HashMap::new();
         for operation in &others {
-            body.push_str(&self.operation_line(repo, &revision, operation).await?);
+            body.push_str(&self.operation_line(repo, &revision, operation, &mut infos).await?);
         }
         self.send_commit(repo, &revision, options, body, uploaded).await
     }
@@ -466,6 +479,7 @@ impl LfsClient {
         repo: &Repo,
         revision: &Revision,
         operation: &CommitOperation,
+        infos: &mut HashMap<Revision, RepoInfo>,
     ) -> Result<String, Error> {
         match operation {
             CommitOperation::Delete { path_in_repo, is_folder: true } => {
@@ -476,11 +490,15 @@ impl LfsClient {
             }
             CommitOperation::Copy { src_path_in_repo, path_in_repo, src_revision } => {
                 let src_rev = match src_revision {
-                    Some(r) => Revision::new(r)
-                        .map_err(|e| Error::InvalidInput { reason: e.to_string() })?,
+                    Some(r) => parse_revision(r)?,
                     None => revision.clone(),
                 };
-                let info = self.hub().repo_info(repo, Some(&src_rev), true).await?;
+                let info = match infos.entry(src_rev.clone()) {
+                    Entry::Occupied(found) => found.into_mut(),
+                    Entry::Vacant(slot) => {
+                        slot.insert(self.hub().repo_info(repo, Some(&src_rev), true).await?)
+                    }
+                };
                 let sibling = info.siblings.iter().find(|s| &s.rfilename == src_path_in_repo);
                 let Some(sibling) = sibling else {
                     return Err(Error::InvalidInput {
@@ -589,17 +607,16 @@ impl LfsClient {
         ignore.extend(folder_options.ignore_patterns.iter().cloned());
         let filter = Patterns::new(&folder_options.allow_patterns, &ignore);
         let mut operations = Vec::new();
-        let mut uploaded_paths = Vec::new();
+        let mut uploaded_paths = HashSet::new();
         for (relative, local) in list_files(folder)? {
             if filter.keeps(&relative) {
                 let path = format!("{prefix}{relative}");
-                uploaded_paths.push(path.clone());
+                uploaded_paths.insert(path.clone());
                 operations.push(CommitOperation::add_file(&path, local));
             }
         }
         if !folder_options.delete_patterns.is_empty() {
-            let revision = Revision::new(options.revision.as_deref().unwrap_or("main"))
-                .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+            let revision = parse_revision(options.revision.as_deref().unwrap_or("main"))?;
             let deletes = Patterns::new(&folder_options.delete_patterns, &[] as &[&str]);
             for remote in self.hub().list_repo_files(repo, &revision).await? {
                 let Some(relative) = remote.strip_prefix(&prefix) else { continue };
