@@ -16,8 +16,12 @@
 
 mod bench;
 mod demo;
+mod dist;
 mod layering;
+mod publish_check;
+mod release;
 mod test;
+mod tidy;
 mod util;
 
 use std::process::ExitCode;
@@ -32,6 +36,13 @@ Tasks:
   bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups),
           `bench upload` (the multipart agent vs curl -T, memory), `bench upload-http` (hub-cli
           upload of a folder vs curl -T, memory, requests by route, an unchanged re-run)
+  tidy    source rules: module docs, no todo!/dbg!, environment read only in from_env, layering,
+          the README's environment table generated from hub_url::env (part of `test`)
+  release bump the lockstep version, date the CHANGELOG, run the tests, print the tag to create
+  publish-check
+          package every published crate in dependency order, check its metadata, build it from
+          its tarball
+  dist    a release build of hub-cli packed as hub-cli-<version>-<target>.tar.gz, with its sha256
 
 Run `cargo xtask <TASK> --help` for a task's options.
 ";
@@ -42,6 +53,10 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("tidy") => tidy::run(&args[1..]),
+        Some("release") => release::run(&args[1..]),
+        Some("publish-check") => publish_check::run(&args[1..]),
+        Some("dist") => dist::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             util::say(HELP);
             Ok(())
