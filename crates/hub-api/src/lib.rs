@@ -4,13 +4,28 @@
 //! and below `hub-lfs` and `hub-cli`. It is the only layer of the client that opens network
 //! connections.
 //!
+//! - [`ClientBuilder`] makes a [`HubClient`], the transport (one connection pool, retries,
+//!   offline mode, the token sent to the Hub's origin only), from the environment as the
+//!   Python library reads it ([`ClientBuilder::from_env`]) or from explicit values. A library
+//!   names itself in the user agent with [`ClientBuilder::library`].
+//! - [`HubClient::hf_hub_download`] and [`HubClient::snapshot_download`] download into the
+//!   cache ([`DownloadOptions`], [`SnapshotOptions`]): parallel ranges, verified as they
+//!   arrive, resumed after an interruption, served from the cache offline.
+//! - The REST API: [`HubClient::repo_info`], listings as lazily paginated streams
+//!   ([`HubClient::list_models`] with [`ListOptions`]), [`HubClient::create_repo`], branches,
+//!   tags, [`HubClient::whoami`].
+//! - [`auth`] and [`login`]: where the token comes from, and the token files shared with the
+//!   Python tools.
+//! - [`blocking::BlockingClient`]: the same client from synchronous code.
+//!
 //! Download a file, or a whole repo, into the cache shared with the Python tools:
 //!
 //! ```no_run
-//! use hub_api::{DownloadOptions, HubClient, SnapshotOptions};
+//! use hub_api::{ClientBuilder, DownloadOptions, SnapshotOptions};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = HubClient::from_env()?; // HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, …
+//! // HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, …; your library's name in the user agent.
+//! let client = ClientBuilder::from_env()?.library("my-ml-lib", "0.3.0").build()?;
 //! let options = DownloadOptions::from_env()?; // HF_HUB_CACHE / HF_HOME
 //! let repo = "julien-c/EsperBERTo-small".parse()?;
 //! let weights = client.hf_hub_download(&repo, "pytorch_model.bin", &options).await?;
@@ -33,6 +48,12 @@
 //! ```
 
 #![warn(missing_docs)]
+
+// The crate's README: its Rust examples are compiled (and run, unless `no_run`) by
+// `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod api;
 pub mod auth;

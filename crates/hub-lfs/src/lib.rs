@@ -1,9 +1,14 @@
-//! Git LFS for the Hugging Face Hub: the LFS batch API, `basic` and `multipart` transfers, LFS
-//! pointer files, and the git-lfs custom transfer agent behind `hub-cli lfs-multipart-upload`.
+//! Publishing to the Hugging Face Hub, and Git LFS as the Hub speaks it: commits over HTTP,
+//! the LFS batch API, `basic` and `multipart` transfers, LFS pointer files, and the git-lfs
+//! custom transfer agent behind `hub-cli lfs-multipart-upload`.
 //!
-//! `hub-lfs` is the top library layer, above `hub-api` (whose HTTP transport it uses); only
-//! `hub-cli` depends on it.
+//! `hub-lfs` is the top library layer, above `hub-api` (whose HTTP transport it uses);
+//! `hub-cli` depends on it, and so does a library that publishes models.
 //!
+//! - [`LfsClient::create_commit`] publishes over HTTP, with no git, as the Python library's
+//!   `create_commit`: any changes in one commit ([`CommitOperation`]), after sending the LFS
+//!   objects the Hub lacks. [`LfsClient::upload_folder`], [`LfsClient::upload_file`] and the
+//!   deletions are built on it (module [`commit`]).
 //! - [`protocol`] and [`batch`] are the messages, as serde types with encode and parse
 //!   functions and no I/O: the git-lfs custom transfer protocol and the batch API.
 //! - [`Pointer`] reads and writes pointer files; [`sha256_file`] names an object.
@@ -13,6 +18,26 @@
 //!   its parts from the file, several at once, each retried on its own, with no token on
 //!   presigned URLs.
 //! - [`Agent`] serves git-lfs on stdin/stdout.
+//!
+//! Publishing a model folder in one commit:
+//!
+//! ```no_run
+//! use hub_api::{ClientBuilder, NoProgress};
+//! use hub_lfs::{CommitOptions, FolderOptions, LfsClient, UploadOptions};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // A write token from HF_TOKEN or the token file.
+//! let hub = ClientBuilder::from_env()?.library("my-ml-lib", "0.3.0").build()?;
+//! let lfs = LfsClient::new(hub, UploadOptions::from_env()?);
+//! let repo = "my-org/my-model".parse()?;
+//! let commit = CommitOptions::new("Upload the model");
+//! let info = lfs
+//!     .upload_folder(&repo, "./run".as_ref(), &FolderOptions::default(), &commit, &NoProgress)
+//!     .await?;
+//! println!("{} ({} LFS objects sent)", info.commit_url, info.uploaded.len());
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Uploading the files of a model to a repo over the batch API:
 //!
@@ -34,6 +59,12 @@
 //! ```
 
 #![warn(missing_docs)]
+
+// The crate's README: its Rust examples are compiled (and run, unless `no_run`) by
+// `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub mod agent;
 pub mod batch;

@@ -26,6 +26,12 @@
 
 #![warn(missing_docs)]
 
+// The crate's README: its Rust examples are compiled (and run, unless `no_run`) by
+// `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod endpoint;
 mod error;
 mod path;
