@@ -17,8 +17,10 @@ cargo xtask demo
 Builds hub-cli and the local Hub (testhub), starts the Hub on loopback with the seed repos
 (julien-c/EsperBERTo-small, acme/tiny-model, …) under target/demo/, and runs hub-cli against it,
 then publishes a model with git, git-lfs and hub-cli's multipart agent, and another over HTTP
-with hub-cli upload (no git). Needs no internet; needs curl, git, git-lfs and openssl. git
-runs with a configuration of its own under target/demo/: yours is neither read nor changed.
+with hub-cli upload (no git). Last, it runs the library examples (examples/, package
+hub-examples: download, list_models, publish, blocking) against the same Hub. Needs no
+internet; needs curl, git, git-lfs and openssl. git runs with a configuration of its own under
+target/demo/: yours is neither read nor changed.
 ";
 
 /// The demo Hub asks for multipart uploads from this size, in parts of `DEMO_CHUNK_SIZE` (the
@@ -60,6 +62,42 @@ impl LocalHub {
             .as_object()
             .ok_or_else(|| anyhow::format_err!("the Hub's stats have no requests: {stats}"))?;
         Ok(requests.iter().map(|(route, n)| (route.clone(), n.as_u64().unwrap_or(0))).collect())
+    }
+
+    /// The requests the Hub has logged so far (`GET /_testhub/stats`).
+    fn log(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        let stats = self.get_json("/_testhub/stats")?;
+        stats["log"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| anyhow::format_err!("the Hub's stats have no log: {stats}"))
+    }
+
+    /// How many requests the Hub has logged so far.
+    fn log_len(&self) -> anyhow::Result<usize> {
+        Ok(self.log()?.len())
+    }
+
+    /// The user agents of the requests logged after the first `skip`, the CDN's included.
+    fn user_agents_since(&self, skip: usize) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .log()?
+            .iter()
+            .skip(skip)
+            .map(|entry| entry["user_agent"].as_str().unwrap_or_default().to_owned())
+            .collect())
+    }
+
+    /// Sets the page size of the paginated routes (`None`: the Hub's), through
+    /// `POST /_testhub/config`.
+    fn set_page_size(&self, size: Option<usize>) -> anyhow::Result<()> {
+        let body = serde_json::json!({ "page_size": size }).to_string();
+        output(
+            Command::new("curl")
+                .args(["-sSf", "--noproxy", "*", "-X", "POST", "-d", &body])
+                .arg(format!("{}/_testhub/config", self.endpoint)),
+        )?;
+        Ok(())
     }
 }
 
@@ -238,6 +276,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     accounts(&hub, &account_cli)?;
     publish(&hub, &demo, &git_home, &account_cli)?;
     publish_http(&hub, &demo, &account_cli)?;
+    examples(&hub, &demo, &account_cli)?;
 
     step("demo finished: the local Hub and hub-cli work with no internet");
     Ok(())
@@ -460,6 +499,122 @@ fn publish_http(
         );
     }
     say("no LFS bytes sent, no commit request: the Hub already had everything");
+    Ok(())
+}
+
+/// The library examples (`examples/`, package `hub-examples`) against the demo's Hub, run as a
+/// library author runs them: `cargo run -p hub-examples --example …`, configured by `HF_*`
+/// variables only (alice is logged in through the token file in the demo's `HF_HOME`).
+fn examples(
+    hub: &LocalHub,
+    demo: &Path,
+    hub_cli: &dyn Fn(&[&str]) -> Command,
+) -> anyhow::Result<()> {
+    step("the library examples (examples/): build them");
+    exec(cargo().args(["build", "-q", "-p", "hub-examples", "--examples"]))?;
+    let tmp = demo.join("examples-tmp");
+    std::fs::create_dir_all(&tmp)?;
+    let example = |name: &str, args: &[&str]| {
+        let mut cmd = cargo();
+        cmd.args(["run", "-q", "-p", "hub-examples", "--example", name, "--"])
+            .args(args)
+            .env("HF_ENDPOINT", &hub.endpoint)
+            .env("HF_HOME", demo.join("home"))
+            // The publish example writes its model in the temp folder.
+            .env("TMPDIR", &tmp);
+        for var in [
+            "HF_TOKEN",
+            "HUGGING_FACE_HUB_TOKEN",
+            "HF_TOKEN_PATH",
+            "HF_HUB_DISABLE_IMPLICIT_TOKEN",
+            "HF_HUB_CACHE",
+            "HF_HUB_OFFLINE",
+            "HUB_EXAMPLE_REPO",
+            "HUB_EXAMPLE_FILE",
+            "HUB_EXAMPLE_LIBRARY",
+            "HUB_EXAMPLE_LIMIT",
+            "HUB_EXAMPLE_PUBLISH_REPO",
+            "HUB_EXAMPLE_FOLDER",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    };
+    let run = |name: &str, args: &[&str], wanted: &[&str]| -> anyhow::Result<String> {
+        let out = shown(&mut example(name, args), None)?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            anyhow::bail!("the {name} example failed ({})", out.status);
+        }
+        for text in wanted {
+            if !stdout.contains(text) {
+                anyhow::bail!("the {name} example should print {text:?}");
+            }
+        }
+        Ok(stdout)
+    };
+
+    step("example download: one file and a snapshot, the library's name in the user agent");
+    let before = hub.log_len()?;
+    run(
+        "download",
+        &["acme/tiny-model", "config.json"],
+        &["acme/tiny-model config.json -> ", "weights.bin"],
+    )?;
+    let agents = hub.user_agents_since(before)?;
+    let wanted = format!("hub-examples/{}; hub-api/", env!("CARGO_PKG_VERSION"));
+    if agents.is_empty() || !agents.iter().all(|agent| agent.starts_with(&wanted)) {
+        anyhow::bail!("the example's requests should all say `{wanted}…`: {agents:?}");
+    }
+    say(&format!("the Hub saw the user agent {:?}", agents[0]));
+
+    step("example list_models: the models for a library, one model per page (paginated)");
+    hub.set_page_size(Some(1))?;
+    let before = hub.requests()?;
+    let listed = run(
+        "list_models",
+        &["transformers", "10"],
+        &["julien-c/EsperBERTo-small", "acme/gated-model", "2 model(s)"],
+    );
+    hub.set_page_size(None)?;
+    listed?;
+    let pages = count(&requests_since(&before, &hub.requests()?), "list-models");
+    say(&format!("{pages} pages fetched"));
+    if pages < 2 {
+        anyhow::bail!("the listing should have followed the pagination ({pages} page)");
+    }
+
+    step("example publish: a repo, a folder in one commit, a model card with library_name");
+    run(
+        "publish",
+        &[],
+        &[
+            "logged in to",
+            "repo: ",
+            "upload_folder ",
+            "1 LFS object(s) sent",
+            "create_commit README.md: ",
+            "alice/hub-examples-model now holds: .gitattributes, README.md, config.json, \
+             model.safetensors",
+        ],
+    )?;
+    let card = output(&mut hub_cli(&["download", "alice/hub-examples-model", "README.md"]))?;
+    let card = std::fs::read_to_string(card.trim())?;
+    if !card.contains("library_name: hub-examples") {
+        anyhow::bail!("the published model card lacks `library_name: hub-examples`:\n{card}");
+    }
+    say("the model card on the Hub says `library_name: hub-examples`");
+
+    step("example publish again: nothing is sent, no commit is made");
+    let before = hub.requests()?;
+    run("publish", &[], &["upload_folder ", "nothing changed, no commit was made"])?;
+    let sent = requests_since(&before, &hub.requests()?);
+    if count(&sent, "commit") != 0 {
+        anyhow::bail!("the second publish made a commit: {}", routes_line(&sent));
+    }
+
+    step("example blocking: the client from synchronous code");
+    run("blocking", &[], &["julien-c/EsperBERTo-small at ", "config.json -> ", "(*.json) -> "])?;
     Ok(())
 }
 
