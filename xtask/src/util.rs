@@ -6,10 +6,40 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The workspace root.
+/// The workspace root: the first folder from the current one up whose `Cargo.toml` has a
+/// `[workspace]` table (so a copy of the repository is its own root), else the folder above
+/// this crate's.
 pub(crate) fn project_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    std::env::current_dir().ok().and_then(|cwd| workspace_root_above(&cwd)).unwrap_or_else(|| {
+        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    })
+}
+
+/// The first of `dir` and its ancestors whose `Cargo.toml` has a `[workspace]` table.
+pub(crate) fn workspace_root_above(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|manifest| manifest.lines().any(|line| line.trim() == "[workspace]"))
+        })
+        .map(Path::to_path_buf)
+}
+
+/// Reads a file as text, naming it in the error.
+pub(crate) fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow::format_err!("cannot read {}: {e}", path.display()))
+}
+
+/// Replaces a file's contents at once: writes a sibling temp file, then renames it over.
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.xtask-{}.tmp", std::process::id()));
+    std::fs::write(&tmp, contents).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::format_err!("cannot write {}: {e}", path.display())
+    })
 }
 
 /// The cargo that runs us.
@@ -159,6 +189,32 @@ mod tests {
         assert!(bytes[8..4096].iter().any(|b| *b != bytes[8]), "not all the same");
         assert_eq!(sha256_file(&a).unwrap().len(), 64);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn finds_the_workspace_root_from_a_subfolder() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ws");
+        std::fs::create_dir_all(root.join("crates/a/src")).unwrap();
+        std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"crates/a\"]\n").unwrap();
+        std::fs::write(root.join("crates/a/Cargo.toml"), "[package]\nname = \"a\"\n").unwrap();
+        assert_eq!(workspace_root_above(&root.join("crates/a/src")), Some(root.clone()));
+        assert_eq!(workspace_root_above(&root), Some(root.clone()));
+        // This crate, run from its own folder, finds the real workspace.
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(workspace_root_above(here).as_deref(), here.parent());
+    }
+
+    #[test]
+    fn writes_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        std::fs::write(&file, "old").unwrap();
+        write_atomically(&file, b"new").unwrap();
+        assert_eq!(read_text(&file).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        let err = read_text(&dir.path().join("missing")).unwrap_err().to_string();
+        assert!(err.starts_with("cannot read ") && err.contains("missing"), "{err}");
     }
 
     #[test]
