@@ -42,6 +42,22 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<(
     })
 }
 
+/// The JSON of `cargo metadata --format-version 1 --no-deps` (no network, no lock file update).
+pub(crate) fn cargo_metadata() -> anyhow::Result<serde_json::Value> {
+    let out =
+        output(cargo().args(["metadata", "--format-version", "1", "--no-deps", "--offline"]))?;
+    serde_json::from_str(&out)
+        .map_err(|e| anyhow::format_err!("cannot read the JSON of cargo metadata: {e}"))
+}
+
+/// The build's target folder, as cargo metadata names it (honours `CARGO_TARGET_DIR`).
+pub(crate) fn target_dir(metadata: &serde_json::Value) -> anyhow::Result<PathBuf> {
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow::format_err!("cargo metadata names no target_directory"))
+}
+
 /// The cargo that runs us.
 pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
