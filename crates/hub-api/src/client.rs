@@ -521,7 +521,7 @@ impl HubClient {
             .get_or_init(|| pooled_client(self.inner.connect_timeout, self.inner.proxy.clone()));
         match tokio::time::timeout(self.inner.read_timeout, http.request(request)).await {
             Err(_) => Err(Error::Timeout { url: req.url.clone() }),
-            Ok(Err(e)) => Err(Error::Network { url: req.url.clone(), source: Box::new(e) }),
+            Ok(Err(e)) => Err(Error::connection(&req.url, Box::new(e))),
             Ok(Ok(response)) => Ok(response),
         }
     }

@@ -345,6 +345,17 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The server's TLS certificate was refused: no trusted root vouches for it, or it names
+    /// another host.
+    #[error(
+        "the TLS certificate of {url} was refused ({reason}); if a proxy or gateway re-signs TLS, set SSL_CERT_FILE to a PEM bundle holding its certificate authority"
+    )]
+    Certificate {
+        /// The URL requested.
+        url: String,
+        /// What the TLS layer said of the certificate.
+        reason: String,
+    },
     /// No answer in time.
     #[error("timed out waiting for {url}; check your connection, or raise the timeout")]
     Timeout {
@@ -425,8 +436,33 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error for a request that got no answer: [`Error::Certificate`] when the cause is an
+    /// untrusted TLS certificate (trying again cannot help), else [`Error::Network`].
+    pub(crate) fn connection(url: &str, cause: Box<dyn std::error::Error + Send + Sync>) -> Error {
+        match certificate_problem(cause.as_ref()) {
+            Some(reason) => Error::Certificate { url: url.to_owned(), reason },
+            None => Error::Network { url: url.to_owned(), source: cause },
+        }
+    }
+
     /// Whether trying again may help (a connection problem or a timeout).
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Network { .. } | Error::Timeout { .. })
     }
+}
+
+/// The certificate problem somewhere in `error`'s chain of causes, if any. rustls's error
+/// reaches us inside `io::Error`s, whose `source` skips the error they wrap: look inside them.
+fn certificate_problem(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(tls @ rustls::Error::InvalidCertificate(_)) = e.downcast_ref() {
+            return Some(tls.to_string());
+        }
+        next = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
 }
