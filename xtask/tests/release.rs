@@ -169,3 +169,17 @@ fn bad_requests_and_a_dirty_tree_are_refused() {
     refused(&["release", "--bump", "minor"], "the working tree is not clean (notes.txt)");
     assert_eq!(status(copy.path()), "?? notes.txt\n");
 }
+
+#[test]
+fn every_release_task_has_help() {
+    for task in ["release", "publish-check", "dist"] {
+        let out = xtask(&real_root(), &[task, "--help"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{task} --help: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.starts_with(&format!("cargo xtask {task}")), "{task} --help: {stdout}");
+        let out = xtask(&real_root(), &[task, "--no-such-option"]);
+        assert!(!out.status.success(), "{task} took an unknown option");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("unexpected argument '--no-such-option'"), "{task}: {stderr}");
+    }
+}
