@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::env;
 use crate::error::EndpointError;
 
 /// The Hub's address, as in the Python library's `HF_ENDPOINT`.
@@ -17,8 +18,8 @@ pub struct Endpoint {
 /// The default endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
-/// The environment variable that overrides the endpoint.
-pub const ENDPOINT_ENV: &str = "HF_ENDPOINT";
+/// The environment variable that overrides the endpoint ([`env::HF_ENDPOINT`]).
+pub const ENDPOINT_ENV: &str = env::HF_ENDPOINT;
 
 impl Endpoint {
     /// Parses an `http(s)://host[:port][/path]` URL; trailing `/`s are stripped.

@@ -33,6 +33,7 @@
 struct ReadmeDoctests;
 
 mod endpoint;
+pub mod env;
 mod error;
 mod path;
 mod repo;
