@@ -6,9 +6,12 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use hub_cache::HfHome;
+use hub_url::env::{HF_TOKEN, HF_TOKEN_PATH, HUGGING_FACE_HUB_TOKEN};
+
+use crate::login::TokenStore;
 
 /// The variables that carry a token, in order of precedence.
-pub const TOKEN_ENV_VARS: [&str; 2] = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"];
+pub const TOKEN_ENV_VARS: [&str; 2] = [HF_TOKEN, HUGGING_FACE_HUB_TOKEN];
 
 /// Where a token was found; never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +24,10 @@ pub enum TokenSource {
     None,
 }
 
-/// The token file: `$HF_TOKEN_PATH`, else `$HF_HOME/token`.
+/// The token file: `$HF_TOKEN_PATH`, else `$HF_HOME/token` (the active file of
+/// [`TokenStore::from_env`]).
 pub fn token_path_from_env() -> Result<PathBuf, hub_cache::Error> {
-    token_path_from_vars(&|name| std::env::var_os(name), std::env::home_dir())
+    TokenStore::from_env().map(|store| store.active_path().to_owned())
 }
 
 /// As [`token_path_from_env`], over any source of variables.
@@ -31,7 +35,7 @@ pub fn token_path_from_vars(
     var: &dyn Fn(&str) -> Option<OsString>,
     home: Option<PathBuf>,
 ) -> Result<PathBuf, hub_cache::Error> {
-    match var("HF_TOKEN_PATH").filter(|v| !v.is_empty()) {
+    match var(HF_TOKEN_PATH).filter(|v| !v.is_empty()) {
         Some(path) => Ok(PathBuf::from(path)),
         None => Ok(HfHome::from_vars(var, home)?.path().join("token")),
     }

@@ -1,30 +1,29 @@
 //! The client's configuration from the environment, read in one place with the Python
 //! library's variables (`hub-protocol.md` §10): `HF_ENDPOINT`, `HF_TOKEN` /
 //! `HUGGING_FACE_HUB_TOKEN` / the token file, `HF_HUB_DISABLE_IMPLICIT_TOKEN`, `HF_HUB_OFFLINE`
-//! (or `TRANSFORMERS_OFFLINE`), `HF_HUB_ETAG_TIMEOUT` and `HF_HUB_DOWNLOAD_TIMEOUT`.
+//! (or `TRANSFORMERS_OFFLINE`), `HF_HUB_ETAG_TIMEOUT` and `HF_HUB_DOWNLOAD_TIMEOUT`; and the
+//! download settings of ours (`HF_HUB_DISABLE_DOWNLOAD_VERIFICATION`,
+//! `HF_HUB_DOWNLOAD_CONNECTIONS`, `HF_HUB_DOWNLOAD_CHUNK_SIZE`). The names are
+//! [`hub_url::env`]'s.
 
 use std::ffi::OsString;
 use std::time::Duration;
 
 use hub_url::Endpoint;
+use hub_url::env::{
+    ALL_PROXY, ALL_PROXY_LOWERCASE, HF_ENDPOINT, HF_HUB_DISABLE_DOWNLOAD_VERIFICATION,
+    HF_HUB_DISABLE_IMPLICIT_TOKEN, HF_HUB_DOWNLOAD_CHUNK_SIZE, HF_HUB_DOWNLOAD_CONNECTIONS,
+    HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT, HF_HUB_OFFLINE, HTTP_PROXY, HTTP_PROXY_LOWERCASE,
+    HTTPS_PROXY, HTTPS_PROXY_LOWERCASE, NO_PROXY, NO_PROXY_LOWERCASE, TRANSFORMERS_OFFLINE,
+};
 
 use crate::Error;
 use crate::auth::{find_token, token_path_from_vars};
 use crate::client::{ClientBuilder, HubClient, Token};
-
-/// Whether a variable is set to a true value (`1`, `true`, `yes`, `on`, any case), as the
-/// Python library reads its flags.
-pub fn env_flag(name: &str) -> bool {
-    flag(std::env::var_os(name))
-}
+use crate::transfer::TransferConfig;
 
 fn flag(value: Option<OsString>) -> bool {
-    value.is_some_and(|v| {
-        matches!(
-            v.to_string_lossy().trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
+    hub_url::env::flag(value.as_deref())
 }
 
 impl ClientBuilder {
@@ -43,20 +42,20 @@ impl ClientBuilder {
         var: &dyn Fn(&str) -> Option<OsString>,
         home: Option<std::path::PathBuf>,
     ) -> Result<ClientBuilder, Error> {
-        let endpoint = match var("HF_ENDPOINT").filter(|v| !v.is_empty()) {
+        let endpoint = match var(HF_ENDPOINT).filter(|v| !v.is_empty()) {
             Some(url) => Endpoint::new(&url.to_string_lossy())
-                .map_err(|e| Error::InvalidInput { reason: format!("HF_ENDPOINT: {e}") })?,
+                .map_err(|e| Error::InvalidInput { reason: format!("{HF_ENDPOINT}: {e}") })?,
             None => Endpoint::default(),
         };
-        let token = if flag(var("HF_HUB_DISABLE_IMPLICIT_TOKEN")) {
+        let token = if flag(var(HF_HUB_DISABLE_IMPLICIT_TOKEN)) {
             None
         } else {
             token_from_vars(var, home)?
         };
         // A set HF_HUB_OFFLINE decides, even when false (as in Python).
-        let offline = match var("HF_HUB_OFFLINE").filter(|v| !v.is_empty()) {
+        let offline = match var(HF_HUB_OFFLINE).filter(|v| !v.is_empty()) {
             Some(v) => flag(Some(v)),
-            None => flag(var("TRANSFORMERS_OFFLINE")),
+            None => flag(var(TRANSFORMERS_OFFLINE)),
         };
         let seconds = |name: &str| -> Result<Duration, Error> {
             match var(name).filter(|v| !v.is_empty()) {
@@ -73,8 +72,8 @@ impl ClientBuilder {
                     }),
             }
         };
-        let read = seconds("HF_HUB_ETAG_TIMEOUT")?;
-        let connect = seconds("HF_HUB_DOWNLOAD_TIMEOUT")?;
+        let read = seconds(HF_HUB_ETAG_TIMEOUT)?;
+        let connect = seconds(HF_HUB_DOWNLOAD_TIMEOUT)?;
         let first = |names: [&str; 2]| {
             names
                 .into_iter()
@@ -82,10 +81,10 @@ impl ClientBuilder {
                 .map(|v| v.to_string_lossy().into_owned())
         };
         let proxy = crate::client::Proxy {
-            https: first(["HTTPS_PROXY", "https_proxy"]),
-            http: first(["HTTP_PROXY", "http_proxy"]),
-            all: first(["ALL_PROXY", "all_proxy"]),
-            no_proxy: first(["NO_PROXY", "no_proxy"]),
+            https: first([HTTPS_PROXY, HTTPS_PROXY_LOWERCASE]),
+            http: first([HTTP_PROXY, HTTP_PROXY_LOWERCASE]),
+            all: first([ALL_PROXY, ALL_PROXY_LOWERCASE]),
+            no_proxy: first([NO_PROXY, NO_PROXY_LOWERCASE]),
         };
         Ok(ClientBuilder::new(endpoint)
             .token(token)
@@ -109,10 +108,56 @@ pub fn token_from_vars(
     }
 }
 
+impl Token {
+    /// The token the environment provides, whatever `HF_HUB_DISABLE_IMPLICIT_TOKEN` says: see
+    /// [`token_from_vars`]. For a request the user asked to authenticate (`whoami`).
+    pub fn from_env() -> Result<Option<Token>, Error> {
+        token_from_vars(&|name| std::env::var_os(name), std::env::home_dir())
+    }
+}
+
 impl HubClient {
     /// A client configured from the environment (see [`ClientBuilder::from_vars`]).
     pub fn from_env() -> Result<HubClient, Error> {
         ClientBuilder::from_env()?.build()
+    }
+}
+
+impl TransferConfig {
+    /// The defaults, changed by the environment: see [`TransferConfig::from_vars`].
+    pub fn from_env() -> Result<TransferConfig, Error> {
+        TransferConfig::from_vars(&|name| std::env::var_os(name))
+    }
+
+    /// The defaults, changed by any source of variables: verification off when
+    /// `HF_HUB_DISABLE_DOWNLOAD_VERIFICATION` is true; the connections per file
+    /// (`HF_HUB_DOWNLOAD_CONNECTIONS`, at most 64) and the range size
+    /// (`HF_HUB_DOWNLOAD_CHUNK_SIZE`, at least 64 KiB) when set. A value that is not valid
+    /// UTF-8 counts as unset.
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<OsString>) -> Result<TransferConfig, Error> {
+        let mut transfer = TransferConfig {
+            verify: !flag(var(HF_HUB_DISABLE_DOWNLOAD_VERIFICATION)),
+            ..TransferConfig::default()
+        };
+        let number = |name: &str| -> Result<Option<u64>, Error> {
+            match var(name).and_then(|v| v.into_string().ok()) {
+                Some(v) if !v.trim().is_empty() => {
+                    v.trim().parse::<u64>().ok().filter(|n| *n > 0).map(Some).ok_or_else(|| {
+                        Error::InvalidInput {
+                            reason: format!("{name} must be a positive whole number, not {v:?}"),
+                        }
+                    })
+                }
+                _ => Ok(None),
+            }
+        };
+        if let Some(n) = number(HF_HUB_DOWNLOAD_CONNECTIONS)? {
+            transfer.connections = usize::try_from(n).unwrap_or(usize::MAX).min(64);
+        }
+        if let Some(n) = number(HF_HUB_DOWNLOAD_CHUNK_SIZE)? {
+            transfer.chunk_size = n.max(64 * 1024);
+        }
+        Ok(transfer)
     }
 }
 
@@ -133,6 +178,30 @@ mod tests {
             assert!(!flag(Some(v.into())), "{v}");
         }
         assert!(!flag(None));
+    }
+
+    #[test]
+    fn transfer_settings_come_from_the_environment() {
+        let defaults = TransferConfig::from_vars(&vars(&[])).unwrap();
+        assert_eq!(defaults, TransferConfig::default());
+        let set = TransferConfig::from_vars(&vars(&[
+            ("HF_HUB_DISABLE_DOWNLOAD_VERIFICATION", "yes"),
+            ("HF_HUB_DOWNLOAD_CONNECTIONS", " 1000 "),
+            ("HF_HUB_DOWNLOAD_CHUNK_SIZE", "1"),
+        ]))
+        .unwrap();
+        assert!(!set.verify);
+        assert_eq!((set.connections, set.chunk_size), (64, 64 * 1024));
+        let blank = TransferConfig::from_vars(&vars(&[("HF_HUB_DOWNLOAD_CONNECTIONS", " ")]));
+        assert_eq!(blank.unwrap(), TransferConfig::default());
+        for bad in ["0", "-1", "many"] {
+            let pairs = [("HF_HUB_DOWNLOAD_CHUNK_SIZE", bad)];
+            let var = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into());
+            assert!(
+                matches!(TransferConfig::from_vars(&var), Err(Error::InvalidInput { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

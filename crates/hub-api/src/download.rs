@@ -23,11 +23,11 @@ use crate::transfer::{self, NoProgress, Progress, TransferConfig};
 use crate::{Error, HubError};
 
 /// The variable that turns download verification off (`1`, `true`, `yes`, `on`).
-pub const DISABLE_VERIFICATION_ENV: &str = "HF_HUB_DISABLE_DOWNLOAD_VERIFICATION";
+pub const DISABLE_VERIFICATION_ENV: &str = hub_url::env::HF_HUB_DISABLE_DOWNLOAD_VERIFICATION;
 /// The variable that sets how many connections one large file is fetched over.
-pub const CONNECTIONS_ENV: &str = "HF_HUB_DOWNLOAD_CONNECTIONS";
+pub const CONNECTIONS_ENV: &str = hub_url::env::HF_HUB_DOWNLOAD_CONNECTIONS;
 /// The variable that sets the size of each range request, in bytes.
-pub const CHUNK_SIZE_ENV: &str = "HF_HUB_DOWNLOAD_CHUNK_SIZE";
+pub const CHUNK_SIZE_ENV: &str = hub_url::env::HF_HUB_DOWNLOAD_CHUNK_SIZE;
 
 /// Where and how [`HubClient::hf_hub_download`] and [`HubClient::snapshot_download`] work.
 #[derive(Clone)]
@@ -80,36 +80,13 @@ impl DownloadOptions {
         }
     }
 
-    /// The cache of the environment (`HF_HUB_CACHE`, `HF_HOME`… as the Python library), and
-    /// the transfer settings of [`DownloadOptions::transfer_from_env`].
+    /// The cache of the environment (`HF_HUB_CACHE`, `HF_HOME`… as the Python library, see
+    /// [`CacheDir::from_env`]), and the transfer settings of [`TransferConfig::from_env`]
+    /// (verification off when [`DISABLE_VERIFICATION_ENV`] is true; the connections per file
+    /// and the range size from [`CONNECTIONS_ENV`] and [`CHUNK_SIZE_ENV`] when set).
     pub fn from_env() -> Result<DownloadOptions, Error> {
         let options = DownloadOptions::new(CacheDir::from_env()?);
-        options.transfer_from_env()
-    }
-
-    /// Verification off when [`DISABLE_VERIFICATION_ENV`] is set; the connections per file and
-    /// the range size from [`CONNECTIONS_ENV`] and [`CHUNK_SIZE_ENV`] when set.
-    pub fn transfer_from_env(mut self) -> Result<DownloadOptions, Error> {
-        self.transfer.verify = !crate::config::env_flag(DISABLE_VERIFICATION_ENV);
-        let number = |name: &str| -> Result<Option<u64>, Error> {
-            match std::env::var(name) {
-                Ok(v) if !v.trim().is_empty() => {
-                    v.trim().parse::<u64>().ok().filter(|n| *n > 0).map(Some).ok_or_else(|| {
-                        Error::InvalidInput {
-                            reason: format!("{name} must be a positive whole number, not {v:?}"),
-                        }
-                    })
-                }
-                _ => Ok(None),
-            }
-        };
-        if let Some(n) = number(CONNECTIONS_ENV)? {
-            self.transfer.connections = usize::try_from(n).unwrap_or(usize::MAX).min(64);
-        }
-        if let Some(n) = number(CHUNK_SIZE_ENV)? {
-            self.transfer.chunk_size = n.max(64 * 1024);
-        }
-        Ok(self)
+        Ok(options.transfer(TransferConfig::from_env()?))
     }
 
     /// Refuses settings that contradict each other.

@@ -79,7 +79,7 @@ pub use body::{FileRange, RequestBody};
 pub use client::{
     ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Proxy, Retry, RetryConfig, Token,
 };
-pub use config::{env_flag, token_from_vars};
+pub use config::token_from_vars;
 pub use download::{CHUNK_SIZE_ENV, CONNECTIONS_ENV, DISABLE_VERIFICATION_ENV, DownloadOptions};
 pub use error::{Error, HubError, ServerContext};
 pub use metadata::FileMetadata;

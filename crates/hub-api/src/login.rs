@@ -23,10 +23,18 @@ pub struct TokenStore {
 type Section = Vec<(String, String)>;
 
 impl TokenStore {
-    /// The store whose active token file is `token_path` (see [`crate::auth::token_path_from_env`]).
+    /// The store whose active token file is `token_path` (see [`TokenStore::from_env`]).
     pub fn new(token_path: PathBuf) -> TokenStore {
         let stored = token_path.parent().unwrap_or(Path::new(".")).join("stored_tokens");
         TokenStore { active: token_path, stored }
+    }
+
+    /// The store of the environment: its active token file is `$HF_TOKEN_PATH`, else
+    /// `$HF_HOME/token` (see [`crate::auth::token_path_from_vars`]). Fails only when that
+    /// needs the home folder and there is none.
+    pub fn from_env() -> Result<TokenStore, hub_cache::Error> {
+        crate::auth::token_path_from_vars(&|name| std::env::var_os(name), std::env::home_dir())
+            .map(TokenStore::new)
     }
 
     /// The active token file.

@@ -3,6 +3,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use hub_url::env::{HF_HOME, HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, XDG_CACHE_HOME};
+
 use crate::Error;
 
 /// `HF_HOME`: the root of everything the Hub tools keep on a machine (cache, token, assets).
@@ -28,10 +30,10 @@ impl HfHome {
         var: &dyn Fn(&str) -> Option<OsString>,
         home: Option<PathBuf>,
     ) -> Result<HfHome, Error> {
-        if let Some(dir) = non_empty(var("HF_HOME")) {
+        if let Some(dir) = non_empty(var(HF_HOME)) {
             return Ok(HfHome(expand_tilde(dir, home.as_deref())?));
         }
-        if let Some(dir) = non_empty(var("XDG_CACHE_HOME")) {
+        if let Some(dir) = non_empty(var(XDG_CACHE_HOME)) {
             return Ok(HfHome(expand_tilde(dir, home.as_deref())?.join("huggingface")));
         }
         match home {
@@ -73,7 +75,7 @@ impl CacheDir {
         var: &dyn Fn(&str) -> Option<OsString>,
         home: Option<PathBuf>,
     ) -> Result<CacheDir, Error> {
-        for name in ["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"] {
+        for name in [HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE] {
             if let Some(dir) = non_empty(var(name)) {
                 return Ok(CacheDir(expand_tilde(dir, home.as_deref())?));
             }

@@ -5,9 +5,9 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
-use hub_api::auth::token_path_from_env;
+use hub_api::Token;
+use hub_api::auth::TOKEN_ENV_VARS;
 use hub_api::login::{TokenStore, git_credential_approve, git_credential_reject, login};
-use hub_api::{Token, token_from_vars};
 
 use crate::common::{client_builder, runtime};
 
@@ -17,7 +17,7 @@ pub(crate) fn run_login(token: Option<String>, add_to_git_credential: bool) -> a
         None => read_token()?,
     };
     let token = Token::new(&token)?;
-    let store = TokenStore::new(token_path_from_env()?);
+    let store = TokenStore::from_env()?;
     let builder = client_builder()?;
     let endpoint = builder.endpoint().as_str().to_owned();
     let runtime = runtime()?;
@@ -50,7 +50,7 @@ fn read_token() -> anyhow::Result<String> {
 }
 
 pub(crate) fn run_logout() -> anyhow::Result<()> {
-    let store = TokenStore::new(token_path_from_env()?);
+    let store = TokenStore::from_env()?;
     let removed = store.clear()?;
     let endpoint = client_builder()?.endpoint().as_str().to_owned();
     git_credential_reject(&endpoint)?;
@@ -59,18 +59,33 @@ pub(crate) fn run_logout() -> anyhow::Result<()> {
     } else {
         eprintln!("Not logged in!");
     }
-    for var in hub_api::auth::TOKEN_ENV_VARS {
-        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
-            anyhow::bail!(
-                "you are still logged in through the {var} environment variable; unset it to log out"
-            );
-        }
+    if let Some(var) = TokenVars::from_env().set.first() {
+        anyhow::bail!(
+            "you are still logged in through the {var} environment variable; unset it to log out"
+        );
     }
     Ok(())
 }
 
+/// The token variables of the environment that are set.
+#[derive(Debug)]
+struct TokenVars {
+    /// Their names, in order of precedence, when set to a non-empty value.
+    set: Vec<&'static str>,
+}
+
+impl TokenVars {
+    fn from_env() -> TokenVars {
+        let set = TOKEN_ENV_VARS
+            .into_iter()
+            .filter(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+            .collect();
+        TokenVars { set }
+    }
+}
+
 pub(crate) fn run_whoami() -> anyhow::Result<()> {
-    let token = token_from_vars(&|name| std::env::var_os(name), std::env::home_dir())?;
+    let token = Token::from_env()?;
     if token.is_none() {
         anyhow::bail!("Not logged in");
     }

@@ -3,16 +3,15 @@
 //! otherwise), so scripts can use `$(hub-cli download …)`. Progress bars go to stderr, and only
 //! to a terminal.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{StreamExt, TryStreamExt};
-use hub_api::{DownloadOptions, Progress, SnapshotOptions, Token, env_flag};
+use hub_api::{DownloadOptions, Progress, SnapshotOptions, Token, TransferConfig};
 use hub_url::{Repo, RepoType};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::{client_builder, runtime};
+use crate::common::{ProgressBars, client_builder, runtime};
 use crate::scan_cache::cache_dir;
 
 /// The arguments of `hub-cli download`.
@@ -67,13 +66,11 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
     let mut options = DownloadOptions::new(cache_dir(args.cache_dir.clone())?)
         .local_dir(args.local_dir.clone())
         .force_download(args.force_download)
-        .transfer_from_env()?;
+        .transfer(TransferConfig::from_env()?);
     if let Some(revision) = &args.revision {
         options = options.revision(revision.parse()?);
     }
-    let bars =
-        !args.quiet && std::io::stderr().is_terminal() && !env_flag("HF_HUB_DISABLE_PROGRESS_BARS");
-    if bars {
+    if !args.quiet && ProgressBars::from_env().shown {
         options = options.progress(Arc::new(Bars::default()));
     }
     if !args.files.is_empty()

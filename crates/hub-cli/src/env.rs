@@ -1,33 +1,56 @@
 //! `hub-cli env`: what a bug report needs to know about this machine's setup.
 
+use std::path::PathBuf;
 use std::process::Command;
 
-use hub_api::auth::{TokenSource, token_path_from_env, token_source};
+use hub_api::auth::{TokenSource, token_source};
+use hub_api::login::TokenStore;
 use hub_cache::{CacheDir, HfHome};
 use hub_url::Endpoint;
+use hub_url::env::{HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE};
+
+/// What the environment sets up, as the libraries read it.
+#[derive(Debug)]
+struct Setup {
+    endpoint: Endpoint,
+    hf_home: HfHome,
+    cache: CacheDir,
+    token_path: PathBuf,
+    token: TokenSource,
+    /// `HF_HUB_OFFLINE` as it is set (empty when unset or not UTF-8).
+    offline: String,
+}
+
+impl Setup {
+    fn from_env() -> anyhow::Result<Setup> {
+        let endpoint = Endpoint::from_env()?;
+        let hf_home = HfHome::from_env()?;
+        let cache = CacheDir::from_env()?;
+        let token_path = TokenStore::from_env()?.active_path().to_owned();
+        let token = token_source(&|name| std::env::var_os(name), &token_path);
+        let offline = std::env::var(HF_HUB_OFFLINE).unwrap_or_default();
+        Ok(Setup { endpoint, hf_home, cache, token_path, token, offline })
+    }
+}
 
 pub(crate) fn run() -> anyhow::Result<()> {
-    let endpoint = Endpoint::from_env()?;
-    let hf_home = HfHome::from_env()?;
-    let cache = CacheDir::from_env()?;
-    let token_path = token_path_from_env()?;
-    let token = match token_source(&|name| std::env::var_os(name), &token_path) {
+    let Setup { endpoint, hf_home, cache, token_path, token, offline } = Setup::from_env()?;
+    let token = match token {
         TokenSource::Env(var) => format!("yes (from {var})"),
         TokenSource::File(path) => format!("yes (in {})", path.display()),
         TokenSource::None => "no".to_owned(),
     };
-    let offline = std::env::var("HF_HUB_OFFLINE").unwrap_or_default();
     let rows = [
         ("hub-cli version", env!("CARGO_PKG_VERSION").to_owned()),
         ("Platform", format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)),
         ("git", tool_version("git", &["--version"])),
         ("git-lfs", tool_version("git-lfs", &["--version"])),
         ("ENDPOINT", endpoint.to_string()),
-        ("HF_HOME", hf_home.path().display().to_string()),
-        ("HF_HUB_CACHE", cache.path().display().to_string()),
+        (HF_HOME, hf_home.path().display().to_string()),
+        (HF_HUB_CACHE, cache.path().display().to_string()),
         ("Token path", token_path.display().to_string()),
         ("Has a token", token),
-        ("HF_HUB_OFFLINE", if offline.is_empty() { "unset".to_owned() } else { offline }),
+        (HF_HUB_OFFLINE, if offline.is_empty() { "unset".to_owned() } else { offline }),
     ];
     println!("\nCopy-and-paste the text below in your bug report.\n");
     for (key, value) in rows {

@@ -7,6 +7,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use hub_lfs::agent::refuse_init;
 use hub_lfs::{Agent, CUSTOM_TRANSFER_NAME, LfsClient, UploadOptions};
+use hub_url::env::RUST_LOG;
 
 use crate::common::{runtime, upload_client_builder};
 
@@ -54,15 +55,25 @@ fn agent() -> anyhow::Result<Agent> {
     Ok(Agent::new(LfsClient::new(client, options)))
 }
 
+/// What the agent logs: `RUST_LOG`, else warnings only.
+#[derive(Debug)]
+struct LogFilter(tracing_subscriber::EnvFilter);
+
+impl LogFilter {
+    fn from_env() -> LogFilter {
+        LogFilter(
+            tracing_subscriber::EnvFilter::try_from_env(RUST_LOG)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+    }
+}
+
 /// Serves git-lfs on stdin/stdout. Nothing but protocol messages goes to stdout; logs go to
 /// stderr (`RUST_LOG`, warnings by default).
 pub(crate) fn multipart_upload() -> anyhow::Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(LogFilter::from_env().0)
         .try_init();
     let rt = runtime()?;
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());

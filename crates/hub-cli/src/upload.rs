@@ -2,16 +2,15 @@
 //! creating the repo when it is missing. Prints the commit's URL (the pull request's with
 //! `--create-pr`) on stdout; one progress bar for all the LFS bytes on stderr, on a terminal.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use hub_api::{CreateRepoOptions, Progress, Token, env_flag};
+use hub_api::{CreateRepoOptions, Progress, Token};
 use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
 use hub_url::{Repo, RepoType, Revision};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::{runtime, upload_client_builder};
+use crate::common::{ProgressBars, runtime, upload_client_builder};
 
 /// The arguments of `hub-cli upload`.
 #[derive(Debug, clap::Args)]
@@ -73,10 +72,7 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
         builder = builder.token(Some(Token::new(token)?));
     }
     let lfs = LfsClient::new(builder.build()?, options);
-    let bar = (!args.quiet
-        && std::io::stderr().is_terminal()
-        && !env_flag("HF_HUB_DISABLE_PROGRESS_BARS"))
-    .then(TotalBar::new);
+    let bar = (!args.quiet && ProgressBars::from_env().shown).then(TotalBar::new);
     let progress: &dyn Progress = match &bar {
         Some(bar) => bar,
         None => &hub_api::NoProgress,

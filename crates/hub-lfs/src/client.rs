@@ -31,9 +31,9 @@ pub struct UploadOptions {
 }
 
 /// The variable that sets [`UploadOptions::connections`].
-pub const CONNECTIONS_ENV: &str = "HF_HUB_UPLOAD_CONNECTIONS";
+pub const CONNECTIONS_ENV: &str = hub_url::env::HF_HUB_UPLOAD_CONNECTIONS;
 /// The variable that sets [`UploadOptions::retries`].
-pub const RETRIES_ENV: &str = "HF_HUB_UPLOAD_RETRIES";
+pub const RETRIES_ENV: &str = hub_url::env::HF_HUB_UPLOAD_RETRIES;
 
 impl Default for UploadOptions {
     /// 8 parts in flight: enough to fill a datacenter link from one object, while memory stays
