@@ -1,8 +1,9 @@
 //! `cargo xtask`: the project's automation, in Rust.
 //!
 //! - `cargo xtask test`: installs what the tests need (git-lfs, a Python venv with the official
-//!   `huggingface_hub` under `target/`), then runs every check: fmt, clippy, docs, the layering
-//!   rules, the Rust tests and the Python fidelity suite. It fails loudly; it never skips.
+//!   `huggingface_hub` under `target/`), then runs every check: fmt, clippy, docs, `tidy` (the
+//!   source rules and the layering), the Rust tests and the Python fidelity suite. It fails
+//!   loudly; it never skips.
 //! - `cargo xtask demo`: the main job, offline: starts the local Hub, seeds it and runs
 //!   `hub-cli` against it, then publishes a model with git and the multipart agent, and one over
 //!   HTTP with `hub-cli upload`.
@@ -30,7 +31,7 @@ const HELP: &str = "\
 cargo xtask <TASK>
 
 Tasks:
-  test    install what the tests need, then fmt, clippy, docs, layering, Rust tests, Python fidelity suite
+  test    install what the tests need, then fmt, clippy, docs, tidy, Rust tests, Python fidelity suite
   demo    start the local Hub (offline), seed it, run hub-cli against it, publish a model with git
           and one over HTTP (hub-cli upload)
   bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups),

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::layering;
+use crate::tidy;
 use crate::util::{cargo, exec, no_args_or_help, output, project_root, say, step};
 
 const HELP: &str = "\
@@ -13,7 +13,9 @@ Installs what the tests need when it is missing (git-lfs from the system's packa
 venv with the official huggingface_hub under target/py-venv), then runs, stopping at the
 first failure:
   cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings as errors,
-  the layering check, every Rust test, and the Python fidelity suite (tests/python).
+  cargo xtask tidy (module docs, no todo!/dbg!, the environment read only in from_env,
+  the README's environment table, the layering), every Rust test, and the Python fidelity
+  suite (tests/python).
 ";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
@@ -47,8 +49,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
 
-    step("layering");
-    layering::check()?;
+    step("tidy (module docs, no todo!/dbg!, environment only in from_env, README table, layering)");
+    tidy::run(&[])?;
 
     step("Rust tests");
     exec(cargo().args([
