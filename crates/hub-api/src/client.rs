@@ -352,6 +352,9 @@ pub struct HubRequest {
     /// Whether the client's token goes with the request (still only to the endpoint's origin).
     /// Off for URLs that carry their own authorization, such as an LFS completion URL.
     pub with_token: bool,
+    /// Retries after the first attempt, when set; otherwise the client's
+    /// [`RetryConfig::max_retries`].
+    pub max_retries: Option<u32>,
 }
 
 impl HubRequest {
@@ -370,6 +373,7 @@ impl HubRequest {
             body: RequestBody::default(),
             retry,
             with_token: true,
+            max_retries: None,
         }
     }
 
@@ -382,6 +386,13 @@ impl HubRequest {
     /// Sets the retry policy.
     pub fn retry(mut self, retry: Retry) -> HubRequest {
         self.retry = retry;
+        self
+    }
+
+    /// Retries after the first attempt, instead of the client's [`RetryConfig::max_retries`]
+    /// (the backoff stays the client's).
+    pub fn max_retries(mut self, retries: u32) -> HubRequest {
+        self.max_retries = Some(retries);
         self
     }
 
@@ -437,6 +448,7 @@ impl HubClient {
         if self.inner.offline {
             return Err(Error::Offline { url: req.url.clone() });
         }
+        let max_retries = req.max_retries.unwrap_or(self.inner.retry.max_retries);
         let mut attempt = 0;
         loop {
             let res = self.send_once(req).await;
@@ -450,7 +462,7 @@ impl HubClient {
                 Err(_) => None,
             };
             match wait {
-                Some(wait) if attempt < self.inner.retry.max_retries => {
+                Some(wait) if attempt < max_retries => {
                     tracing::debug!(
                         "retrying {} {} in {wait:?} (attempt {})",
                         req.method,

@@ -36,17 +36,3 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .context("cannot start the async runtime")
 }
-
-/// The client for uploads: [`client_builder`] with the retries of `HF_HUB_UPLOAD_RETRIES`.
-pub(crate) fn upload_client_builder(
-    options: &hub_lfs::UploadOptions,
-) -> anyhow::Result<ClientBuilder> {
-    let mut builder = client_builder()?;
-    if let Some(retries) = options.retries {
-        builder = builder.retry(hub_api::RetryConfig {
-            max_retries: retries,
-            ..hub_api::RetryConfig::default()
-        });
-    }
-    Ok(builder)
-}

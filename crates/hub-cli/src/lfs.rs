@@ -9,7 +9,7 @@ use hub_lfs::agent::refuse_init;
 use hub_lfs::{Agent, CUSTOM_TRANSFER_NAME, LfsClient, UploadOptions};
 use hub_url::env::RUST_LOG;
 
-use crate::common::{runtime, upload_client_builder};
+use crate::common::{client_builder, runtime};
 
 /// The arguments git-lfs passes to the agent.
 const AGENT_ARGS: &str = "lfs-multipart-upload";
@@ -51,7 +51,7 @@ pub(crate) fn enable_largefiles(path: &Path) -> anyhow::Result<()> {
 fn agent() -> anyhow::Result<Agent> {
     let options = UploadOptions::from_env()?;
     // Every URL the agent is given carries its own authorization: it needs no token.
-    let client = upload_client_builder(&options)?.token(None).build()?;
+    let client = client_builder()?.token(None).build()?;
     Ok(Agent::new(LfsClient::new(client, options)))
 }
 

@@ -10,7 +10,7 @@ use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
 use hub_url::{Repo, RepoType, Revision};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::{ProgressBars, runtime, upload_client_builder};
+use crate::common::{ProgressBars, client_builder, runtime};
 
 /// The arguments of `hub-cli upload`.
 #[derive(Debug, clap::Args)]
@@ -67,7 +67,7 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
     let meta =
         std::fs::metadata(&local).with_context(|| format!("cannot upload {}", local.display()))?;
     let options = UploadOptions::from_env()?;
-    let mut builder = upload_client_builder(&options)?;
+    let mut builder = client_builder()?;
     if let Some(token) = &args.token {
         builder = builder.token(Some(Token::new(token)?));
     }

@@ -25,8 +25,8 @@ use crate::pointer::sha256_reader;
 pub struct UploadOptions {
     /// Parts of one object in flight at once.
     pub connections: usize,
-    /// Retries of a failed part after its first attempt, when set; otherwise the client's
-    /// retry policy decides. Applied by whoever builds the [`HubClient`].
+    /// Retries of a failed part (and of the request that joins the parts) after its first
+    /// attempt, when set; otherwise the [`HubClient`]'s retry policy decides.
     pub retries: Option<u32>,
 }
 
@@ -217,11 +217,21 @@ impl LfsClient {
     ) -> Result<(), Error> {
         // A presigned URL: neither the token nor the action's headers (as the Python library,
         // huggingface_hub#2533).
-        let req = HubRequest::new(Method::PUT, action.href.clone())
-            .body(source.body(0, object.size))
-            .without_token();
+        let req = self.with_retries(
+            HubRequest::new(Method::PUT, action.href.clone())
+                .body(source.body(0, object.size))
+                .without_token(),
+        );
         let part = Part { number: 1, url: action.href.clone(), offset: 0, len: object.size };
         self.put(&req, object, &part, 1).await.map(drop)
+    }
+
+    /// `req` with [`UploadOptions::retries`], when set.
+    fn with_retries(&self, req: HubRequest) -> HubRequest {
+        match self.options.retries {
+            Some(retries) => req.max_retries(retries),
+            None => req,
+        }
     }
 
     /// Sends one part (or a whole `basic` object) and returns the `ETag` it got.
@@ -264,9 +274,11 @@ impl LfsClient {
         let count = u32::try_from(plan.parts().len()).unwrap_or(u32::MAX);
         let mut parts: Vec<CompletedPart> = stream::iter(plan.parts())
             .map(|part| {
-                let req = HubRequest::new(Method::PUT, part.url.clone())
-                    .body(source.body(part.offset, part.len))
-                    .without_token();
+                let req = self.with_retries(
+                    HubRequest::new(Method::PUT, part.url.clone())
+                        .body(source.body(part.offset, part.len))
+                        .without_token(),
+                );
                 async move {
                     let etag = self.put(&req, object, part, count).await?;
                     if etag.trim().is_empty() {
@@ -291,9 +303,11 @@ impl LfsClient {
         // The completion URL carries its own authorization: no token, as the Python library.
         // Completing twice stores the same object: safe to retry, and worth it after every part
         // of a large file was sent.
-        let req = lfs_json_request(Method::POST, action.href.clone(), body)
-            .without_token()
-            .retry(Retry::Idempotent);
+        let req = self.with_retries(
+            lfs_json_request(Method::POST, action.href.clone(), body)
+                .without_token()
+                .retry(Retry::Idempotent),
+        );
         self.hub.send_and_read(&req).await?;
         Ok(())
     }

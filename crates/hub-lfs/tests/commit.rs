@@ -136,6 +136,38 @@ async fn an_interrupted_upload_sends_only_what_is_missing_when_run_again() -> Te
 }
 
 #[tokio::test]
+async fn upload_options_retries_apply_to_parts_whatever_the_client_retries() -> TestResult {
+    let s = setup().await?;
+    let path = s.file("big.bin", 5 * CHUNK)?;
+    // The client retries twice; the part fails 4 times, then works.
+    s.hub.faults().fail_part(2, Some(4), 503);
+    let client = support::client(&s.hub, Some(hub_tests::seed::ALICE))?;
+    let patient = hub_lfs::LfsClient::new(
+        client,
+        hub_lfs::UploadOptions { retries: Some(4), ..hub_lfs::UploadOptions::default() },
+    );
+    let operations = vec![CommitOperation::add_file("big.bin", &path)];
+    patient.create_commit(&s.repo, operations, &CommitOptions::new("big"), &NoProgress).await?;
+    assert_eq!(s.hub.faults().refused_part_puts(2), 4, "4 failures, the 5th try stored it");
+    assert_eq!(s.download("big.bin", "main").await?, Some(std::fs::read(&path)?));
+
+    // With retries: Some(1), the same fault fails the upload after 2 tries.
+    s.hub.faults().clear();
+    s.hub.faults().fail_part(2, Some(4), 503);
+    let other = s.file("other.bin", 5 * CHUNK)?;
+    let client = support::client(&s.hub, Some(hub_tests::seed::ALICE))?;
+    let hasty = hub_lfs::LfsClient::new(
+        client,
+        hub_lfs::UploadOptions { retries: Some(1), ..hub_lfs::UploadOptions::default() },
+    );
+    let operations = vec![CommitOperation::add_file("other.bin", &other)];
+    let err = hasty.create_commit(&s.repo, operations, &CommitOptions::new("o"), &NoProgress).await;
+    assert!(err.is_err(), "the part failed twice");
+    assert_eq!(s.hub.faults().refused_part_puts(2), 2);
+    Ok(())
+}
+
+#[tokio::test]
 async fn concurrent_commits_on_one_parent_one_wins_the_other_conflicts() -> TestResult {
     let s = setup().await?;
     s.lfs
