@@ -1,5 +1,5 @@
-//! `cargo xtask demo`: the main job, with no internet: the local Hub, seeded, and `hub-cli`
-//! run against it.
+//! `cargo xtask demo`: the main job, with no internet: the local Hub, seeded, `hub-cli` run
+//! against it, and the library examples of `examples/`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

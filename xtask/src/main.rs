@@ -6,7 +6,7 @@
 //!   loudly; it never skips.
 //! - `cargo xtask demo`: the main job, offline: starts the local Hub, seeds it and runs
 //!   `hub-cli` against it, then publishes a model with git and the multipart agent, and one over
-//!   HTTP with `hub-cli upload`.
+//!   HTTP with `hub-cli upload`, and runs the library examples (`examples/`) against it.
 //! - `cargo xtask bench download`: `hub-cli download` of a large file from the local Hub, against
 //!   `curl` and `openssl dgst -sha256` in the same run, with peak memory and cached lookups.
 //! - `cargo xtask bench upload`: the multipart agent (`hub-cli lfs-multipart-upload`) sending a
@@ -33,7 +33,7 @@ cargo xtask <TASK>
 Tasks:
   test    install what the tests need, then fmt, clippy, docs, tidy, Rust tests, Python fidelity suite
   demo    start the local Hub (offline), seed it, run hub-cli against it, publish a model with git
-          and one over HTTP (hub-cli upload)
+          and one over HTTP (hub-cli upload), run the library examples (examples/) against it
   bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups),
           `bench upload` (the multipart agent vs curl -T, memory), `bench upload-http` (hub-cli
           upload of a folder vs curl -T, memory, requests by route, an unchanged re-run)
