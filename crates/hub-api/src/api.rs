@@ -202,11 +202,11 @@ pub struct GitRef {
     pub target_commit: String,
 }
 
-/// One commit of a history.
+/// One commit of a history (`list_repo_commits`), as the Python library's `GitCommitInfo`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub struct CommitInfo {
+pub struct GitCommitInfo {
     /// The commit hash.
     pub id: String,
     /// The first line of the message.
@@ -525,7 +525,7 @@ impl HubClient {
         &self,
         repo: &Repo,
         revision: &Revision,
-    ) -> impl Stream<Item = Result<CommitInfo, Error>> + Send + 'static {
+    ) -> impl Stream<Item = Result<GitCommitInfo, Error>> + Send + 'static {
         paginate(self.clone(), self.endpoint().commits_url(repo, revision), None)
     }
 

@@ -72,8 +72,8 @@ mod snapshot;
 mod transfer;
 
 pub use api::{
-    AccessToken, AuthInfo, CommitAuthor, CommitInfo, CreateRepoOptions, Gated, GitRef, ListOptions,
-    Organization, Refs, RepoSettings, TreeEntry, TreeLfs, WhoAmI,
+    AccessToken, AuthInfo, CommitAuthor, CreateRepoOptions, Gated, GitCommitInfo, GitRef,
+    ListOptions, Organization, Refs, RepoSettings, TreeEntry, TreeLfs, WhoAmI,
 };
 pub use body::{FileRange, RequestBody};
 pub use client::{
