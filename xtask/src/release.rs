@@ -59,7 +59,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     let mode = if options.dry_run { ", dry run: nothing is written" } else { "" };
     step(&format!("release {} -> {} ({date}){mode}", plan.from, plan.to));
-    for edit in &plan.edits {
+    // A real run shows Cargo.lock as cargo rewrites it, below; a dry run, the forecast.
+    for edit in plan.edits.iter().filter(|e| options.dry_run || e.path != LOCK) {
         say(&render_diff(edit.path, &edit.old, &edit.new));
     }
     let tag = format!("v{}", plan.to);

@@ -43,10 +43,22 @@ fn copy_of_the_repository() -> tempfile::TempDir {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&from, &to).unwrap();
     }
+    add_an_unreleased_entry(&copy.path().join("CHANGELOG.md"));
     run_ok(git(copy.path()).args(["init", "-q", "-b", "main"]));
     run_ok(git(copy.path()).args(["add", "-A"]));
     run_ok(git(copy.path()).args(["commit", "-q", "-m", "copy"]));
     copy
+}
+
+/// One more entry under `## [Unreleased]`, so that the copy has something to release even
+/// when the real section is empty: right after a release, or during one (`cargo xtask release`
+/// runs this test once it has moved the section).
+fn add_an_unreleased_entry(changelog: &Path) {
+    let text = std::fs::read_to_string(changelog).unwrap();
+    let heading = "## [Unreleased]\n";
+    assert!(text.contains(heading), "no {heading:?} in {}", changelog.display());
+    let entry = format!("{heading}\n### Changed\n\n- An entry of the release test.\n");
+    std::fs::write(changelog, text.replacen(heading, &entry, 1)).unwrap();
 }
 
 fn xtask(dir: &Path, args: &[&str]) -> Output {
