@@ -18,7 +18,8 @@ use crate::util::{
 const HELP: &str = "\
 cargo xtask dist
 
-Builds hub-cli for this machine (cargo build --release --locked -p hub-cli) and packs it as
+Builds hub-cli for this machine (cargo build --profile release-dist --locked -p hub-cli: the
+release profile without debug info, stripped) and packs it as
 target/dist/hub-cli-VERSION-TARGET.tar.gz, TARGET being the host of `rustc -vV`. The archive
 holds one folder, hub-cli-VERSION-TARGET/, with the hub-cli binary, README.md, LICENSE and
 CHANGELOG.md. Entries are sorted, owned by 0:0, and dated SOURCE_DATE_EPOCH or else the last
@@ -33,6 +34,10 @@ Then checks the archive: lists it, unpacks it in a temporary folder and runs the
 const DOCS: [&str; 3] = ["README.md", "LICENSE", "CHANGELOG.md"];
 
 const BINARY: &str = "hub-cli";
+
+/// The profile of the shipped binary (the root Cargo.toml): `release`, stripped. `release`
+/// itself keeps line tables, for the benchmarks' profiles.
+const PROFILE: &str = "release-dist";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     if !no_args_or_help(args, HELP)? {
@@ -52,9 +57,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let mtime = source_date(&root)?;
 
     step(&format!("release build of {BINARY} {version} for {host}"));
-    exec(cargo().args(["build", "--release", "--locked", "-p", BINARY]))?;
+    exec(cargo().args(["build", "--profile", PROFILE, "--locked", "-p", BINARY]))?;
     let target = target_dir(&metadata)?;
-    let binary = target.join("release").join(format!("{BINARY}{}", std::env::consts::EXE_SUFFIX));
+    let binary = target.join(PROFILE).join(format!("{BINARY}{}", std::env::consts::EXE_SUFFIX));
 
     let name = format!("{BINARY}-{version}-{host}");
     step(&format!("packing {name}.tar.gz"));
