@@ -170,17 +170,6 @@ mod tests {
     }
 
     #[test]
-    fn flags_read_like_python() {
-        for v in ["1", "TRUE", "yes", "On"] {
-            assert!(flag(Some(v.into())), "{v}");
-        }
-        for v in ["0", "false", "", "2"] {
-            assert!(!flag(Some(v.into())), "{v}");
-        }
-        assert!(!flag(None));
-    }
-
-    #[test]
     fn transfer_settings_come_from_the_environment() {
         let defaults = TransferConfig::from_vars(&vars(&[])).unwrap();
         assert_eq!(defaults, TransferConfig::default());
