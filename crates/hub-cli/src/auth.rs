@@ -93,10 +93,10 @@ pub(crate) fn run_whoami() -> anyhow::Result<()> {
     // (as the Python tool's whoami).
     let client = client_builder()?.token(token).build()?;
     let who = runtime()?.block_on(client.whoami())?;
-    println!("{}", who.name);
+    outln!("{}", who.name);
     let orgs: Vec<&str> = who.orgs.iter().map(|o| o.name.as_str()).collect();
     if !orgs.is_empty() {
-        println!("orgs: {}", orgs.join(","));
+        outln!("orgs: {}", orgs.join(","));
     }
     Ok(())
 }

@@ -36,3 +36,13 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .context("cannot start the async runtime")
 }
+
+/// Ends the process after a write to stdout failed: quietly with success when the reader went
+/// away (a closed pipe), else with the error.
+pub(crate) fn stdout_failed(error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to stdout: {error}");
+    std::process::exit(1)
+}

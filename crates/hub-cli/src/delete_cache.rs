@@ -64,29 +64,29 @@ pub(crate) fn run(
     for chosen in &plan.chosen {
         let (id, repo_type) = (chosen.repo.id(), chosen.repo.repo_type());
         if chosen.whole {
-            println!("Repo {id} ({repo_type}): all {} revision(s)", chosen.total_revisions);
+            outln!("Repo {id} ({repo_type}): all {} revision(s)", chosen.total_revisions);
         } else {
-            println!(
+            outln!(
                 "Repo {id} ({repo_type}): {} of {} revision(s)",
                 chosen.revisions.len(),
                 chosen.total_revisions
             );
         }
         for (commit, refs) in &chosen.revisions {
-            println!("  {commit}{}", refs_suffix(refs));
+            outln!("  {commit}{}", refs_suffix(refs));
         }
     }
     let freed = format::size(plan.expected_freed_size);
-    println!("Will free {freed}.");
+    outln!("Will free {freed}.");
     if dry_run {
-        println!("Dry run: nothing deleted.");
+        outln!("Dry run: nothing deleted.");
         return Ok(());
     }
     if !yes && !confirm()? {
         bail!("aborted: nothing deleted (answer 'y', or pass -y to delete without asking)");
     }
     plan.execute()?;
-    println!("Deleted. Freed {freed}.");
+    outln!("Deleted. Freed {freed}.");
     Ok(())
 }
 

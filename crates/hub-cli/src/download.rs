@@ -114,7 +114,7 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
             }
         }
     })?;
-    println!("{}", path.display());
+    outln!("{}", path.display());
     Ok(())
 }
 

@@ -52,11 +52,11 @@ pub(crate) fn run() -> anyhow::Result<()> {
         ("Has a token", token),
         (HF_HUB_OFFLINE, if offline.is_empty() { "unset".to_owned() } else { offline }),
     ];
-    println!("\nCopy-and-paste the text below in your bug report.\n");
+    outln!("\nCopy-and-paste the text below in your bug report.\n");
     for (key, value) in rows {
-        println!("- {key}: {value}");
+        outln!("- {key}: {value}");
     }
-    println!();
+    outln!();
     Ok(())
 }
 

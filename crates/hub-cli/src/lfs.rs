@@ -38,9 +38,9 @@ pub(crate) fn enable_largefiles(path: &Path) -> anyhow::Result<()> {
         if !out.status.success() {
             bail!("git config {key} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
-        println!("{key} = {value}");
+        outln!("{key} = {value}");
     }
-    println!(
+    outln!(
         "Local repo set up for largefiles: git-lfs will send files above the Hub's 5 GB limit \
          in parts through `hub-cli {AGENT_ARGS}`."
     );

@@ -3,8 +3,19 @@
 //! It composes the library crates (`hub-url`, `hub-cache`, `hub-api`, `hub-lfs`) and is the
 //! only place that prints for a person: results go to stdout, messages and errors to stderr.
 
-// Printing is this binary's job.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Printing is this binary's job: results go through `outln!`, messages to stderr.
+#![allow(clippy::print_stderr)]
+
+/// `println!` for results on stdout, without its panic when stdout is gone: a closed pipe
+/// (`hub-cli scan-cache | head`) ends the process quietly, as it ends `ls` or `git log`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::common::stdout_failed(e);
+        }
+    }};
+}
 
 mod auth;
 mod common;

@@ -213,7 +213,7 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
             let options =
                 CreateRepoOptions { private: private.then_some(true), exist_ok, space_sdk };
             let url = rt.block_on(client.create_repo(&repo, &options))?;
-            println!("{url}");
+            outln!("{url}");
             eprintln!("\nYour repo now lives at:\n  {url}\n");
             eprintln!(
                 "You can clone it locally with the command below, and commit/push as usual.\n"
@@ -236,7 +236,7 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
             let from = repo(&repo_type, &from)?;
             let to: RepoId = to.parse()?;
             let url = rt.block_on(client.move_repo(&from, &to))?;
-            println!("{url}");
+            outln!("{url}");
         }
         RepoCommand::Settings { repo_id, repo_type, private, public, gated } => {
             let repo = repo(&repo_type, &repo_id)?;
@@ -267,18 +267,18 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
             let revision = revision.map(|r| r.parse()).transpose()?;
             let info = rt.block_on(client.repo_info(&repo, revision.as_ref(), true))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                outln!("{}", serde_json::to_string_pretty(&info)?);
             } else {
-                println!("id:      {}", info.id);
-                println!("commit:  {}", info.sha.as_deref().unwrap_or("?"));
-                println!("private: {}", info.private.unwrap_or(false));
-                println!("tags:    {}", info.tags.join(", "));
-                println!("files:   {}", info.siblings.len());
+                outln!("id:      {}", info.id);
+                outln!("commit:  {}", info.sha.as_deref().unwrap_or("?"));
+                outln!("private: {}", info.private.unwrap_or(false));
+                outln!("tags:    {}", info.tags.join(", "));
+                outln!("files:   {}", info.siblings.len());
                 for s in &info.siblings {
                     let size = s.lfs.as_ref().map(|l| l.size).or(s.size);
                     let size = size.map(crate::format::size).unwrap_or_default();
                     let lfs = if s.lfs.is_some() { " (LFS)" } else { "" };
-                    println!("  {:<50} {size:>8}{lfs}", s.rfilename);
+                    outln!("  {:<50} {size:>8}{lfs}", s.rfilename);
                 }
             }
         }
@@ -286,14 +286,14 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
             let repo = repo(&repo_type, &repo_id)?;
             let files = rt.block_on(client.list_repo_files(&repo, &revision.parse()?))?;
             for file in files {
-                println!("{file}");
+                outln!("{file}");
             }
         }
         RepoCommand::Refs { repo_id, repo_type, json } => {
             let repo = repo(&repo_type, &repo_id)?;
             let refs = rt.block_on(client.list_repo_refs(&repo, true))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&refs)?);
+                outln!("{}", serde_json::to_string_pretty(&refs)?);
             } else {
                 for (kind, list) in [
                     ("branch", &refs.branches),
@@ -302,7 +302,7 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
                     ("convert", &refs.converts),
                 ] {
                     for r in list {
-                        println!("{kind:<8} {:<30} {}", r.full_ref, r.target_commit);
+                        outln!("{kind:<8} {:<30} {}", r.full_ref, r.target_commit);
                     }
                 }
             }
@@ -357,9 +357,9 @@ pub(crate) fn run_list(repo_type: RepoType, args: ListArgs) -> anyhow::Result<()
         while let Some(item) = stream.next().await {
             let item = item?;
             if args.json {
-                println!("{}", serde_json::to_string(&item)?);
+                outln!("{}", serde_json::to_string(&item)?);
             } else {
-                println!("{:<50} {}", item.id, item.tags.join(","));
+                outln!("{:<50} {}", item.id, item.tags.join(","));
             }
         }
         Ok(())

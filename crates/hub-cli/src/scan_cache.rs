@@ -21,23 +21,23 @@ pub(crate) fn run(dir: Option<PathBuf>, verbose: u8, json: bool) -> anyhow::Resu
     let started = Instant::now();
     let info = cache_dir(dir)?.scan()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&JsonCache::from(&info))?);
+        outln!("{}", serde_json::to_string_pretty(&JsonCache::from(&info))?);
         return Ok(());
     }
     let now = SystemTime::now();
     if verbose == 0 {
-        println!("{}", repo_table(&info, now));
+        outln!("{}", repo_table(&info, now));
     } else {
-        println!("{}", revision_table(&info, now));
+        outln!("{}", revision_table(&info, now));
     }
-    println!(
+    outln!(
         "\nDone in {:.1}s. Scanned {} repo(s) for a total of {}.",
         started.elapsed().as_secs_f64(),
         info.repos.len(),
         format::size(info.size_on_disk)
     );
     if !info.incomplete_files.is_empty() {
-        println!("Found {} incomplete download(s).", info.incomplete_files.len());
+        outln!("Found {} incomplete download(s).", info.incomplete_files.len());
     }
     if !info.warnings.is_empty() {
         if verbose >= 3 {
@@ -46,7 +46,7 @@ pub(crate) fn run(dir: Option<PathBuf>, verbose: u8, json: bool) -> anyhow::Resu
                 eprintln!("warning: {warning}");
             }
         } else {
-            println!(
+            outln!(
                 "Got {} warning(s) while scanning. Use -vvv to print details.",
                 info.warnings.len()
             );

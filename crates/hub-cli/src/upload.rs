@@ -141,7 +141,7 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
     } else if !args.quiet && !info.uploaded.is_empty() {
         eprintln!("{} LFS file(s) uploaded.", info.uploaded.len());
     }
-    println!("{}", info.pr_url.as_deref().unwrap_or(&info.commit_url));
+    outln!("{}", info.pr_url.as_deref().unwrap_or(&info.commit_url));
     Ok(())
 }
 

@@ -94,6 +94,22 @@ fn cache() -> Cache {
     Cache { _dir: dir, root, model, dataset }
 }
 
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let cache = cache();
+    // `hub-cli scan-cache -v | head -0`: the pipe's reading end is closed before the first line.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = hub_cli()
+        .args(["scan-cache", "--dir", cache.root(), "-v"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stderr(&out), "", "no panic, no message");
+}
+
 fn scan_json(cache: &Cache) -> serde_json::Value {
     let out = run(&["scan-cache", "--dir", cache.root(), "--json"]);
     assert!(out.status.success(), "{out:?}");
