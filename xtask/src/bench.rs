@@ -11,7 +11,6 @@ mod upload;
 mod upload_http;
 
 use std::ffi::OsStr;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -20,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::demo::{LocalHub, start_hub};
 use crate::util::{
-    cargo, describe, exec, output, project_root, say, sha256_file, step, write_varied_file,
+    cargo, describe, exec, output, project_root, say, sha256_file, step, table, write_varied_file,
 };
 
 const BENCH_HELP: &str = "\
@@ -539,30 +538,6 @@ fn targets_table(checks: &[Check]) -> String {
         targets.push(vec![c.what.clone(), c.measured.clone(), c.required.clone(), verdict.into()]);
     }
     table("<>><", &targets)
-}
-
-/// Columns two spaces apart, aligned as `align` says per column (`<` left, `>` right).
-fn table(align: &str, rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            let width = widths[c];
-            let sep = if c == 0 { "" } else { "  " };
-            if align.as_bytes().get(c) == Some(&b'>') {
-                let _ = write!(line, "{sep}{cell:>width$}");
-            } else {
-                let _ = write!(line, "{sep}{cell:<width$}");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// Other processes using this share of all cores (percent) during a measurement make its

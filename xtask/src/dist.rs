@@ -4,15 +4,12 @@
 //! machine or run to the next pinned (entry order, owners, modes, mtimes, gzip's header), so
 //! the same binary packs to the same bytes.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
-use crate::publish_check::human_size;
 use crate::util::{
-    cargo, cargo_metadata, exec, no_args_or_help, output, project_root, say, step, target_dir,
+    cargo, cargo_metadata, exec, human_size, no_args_or_help, output, project_root, say,
+    sha256_file, step, target_dir,
 };
 
 const HELP: &str = "\
@@ -182,28 +179,10 @@ fn remove_file_if_any(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// The sha256 of a file, in hex.
-fn sha256_hex(path: &Path) -> anyhow::Result<String> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| anyhow::format_err!("cannot open {}: {e}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| anyhow::format_err!("cannot read {}: {e}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Writes `ARCHIVE.sha256` as `sha256sum` does (`HEX  NAME`, the name relative to it) and
 /// returns the digest.
 fn write_checksum(archive: &Path) -> anyhow::Result<String> {
-    let sha256 = sha256_hex(archive)?;
+    let sha256 = sha256_file(archive)?;
     let file_name =
         archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let sums = archive.with_file_name(format!("{file_name}.sha256"));

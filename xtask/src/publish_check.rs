@@ -6,7 +6,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{cargo, cargo_metadata, exec, output, say, shout, step, target_dir};
+use crate::util::{
+    cargo, cargo_metadata, exec, human_size, indent, output, say, shout, step, table, target_dir,
+};
 
 const HELP: &str = "\
 cargo xtask publish-check [--allow-dirty]
@@ -75,7 +77,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     step("the tarballs");
     let package_dir = target_dir(&metadata)?.join("package");
-    let mut rows = vec![["tarball".to_owned(), "size".to_owned(), "files".to_owned()]];
+    let mut rows = vec![vec!["tarball".to_owned(), "size".to_owned(), "files".to_owned()]];
     for krate in PUBLISHED {
         let tarball = package_dir.join(format!("{krate}-{version}.crate"));
         let size = std::fs::metadata(&tarball)
@@ -91,9 +93,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             );
         }
         let files = tarball_files(&tarball)?;
-        rows.push([display_path(&tarball), human_size(size), files.len().to_string()]);
+        rows.push(vec![display_path(&tarball), human_size(size), files.len().to_string()]);
     }
-    say(&table(&rows));
+    say(&indent(&table("<>>", &rows)));
     step(&format!("the {} published crates are ready to publish", PUBLISHED.len()));
     Ok(())
 }
@@ -233,44 +235,6 @@ fn display_path(path: &Path) -> String {
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
 }
 
-/// A size for people: `512 B`, `17.1 KiB`, `3.4 MiB`.
-pub(crate) fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// Rows as columns: the first left-aligned, the others right-aligned.
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let widths: Vec<usize> =
-        (0..N).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    rows.iter()
-        .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(c, cell)| {
-                    if c == 0 {
-                        format!("{cell:<width$}", width = widths[c])
-                    } else {
-                        format!("{cell:>width$}", width = widths[c])
-                    }
-                })
-                .collect();
-            format!("  {}", cells.join("  ")).trim_end().to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,8 +369,10 @@ mod tests {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(17_473), "17.1 KiB");
         assert_eq!(human_size(10 << 20), "10.0 MiB");
-        let rows =
-            [["crate".to_owned(), "files".to_owned()], ["hub-url".to_owned(), "13".to_owned()]];
-        assert_eq!(table(&rows), "  crate    files\n  hub-url     13");
+        let rows = [
+            vec!["crate".to_owned(), "files".to_owned()],
+            vec!["hub-url".to_owned(), "13".to_owned()],
+        ];
+        assert_eq!(indent(&table("<>", &rows)), "  crate    files\n  hub-url     13");
     }
 }

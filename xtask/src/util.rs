@@ -3,6 +3,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -180,6 +181,50 @@ pub(crate) fn no_args_or_help(args: &[String], help: &str) -> anyhow::Result<boo
         anyhow::bail!("unexpected argument '{arg}'\n\n{help}");
     }
     Ok(true)
+}
+
+/// Columns two spaces apart, aligned as `align` says per column (`<` left, `>` right).
+pub(crate) fn table(align: &str, rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let width = widths[c];
+            let sep = if c == 0 { "" } else { "  " };
+            if align.as_bytes().get(c) == Some(&b'>') {
+                let _ = write!(line, "{sep}{cell:>width$}");
+            } else {
+                let _ = write!(line, "{sep}{cell:<width$}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A size for people: `512 B`, `17.1 KiB`, `3.4 MiB`.
+pub(crate) fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Each line of `text` two spaces in, with no line break at the end.
+pub(crate) fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
