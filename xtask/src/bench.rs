@@ -40,6 +40,8 @@ const MIB: f64 = 1024.0 * 1024.0;
 const DEFAULT_SIZE: u64 = 2 << 30;
 /// The small files of `bench upload-http`, as many as a model's configs might be.
 const DEFAULT_SMALL_FILES: usize = 200;
+/// The rounds of measurements of `bench download`: one run varies by up to 2x on a small VM.
+const DEFAULT_RUNS: usize = 3;
 /// The peak RSS a transfer of `hub-cli` may reach, whatever the file's size (issues 3 and 5).
 const MAX_RSS_BYTES: u64 = 64 << 20;
 
@@ -48,9 +50,15 @@ const MEASURE: &str = "__measure";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
-        Some("download") => with_opts(&args[1..], download::HELP, false, download::run),
-        Some("upload") => with_opts(&args[1..], upload::HELP, false, upload::run),
-        Some("upload-http") => with_opts(&args[1..], upload_http::HELP, true, upload_http::run),
+        Some("download") => {
+            let extras = Extras { runs: true, ..Extras::NONE };
+            with_opts(&args[1..], download::HELP, extras, download::run)
+        }
+        Some("upload") => with_opts(&args[1..], upload::HELP, Extras::NONE, upload::run),
+        Some("upload-http") => {
+            let extras = Extras { small: true, ..Extras::NONE };
+            with_opts(&args[1..], upload_http::HELP, extras, upload_http::run)
+        }
         Some(MEASURE) => measure_child(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             say(BENCH_HELP);
@@ -60,14 +68,15 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
 }
 
-/// Runs `bench` with the options in `args` (`--small` only if `small_files`), or prints `help`.
+/// Runs `bench` with the options in `args` (of the `extras`, only those it takes), or prints
+/// `help`.
 fn with_opts(
     args: &[String],
     help: &str,
-    small_files: bool,
+    extras: Extras,
     bench: fn(&Opts) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    match parse_args(args, help, small_files)? {
+    match parse_args(args, help, extras)? {
         Some(opts) => bench(&opts),
         None => {
             say(help);
@@ -76,18 +85,36 @@ fn with_opts(
     }
 }
 
-/// The options the benchmarks take (`small`: `bench upload-http` only).
+/// The options a benchmark takes besides `--size`, `--keep` and `--help`: the others reject
+/// them as unexpected arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Extras {
+    /// `--small N` (`bench upload-http`).
+    small: bool,
+    /// `--runs N` (`bench download`).
+    runs: bool,
+}
+
+impl Extras {
+    const NONE: Extras = Extras { small: false, runs: false };
+}
+
+/// The options the benchmarks take (`small`: `bench upload-http` only; `runs`: `bench download`
+/// only; the others keep the defaults).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Opts {
     size: u64,
     keep: bool,
     /// The number of small files beside the large one.
     small: usize,
+    /// The rounds of measurements, at least 1.
+    runs: usize,
 }
 
-/// `None` when help was asked for. `--small N` only if `small_files`.
-fn parse_args(args: &[String], help: &str, small_files: bool) -> anyhow::Result<Option<Opts>> {
-    let mut opts = Opts { size: DEFAULT_SIZE, keep: false, small: DEFAULT_SMALL_FILES };
+/// `None` when help was asked for. `--small N` and `--runs N` only if `extras` says so.
+fn parse_args(args: &[String], help: &str, extras: Extras) -> anyhow::Result<Option<Opts>> {
+    let mut opts =
+        Opts { size: DEFAULT_SIZE, keep: false, small: DEFAULT_SMALL_FILES, runs: DEFAULT_RUNS };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -103,11 +130,18 @@ fn parse_args(args: &[String], help: &str, small_files: bool) -> anyhow::Result<
             "-h" | "--help" if inline.is_none() => return Ok(None),
             "--keep" if inline.is_none() => opts.keep = true,
             "--size" => opts.size = parse_size(value()?)?,
-            "--small" if small_files => {
+            "--small" if extras.small => {
                 let text = value()?;
                 opts.small = text.trim().parse().map_err(|_| {
                     anyhow::format_err!("--small {text:?}: expected a number of files")
                 })?;
+            }
+            "--runs" if extras.runs => {
+                let text = value()?;
+                opts.runs =
+                    text.trim().parse().ok().filter(|&n: &usize| n >= 1).ok_or_else(|| {
+                        anyhow::format_err!("--runs {text:?}: expected a number of runs, 1 or more")
+                    })?;
             }
             _ => anyhow::bail!("unexpected argument '{arg}'\n\n{help}"),
         }
@@ -489,16 +523,28 @@ impl Row {
 
 /// The report of a run: the file's size, the figures and the targets.
 fn results(size: u64, rows: &[Row], checks: &[Check]) -> String {
+    results_with_note(size, rows, "", checks)
+}
+
+/// [`results`] with `note` (lines, each ending with `\n`) right under the table of figures:
+/// how to read them.
+fn results_with_note(size: u64, rows: &[Row], note: &str, checks: &[Check]) -> String {
     format!(
-        "file: {} ({size} bytes)\n\n{}\n{}",
+        "file: {} ({size} bytes)\n\n{}{note}{}\n{}",
         format_mib(size),
-        figures_table(rows),
+        rows_table(rows),
+        busy_warning(rows),
         targets_table(checks)
     )
 }
 
 /// The figures, and a warning when other processes may have skewed them.
 fn figures_table(rows: &[Row]) -> String {
+    format!("{}{}", rows_table(rows), busy_warning(rows))
+}
+
+/// The table of figures alone.
+fn rows_table(rows: &[Row]) -> String {
     let other = |percent: f64| {
         if percent.is_nan() {
             "?".to_owned()
@@ -519,15 +565,19 @@ fn figures_table(rows: &[Row]) -> String {
             other(row.others),
         ]);
     }
-    let warning = if rows.iter().any(|r| r.others >= BUSY_PERCENT) {
+    table("<>>>>", &figures)
+}
+
+/// The warning under the figures when other processes may have skewed one (empty otherwise).
+fn busy_warning(rows: &[Row]) -> String {
+    if rows.iter().any(|r| r.others >= BUSY_PERCENT) {
         format!(
             "\n(!) other processes used {BUSY_PERCENT:.0}% or more of the CPU during this \
              measurement: its figure is unreliable; run again on an idle machine.\n"
         )
     } else {
         String::new()
-    };
-    format!("{}{warning}", table("<>>>>", &figures))
+    }
 }
 
 /// The targets, each `ok` or `MISSED`.
@@ -806,8 +856,13 @@ mod tests {
 
     #[test]
     fn parses_the_options() {
-        let parse = |list: &[&str]| parse_args(&args(list), "help", false);
-        let default = Opts { size: DEFAULT_SIZE, keep: false, small: DEFAULT_SMALL_FILES };
+        let parse = |list: &[&str]| parse_args(&args(list), "help", Extras::NONE);
+        let default = Opts {
+            size: DEFAULT_SIZE,
+            keep: false,
+            small: DEFAULT_SMALL_FILES,
+            runs: DEFAULT_RUNS,
+        };
         assert_eq!(parse(&[]).unwrap(), Some(default.clone()));
         assert_eq!(
             parse(&["--size", "268435456", "--keep"]).unwrap(),
@@ -821,11 +876,32 @@ mod tests {
         assert!(parse(&["--keep=1"]).is_err());
         // --small: only where the benchmark takes it.
         assert!(parse(&["--small", "3"]).is_err());
-        let small = |list: &[&str]| parse_args(&args(list), "help", true);
+        let small_only = Extras { small: true, ..Extras::NONE };
+        let small = |list: &[&str]| parse_args(&args(list), "help", small_only);
         assert_eq!(small(&["--small", "3"]).unwrap().unwrap().small, 3);
         assert_eq!(small(&["--small=0", "--size=1KiB"]).unwrap().unwrap().small, 0);
         assert!(small(&["--small"]).is_err());
         assert!(small(&["--small", "-1"]).is_err());
+        assert!(small(&["--runs", "2"]).is_err());
+        // --runs: likewise.
+        let err = parse(&["--runs", "2"]).unwrap_err().to_string();
+        assert!(err.starts_with("unexpected argument '--runs'\n\nhelp"), "{err}");
+        let runs_only = Extras { runs: true, ..Extras::NONE };
+        let runs = |list: &[&str]| parse_args(&args(list), "help", runs_only);
+        assert_eq!(runs(&[]).unwrap().unwrap().runs, DEFAULT_RUNS);
+        assert_eq!(
+            runs(&["--runs", "5", "--keep"]).unwrap(),
+            Some(Opts { runs: 5, keep: true, ..default })
+        );
+        assert_eq!(runs(&["--runs=1"]).unwrap().unwrap().runs, 1);
+        assert_eq!(runs(&["--runs", " 2 "]).unwrap().unwrap().runs, 2);
+        assert!(runs(&["--small", "3"]).is_err());
+        let err = runs(&["--runs"]).unwrap_err().to_string();
+        assert!(err.starts_with("--runs needs a value"), "{err}");
+        for bad in ["0", "-1", "two", "1.5", ""] {
+            let err = runs(&["--runs", bad]).unwrap_err().to_string();
+            assert_eq!(err, format!("--runs {bad:?}: expected a number of runs, 1 or more"));
+        }
     }
 
     #[test]
