@@ -99,6 +99,15 @@ pub(crate) struct BodyFaults {
     pub(crate) corrupt_offset: Option<u64>,
 }
 
+impl BodyFaults {
+    /// Whether the body is served as stored, untouched.
+    pub(crate) fn is_none(&self) -> bool {
+        self.drop_after_bytes.is_none()
+            && self.throttle_bytes_per_sec.is_none()
+            && self.corrupt_offset.is_none()
+    }
+}
+
 /// Handle on the hub's fault injection; cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
