@@ -96,6 +96,11 @@ impl WriteTarget {
             .truncate(resumed.is_empty())
             .open(&temp_path)
             .map_err(io_err(&temp_path))?;
+        if let Err(e) = preallocate(&file, size) {
+            let _ = std::fs::remove_file(&temp_path);
+            let _ = std::fs::remove_file(&progress_path);
+            return Err(no_space(e, &temp_path, size));
+        }
         let identity = FileIdentity::of_file(&file);
         Ok(BlobStart::Write(BlobWriter {
             expected: self.expected,
@@ -183,7 +188,8 @@ impl BlobWriter {
         if end.is_none_or(|end| end > self.size) {
             return Err(Error::TooLong { path: self.temp_path.clone(), expected: self.size });
         }
-        positional::write_all_at(&self.file, buf, offset).map_err(io_err(&self.temp_path))
+        positional::write_all_at(&self.file, buf, offset)
+            .map_err(|e| no_space(e, &self.temp_path, self.size))
     }
 
     /// Reads into `buf` at `offset` (to re-hash an adopted prefix); returns the bytes read.
@@ -292,6 +298,34 @@ fn parse_progress(text: &str) -> Option<Vec<(u64, u64)>> {
         })
         .collect::<Option<Vec<_>>>()
         .map(normalise)
+}
+
+/// Reserves `size` bytes of disk for `file` without changing its length, so a full disk is
+/// reported before the download starts rather than in its middle, and each later write costs the
+/// file system less (its blocks are already allocated). File systems that cannot (NFS, ZFS, …)
+/// are left to allocate as the bytes arrive.
+#[cfg(target_os = "linux")]
+fn preallocate(file: &File, size: u64) -> std::io::Result<()> {
+    use rustix::fs::{FallocateFlags, fallocate};
+    use rustix::io::Errno;
+    match fallocate(file, FallocateFlags::KEEP_SIZE, 0, size) {
+        Err(e) if e == Errno::NOSPC || e == Errno::DQUOT || e == Errno::FBIG => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn preallocate(_: &File, _: u64) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// [`Error::NoSpace`] for a full disk (or quota), else [`Error::Io`].
+pub(crate) fn no_space(e: std::io::Error, path: &Path, needed: u64) -> Error {
+    if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) {
+        Error::NoSpace { path: path.to_path_buf(), needed }
+    } else {
+        Error::Io { path: path.to_path_buf(), source: e }
+    }
 }
 
 /// Looks for `<stem>.*.incomplete` files with a progress record; renames the most advanced one

@@ -131,6 +131,17 @@ pub enum Error {
         /// The temp file.
         path: PathBuf,
     },
+    /// The disk holding the cache has no room for a file.
+    #[error(
+        "{}: not enough disk space for {needed} bytes; free some, or set HF_HUB_CACHE to a folder on a larger disk",
+        path.display()
+    )]
+    NoSpace {
+        /// The temp file that was to hold the file.
+        path: PathBuf,
+        /// The file's size.
+        needed: u64,
+    },
     /// A file-system operation failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -228,6 +228,39 @@ mod blob_writer {
         assert!(matches!(repo.begin_blob(&etag, data.len() as u64).unwrap(), BlobStart::Exists(_)));
     }
 
+    /// The blob's space is reserved when the writer starts (a full disk shows at once, not
+    /// in the middle of a 100 GB download), without making the partial file look complete.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_writer_reserves_the_blobs_disk_space_up_front() {
+        use std::os::unix::fs::MetadataExt;
+        let (_dir, _cache, repo) = setup();
+        let size = 64 << 20;
+        let w = writer(&repo, &Etag::new(SHA256).unwrap(), size);
+        let meta = std::fs::metadata(w.temp_path()).unwrap();
+        assert_eq!(meta.len(), 0, "the reservation must not change the file's length");
+        assert!(
+            meta.blocks() * 512 >= size,
+            "only {} bytes reserved for {size}",
+            meta.blocks() * 512
+        );
+        w.discard();
+    }
+
+    #[test]
+    fn a_full_disk_says_so_and_what_to_do() {
+        let path = Path::new("/cache/blobs/x.incomplete");
+        for kind in [std::io::ErrorKind::StorageFull, std::io::ErrorKind::QuotaExceeded] {
+            let e = crate::blob::no_space(kind.into(), path, 5 << 30);
+            assert!(matches!(&e, Error::NoSpace { needed, .. } if *needed == 5 << 30), "{e:?}");
+            let text = e.to_string();
+            assert!(text.contains("not enough disk space for 5368709120 bytes"), "{text}");
+            assert!(text.contains("HF_HUB_CACHE"), "{text}");
+        }
+        let other = crate::blob::no_space(std::io::ErrorKind::PermissionDenied.into(), path, 1);
+        assert!(matches!(other, Error::Io { .. }), "{other:?}");
+    }
+
     #[test]
     fn a_corrupt_or_short_download_never_becomes_a_blob() {
         let (_dir, _cache, repo) = setup();
