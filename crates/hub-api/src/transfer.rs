@@ -6,12 +6,20 @@
 //! ```text
 //! [0 ........ resume_from)[part 0 ][part 1 ][part 2 ] ... [part n]
 //!   adopted from disk      └ workers take parts in order; each writes at its offsets
-//!   hasher: reads [hashed, watermark) back from the page cache, in order
+//!   hasher: hashes [hashed, watermark) in order: from memory what was kept for it,
+//!           the rest read back from the page cache
 //!   every part's progress is recorded: after a crash, only the missing bytes are fetched
 //! ```
 //!
+//! Written chunks within [`PENDING_LIMIT`] bytes of the hasher's position stay in memory until
+//! it hashes them. When the network is faster than hashing (a fast link, loopback), workers
+//! whose next bytes lie beyond that window wait for the hasher instead of reading on: TCP
+//! flow control pauses their senders, no byte has to be read back from disk, and the CPU goes
+//! to the hasher, the slowest stage. When the network is the slower side, the hasher is idle
+//! and nobody waits.
+//!
 //! Memory stays bounded whatever the file size: each worker holds one write buffer, the hasher
-//! one read buffer.
+//! the window and one read buffer.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -76,9 +84,11 @@ pub struct NoProgress;
 impl Progress for NoProgress {}
 
 const WRITE_BUFFER: usize = 1 << 20;
-/// The most bytes kept in memory for the hasher ahead of its position.
+/// How far ahead of the hasher's position written chunks are kept in memory for it.
 const PENDING_LIMIT: u64 = 16 << 20;
-const HASH_BUFFER: usize = 4 << 20;
+const HASH_BUFFER: usize = 1 << 20;
+/// How long the hasher waits for bytes before workers stop holding back for it.
+const STARVED_AFTER: Duration = Duration::from_millis(5);
 const RECORD_EVERY: Duration = Duration::from_millis(500);
 
 /// One contiguous piece of the file and how much of it is on disk.
@@ -106,28 +116,33 @@ struct Shared {
     done: AtomicBool,
     wake: (Mutex<()>, Condvar),
     /// Written chunks kept for the hasher, by offset, so it hashes them from memory instead of
-    /// reading them back; bounded by [`PENDING_LIMIT`] bytes (beyond, the hasher reads back).
+    /// reading them back: only those within [`PENDING_LIMIT`] bytes of `hashed`.
     pending: Mutex<BTreeMap<u64, Bytes>>,
-    pending_bytes: AtomicU64,
+    /// Where the hasher is: everything before is hashed.
+    hashed: AtomicU64,
+    /// Whether the hasher keeps no worker waiting: it has waited for the next bytes in order
+    /// for a while ([`STARVED_AFTER`]: the network is the slower side), or it has stopped.
+    hasher_idle: AtomicBool,
+    /// Wakes workers held back by [`Shared::ahead_of_hasher`] when the hasher moves on.
+    hasher_moved: tokio::sync::Notify,
     /// Whether chunks are kept for the hasher at all.
     keep_for_hash: bool,
 }
 
 impl Shared {
-    /// Offers a just-written chunk to the hasher (dropped when the memory budget is spent).
+    /// Offers a just-written chunk to the hasher. It is kept when it lies within
+    /// [`PENDING_LIMIT`] bytes of where the hasher is, the bytes it needs soonest; farther
+    /// ones it reads back from the page cache when it gets there.
     fn offer(&self, offset: u64, data: Bytes) {
         if !self.keep_for_hash {
             return;
         }
-        let len = data.len() as u64;
-        if self.pending_bytes.fetch_add(len, Ordering::AcqRel) + len > PENDING_LIMIT {
-            self.pending_bytes.fetch_sub(len, Ordering::AcqRel);
+        let end = offset + data.len() as u64;
+        if end > self.hashed.load(Ordering::Acquire).saturating_add(PENDING_LIMIT) {
             return;
         }
         if let Ok(mut pending) = self.pending.lock() {
             pending.insert(offset, data);
-        } else {
-            self.pending_bytes.fetch_sub(len, Ordering::AcqRel);
         }
     }
 
@@ -138,15 +153,41 @@ impl Shared {
             if first >= offset {
                 break;
             }
-            if let Some((_, stale)) = pending.pop_first() {
-                self.pending_bytes.fetch_sub(stale.len() as u64, Ordering::AcqRel);
-            }
+            pending.pop_first();
         }
         let found = pending.remove(&offset);
-        if let Some(data) = &found {
-            self.pending_bytes.fetch_sub(data.len() as u64, Ordering::AcqRel);
-        }
         (found, pending.first_key_value().map(|(&k, _)| k))
+    }
+
+    /// Whether a worker about to receive the bytes at `offset` should wait for the hasher:
+    /// when the hasher is busy and the bytes would land beyond what is kept for it. Receiving
+    /// them anyway would only make the hasher read them back from disk later; holding the
+    /// connection back (TCP flow control stops its sender) leaves the CPU to the hasher and
+    /// keeps every byte in memory until hashed. When the network is the slower side, the
+    /// hasher is idle and no worker ever waits.
+    /// While the hasher re-reads a resumed prefix, nobody waits: that backlog is not theirs.
+    fn ahead_of_hasher(&self, offset: u64) -> bool {
+        if !self.keep_for_hash || self.hasher_idle.load(Ordering::Acquire) {
+            return false;
+        }
+        let hashed = self.hashed.load(Ordering::Acquire);
+        hashed >= self.prefix
+            && offset >= hashed.saturating_add(PENDING_LIMIT)
+            && !self.abort.load(Ordering::Relaxed)
+    }
+
+    /// Waits while [`Shared::ahead_of_hasher`] holds for `offset`.
+    async fn keep_pace(&self, offset: u64) {
+        while self.ahead_of_hasher(offset) {
+            let moved = self.hasher_moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            if !self.ahead_of_hasher(offset) {
+                break;
+            }
+            // A bounded wait: a missed wake-up costs a few milliseconds, never a stall.
+            let _ = tokio::time::timeout(Duration::from_millis(20), moved).await;
+        }
     }
 
     fn notify(&self) {
@@ -165,6 +206,17 @@ impl Shared {
             }
         }
         mark
+    }
+}
+
+/// Once the hasher has stopped, however it stopped (done, failed, panicked), no worker waits for
+/// it any more.
+struct ReleaseWorkers<'a>(&'a Shared);
+
+impl Drop for ReleaseWorkers<'_> {
+    fn drop(&mut self) {
+        self.0.hasher_idle.store(true, Ordering::Release);
+        self.0.hasher_moved.notify_waiters();
     }
 }
 
@@ -238,6 +290,7 @@ pub(crate) async fn download(
     }
     // Complete parts were dropped: the watermark starts at the first part left.
     let resumed = parts.first().map_or(size, |p| p.start);
+    let kind = config.verify.then(|| HashKind::for_etag(writer.expected())).flatten();
     let shared = Arc::new(Shared {
         writer,
         prefix: resumed,
@@ -247,13 +300,17 @@ pub(crate) async fn download(
         done: AtomicBool::new(false),
         wake: (Mutex::new(()), Condvar::new()),
         pending: Mutex::new(BTreeMap::new()),
-        pending_bytes: AtomicU64::new(0),
-        keep_for_hash: config.verify,
+        hashed: AtomicU64::new(0),
+        hasher_idle: AtomicBool::new(true),
+        hasher_moved: tokio::sync::Notify::new(),
+        keep_for_hash: kind.is_some(),
     });
-    let kind = config.verify.then(|| HashKind::for_etag(shared.writer.expected())).flatten();
     let hasher = {
         let shared = Arc::clone(&shared);
-        tokio::task::spawn_blocking(move || hash_and_record(&shared, kind))
+        tokio::task::spawn_blocking(move || {
+            let _release = ReleaseWorkers(&shared);
+            hash_and_record(&shared, kind)
+        })
     };
     let mut workers = tokio::task::JoinSet::new();
     let count = config.connections.max(1).min(shared.parts.len());
@@ -471,6 +528,11 @@ async fn stream_body(
         if shared.abort.load(Ordering::Relaxed) {
             return Ok(());
         }
+        let next = part.start + part.written.load(Ordering::Acquire) + buffered as u64;
+        if shared.ahead_of_hasher(next) {
+            flush(&mut buffer, &mut buffered)?;
+            shared.keep_pace(next).await;
+        }
         let frame = match tokio::time::timeout(client.read_timeout(), body.frame()).await {
             Err(_) => {
                 flush(&mut buffer, &mut buffered)?;
@@ -580,6 +642,9 @@ fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verificati
                     break;
                 }
                 hashed += n as u64;
+                shared.hashed.store(hashed, Ordering::Release);
+                shared.hasher_idle.store(false, Ordering::Release);
+                shared.hasher_moved.notify_waiters();
                 if shared.abort.load(Ordering::Relaxed) {
                     break;
                 }
@@ -606,7 +671,16 @@ fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verificati
             && shared.watermark() == hashed
             && !shared.done.load(Ordering::Acquire)
         {
-            let _ = shared.wake.1.wait_timeout(guard, Duration::from_millis(100));
+            // On a link faster than hashing, the next bytes are a moment away: workers stay
+            // held back. Only a longer wait shows the network is the slower side.
+            if let Ok((guard, waited)) = shared.wake.1.wait_timeout(guard, STARVED_AFTER)
+                && waited.timed_out()
+                && shared.watermark() == hashed
+            {
+                shared.hasher_idle.store(true, Ordering::Release);
+                shared.hasher_moved.notify_waiters();
+                let _ = shared.wake.1.wait_timeout(guard, Duration::from_millis(100));
+            }
         }
     }
     Ok(match hasher {
@@ -618,7 +692,85 @@ fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verificati
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_content_range, prefill, split};
+    use super::*;
+
+    const SIZE: u64 = 256 << 20;
+
+    /// The state of a download of a `SIZE`-byte file whose first `prefix` bytes were adopted.
+    fn shared(prefix: u64, keep_for_hash: bool) -> (tempfile::TempDir, Shared) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = hub_cache::CacheDir::new(dir.path().to_path_buf())
+            .repo(&"org/model".parse().unwrap());
+        let etag = hub_cache::Etag::new(&"a".repeat(64)).unwrap();
+        let hub_cache::BlobStart::Write(writer) = repo.begin_blob(&etag, SIZE).unwrap() else {
+            panic!("no blob writer");
+        };
+        let shared = Shared {
+            writer,
+            prefix,
+            parts: split(prefix, SIZE, 16 << 20),
+            next: AtomicUsize::new(0),
+            abort: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            wake: (Mutex::new(()), Condvar::new()),
+            pending: Mutex::new(BTreeMap::new()),
+            hashed: AtomicU64::new(0),
+            hasher_idle: AtomicBool::new(false),
+            hasher_moved: tokio::sync::Notify::new(),
+            keep_for_hash,
+        };
+        (dir, shared)
+    }
+
+    #[test]
+    fn workers_wait_only_for_a_busy_hasher_they_would_outrun() {
+        let (_dir, s) = shared(0, true);
+        s.hashed.store(32 << 20, Ordering::Release);
+        assert!(!s.ahead_of_hasher((32 << 20) + PENDING_LIMIT - 1), "within the window");
+        assert!(s.ahead_of_hasher((32 << 20) + PENDING_LIMIT), "beyond the window");
+        s.hasher_idle.store(true, Ordering::Release);
+        assert!(!s.ahead_of_hasher(SIZE - 1), "an idle hasher keeps nobody waiting");
+        let (_dir, unverified) = shared(0, false);
+        assert!(!unverified.ahead_of_hasher(SIZE - 1), "nobody waits without a hasher");
+    }
+
+    #[test]
+    fn nobody_waits_while_the_hasher_rereads_a_resumed_prefix() {
+        let (_dir, s) = shared(128 << 20, true);
+        s.hashed.store(1 << 20, Ordering::Release);
+        assert!(!s.ahead_of_hasher(200 << 20), "the download goes on beside the re-read");
+        s.hashed.store(128 << 20, Ordering::Release);
+        assert!(s.ahead_of_hasher((128 << 20) + PENDING_LIMIT));
+    }
+
+    #[test]
+    fn only_chunks_the_hasher_needs_soon_are_kept_in_memory() {
+        let (_dir, s) = shared(0, true);
+        s.offer(0, Bytes::from_static(b"near"));
+        s.offer(PENDING_LIMIT - 3, Bytes::from_static(b"far"));
+        s.offer(PENDING_LIMIT - 2, Bytes::from_static(b"too far"));
+        assert_eq!(s.take_pending(0), (Some(Bytes::from_static(b"near")), Some(PENDING_LIMIT - 3)));
+        assert_eq!(s.take_pending(PENDING_LIMIT - 3).0, Some(Bytes::from_static(b"far")));
+        assert_eq!(s.take_pending(PENDING_LIMIT - 2), (None, None), "beyond: read back later");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_hasher_releases_the_workers_waiting_for_it() {
+        let (_dir, s) = shared(0, true);
+        let s = Arc::new(s);
+        let waiting = {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move { s.keep_pace(SIZE - 1).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "a busy hasher holds the worker back");
+        // The hasher stops without moving again (failed, or panicked: its guard drops either way).
+        drop(ReleaseWorkers(&s));
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the worker was released")
+            .unwrap();
+    }
 
     #[test]
     fn parts_cover_the_rest_of_the_file_exactly() {
