@@ -29,7 +29,7 @@ large LFS file (bench/large-model, model.bin) and measures, in the same run, N r
               verified download)
   verified    hub-cli download into a fresh cache (wall time, MiB/s, peak RSS)
   unverified  the same with HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1
-then, once, on the last round's verified cache:
+and, once, on the last round's verified cache (before its unverified run):
   lookups     hub-cli download of the cached file, offline (HF_HUB_OFFLINE=1) and pinned to
               the commit (--revision <sha>): the median of 10 runs after a warm-up one,
               process start to exit
@@ -331,7 +331,7 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     std::fs::remove_file(&curl_file)?;
 
     let mut rounds = Vec::with_capacity(opts.runs);
-    let mut verified_path = PathBuf::new();
+    let mut lookups = None;
     for round in 1..=opts.runs {
         let of = format!("round {round} of {}", opts.runs);
         step(&format!("{of}: curl, one stream"));
@@ -352,11 +352,11 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
         step(&format!("{of}: hub-cli download, verified"));
         let (verified, path) = measured_download(&hub_cli(&verified_cache, &[]), file.size, pid)?;
         if round == opts.runs {
-            // Kept for the cached lookups.
-            verified_path = path;
-        } else {
-            std::fs::remove_dir_all(&verified_cache)?;
+            // The lookups run here, so the cache is gone before the unverified download, which
+            // then writes into the memory it gave back, as every other run does.
+            lookups = Some(cached_lookups(&hub, &hub_cli, &verified_cache, &path, &file.commit)?);
         }
+        std::fs::remove_dir_all(&verified_cache)?;
 
         step(&format!(
             "{of}: hub-cli download, unverified (HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1)"
@@ -365,19 +365,8 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&unverified_cache)?;
         rounds.push(Round { curl: curl_run, sha256, verified, unverified });
     }
-
-    step(&format!("cached lookups of the last round's verified download, {LOOKUP_RUNS} runs each"));
-    let requests_before = hub_requests(&hub)?;
-    let mut offline = hub_cli(&verified_cache, &[]);
-    offline.env("HF_HUB_OFFLINE", "1");
-    let lookup_offline = lookup_median(&mut offline, &verified_path, pid)?;
-    let lookup_pinned = lookup_median(
-        &mut hub_cli(&verified_cache, &["--revision", &file.commit]),
-        &verified_path,
-        pid,
-    )?;
-    let lookup_requests = hub_requests(&hub)?.saturating_sub(requests_before);
-    std::fs::remove_dir_all(&verified_cache)?;
+    let (lookup_offline, lookup_pinned, lookup_requests) =
+        lookups.ok_or_else(|| anyhow::format_err!("no round ran the cached lookups"))?;
 
     drop(hub);
     let figures = Figures {
@@ -434,6 +423,26 @@ fn measured_download(
         busy_note(others)
     ));
     Ok((Download { secs, max_rss_bytes, others }, path))
+}
+
+/// The cached lookups of the file a verified download put at `path` in `cache`, offline and
+/// pinned to `commit`, and the requests the Hub received meanwhile (there must be none).
+fn cached_lookups(
+    hub: &LocalHub,
+    hub_cli: &dyn Fn(&Path, &[&str]) -> Command,
+    cache: &Path,
+    path: &Path,
+    commit: &str,
+) -> anyhow::Result<(Lookup, Lookup, u64)> {
+    step(&format!("cached lookups of the verified download, {LOOKUP_RUNS} runs each"));
+    let requests_before = hub_requests(hub)?;
+    let mut offline = hub_cli(cache, &[]);
+    offline.env("HF_HUB_OFFLINE", "1");
+    let pid = hub.pid();
+    let lookup_offline = lookup_median(&mut offline, path, pid)?;
+    let lookup_pinned = lookup_median(&mut hub_cli(cache, &["--revision", commit]), path, pid)?;
+    let lookup_requests = hub_requests(hub)?.saturating_sub(requests_before);
+    Ok((lookup_offline, lookup_pinned, lookup_requests))
 }
 
 /// Runs `cmd` once to warm up, then `LOOKUP_RUNS` times; each must print `expected`. The median
