@@ -130,6 +130,31 @@ struct Shared {
 }
 
 impl Shared {
+    /// A download's state: `parts` from the `next` on left to take, after `prefix` bytes
+    /// already on disk; a hasher starts idle.
+    fn new(
+        writer: BlobWriter,
+        prefix: u64,
+        parts: Vec<Part>,
+        next: usize,
+        keep_for_hash: bool,
+    ) -> Shared {
+        Shared {
+            writer,
+            prefix,
+            parts,
+            next: AtomicUsize::new(next),
+            abort: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            wake: (Mutex::new(()), Condvar::new()),
+            pending: Mutex::new(BTreeMap::new()),
+            hashed: AtomicU64::new(0),
+            hasher_idle: AtomicBool::new(true),
+            hasher_moved: tokio::sync::Notify::new(),
+            keep_for_hash,
+        }
+    }
+
     /// Offers a just-written chunk to the hasher. It is kept when it lies within
     /// [`PENDING_LIMIT`] bytes of where the hasher is, the bytes it needs soonest; farther
     /// ones it reads back from the page cache when it gets there.
@@ -291,20 +316,8 @@ pub(crate) async fn download(
     // Complete parts were dropped: the watermark starts at the first part left.
     let resumed = parts.first().map_or(size, |p| p.start);
     let kind = config.verify.then(|| HashKind::for_etag(writer.expected())).flatten();
-    let shared = Arc::new(Shared {
-        writer,
-        prefix: resumed,
-        parts,
-        next: AtomicUsize::new(1),
-        abort: AtomicBool::new(false),
-        done: AtomicBool::new(false),
-        wake: (Mutex::new(()), Condvar::new()),
-        pending: Mutex::new(BTreeMap::new()),
-        hashed: AtomicU64::new(0),
-        hasher_idle: AtomicBool::new(true),
-        hasher_moved: tokio::sync::Notify::new(),
-        keep_for_hash: kind.is_some(),
-    });
+    // Part 0 is the first worker's already.
+    let shared = Arc::new(Shared::new(writer, resumed, parts, 1, kind.is_some()));
     let hasher = {
         let shared = Arc::clone(&shared);
         tokio::task::spawn_blocking(move || {
@@ -699,26 +712,15 @@ mod tests {
     /// The state of a download of a `SIZE`-byte file whose first `prefix` bytes were adopted.
     fn shared(prefix: u64, keep_for_hash: bool) -> (tempfile::TempDir, Shared) {
         let dir = tempfile::tempdir().unwrap();
-        let repo = hub_cache::CacheDir::new(dir.path().to_path_buf())
-            .repo(&"org/model".parse().unwrap());
+        let repo =
+            hub_cache::CacheDir::new(dir.path().to_path_buf()).repo(&"org/model".parse().unwrap());
         let etag = hub_cache::Etag::new(&"a".repeat(64)).unwrap();
         let hub_cache::BlobStart::Write(writer) = repo.begin_blob(&etag, SIZE).unwrap() else {
             panic!("no blob writer");
         };
-        let shared = Shared {
-            writer,
-            prefix,
-            parts: split(prefix, SIZE, 16 << 20),
-            next: AtomicUsize::new(0),
-            abort: AtomicBool::new(false),
-            done: AtomicBool::new(false),
-            wake: (Mutex::new(()), Condvar::new()),
-            pending: Mutex::new(BTreeMap::new()),
-            hashed: AtomicU64::new(0),
-            hasher_idle: AtomicBool::new(false),
-            hasher_moved: tokio::sync::Notify::new(),
-            keep_for_hash,
-        };
+        let shared = Shared::new(writer, prefix, split(prefix, SIZE, 16 << 20), 0, keep_for_hash);
+        // A busy hasher.
+        shared.hasher_idle.store(false, Ordering::Release);
         (dir, shared)
     }
 
