@@ -127,9 +127,9 @@ pub(crate) fn stream_file(path: PathBuf, start: u64, end: u64, faults: BodyFault
 fn map_file(path: &PathBuf, start: u64, end: u64) -> Option<Body> {
     let file = fs::File::open(path).ok()?;
     let len = usize::try_from(end.checked_sub(start)?).ok()?;
-    // SAFETY: the store's objects are immutable: each is written to a temporary file and
-    // renamed into place, never written or truncated after, so the mapping stays valid and
-    // unchanged for as long as the body holds it.
+    // SAFETY: the files served (LFS objects, cached git blobs, both named by their hash) are
+    // immutable: each is written to a temporary file and renamed into place, never written or
+    // truncated after, so the mapping stays valid and unchanged while the body holds it.
     #[allow(unsafe_code, reason = "memory-mapping a file has no safe interface")]
     let map = unsafe { memmap2::MmapOptions::new().offset(start).len(len).map(&file) }.ok()?;
     let _ = map.advise(memmap2::Advice::Sequential);
