@@ -1,5 +1,6 @@
 //! Response bodies: small in-memory ones, and file slices: mapped into memory and handed to the
-//! connection as they are (as a CDN sends files, without copying them through a buffer), or,
+//! connection as they are, which sends them with `sendfile` (as a CDN sends files, without
+//! copying them through a buffer: [`crate::sendfile`]), or,
 //! with body faults (drop, throttle, corrupt) to apply, streamed from a blocking reader thread
 //! in 1 MiB chunks.
 
@@ -21,7 +22,7 @@ use http_body_util::{BodyExt, Empty, Full, combinators::UnsyncBoxBody};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::mpsc;
 
-use crate::{faults::BodyFaults, lfs_store::IO_CHUNK};
+use crate::{faults::BodyFaults, lfs_store::IO_CHUNK, sendfile::MappedFile};
 
 /// The body type of every response.
 pub(crate) type Body = UnsyncBoxBody<Bytes, io::Error>;
@@ -133,7 +134,7 @@ fn map_file(path: &PathBuf, start: u64, end: u64) -> Option<Body> {
     #[allow(unsafe_code, reason = "memory-mapping a file has no safe interface")]
     let map = unsafe { memmap2::MmapOptions::new().offset(start).len(len).map(&file) }.ok()?;
     let _ = map.advise(memmap2::Advice::Sequential);
-    Some(full(Bytes::from_owner(map)))
+    Some(full(Bytes::from_owner(MappedFile::new(map, file, start))))
 }
 
 fn produce(

@@ -45,6 +45,7 @@ mod proxy;
 mod repo;
 mod routes;
 pub mod seed;
+mod sendfile;
 mod server;
 mod signing;
 mod state;

@@ -20,6 +20,7 @@ use crate::{
     http_util::{Resp, finish, hub_error, hub_error_with, json, status},
     repo::{Repo, RepoType, is_valid_repo_id},
     routes,
+    sendfile::SendfileStream,
     state::{Auth, State},
 };
 
@@ -49,8 +50,9 @@ pub(crate) async fn serve(
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(handle(state, host, req).await) }
             });
-            if let Err(e) =
-                http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(SendfileStream::new(stream)), service)
+                .await
             {
                 tracing::debug!("connection ended: {e}");
             }
