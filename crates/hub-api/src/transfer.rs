@@ -11,8 +11,8 @@
 //!   every part's progress is recorded: after a crash, only the missing bytes are fetched
 //! ```
 //!
-//! Written chunks within [`PENDING_LIMIT`] bytes of the hasher's position stay in memory until
-//! it hashes them. When the network is faster than hashing (a fast link, loopback), workers
+//! Written chunks that start within [`PENDING_LIMIT`] bytes of the hasher's position stay in
+//! memory until it hashes them. When the network is faster than hashing (a fast link, loopback), workers
 //! whose next bytes lie beyond that window wait for the hasher instead of reading on: TCP
 //! flow control pauses their senders, no byte has to be read back from disk, and the CPU goes
 //! to the hasher, the slowest stage. When the network is the slower side, the hasher is idle
@@ -116,7 +116,7 @@ struct Shared {
     done: AtomicBool,
     wake: (Mutex<()>, Condvar),
     /// Written chunks kept for the hasher, by offset, so it hashes them from memory instead of
-    /// reading them back: only those within [`PENDING_LIMIT`] bytes of `hashed`.
+    /// reading them back: only those that start within [`PENDING_LIMIT`] bytes of `hashed`.
     pending: Mutex<BTreeMap<u64, Bytes>>,
     /// Where the hasher is: everything before is hashed.
     hashed: AtomicU64,
@@ -131,7 +131,9 @@ struct Shared {
 
 impl Shared {
     /// A download's state: `parts` from the `next` on left to take, after `prefix` bytes
-    /// already on disk; a hasher starts idle.
+    /// already on disk. A hasher starts busy: from the first byte, workers keep within its
+    /// window (none of the bytes it will need first is read back from disk), until it has
+    /// waited for bytes long enough to show the network is the slower side.
     fn new(
         writer: BlobWriter,
         prefix: u64,
@@ -149,21 +151,23 @@ impl Shared {
             wake: (Mutex::new(()), Condvar::new()),
             pending: Mutex::new(BTreeMap::new()),
             hashed: AtomicU64::new(0),
-            hasher_idle: AtomicBool::new(true),
+            hasher_idle: AtomicBool::new(false),
             hasher_moved: tokio::sync::Notify::new(),
             keep_for_hash,
         }
     }
 
-    /// Offers a just-written chunk to the hasher. It is kept when it lies within
+    /// Offers a just-written chunk to the hasher. It is kept when it starts within
     /// [`PENDING_LIMIT`] bytes of where the hasher is, the bytes it needs soonest; farther
     /// ones it reads back from the page cache when it gets there.
     fn offer(&self, offset: u64, data: Bytes) {
         if !self.keep_for_hash {
             return;
         }
-        let end = offset + data.len() as u64;
-        if end > self.hashed.load(Ordering::Acquire).saturating_add(PENDING_LIMIT) {
+        // By where it starts, as workers are held back: a chunk a worker was let receive is
+        // kept whole (the window only moves forward), so the window overshoots by less than a
+        // frame per worker.
+        if offset >= self.hashed.load(Ordering::Acquire).saturating_add(PENDING_LIMIT) {
             return;
         }
         if let Ok(mut pending) = self.pending.lock() {
@@ -719,8 +723,7 @@ mod tests {
             panic!("no blob writer");
         };
         let shared = Shared::new(writer, prefix, split(prefix, SIZE, 16 << 20), 0, keep_for_hash);
-        // A busy hasher.
-        shared.hasher_idle.store(false, Ordering::Release);
+        assert!(!shared.hasher_idle.load(Ordering::Acquire), "a hasher starts busy");
         (dir, shared)
     }
 
@@ -749,11 +752,11 @@ mod tests {
     fn only_chunks_the_hasher_needs_soon_are_kept_in_memory() {
         let (_dir, s) = shared(0, true);
         s.offer(0, Bytes::from_static(b"near"));
-        s.offer(PENDING_LIMIT - 3, Bytes::from_static(b"far"));
-        s.offer(PENDING_LIMIT - 2, Bytes::from_static(b"too far"));
-        assert_eq!(s.take_pending(0), (Some(Bytes::from_static(b"near")), Some(PENDING_LIMIT - 3)));
-        assert_eq!(s.take_pending(PENDING_LIMIT - 3).0, Some(Bytes::from_static(b"far")));
-        assert_eq!(s.take_pending(PENDING_LIMIT - 2), (None, None), "beyond: read back later");
+        s.offer(PENDING_LIMIT - 1, Bytes::from_static(b"straddles"));
+        s.offer(PENDING_LIMIT, Bytes::from_static(b"too far"));
+        assert_eq!(s.take_pending(0), (Some(Bytes::from_static(b"near")), Some(PENDING_LIMIT - 1)));
+        assert_eq!(s.take_pending(PENDING_LIMIT - 1).0, Some(Bytes::from_static(b"straddles")));
+        assert_eq!(s.take_pending(PENDING_LIMIT), (None, None), "beyond: read back later");
     }
 
     #[tokio::test]
