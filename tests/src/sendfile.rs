@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// A registered mapping: `len` bytes at address `start` are `file` from `offset` on.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code, reason = "sendfile is Linux's"))]
 struct Region {
     start: usize,
     len: usize,
@@ -63,6 +64,7 @@ impl Drop for MappedFile {
 }
 
 /// The file and offset that the bytes of `buf` are, when `buf` lies inside a registered mapping.
+#[cfg(target_os = "linux")]
 fn file_of(buf: &[u8]) -> Option<(Arc<File>, u64)> {
     let (start, end) = (buf.as_ptr() as usize, buf.as_ptr() as usize + buf.len());
     let regions = REGIONS.lock().ok()?;
