@@ -134,14 +134,16 @@ impl AsyncWrite for SendfileStream {
     ) -> Poll<io::Result<usize>> {
         #[cfg(target_os = "linux")]
         {
-            let mapped = bufs.iter().position(|b| !b.is_empty() && file_of(b).is_some());
+            let mapped = bufs
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| !b.is_empty())
+                .find_map(|(i, b)| file_of(b).map(|found| (i, found)));
             match mapped {
-                Some(0) => {
-                    if let Some((file, offset)) = file_of(&bufs[0]) {
-                        return self.poll_sendfile(cx, &file, offset, bufs[0].len());
-                    }
+                Some((0, (file, offset))) => {
+                    return self.poll_sendfile(cx, &file, offset, bufs[0].len());
                 }
-                Some(first) => {
+                Some((first, _)) => {
                     return Pin::new(&mut self.inner).poll_write_vectored(cx, &bufs[..first]);
                 }
                 None => {}
