@@ -73,6 +73,56 @@ impl TokenStore {
         write_secret(&self.active, token.expose_secret().as_bytes())
     }
 
+    /// The token stored under `name`, when there is one.
+    pub fn get(&self, name: &str) -> Result<Option<Token>, Error> {
+        let stored = self.read_stored()?;
+        let Some(section) = stored.get(name.trim()) else { return Ok(None) };
+        section.iter().find(|(k, _)| k == "hf_token").map(|(_, v)| Token::new(v)).transpose()
+    }
+
+    /// The name of the stored token that is the active one, when one is.
+    pub fn active_name(&self) -> Result<Option<String>, Error> {
+        let Some(active) = self.active()? else { return Ok(None) };
+        let stored = self.read_stored()?;
+        Ok(stored.into_iter().find_map(|(name, section)| {
+            section
+                .iter()
+                .any(|(k, v)| k == "hf_token" && v == active.expose_secret())
+                .then_some(name)
+        }))
+    }
+
+    /// Makes the token stored under `name` the active one, as `hf auth switch`. Fails with
+    /// [`Error::InvalidInput`] when no token has that name.
+    pub fn activate(&self, name: &str) -> Result<(), Error> {
+        let token = self.get(name)?.ok_or_else(|| Error::InvalidInput {
+            reason: format!(
+                "no stored token is named {:?}; `hub-cli auth list` shows them",
+                name.trim()
+            ),
+        })?;
+        write_secret(&self.active, token.expose_secret().as_bytes())
+    }
+
+    /// Removes the token stored under `name`, and the active token when it is that one.
+    /// Returns whether a token had that name.
+    pub fn remove(&self, name: &str) -> Result<bool, Error> {
+        let was_active = self.active_name()?.is_some_and(|n| n == name.trim());
+        let mut stored = self.read_stored()?;
+        if stored.remove(name.trim()).is_none() {
+            return Ok(false);
+        }
+        write_secret(&self.stored, format_ini(&stored).as_bytes())?;
+        if was_active {
+            match std::fs::remove_file(&self.active) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&self.active, e)),
+            }
+        }
+        Ok(true)
+    }
+
     /// Removes every stored token and the active one. Returns whether anything was removed.
     pub fn clear(&self) -> Result<bool, Error> {
         let mut removed = false;
@@ -244,6 +294,15 @@ mod tests {
             let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700);
         }
+        assert_eq!(store.active_name().unwrap().as_deref(), Some("mine"));
+        store.activate("work").unwrap();
+        assert_eq!(store.active().unwrap().unwrap().expose_secret(), "hf_work");
+        assert_eq!(store.active_name().unwrap().as_deref(), Some("work"));
+        assert!(store.activate("nobody").is_err());
+        assert!(!store.remove("nobody").unwrap());
+        assert!(store.remove("work").unwrap(), "the active token goes with its name");
+        assert!(store.active().unwrap().is_none());
+        assert_eq!(store.names().unwrap(), ["mine", "old"]);
         assert!(store.clear().unwrap());
         assert!(store.active().unwrap().is_none());
         assert!(!store.clear().unwrap());

@@ -1,6 +1,7 @@
-//! `hub-cli login`, `logout` and `whoami`, with the Python tools' token files: whoever logs in
-//! here is logged in for `huggingface_hub` too, and the other way round. The token is never
-//! echoed nor printed.
+//! `hub-cli auth login|logout|whoami|list|switch` (the seed's top-level `login`, `logout` and
+//! `whoami` too), with the Python tools' token files: whoever logs in here is logged in for
+//! `huggingface_hub` too, and the other way round; named tokens live in `stored_tokens`, as
+//! `hf auth` keeps them. A token is never echoed nor printed, not even in part.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -11,7 +12,89 @@ use hub_api::login::{TokenStore, git_credential_approve, git_credential_reject, 
 
 use crate::common::{client_builder, runtime};
 
-pub(crate) fn run_login(token: Option<String>, add_to_git_credential: bool) -> anyhow::Result<()> {
+/// `hub-cli auth` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum AuthCommand {
+    /// Log in: check a token with the Hub and store it where the Python tools find it too.
+    ///
+    /// Without --token, the token is read from stdin, or from a hidden prompt on a terminal.
+    /// It is stored under its name on the Hub and becomes the active token.
+    Login(LoginArgs),
+    /// Log out: delete every stored token (or only --token-name's), and git's credential.
+    Logout(LogoutArgs),
+    /// Print the logged-in user and their organizations.
+    Whoami,
+    /// List the stored tokens by name; `*` marks the active one.
+    #[command(visible_alias = "ls")]
+    List,
+    /// Make another stored token the active one.
+    Switch {
+        /// The token's name, as `auth list` shows it.
+        #[arg(long = "token-name", value_name = "NAME")]
+        token_name: String,
+    },
+}
+
+/// `hub-cli auth login` arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LoginArgs {
+    /// The token (prefer stdin or the prompt: a command line can be seen by others).
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Also store the token in git's credential helper, for git push over HTTPS.
+    #[arg(long)]
+    add_to_git_credential: bool,
+}
+
+/// `hub-cli auth logout` arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogoutArgs {
+    /// Delete only the token stored under this name.
+    #[arg(long = "token-name", value_name = "NAME")]
+    token_name: Option<String>,
+}
+
+pub(crate) fn run(command: AuthCommand) -> anyhow::Result<()> {
+    match command {
+        AuthCommand::Login(args) => run_login(args),
+        AuthCommand::Logout(args) => run_logout(args),
+        AuthCommand::Whoami => run_whoami(),
+        AuthCommand::List => run_list(),
+        AuthCommand::Switch { token_name } => {
+            let store = TokenStore::from_env()?;
+            store.activate(&token_name)?;
+            eprintln!("The active token is now {:?}.", token_name.trim());
+            warn_if_env_token();
+            Ok(())
+        }
+    }
+}
+
+fn run_list() -> anyhow::Result<()> {
+    let store = TokenStore::from_env()?;
+    let names = store.names()?;
+    if names.is_empty() {
+        eprintln!("No stored token: run `hub-cli auth login`.");
+        return Ok(());
+    }
+    let active = store.active_name()?;
+    for name in names {
+        let mark = if active.as_deref() == Some(name.as_str()) { '*' } else { ' ' };
+        outln!("{mark} {name}");
+    }
+    warn_if_env_token();
+    Ok(())
+}
+
+/// Says when a token variable overrides the stored tokens.
+fn warn_if_env_token() {
+    if let Some(var) = TokenVars::from_env().set.first() {
+        eprintln!("note: {var} is set, and it is used instead of the stored tokens");
+    }
+}
+
+pub(crate) fn run_login(args: LoginArgs) -> anyhow::Result<()> {
+    let LoginArgs { token, add_to_git_credential } = args;
     let token = match token {
         Some(token) => token,
         None => read_token()?,
@@ -49,8 +132,15 @@ fn read_token() -> anyhow::Result<String> {
     Ok(line)
 }
 
-pub(crate) fn run_logout() -> anyhow::Result<()> {
+pub(crate) fn run_logout(args: LogoutArgs) -> anyhow::Result<()> {
     let store = TokenStore::from_env()?;
+    if let Some(name) = &args.token_name {
+        if !store.remove(name)? {
+            anyhow::bail!("no stored token is named {name:?}; `hub-cli auth list` shows them");
+        }
+        eprintln!("Deleted the token {name:?}.");
+        return Ok(());
+    }
     let removed = store.clear()?;
     let endpoint = client_builder()?.endpoint().as_str().to_owned();
     git_credential_reject(&endpoint)?;
@@ -87,7 +177,7 @@ impl TokenVars {
 pub(crate) fn run_whoami() -> anyhow::Result<()> {
     let token = Token::from_env()?;
     if token.is_none() {
-        anyhow::bail!("Not logged in");
+        anyhow::bail!("not logged in: run `hub-cli auth login` or set HF_TOKEN");
     }
     // The token is sent even with HF_HUB_DISABLE_IMPLICIT_TOKEN: asking who it is, is explicit
     // (as the Python tool's whoami).

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use hub_cache::DeleteTarget;
+use hub_cache::{CacheInfo, DeleteTarget};
 use hub_url::{Repo, RepoId, RepoType};
 
 use crate::format;
@@ -43,7 +43,18 @@ pub(crate) fn run(
 ) -> anyhow::Result<()> {
     let parsed = targets.iter().map(|t| parse_target(t)).collect::<anyhow::Result<Vec<_>>>()?;
     let info = cache_dir(dir)?.scan()?;
-    let plan = info.plan_delete(&parsed);
+    delete(&info, &parsed, dry_run, yes)
+}
+
+/// Shows what deleting `targets` from the scanned cache removes and frees, then deletes it
+/// (after asking, unless `yes`; never with `dry_run`).
+pub(crate) fn delete(
+    info: &CacheInfo,
+    targets: &[DeleteTarget],
+    dry_run: bool,
+    yes: bool,
+) -> anyhow::Result<()> {
+    let plan = info.plan_delete(targets);
     // An ambiguous prefix would delete more than the user can see they asked for.
     if let Some((prefix, commits)) = plan.ambiguous.first() {
         bail!(

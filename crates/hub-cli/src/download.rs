@@ -7,25 +7,24 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{StreamExt, TryStreamExt};
-use hub_api::{DownloadOptions, Progress, SnapshotOptions, Token, TransferConfig};
-use hub_url::{Repo, RepoType};
+use hub_api::{DownloadOptions, HubClient, Patterns, Progress, SnapshotOptions, TransferConfig};
+use hub_cache::CacheLookup;
+use hub_url::{Repo, RepoPath, Revision};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::{ProgressBars, client_builder, runtime};
+use crate::args::{RepoArgs, TokenArg};
+use crate::common::{ProgressBars, runtime};
+use crate::format;
 use crate::scan_cache::cache_dir;
 
 /// The arguments of `hub-cli download`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownloadArgs {
-    /// The repo: `org/name` (a model unless --repo-type says otherwise).
-    #[arg(value_name = "REPO_ID")]
-    repo_id: String,
+    #[command(flatten)]
+    repo: RepoArgs,
     /// Files to download; none means the whole repo (filtered by --include/--exclude).
     #[arg(value_name = "FILES")]
     files: Vec<String>,
-    /// model, dataset or space.
-    #[arg(long, default_value = "model", value_name = "TYPE")]
-    repo_type: String,
     /// A branch, tag, commit or refs/pr/N (default: main).
     #[arg(long, value_name = "REVISION")]
     revision: Option<String>,
@@ -44,31 +43,31 @@ pub(crate) struct DownloadArgs {
     /// Download even when cached.
     #[arg(long)]
     force_download: bool,
-    /// The token (default: HF_TOKEN, else the token file of `hub-cli login`).
-    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    #[command(flatten)]
+    token: TokenArg,
     /// Files downloaded at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    max_workers: usize,
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    max_workers: u16,
+    /// Show what would be downloaded (sizes, and what is already cached) and stop.
+    #[arg(long)]
+    dry_run: bool,
     /// No progress bars and no messages: only the path.
     #[arg(short, long)]
     quiet: bool,
 }
 
 pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
-    let repo_type: RepoType = args.repo_type.parse()?;
-    let repo = Repo::new(repo_type, args.repo_id.parse()?);
-    let mut builder = client_builder()?;
-    if let Some(token) = &args.token {
-        builder = builder.token(Some(Token::new(token)?));
-    }
-    let client = builder.build()?;
+    let repo = args.repo.repo()?;
+    let client = args.token.client()?;
     let mut options = DownloadOptions::new(cache_dir(args.cache_dir.clone())?)
         .local_dir(args.local_dir.clone())
         .force_download(args.force_download)
         .transfer(TransferConfig::from_env()?);
     if let Some(revision) = &args.revision {
         options = options.revision(revision.parse()?);
+    }
+    if args.dry_run {
+        return runtime()?.block_on(dry_run(&client, &repo, &args, &options));
     }
     if !args.quiet && ProgressBars::from_env().shown {
         options = options.progress(Arc::new(Bars::default()));
@@ -86,7 +85,7 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
                 let snapshot = SnapshotOptions {
                     allow_patterns: args.include.clone(),
                     ignore_patterns: args.exclude.clone(),
-                    max_workers: args.max_workers,
+                    max_workers: args.max_workers.into(),
                 };
                 client.snapshot_download(&repo, &options, &snapshot).await
             }
@@ -100,7 +99,7 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
                             client.hf_hub_download(repo, file, options).await.map(|p| (file, p))
                         }
                     }))
-                    .buffer_unordered(args.max_workers.max(1));
+                    .buffer_unordered(args.max_workers.into());
                 let done: Vec<(&String, PathBuf)> = downloads.try_collect().await?;
                 Ok(match (&args.local_dir, done.first()) {
                     (Some(dir), _) => dir.clone(),
@@ -115,6 +114,62 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
         }
     })?;
     outln!("{}", path.display());
+    Ok(())
+}
+
+/// `--dry-run`: one request (the repo's info with its files' sizes), then a table of what
+/// would be fetched and what is already there, on stdout.
+async fn dry_run(
+    client: &HubClient,
+    repo: &Repo,
+    args: &DownloadArgs,
+    options: &DownloadOptions,
+) -> anyhow::Result<()> {
+    let revision: Revision = args.revision.as_deref().unwrap_or("main").parse()?;
+    let info = client.repo_info(repo, Some(&revision), true).await?;
+    let commit = info.sha.clone().unwrap_or_else(|| revision.as_str().to_owned());
+    let at: Revision = commit.parse()?;
+    let patterns = Patterns::new(&args.include, &args.exclude);
+    let mut missing: Vec<&str> = args.files.iter().map(String::as_str).collect();
+    let mut rows = Vec::new();
+    let (mut total, mut to_fetch, mut fetched) = (0, 0, 0usize);
+    for sibling in &info.siblings {
+        let name = sibling.rfilename.as_str();
+        let wanted =
+            if args.files.is_empty() { patterns.keeps(name) } else { missing.contains(&name) };
+        if !wanted {
+            continue;
+        }
+        missing.retain(|f| *f != name);
+        let size = sibling.lfs.as_ref().map(|l| l.size).or(sibling.size).unwrap_or(0);
+        let path: RepoPath = name.parse()?;
+        let there = !args.force_download
+            && match &args.local_dir {
+                Some(dir) => std::fs::metadata(dir.join(name)).is_ok_and(|m| m.len() == size),
+                None => matches!(
+                    hub_cache::try_to_load_from_cache(&options.cache, repo, &path, &at)?,
+                    CacheLookup::Found(_)
+                ),
+            };
+        total += size;
+        if !there {
+            to_fetch += size;
+            fetched += 1;
+        }
+        let status = if there { "cached" } else { "download" };
+        rows.push(vec![name.to_owned(), format::size(size), status.to_owned()]);
+    }
+    if let Some(file) = missing.first() {
+        anyhow::bail!("{file} is not in {repo} at {revision}");
+    }
+    outln!("{}", format::table(&["FILE", "SIZE", "ACTION"], &rows, &[1]));
+    outln!(
+        "\n{} file(s) of {repo} at {commit}, {} in all: {fetched} to download ({}), {} cached.",
+        rows.len(),
+        format::size(total),
+        format::size(to_fetch),
+        rows.len() - fetched,
+    );
     Ok(())
 }
 

@@ -1,14 +1,21 @@
 //! Formatting for people, as the Python library's cache tools do it: decimal sizes
-//! (`_format_size`), relative times (`_format_timesince`) and plain aligned tables.
+//! (`_format_size`, with a unit on bytes too), relative times (`_format_timesince`) and plain
+//! tables aligned by the width a terminal gives each character (`unicode-width`).
 
 use std::time::{Duration, SystemTime};
 
-/// `42.2K`: 1000-based units, one decimal, as Python's `f"{n:3.1f}{unit}"`.
+use unicode_width::UnicodeWidthStr;
+
+/// `42.2K`: 1000-based units, one decimal, as Python's `f"{n:3.1f}{unit}"`; below 1000, bytes
+/// with their unit (`512B`), where Python prints a bare `512.0`.
 pub(crate) fn size(bytes: u64) -> String {
+    if bytes < 1000 {
+        return format!("{bytes}B");
+    }
     // Precision loss above 2^53 bytes is irrelevant for a one-decimal display.
     #[allow(clippy::cast_precision_loss)]
-    let mut n = bytes as f64;
-    for unit in ["", "K", "M", "G", "T", "P", "E", "Z"] {
+    let mut n = bytes as f64 / 1000.0;
+    for unit in ["K", "M", "G", "T", "P", "E", "Z"] {
         if n < 1000.0 {
             return format!("{n:3.1}{unit}");
         }
@@ -46,21 +53,22 @@ pub(crate) fn time_since(time: Option<SystemTime>, now: SystemTime) -> String {
 }
 
 /// A left-aligned table with a dashed rule under the headers; columns listed in `right`
-/// (numbers) are right-aligned.
+/// (numbers) are right-aligned. Widths are display widths: `模型` takes four columns.
 pub(crate) fn table(headers: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let line = |cells: &mut dyn Iterator<Item = String>| {
         let mut out = String::new();
         for (i, (cell, w)) in cells.zip(&widths).enumerate() {
+            let pad = " ".repeat(w.saturating_sub(cell.width()));
             if right.contains(&i) {
-                out.push_str(&format!("{cell:>w$} "));
+                out.push_str(&format!("{pad}{cell} "));
             } else {
-                out.push_str(&format!("{cell:<w$} "));
+                out.push_str(&format!("{cell}{pad} "));
             }
         }
         out.trim_end().to_owned()
@@ -79,8 +87,8 @@ mod tests {
 
     #[test]
     fn sizes_as_python() {
-        assert_eq!(size(0), "0.0");
-        assert_eq!(size(999), "999.0");
+        assert_eq!(size(0), "0B");
+        assert_eq!(size(999), "999B");
         assert_eq!(size(42_200), "42.2K");
         assert_eq!(size(1_000_000), "1.0M");
         assert_eq!(size(3_500_000_000), "3.5G");
@@ -104,5 +112,11 @@ mod tests {
     fn tables_align() {
         let t = table(&["A", "NB"], &[vec!["long".into(), "3".into()]], &[1]);
         assert_eq!(t, "A    NB\n---- --\nlong  3");
+        let t = table(
+            &["NAME", "N"],
+            &[vec!["模型".into(), "1".into()], vec!["ab".into(), "22".into()]],
+            &[1],
+        );
+        assert_eq!(t, "NAME  N\n---- --\n模型  1\nab   22");
     }
 }

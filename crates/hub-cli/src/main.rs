@@ -17,26 +17,36 @@ macro_rules! outln {
     }};
 }
 
+mod args;
 mod auth;
+mod cache;
 mod common;
 mod delete_cache;
 mod download;
 mod env;
 mod format;
 mod lfs;
-mod repo;
+mod list;
+mod repos;
 mod scan_cache;
 mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 /// The command-line client for the Hugging Face Hub: download, cache and publish models,
 /// datasets and spaces.
 #[derive(Debug, Parser)]
-#[command(name = "hub-cli", version, about, long_about = None)]
+#[command(
+    name = "hub-cli",
+    version,
+    about,
+    long_about = None,
+    after_help = "The commands of the Python `hf` CLI, with its flags. The older names \
+                  (login, logout, whoami, repo, scan-cache, delete-cache) still work."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,61 +54,42 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Log in and out, see who you are, manage the stored tokens.
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
     /// Download files, or a whole repo, into the cache (or a local dir); prints the path.
     Download(download::DownloadArgs),
     /// Upload a file or a folder to a repo in one commit (no git needed); prints the commit URL.
     ///
-    /// Creates the repo when it does not exist. Files the Hub stores with LFS are sent in
-    /// parts, several at once; those it already has are not sent again.
+    /// Creates the repo when it does not exist (a bare name is one of yours). Files the Hub
+    /// stores with LFS are sent in parts, several at once; those it already has are not sent
+    /// again.
     Upload(upload::UploadArgs),
-    /// Log in: check a token with the Hub and store it where the Python tools find it too.
-    ///
-    /// Without --token, the token is read from stdin, or from a hidden prompt on a terminal.
-    Login {
-        /// The token (prefer stdin or the prompt: a command line can be seen by others).
-        #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-        token: Option<String>,
-        /// Also store the token in git's credential helper, for git push over HTTPS.
-        #[arg(long)]
-        add_to_git_credential: bool,
-    },
-    /// Log out: delete the stored tokens (and git's stored credential for the Hub).
-    Logout,
-    /// Print the logged-in user and their organizations.
-    Whoami,
     /// Manage repos: create, delete, move, settings, info, files, refs, branch, tag.
+    #[command(subcommand, alias = "repo")]
+    Repos(repos::ReposCommand),
+    /// Manage the local cache: list, delete, prune, verify.
     #[command(subcommand)]
-    Repo(repo::RepoCommand),
-    /// List models (e.g. those compatible with a library: --library asteroid).
-    Models {
-        #[command(subcommand)]
-        command: ListCommand,
-    },
+    Cache(cache::CacheCommand),
+    /// List models (e.g. those compatible with a library: `models ls --library asteroid`).
+    #[command(subcommand)]
+    Models(list::ListCommand),
     /// List datasets.
-    Datasets {
-        #[command(subcommand)]
-        command: ListCommand,
-    },
+    #[command(subcommand)]
+    Datasets(list::ListCommand),
     /// List spaces.
-    Spaces {
-        #[command(subcommand)]
-        command: ListCommand,
-    },
+    #[command(subcommand)]
+    Spaces(list::ListCommand),
     /// Print the environment (versions, endpoint, cache, token location) for a bug report.
     ///
     /// Whether a token is set is shown; the token itself never is.
     Env,
-    /// Show what the local cache holds: repos, sizes, refs (one row per revision with -v).
-    ScanCache {
-        /// The cache folder (default: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub).
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// One row per revision; -vvv also prints the warnings.
-        #[arg(short, long, action = ArgAction::Count)]
-        verbose: u8,
-        /// Print a JSON document instead of a table.
-        #[arg(long)]
-        json: bool,
+    /// Print hub-cli's version.
+    Version,
+    /// Print a shell's completion script: `hub-cli completions bash > /etc/bash_completion.d/hub-cli`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
     /// Set up a clone so that git-lfs pushes files above the Hub's 5 GB limit in parts.
     ///
@@ -111,15 +102,34 @@ enum Command {
     /// The git-lfs custom transfer agent; git-lfs runs it, people don't.
     #[command(hide = true)]
     LfsMultipartUpload,
-    /// Delete revisions or whole repos from the local cache, showing first what goes.
-    ///
-    /// Blobs still used by a remaining revision are kept. Asks before deleting unless -y.
-    DeleteCache {
+    /// Same as `auth login`.
+    #[command(hide = true)]
+    Login(auth::LoginArgs),
+    /// Same as `auth logout`.
+    #[command(hide = true)]
+    Logout(auth::LogoutArgs),
+    /// Same as `auth whoami`.
+    #[command(hide = true)]
+    Whoami,
+    /// What the local cache holds, as the Python `huggingface-cli scan-cache` (see `cache ls`).
+    #[command(hide = true)]
+    ScanCache {
         /// The cache folder (default: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, visible_alias = "cache-dir", value_name = "DIR")]
         dir: Option<PathBuf>,
-        /// A commit hash (or a prefix of 7+ characters), or a repo: model/org/name,
-        /// dataset/org/name, space/org/name, datasets/org/name, or org/name for a model.
+        /// One row per revision; -vvv also prints the warnings.
+        #[arg(short, long, action = ArgAction::Count)]
+        verbose: u8,
+        /// Print a JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Same as `cache rm`.
+    #[command(hide = true)]
+    DeleteCache {
+        #[command(flatten)]
+        dir: cache::CacheDirArg,
+        /// A commit hash (or a prefix of 7+ characters), or a repo.
         #[arg(required = true, value_name = "TARGET")]
         targets: Vec<String>,
         /// Show what would be deleted and stop.
@@ -131,38 +141,36 @@ enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
-enum ListCommand {
-    /// List them; pages are fetched as the output goes.
-    List(repo::ListArgs),
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
+        Command::Auth(command) => auth::run(command),
         Command::Download(args) => download::run(args),
-        Command::Env => env::run(),
         Command::Upload(args) => upload::run(args),
-        Command::Login { token, add_to_git_credential } => {
-            auth::run_login(token, add_to_git_credential)
+        Command::Repos(command) => repos::run(command),
+        Command::Cache(command) => cache::run(command),
+        Command::Models(command) => list::run(hub_url::RepoType::Model, command),
+        Command::Datasets(command) => list::run(hub_url::RepoType::Dataset, command),
+        Command::Spaces(command) => list::run(hub_url::RepoType::Space, command),
+        Command::Env => env::run(),
+        Command::Version => {
+            outln!("hub-cli {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
         }
-        Command::Logout => auth::run_logout(),
-        Command::Repo(command) => repo::run(command),
-        Command::Models { command: ListCommand::List(args) } => {
-            repo::run_list(hub_url::RepoType::Model, args)
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hub-cli", &mut out);
+            outln!("{}", String::from_utf8_lossy(&out).trim_end());
+            Ok(())
         }
-        Command::Datasets { command: ListCommand::List(args) } => {
-            repo::run_list(hub_url::RepoType::Dataset, args)
-        }
-        Command::Spaces { command: ListCommand::List(args) } => {
-            repo::run_list(hub_url::RepoType::Space, args)
-        }
-        Command::Whoami => auth::run_whoami(),
-        Command::ScanCache { dir, verbose, json } => scan_cache::run(dir, verbose, json),
         Command::LfsEnableLargefiles { path } => lfs::enable_largefiles(&path),
         Command::LfsMultipartUpload => lfs::multipart_upload(),
+        Command::Login(args) => auth::run_login(args),
+        Command::Logout(args) => auth::run_logout(args),
+        Command::Whoami => auth::run_whoami(),
+        Command::ScanCache { dir, verbose, json } => scan_cache::run(dir, verbose, json),
         Command::DeleteCache { dir, targets, dry_run, yes } => {
-            delete_cache::run(dir, &targets, dry_run, yes)
+            delete_cache::run(dir.cache_dir, &targets, dry_run, yes)
         }
     };
     match res {

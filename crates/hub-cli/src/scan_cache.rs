@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use hub_cache::{CacheDir, CacheInfo, CachedRepo};
+use hub_cache::{CacheDir, CacheInfo, CachedRepo, CachedRevision};
 use serde::Serialize;
 
 use crate::format;
@@ -30,6 +30,12 @@ pub(crate) fn run(dir: Option<PathBuf>, verbose: u8, json: bool) -> anyhow::Resu
     } else {
         outln!("{}", revision_table(&info, now));
     }
+    summary(&info, started, verbose);
+    Ok(())
+}
+
+/// The lines under the table: time, totals, incomplete downloads, warnings.
+pub(crate) fn summary(info: &CacheInfo, started: Instant, verbose: u8) {
     outln!(
         "\nDone in {:.1}s. Scanned {} repo(s) for a total of {}.",
         started.elapsed().as_secs_f64(),
@@ -52,14 +58,13 @@ pub(crate) fn run(dir: Option<PathBuf>, verbose: u8, json: bool) -> anyhow::Resu
             );
         }
     }
-    Ok(())
 }
 
 fn repo_refs(repo: &CachedRepo) -> String {
     repo.refs.keys().cloned().collect::<Vec<_>>().join(", ")
 }
 
-fn repo_table(info: &CacheInfo, now: SystemTime) -> String {
+pub(crate) fn repo_table(info: &CacheInfo, now: SystemTime) -> String {
     let rows: Vec<Vec<String>> = info
         .repos
         .iter()
@@ -92,7 +97,7 @@ fn repo_table(info: &CacheInfo, now: SystemTime) -> String {
     )
 }
 
-fn revision_table(info: &CacheInfo, now: SystemTime) -> String {
+pub(crate) fn revision_table(info: &CacheInfo, now: SystemTime) -> String {
     let rows: Vec<Vec<String>> = info
         .repos
         .iter()
@@ -138,7 +143,7 @@ struct JsonCache {
 }
 
 #[derive(Debug, Serialize)]
-struct JsonRepo {
+pub(crate) struct JsonRepo {
     repo_id: String,
     repo_type: String,
     path: String,
@@ -154,7 +159,7 @@ struct JsonRepo {
 }
 
 #[derive(Debug, Serialize)]
-struct JsonRevision {
+pub(crate) struct JsonRevision {
     commit_hash: String,
     path: String,
     refs: Vec<String>,
@@ -180,47 +185,51 @@ impl From<&CacheInfo> for JsonCache {
         JsonCache {
             cache_dir: info.cache_dir.display().to_string(),
             size_on_disk: info.size_on_disk,
-            repos: info
-                .repos
-                .iter()
-                .map(|repo| JsonRepo {
-                    repo_id: repo.repo.id().to_string(),
-                    repo_type: repo.repo.repo_type().to_string(),
-                    path: repo.path.display().to_string(),
-                    size_on_disk: repo.size_on_disk,
-                    nb_files: repo.nb_files,
-                    last_accessed: epoch_secs(repo.last_accessed),
-                    last_modified: epoch_secs(repo.last_modified),
-                    refs: repo.refs.clone(),
-                    revisions: repo
-                        .revisions
-                        .iter()
-                        .map(|rev| JsonRevision {
-                            commit_hash: rev.commit_hash.clone(),
-                            path: rev.snapshot_path.display().to_string(),
-                            refs: rev.refs.iter().cloned().collect(),
-                            size_on_disk: rev.size_on_disk,
-                            nb_files: rev.files.len(),
-                            last_modified: epoch_secs(rev.last_modified),
-                            files: rev
-                                .files
-                                .iter()
-                                .map(|f| JsonFile {
-                                    file_name: f.file_name.clone(),
-                                    blob_path: f.blob_path.display().to_string(),
-                                    size_on_disk: f.size_on_disk,
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                })
-                .collect(),
+            repos: info.repos.iter().map(JsonRepo::from).collect(),
             incomplete_files: info
                 .incomplete_files
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect(),
             warnings: info.warnings.clone(),
+        }
+    }
+}
+
+impl From<&CachedRepo> for JsonRepo {
+    fn from(repo: &CachedRepo) -> JsonRepo {
+        JsonRepo {
+            repo_id: repo.repo.id().to_string(),
+            repo_type: repo.repo.repo_type().to_string(),
+            path: repo.path.display().to_string(),
+            size_on_disk: repo.size_on_disk,
+            nb_files: repo.nb_files,
+            last_accessed: epoch_secs(repo.last_accessed),
+            last_modified: epoch_secs(repo.last_modified),
+            refs: repo.refs.clone(),
+            revisions: repo.revisions.iter().map(JsonRevision::from).collect(),
+        }
+    }
+}
+
+impl From<&CachedRevision> for JsonRevision {
+    fn from(rev: &CachedRevision) -> JsonRevision {
+        JsonRevision {
+            commit_hash: rev.commit_hash.clone(),
+            path: rev.snapshot_path.display().to_string(),
+            refs: rev.refs.iter().cloned().collect(),
+            size_on_disk: rev.size_on_disk,
+            nb_files: rev.files.len(),
+            last_modified: epoch_secs(rev.last_modified),
+            files: rev
+                .files
+                .iter()
+                .map(|f| JsonFile {
+                    file_name: f.file_name.clone(),
+                    blob_path: f.blob_path.display().to_string(),
+                    size_on_disk: f.size_on_disk,
+                })
+                .collect(),
         }
     }
 }

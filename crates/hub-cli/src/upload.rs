@@ -5,28 +5,25 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use hub_api::{CreateRepoOptions, Progress, Token};
+use hub_api::{CreateRepoOptions, Progress};
 use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
-use hub_url::{Repo, RepoType, Revision};
+use hub_url::Revision;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::{ProgressBars, client_builder, runtime};
+use crate::args::{RepoArgs, TokenArg, owned_repo};
+use crate::common::{ProgressBars, runtime};
 
 /// The arguments of `hub-cli upload`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct UploadArgs {
-    /// The repo: `org/name` (a model unless --repo-type says otherwise).
-    #[arg(value_name = "REPO_ID")]
-    repo_id: String,
+    #[command(flatten)]
+    repo: RepoArgs,
     /// The file or folder to upload (default: the current folder).
     #[arg(value_name = "LOCAL_PATH")]
     local_path: Option<PathBuf>,
     /// Where it goes in the repo (default: the file's name, or the repo's root for a folder).
     #[arg(value_name = "PATH_IN_REPO")]
     path_in_repo: Option<String>,
-    /// model, dataset or space.
-    #[arg(long, default_value = "model", value_name = "TYPE")]
-    repo_type: String,
     /// The branch to commit to (created from the default branch when missing).
     #[arg(long, value_name = "BRANCH")]
     revision: Option<String>,
@@ -52,26 +49,20 @@ pub(crate) struct UploadArgs {
     /// Open a pull request instead of committing to the branch.
     #[arg(long)]
     create_pr: bool,
-    /// The token (default: HF_TOKEN, else the token file of `hub-cli login`).
-    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    #[command(flatten)]
+    token: TokenArg,
     /// No progress bar and no messages: only the URL.
     #[arg(short, long)]
     quiet: bool,
 }
 
 pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
-    let repo_type: RepoType = args.repo_type.parse()?;
-    let repo = Repo::new(repo_type, args.repo_id.parse()?);
+    let named = args.repo.repo()?;
     let local = args.local_path.clone().unwrap_or_else(|| PathBuf::from("."));
     let meta =
         std::fs::metadata(&local).with_context(|| format!("cannot upload {}", local.display()))?;
     let options = UploadOptions::from_env()?;
-    let mut builder = client_builder()?;
-    if let Some(token) = &args.token {
-        builder = builder.token(Some(Token::new(token)?));
-    }
-    let lfs = LfsClient::new(builder.build()?, options);
+    let lfs = LfsClient::new(args.token.client()?, options);
     let bar = (!args.quiet && ProgressBars::from_env().shown).then(TotalBar::new);
     let progress: &dyn Progress = match &bar {
         Some(bar) => bar,
@@ -79,6 +70,7 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
     };
     let info = runtime()?.block_on(async {
         let hub = lfs.hub();
+        let repo = owned_repo(hub, named).await?;
         let create = CreateRepoOptions {
             private: args.private.then_some(true),
             exist_ok: true,

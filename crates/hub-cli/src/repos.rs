@@ -1,0 +1,395 @@
+//! `hub-cli repos …` (the seed's `repo …` is an alias): create, delete, move, settings, info,
+//! files, refs, and `branch create|delete`, `tag create|list|delete` as real subcommands. The
+//! REST API for people (tables, messages on stderr) and for scripts (`--format json`).
+//!
+//! Commands that write take a bare name (`my-model`) as the logged-in user's repo, as the
+//! Python tool does; commands that read take it as it is (`gpt2` is a repo of its own).
+
+use clap::Subcommand;
+use hub_api::{CreateRepoOptions, Gated, HubClient, RepoSettings};
+use hub_url::{Repo, RepoId};
+
+use crate::args::{Format, FormatArg, RepoArgs, TokenArg, owned_repo, print_json};
+use crate::common::runtime;
+use crate::delete_cache::confirm;
+use crate::format;
+
+/// `hub-cli repos` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReposCommand {
+    /// Create a repo; prints its URL and how to clone it.
+    Create(CreateArgs),
+    /// Delete a repo and everything in it (asks first unless -y).
+    Delete {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// A repo that does not exist is not an error.
+        #[arg(long)]
+        missing_ok: bool,
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long = "yes")]
+        yes: bool,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Rename a repo or move it to another namespace (the old name redirects).
+    Move {
+        #[command(flatten)]
+        from: RepoArgs,
+        /// The repo's id after the move: namespace/name (a bare name stays in your namespace).
+        #[arg(value_name = "NEW_REPO_ID")]
+        to: String,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Change a repo's visibility or gating.
+    Settings {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Make it private.
+        #[arg(long, conflicts_with = "public")]
+        private: bool,
+        /// Make it public.
+        #[arg(long)]
+        public: bool,
+        /// Gating: auto, manual or false.
+        #[arg(long, value_parser = ["auto", "manual", "false"])]
+        gated: Option<String>,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Show a repo's info at a revision.
+    Info {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// A branch, tag, commit or refs/pr/N (default: main).
+        #[arg(long)]
+        revision: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// List a repo's files at a revision.
+    Files {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// A branch, tag, commit or refs/pr/N.
+        #[arg(long, default_value = "main")]
+        revision: String,
+        #[command(flatten)]
+        format: FormatArg,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// List a repo's branches, tags and pull requests.
+    Refs {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        format: FormatArg,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Create or delete a branch.
+    #[command(subcommand)]
+    Branch(BranchCommand),
+    /// Create, list or delete a tag.
+    #[command(subcommand)]
+    Tag(TagCommand),
+}
+
+/// `hub-cli repos create` arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateArgs {
+    /// The repo: namespace/name, or a bare name for one of yours.
+    #[arg(value_name = "REPO_ID")]
+    repo_id: String,
+    #[command(flatten)]
+    repo_type: crate::args::RepoTypeArg,
+    /// The namespace to create it in, when REPO_ID is a bare name (the seed's flag).
+    #[arg(long, hide = true)]
+    organization: Option<String>,
+    /// Make it private.
+    #[arg(long, conflicts_with = "public")]
+    private: bool,
+    /// Make it public (the Hub's default).
+    #[arg(long)]
+    public: bool,
+    /// An existing repo is not an error.
+    #[arg(long)]
+    exist_ok: bool,
+    /// The SDK of a space: gradio, streamlit, docker or static.
+    #[arg(long = "space-sdk", visible_alias = "sdk", value_name = "SDK")]
+    space_sdk: Option<String>,
+    /// Accepted for the seed's scripts; creating asks nothing.
+    #[arg(short = 'y', long = "yes", hide = true)]
+    _yes: bool,
+    #[command(flatten)]
+    token: TokenArg,
+}
+
+/// `hub-cli repos branch` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BranchCommand {
+    /// Create a branch.
+    Create {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// The branch.
+        branch: String,
+        /// Where it starts (default: the head of main).
+        #[arg(long)]
+        revision: Option<String>,
+        /// An existing branch is not an error.
+        #[arg(long)]
+        exist_ok: bool,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Delete a branch.
+    Delete {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// The branch.
+        branch: String,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+}
+
+/// `hub-cli repos tag` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TagCommand {
+    /// Tag a revision.
+    Create {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// The tag.
+        tag: String,
+        /// What it points at (default: the head of main).
+        #[arg(long)]
+        revision: Option<String>,
+        /// The tag's message.
+        #[arg(short, long)]
+        message: Option<String>,
+        /// An existing tag is not an error.
+        #[arg(long)]
+        exist_ok: bool,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// List a repo's tags.
+    #[command(visible_alias = "ls")]
+    List {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        format: FormatArg,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Delete a tag.
+    Delete {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// The tag.
+        tag: String,
+        #[command(flatten)]
+        token: TokenArg,
+    },
+}
+
+pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    match command {
+        ReposCommand::Create(args) => rt.block_on(create(args)),
+        ReposCommand::Delete { repo, missing_ok, yes, token } => {
+            let client = token.client()?;
+            let repo = rt.block_on(owned_repo(&client, repo.repo()?))?;
+            eprintln!(
+                "You are about to delete {} and everything in it.",
+                client.endpoint().repo_url(&repo)
+            );
+            if !yes && !confirm()? {
+                anyhow::bail!("aborted: nothing was deleted (pass -y to skip the question)");
+            }
+            rt.block_on(client.delete_repo(&repo, missing_ok))?;
+            eprintln!("Deleted {repo}.");
+            Ok(())
+        }
+        ReposCommand::Move { from, to, token } => {
+            let client = token.client()?;
+            rt.block_on(async {
+                let from = owned_repo(&client, from.repo()?).await?;
+                let to = owned_repo(&client, Repo::new(from.repo_type(), to.parse()?)).await?;
+                let url = client.move_repo(&from, to.id()).await?;
+                outln!("{url}");
+                Ok(())
+            })
+        }
+        ReposCommand::Settings { repo, private, public, gated, token } => {
+            let gated = match gated.as_deref() {
+                None => None,
+                Some("auto") => Some(Gated::Auto),
+                Some("manual") => Some(Gated::Manual),
+                Some(_) => Some(Gated::No),
+            };
+            let private = match (private, public) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            if private.is_none() && gated.is_none() {
+                anyhow::bail!("nothing to change: pass --private, --public or --gated");
+            }
+            let client = token.client()?;
+            let repo = rt.block_on(owned_repo(&client, repo.repo()?))?;
+            rt.block_on(client.update_repo_settings(&repo, &RepoSettings { private, gated }))?;
+            eprintln!("Updated the settings of {repo}.");
+            Ok(())
+        }
+        ReposCommand::Info { repo, revision, format, token } => {
+            let (client, repo) = (token.client()?, repo.repo()?);
+            let revision = revision.map(|r| r.parse()).transpose()?;
+            let info = rt.block_on(client.repo_info(&repo, revision.as_ref(), true))?;
+            if format.get() != Format::Table {
+                outln!("{}", serde_json::to_string_pretty(&info)?);
+                return Ok(());
+            }
+            outln!("id:      {}", info.id);
+            outln!("commit:  {}", info.sha.as_deref().unwrap_or("?"));
+            outln!("private: {}", info.private.unwrap_or(false));
+            outln!("tags:    {}", info.tags.join(", "));
+            outln!("files:   {}", info.siblings.len());
+            let rows: Vec<Vec<String>> = info
+                .siblings
+                .iter()
+                .map(|s| {
+                    let size = s.lfs.as_ref().map(|l| l.size).or(s.size);
+                    vec![
+                        s.rfilename.clone(),
+                        size.map(format::size).unwrap_or_default(),
+                        if s.lfs.is_some() { "LFS".to_owned() } else { String::new() },
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                outln!("{}", format::table(&["FILE", "SIZE", ""], &rows, &[1]));
+            }
+            Ok(())
+        }
+        ReposCommand::Files { repo, revision, format, token } => {
+            let (client, repo) = (token.client()?, repo.repo()?);
+            let files = rt.block_on(client.list_repo_files(&repo, &revision.parse()?))?;
+            match format.get() {
+                Format::Table => files.iter().for_each(|file| outln!("{file}")),
+                json => print_json(json, &files.into_iter().map(Into::into).collect::<Vec<_>>())?,
+            }
+            Ok(())
+        }
+        ReposCommand::Refs { repo, format, token } => {
+            let (client, repo) = (token.client()?, repo.repo()?);
+            let refs = rt.block_on(client.list_repo_refs(&repo, true))?;
+            if format.get() != Format::Table {
+                outln!("{}", serde_json::to_string_pretty(&refs)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = [
+                ("branch", &refs.branches),
+                ("tag", &refs.tags),
+                ("pr", &refs.pull_requests),
+                ("convert", &refs.converts),
+            ]
+            .into_iter()
+            .flat_map(|(kind, list)| {
+                list.iter().map(move |r| {
+                    vec![kind.to_owned(), r.full_ref.clone(), r.target_commit.clone()]
+                })
+            })
+            .collect();
+            outln!("{}", format::table(&["KIND", "REF", "COMMIT"], &rows, &[]));
+            Ok(())
+        }
+        ReposCommand::Branch(command) => rt.block_on(branch(command)),
+        ReposCommand::Tag(command) => rt.block_on(tag(command)),
+    }
+}
+
+async fn create(args: CreateArgs) -> anyhow::Result<()> {
+    let client = args.token.client()?;
+    let named = crate::args::parse_repo(&args.repo_id, args.repo_type.repo_type)?;
+    let named = match (&args.organization, named.id().namespace()) {
+        (Some(org), None) => {
+            Repo::new(named.repo_type(), RepoId::new(&format!("{org}/{}", named.id()))?)
+        }
+        _ => named,
+    };
+    let repo = owned_repo(&client, named).await?;
+    let private = match (args.private, args.public) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    let options = CreateRepoOptions { private, exist_ok: args.exist_ok, space_sdk: args.space_sdk };
+    let url = client.create_repo(&repo, &options).await?;
+    outln!("{url}");
+    eprintln!("\nYour repo now lives at:\n  {url}\n");
+    eprintln!("You can clone it locally with the command below, and commit/push as usual.\n");
+    eprintln!("  git clone {}\n", client.endpoint().git_remote_url(&repo));
+    Ok(())
+}
+
+async fn branch(command: BranchCommand) -> anyhow::Result<()> {
+    match command {
+        BranchCommand::Create { repo, branch, revision, exist_ok, token } => {
+            let client = token.client()?;
+            let repo = owned_repo(&client, repo.repo()?).await?;
+            let start = revision.map(|r| r.parse()).transpose()?;
+            client.create_branch(&repo, &branch, start.as_ref(), exist_ok).await?;
+            eprintln!("Created branch {branch} in {repo}.");
+        }
+        BranchCommand::Delete { repo, branch, token } => {
+            let client = token.client()?;
+            let repo = owned_repo(&client, repo.repo()?).await?;
+            client.delete_branch(&repo, &branch).await?;
+            eprintln!("Deleted branch {branch} of {repo}.");
+        }
+    }
+    Ok(())
+}
+
+async fn tag(command: TagCommand) -> anyhow::Result<()> {
+    match command {
+        TagCommand::Create { repo, tag, revision, message, exist_ok, token } => {
+            let client = token.client()?;
+            let repo = owned_repo(&client, repo.repo()?).await?;
+            let at = revision.map(|r| r.parse()).transpose()?;
+            client.create_tag(&repo, &tag, at.as_ref(), message.as_deref(), exist_ok).await?;
+            eprintln!("Created tag {tag} in {repo}.");
+        }
+        TagCommand::List { repo, format, token } => {
+            let (client, repo) = (token.client()?, repo.repo()?);
+            let refs = client.list_repo_refs(&repo, false).await?;
+            list_tags(&client, &refs.tags, format.get())?;
+        }
+        TagCommand::Delete { repo, tag, token } => {
+            let client = token.client()?;
+            let repo = owned_repo(&client, repo.repo()?).await?;
+            client.delete_tag(&repo, &tag).await?;
+            eprintln!("Deleted tag {tag} of {repo}.");
+        }
+    }
+    Ok(())
+}
+
+fn list_tags(_client: &HubClient, tags: &[hub_api::GitRef], format: Format) -> anyhow::Result<()> {
+    if format == Format::Table {
+        let rows: Vec<Vec<String>> =
+            tags.iter().map(|t| vec![t.name.clone(), t.target_commit.clone()]).collect();
+        outln!("{}", format::table(&["TAG", "COMMIT"], &rows, &[]));
+        return Ok(());
+    }
+    let items = tags.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
+    print_json(format, &items)
+}
