@@ -103,6 +103,9 @@ pub(crate) fn run(repo_type: RepoType, command: ListCommand) -> anyhow::Result<(
         }
         match format {
             Format::Json => print_json(format, &items)?,
+            Format::Table if rows.is_empty() => {
+                eprintln!("No {} matched.", repo_type.plural());
+            }
             Format::Table => {
                 let headers = ["ID", "DOWNLOADS", "LIKES", "LAST MODIFIED", "TAGS"];
                 outln!("{}", format::table(&headers, &rows, &[1, 2]));

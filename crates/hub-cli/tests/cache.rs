@@ -143,15 +143,15 @@ fn scan_cache_prints_a_table_of_repos() {
     assert!(lines.next().unwrap().starts_with("-------"), "{text}");
     let row = text.lines().find(|l| l.starts_with("julien-c/EsperBERTo-small ")).unwrap();
     let cells: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(cells[1..4], ["model", "130.0", "3"], "{row}");
+    assert_eq!(cells[1..4], ["model", "130B", "3"], "{row}");
     assert!(row.contains("a few seconds ago"), "{row}");
     assert!(row.contains("main, refs/pr/1"), "{row}");
     assert!(row.ends_with(cache.model.to_str().unwrap()), "{row}");
     let row = text.lines().find(|l| l.starts_with("acme/squad ")).unwrap();
-    assert!(row.contains(" dataset ") && row.contains(" 5.0 "), "{row}");
+    assert!(row.contains(" dataset ") && row.contains(" 5B "), "{row}");
     assert!(row.ends_with(cache.dataset.to_str().unwrap()), "{row}");
     assert!(
-        text.contains("Scanned 2 repo(s) for a total of 135.0."),
+        text.contains("Scanned 2 repo(s) for a total of 135B."),
         "the shared blob counts once: {text}"
     );
     assert!(!text.contains("warning"), "{text}");
@@ -171,9 +171,9 @@ fn scan_cache_verbose_shows_one_row_per_revision_and_counts_warnings() {
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("julien-c/")).collect();
     assert_eq!(rows.len(), 2, "{text}");
     let old = rows.iter().find(|r| r.contains(C1)).unwrap();
-    assert!(old.contains(" 110.0 ") && old.contains("refs/pr/1"), "{old}");
+    assert!(old.contains(" 110B ") && old.contains("refs/pr/1"), "{old}");
     let new = rows.iter().find(|r| r.contains(C2)).unwrap();
-    assert!(new.contains(" 120.0 ") && new.contains(" main "), "{new}");
+    assert!(new.contains(" 120B ") && new.contains(" main "), "{new}");
     assert!(text.contains("Got 1 warning(s) while scanning. Use -vvv to print details."), "{text}");
     assert!(stderr(&out).is_empty());
 
@@ -230,7 +230,7 @@ fn delete_cache_dry_run_shows_the_plan_and_deletes_nothing() {
     let text = stdout(&out);
     assert!(text.contains("julien-c/EsperBERTo-small"), "{text}");
     assert!(text.contains(&format!("{C1} (refs: refs/pr/1)")), "{text}");
-    assert!(text.contains("Will free 10.0."), "only the unshared blob: {text}");
+    assert!(text.contains("Will free 10B."), "only the unshared blob: {text}");
     assert!(text.contains("Dry run: nothing deleted."), "{text}");
     assert!(cache.model.join("snapshots").join(C1).exists());
     assert!(cache.model.join("blobs").join(OLD).exists());
@@ -242,7 +242,7 @@ fn delete_cache_of_one_revision_keeps_what_the_other_still_uses() {
     let cache = cache();
     let out = run(&["delete-cache", "--dir", cache.root(), C1, "-y"]);
     assert!(out.status.success(), "{out:?}");
-    assert!(stdout(&out).contains("Deleted. Freed 10.0."), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Deleted. Freed 10B."), "{}", stdout(&out));
 
     assert!(!cache.model.join("snapshots").join(C1).exists());
     assert!(!cache.model.join("blobs").join(OLD).exists(), "its unique blob goes");
@@ -272,7 +272,7 @@ fn delete_cache_of_a_whole_repo_in_any_spelling() {
         let cache = cache();
         let out = run(&["delete-cache", "--dir", cache.root(), target, "-y"]);
         assert!(out.status.success(), "{target}: {out:?}");
-        assert!(stdout(&out).contains("Will free 5.0."), "{}", stdout(&out));
+        assert!(stdout(&out).contains("Will free 5B."), "{}", stdout(&out));
         assert!(!cache.dataset.exists(), "{target}");
         assert!(cache.model.exists());
     }
@@ -280,7 +280,7 @@ fn delete_cache_of_a_whole_repo_in_any_spelling() {
         let cache = cache();
         let out = run(&["delete-cache", "--dir", cache.root(), target, "-y"]);
         assert!(out.status.success(), "{target}: {out:?}");
-        assert!(stdout(&out).contains("Freed 130.0."), "{}", stdout(&out));
+        assert!(stdout(&out).contains("Freed 130B."), "{}", stdout(&out));
         assert!(!cache.model.exists(), "{target}");
         let doc = scan_json(&cache);
         assert!(model_json(&doc).is_none());
@@ -321,7 +321,7 @@ fn delete_cache_asks_first_and_a_closed_stdin_is_a_no() {
     let err = stderr(&out);
     assert!(err.contains("Proceed? [y/N]"), "{err}");
     assert!(err.contains("error: aborted: nothing deleted"), "{err}");
-    assert!(stdout(&out).contains("Will free 20.0."), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Will free 20B."), "{}", stdout(&out));
     assert!(!stdout(&out).contains("Deleted."));
     assert!(cache.model.join("snapshots").join(C2).exists());
     assert!(cache.model.join("blobs").join(NEW).exists());
@@ -337,7 +337,7 @@ fn delete_cache_asks_first_and_a_closed_stdin_is_a_no() {
     child.stdin.take().unwrap().write_all(b"y\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert!(stdout(&out).contains("Deleted. Freed 20.0."));
+    assert!(stdout(&out).contains("Deleted. Freed 20B."));
     assert!(!cache.model.join("snapshots").join(C2).exists());
     assert!(!cache.model.join("refs/main").exists());
 }

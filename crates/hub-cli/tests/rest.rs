@@ -233,7 +233,7 @@ fn a_bad_token_is_refused_and_nothing_is_written() -> anyhow::Result<()> {
 fn whoami_without_a_token_says_not_logged_in() -> anyhow::Result<()> {
     let s = Setup::start()?;
     let out = s.run(&["whoami"])?;
-    assert_eq!(one_error(&out)?, "error: Not logged in");
+    assert_eq!(one_error(&out)?, "error: not logged in: run `hub-cli auth login` or set HF_TOKEN");
     assert_eq!(stderr(&out).lines().count(), 1);
     // HF_TOKEN logs in without a file.
     assert_eq!(ok(&s.run_as(seed::ALICE_READ, &["whoami"])?)?, "alice\norgs: acme\n");
@@ -254,7 +254,10 @@ fn logout_removes_the_files_and_says_when_hf_token_still_logs_in() -> anyhow::Re
     ok(&out)?;
     assert!(stderr(&out).contains("Successfully logged out"), "{}", stderr(&out));
     assert!(!s.token_file().exists() && !s.stored_tokens().exists());
-    assert_eq!(one_error(&s.run(&["whoami"])?)?, "error: Not logged in");
+    assert_eq!(
+        one_error(&s.run(&["whoami"])?)?,
+        "error: not logged in: run `hub-cli auth login` or set HF_TOKEN"
+    );
 
     let out = s.run(&["logout"])?;
     ok(&out)?;
@@ -471,22 +474,17 @@ fn repo_settings_move_files_refs_branches_and_tags() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The ids of `--json` listing output: one JSON object per line.
+/// The ids of `--json` listing output: one JSON array of the Hub's objects.
 fn json_ids(out: &str) -> anyhow::Result<Vec<String>> {
-    out.lines()
-        .map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line)
-                .with_context(|| format!("not one JSON object per line: {line:?}"))?;
-            v["id"].as_str().map(str::to_owned).context("no id")
-        })
-        .collect()
+    let items: Vec<serde_json::Value> =
+        serde_json::from_str(out).with_context(|| format!("not one JSON array: {out:?}"))?;
+    items.iter().map(|v| v["id"].as_str().map(str::to_owned).context("no id")).collect()
 }
 
 #[test]
 fn models_datasets_and_spaces_list_by_library_and_filters() -> anyhow::Result<()> {
     let s = Setup::start()?;
     let out = ok(&s.run(&["models", "list", "--library", "pytorch", "--limit", "2", "--json"])?)?;
-    assert_eq!(out.lines().count(), 2, "{out}");
     assert_eq!(json_ids(&out)?, ["acme/gated-model", "acme/tiny-model"]);
     let out = ok(&s.run(&["models", "list", "--library", "pytorch", "--json"])?)?;
     assert_eq!(
@@ -498,8 +496,10 @@ fn models_datasets_and_spaces_list_by_library_and_filters() -> anyhow::Result<()
     assert!(json_ids(&out)?.contains(&"acme/private-model".to_owned()), "{out}");
 
     let human = ok(&s.run(&["models", "list", "--library", "asteroid"])?)?;
-    assert_eq!(human.lines().count(), 1, "{human}");
-    assert!(human.starts_with("acme/tiny-model ") && human.contains("asteroid"), "{human}");
+    let lines: Vec<&str> = human.lines().collect();
+    assert_eq!(lines.len(), 3, "a header, a rule, one model: {human}");
+    assert!(lines[0].starts_with("ID ") && lines[0].contains(" TAGS"), "{human}");
+    assert!(lines[2].starts_with("acme/tiny-model ") && lines[2].contains("asteroid"), "{human}");
     let out = ok(&s.run(&[
         "models",
         "list",
@@ -535,8 +535,21 @@ fn models_datasets_and_spaces_list_by_library_and_filters() -> anyhow::Result<()
     );
     assert_eq!(s.hub.stats().route("list-models"), 2);
 
-    let line = one_error(&s.run(&["models", "list", "--sort", "nonsense"])?)?;
-    assert!(line.contains("bad request"), "{line}");
+    // A sort key the Hub does not know is refused before anything is sent.
+    s.hub.reset();
+    let out = s.run(&["models", "ls", "--sort", "nonsense"])?;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        stderr(&out).starts_with(
+            "error: invalid value 'nonsense' for '--sort <KEY>': expected one of downloads, \
+             likes, last_modified, created_at, trending_score"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(s.hub.stats().route("list-models"), 0);
+    let out = ok(&s.run(&["models", "ls", "--sort", "last_modified", "--json"])?)?;
+    assert_eq!(json_ids(&out)?.len(), 3, "the Python spelling is sent as the Hub's: {out}");
     Ok(())
 }
 
@@ -548,7 +561,9 @@ fn errors_are_one_line_with_exit_1() -> anyhow::Result<()> {
     let line = one_error(&s.run(&["repo", "files", "acme/tiny-model", "--revision", "nope"])?)?;
     assert!(line.contains("revision not found"), "{line}");
     one_error(&s.run(&["repo", "info", "not a repo id"])?)?;
-    one_error(&s.run(&["repo", "info", "acme/tiny-model", "--type", "bucket"])?)?;
+    let out = s.run(&["repo", "info", "acme/tiny-model", "--type", "bucket"])?;
+    assert_eq!(out.status.code(), Some(2), "refused by the parser: {out:?}");
+    assert!(stderr(&out).contains("expected model, dataset or space"), "{}", stderr(&out));
     let line = one_error(&s.run_as(seed::ALICE_READ, &["repo", "create", "ro", "-y"])?)?;
     assert!(line.contains("forbidden"), "a read token cannot create: {line}");
 
