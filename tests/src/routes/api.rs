@@ -290,7 +290,7 @@ fn whoami(state: &State, auth: &Auth) -> Resp {
         &json!({
             "type": "user", "id": name, "name": name, "fullname": name, "email": format!("{name}@testhub.local"),
             "emailVerified": true, "isPro": false, "canPay": false, "orgs": orgs,
-            "auth": {"type": "access_token", "accessToken": {"displayName": "testhub", "role": role, "createdAt": FIXED_DATE}},
+            "auth": {"type": "access_token", "accessToken": {"displayName": format!("{name}-{role}"), "role": role, "createdAt": FIXED_DATE}},
         }),
     )
 }
