@@ -357,3 +357,110 @@ fn delete_cache_refuses_a_prefix_that_names_two_commits() {
     assert!(cache.model.join("snapshots").join(C1).exists(), "nothing was deleted");
     assert!(cache.model.join("snapshots").join(twin).exists());
 }
+
+#[test]
+fn cache_ls_lists_repos_or_revisions_as_a_table_or_one_json_array() {
+    let cache = cache();
+    let out = run(&["cache", "ls", "--cache-dir", cache.root()]);
+    assert!(out.status.success(), "{out:?}");
+    // The scan-cache table, but for the scan's time.
+    let table = |out: &Output| -> Vec<String> {
+        stdout(out).lines().filter(|l| !l.starts_with("Done in")).map(str::to_owned).collect()
+    };
+    assert_eq!(table(&out), table(&run(&["scan-cache", "--dir", cache.root()])));
+    let out = run(&["cache", "ls", "--dir", cache.root(), "--format", "json"]);
+    let repos: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = repos.iter().map(|r| r["repo_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["julien-c/EsperBERTo-small", "acme/squad"]);
+    let out = run(&["cache", "ls", "--dir", cache.root(), "--revisions", "-q"]);
+    let mut commits: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    commits.sort();
+    assert_eq!(commits, [C1, C2, D1]);
+    let out = run(&["cache", "ls", "--dir", cache.root(), "--revisions", "--format", "jsonl"]);
+    let rows: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{}", stdout(&out));
+    assert!(rows.iter().any(|r| r["repo_type"] == "dataset" && r["commit_hash"] == D1));
+}
+
+#[test]
+fn cache_prune_deletes_only_the_revisions_no_ref_points_to() {
+    let cache = cache();
+    const DETACHED: &str = "4444444444444444444444444444444444444444";
+    const ONLY_DETACHED: &str = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    std::fs::write(cache.model.join("blobs").join(ONLY_DETACHED), vec![b'y'; 7]).unwrap();
+    link(&cache.model, DETACHED, "README.md", SHARED);
+    link(&cache.model, DETACHED, "old.bin", ONLY_DETACHED);
+
+    let out = run(&["cache", "prune", "--dir", cache.root(), "--dry-run"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains(DETACHED) && !text.contains(C1) && !text.contains(C2), "{text}");
+    assert!(text.contains("Will free 7B."), "the shared blob stays: {text}");
+    assert!(cache.model.join("snapshots").join(DETACHED).exists());
+
+    let out = run(&["cache", "prune", "--dir", cache.root(), "-y"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!cache.model.join("snapshots").join(DETACHED).exists());
+    assert!(!cache.model.join("blobs").join(ONLY_DETACHED).exists());
+    assert!(cache.model.join("blobs").join(SHARED).exists());
+    assert!(cache.model.join("snapshots").join(C1).exists(), "refs/pr/1 keeps C1");
+
+    let out = run(&["cache", "prune", "--dir", cache.root(), "-y"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stderr(&out), "Nothing to prune: every cached revision has a ref.\n");
+}
+
+#[test]
+fn cache_verify_checks_each_blob_against_the_hash_it_is_named_by() {
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("hub");
+    let repo = root.join("models--acme--verified");
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    let weights = vec![7u8; 3000];
+    let lfs_etag: String =
+        sha2::Sha256::digest(&weights).iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(repo.join("blobs").join(&lfs_etag), &weights).unwrap();
+    // `printf 'hello\n' | git hash-object --stdin`
+    let git_etag = "ce013625030ba8dba906f756967f9e9ca394464a";
+    std::fs::write(repo.join("blobs").join(git_etag), "hello\n").unwrap();
+    link(&repo, C1, "weights.bin", &lfs_etag);
+    link(&repo, C1, "hello.txt", git_etag);
+    write_ref(&repo, "main", C1);
+    let root = root.to_str().unwrap();
+
+    let out = run(&["cache", "verify", "acme/verified", "--cache-dir", root]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stderr(&out), "Verified 2 file(s) of acme/verified: every one matches its hash.\n");
+
+    // One flipped byte in the LFS blob: named, and exit 1.
+    let mut bad = weights.clone();
+    bad[1234] ^= 1;
+    std::fs::write(repo.join("blobs").join(&lfs_etag), &bad).unwrap();
+    let out = run(&["cache", "verify", "acme/verified", "--cache-dir", root, "--revision", "main"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].ends_with(&format!(
+            "weights.bin: expected {lfs_etag}, found {}",
+            sha2::Sha256::digest(&bad).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1],
+        "error: 1 of 2 cached file(s) of acme/verified do not match their hash; delete them \
+         with `hub-cli cache rm` and download again"
+    );
+
+    let out = run(&["cache", "verify", "acme/absent", "--cache-dir", root]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error: acme/absent is not in the cache "),
+        "{}",
+        stderr(&out)
+    );
+}
