@@ -73,3 +73,48 @@ fn version_and_help() {
     let out = hub_cli().arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("env"));
 }
+
+#[test]
+fn version_command_and_shell_completions() {
+    let out = hub_cli().arg("version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("hub-cli {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    for (shell, marker) in
+        [("bash", "complete -F"), ("zsh", "#compdef hub-cli"), ("fish", "complete -c hub-cli")]
+    {
+        let out = hub_cli().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}: {out:?}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["auth", "repos", "cache", "download", "upload"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+}
+
+#[test]
+fn the_seed_names_still_parse_and_max_workers_zero_is_refused() {
+    for args in [
+        &["login", "--help"][..],
+        &["whoami", "--help"],
+        &["logout", "--help"],
+        &["repo", "create", "--help"],
+        &["repo", "branch", "create", "--help"],
+        &["scan-cache", "--help"],
+        &["delete-cache", "--help"],
+        &["models", "list", "--help"],
+        &["lfs-enable-largefiles", "--help"],
+    ] {
+        let out = hub_cli().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    let out = hub_cli().args(["download", "a/b", "--max-workers", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: invalid value '0' for '--max-workers <N>': 0 is not in 1..=65535"),
+        "{err}"
+    );
+}

@@ -574,3 +574,113 @@ fn errors_are_one_line_with_exit_1() -> anyhow::Result<()> {
     assert!(line.contains("127.0.0.1:9"), "{line}");
     Ok(())
 }
+
+#[test]
+fn auth_keeps_named_tokens_lists_switches_and_logs_out_one() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    ok(&s.login(seed::ALICE)?)?;
+    let out = s.run_with_stdin(&mut s.cli(&["auth", "login"]), &format!("{}\n", seed::BOB))?;
+    assert!(stderr(&out).contains("logged in as bob (token \"bob-write\")"), "{}", stderr(&out));
+    assert_eq!(ok(&s.run(&["auth", "list"])?)?, "  alice-write\n* bob-write\n");
+    assert_eq!(ok(&s.run(&["auth", "whoami"])?)?, "bob\n");
+
+    let out = s.run(&["auth", "switch", "--token-name", "alice-write"])?;
+    assert_eq!(stderr(&out), "The active token is now \"alice-write\".\n");
+    assert_eq!(ok(&s.run(&["auth", "list"])?)?, "* alice-write\n  bob-write\n");
+    assert!(ok(&s.run(&["whoami"])?)?.starts_with("alice\n"), "the seed's name still works");
+    assert_eq!(std::fs::read_to_string(s.token_file())?, seed::ALICE, "Python reads this file");
+    let line = one_error(&s.run(&["auth", "switch", "--token-name", "nobody"])?)?;
+    assert_eq!(line, "error: no stored token is named \"nobody\"; `hub-cli auth list` shows them");
+
+    ok(&s.run(&["auth", "logout", "--token-name", "bob-write"])?)?;
+    assert_eq!(ok(&s.run(&["auth", "list"])?)?, "* alice-write\n");
+    ok(&s.run(&["auth", "logout", "--token-name", "alice-write"])?)?;
+    assert!(!s.token_file().exists(), "the active token went with its name");
+    let out = s.run(&["auth", "list"])?;
+    assert_eq!(
+        (stdout(&out).as_str(), stderr(&out).as_str()),
+        ("", "No stored token: run `hub-cli auth login`.\n")
+    );
+    Ok(())
+}
+
+#[test]
+fn repo_ids_take_type_prefixes_and_exist_ok_flags() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let alice = |args: &[&str]| s.run_as(seed::ALICE, args);
+    for id in ["datasets/acme/tiny-dataset", "hf://datasets/acme/tiny-dataset"] {
+        let out = ok(&s.run(&["repos", "info", id, "--format", "json"])?)?;
+        let info: serde_json::Value = serde_json::from_str(&out)?;
+        assert_eq!(info["id"], "acme/tiny-dataset", "{id}: {out}");
+    }
+    let out =
+        ok(&s.run(&["repos", "info", "acme/tiny-dataset", "--repo-type", "dataset", "--json"])?)?;
+    assert!(out.contains("\"acme/tiny-dataset\""), "{out}");
+    let line = one_error(&s.run(&[
+        "repos",
+        "info",
+        "spaces/acme/tiny-space",
+        "--repo-type",
+        "dataset",
+    ])?)?;
+    assert_eq!(
+        line,
+        "error: 'spaces/acme/tiny-space' names a space but --repo-type says dataset: drop one of them"
+    );
+
+    // Creating asks nothing, even on a terminal-less stdin; again with --exist-ok is no error.
+    ok(&alice(&["repos", "create", "twice"])?)?;
+    ok(&alice(&["repos", "create", "twice", "--exist-ok"])?)?;
+    ok(&alice(&["repos", "branch", "create", "twice", "dev"])?)?;
+    one_error(&alice(&["repos", "branch", "create", "twice", "dev"])?)?;
+    ok(&alice(&["repos", "branch", "create", "twice", "dev", "--exist-ok"])?)?;
+    ok(&alice(&["repos", "tag", "create", "twice", "v1", "--revision", "dev"])?)?;
+    let tags = ok(&alice(&["repos", "tag", "list", "alice/twice", "--format", "json"])?)?;
+    let tags: Vec<serde_json::Value> = serde_json::from_str(&tags)?;
+    assert_eq!(tags.len(), 1, "{tags:?}");
+    assert_eq!(tags[0]["name"], "v1");
+    ok(&alice(&["repos", "tag", "delete", "twice", "v1"])?)?;
+    ok(&alice(&["repos", "branch", "delete", "twice", "dev"])?)?;
+    let refs = ok(&alice(&["repos", "refs", "alice/twice"])?)?;
+    assert!(!refs.contains("dev") && refs.contains("refs/heads/main"), "{refs}");
+    Ok(())
+}
+
+#[test]
+fn download_dry_run_shows_sizes_and_what_is_cached_and_fetches_nothing() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    let cache = s.dir.path().join("cache");
+    let cache = cache.to_str().context("utf-8")?;
+    let dry = |extra: &[&str]| -> anyhow::Result<String> {
+        let mut args = vec!["download", "acme/tiny-model", "--cache-dir", cache, "--dry-run"];
+        args.extend_from_slice(extra);
+        ok(&s.run(&args)?)
+    };
+    s.hub.reset();
+    let out = dry(&["--include", "*.json", "--include", "weights.bin"])?;
+    let rows: Vec<Vec<&str>> =
+        out.lines().skip(2).take(2).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(
+        rows,
+        [vec!["config.json", "20B", "download"], vec!["weights.bin", "1.6M", "download"]],
+        "{out}"
+    );
+    assert!(out.contains("2 file(s) of acme/tiny-model at "), "{out}");
+    assert!(out.contains("1.6M in all: 2 to download (1.6M), 0 cached."), "{out}");
+    assert_eq!(s.hub.stats().route("resolve"), 0, "nothing was downloaded");
+    assert!(!Path::new(cache).join("models--acme--tiny-model").exists(), "nothing was written");
+
+    ok(&s.run(&["download", "acme/tiny-model", "config.json", "--cache-dir", cache])?)?;
+    let out = dry(&["config.json", "weights.bin"])?;
+    assert!(out.contains("1 to download (1.6M), 1 cached."), "{out}");
+    let line = one_error(&s.run(&[
+        "download",
+        "acme/tiny-model",
+        "nope.bin",
+        "--cache-dir",
+        cache,
+        "--dry-run",
+    ])?)?;
+    assert_eq!(line, "error: nope.bin is not in acme/tiny-model at main");
+    Ok(())
+}
