@@ -270,12 +270,12 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
                     vec![
                         s.rfilename.clone(),
                         size.map(format::size).unwrap_or_default(),
-                        if s.lfs.is_some() { "LFS".to_owned() } else { String::new() },
+                        if s.lfs.is_some() { "yes".to_owned() } else { String::new() },
                     ]
                 })
                 .collect();
             if !rows.is_empty() {
-                outln!("{}", format::table(&["FILE", "SIZE", ""], &rows, &[1]));
+                outln!("\n{}", format::table(&["FILE", "SIZE", "LFS"], &rows, &[1]));
             }
             Ok(())
         }
