@@ -86,9 +86,11 @@ enum Command {
     Env,
     /// Print hub-cli's version.
     Version,
-    /// Print a shell's completion script: `hub-cli completions bash > /etc/bash_completion.d/hub-cli`.
+    /// Print a shell's completion script.
+    ///
+    /// For example: `hub-cli completions bash > /etc/bash_completion.d/hub-cli`.
     Completions {
-        /// bash, zsh, fish, elvish or powershell.
+        /// The shell.
         shell: clap_complete::Shell,
     },
     /// Set up a clone so that git-lfs pushes files above the Hub's 5 GB limit in parts.

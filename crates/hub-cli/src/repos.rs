@@ -52,7 +52,8 @@ pub(crate) enum ReposCommand {
         /// Make it public.
         #[arg(long)]
         public: bool,
-        /// Gating: auto, manual or false.
+        /// Gate access: requests approved automatically (auto) or by you (manual), or no gate
+        /// (false).
         #[arg(long, value_parser = ["auto", "manual", "false"])]
         gated: Option<String>,
         #[command(flatten)]
