@@ -42,7 +42,6 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 #[command(
     name = "hub-cli",
     version,
-    about,
     long_about = None,
     after_help = "The commands of the Python `hf` CLI, with its flags. The older names \
                   (login, logout, whoami, repo, scan-cache, delete-cache) still work."
