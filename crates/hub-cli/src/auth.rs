@@ -135,10 +135,17 @@ fn read_token() -> anyhow::Result<String> {
 pub(crate) fn run_logout(args: LogoutArgs) -> anyhow::Result<()> {
     let store = TokenStore::from_env()?;
     if let Some(name) = &args.token_name {
+        let was_active = store.active_name()?.is_some_and(|active| active == name.trim());
         if !store.remove(name)? {
             anyhow::bail!("no stored token is named {name:?}; `hub-cli auth list` shows them");
         }
         eprintln!("Deleted the token {name:?}.");
+        if was_active {
+            eprintln!(
+                "It was the active token, so no token is active now: \
+                 `hub-cli auth switch --token-name NAME` makes another one active."
+            );
+        }
         return Ok(());
     }
     let removed = store.clear()?;

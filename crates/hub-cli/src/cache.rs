@@ -67,8 +67,10 @@ pub(crate) enum CacheCommand {
         #[arg(short = 'y', long = "yes")]
         yes: bool,
     },
-    /// Check every cached file of a repo against the hash its blob is named by (the sha256 of
-    /// an LFS file, the git blob id of the others); exits with 1 when one does not match.
+    /// Check a repo's cached files against their hashes; exits with 1 when one does not match.
+    ///
+    /// Each file must hash to the name of its blob: the sha256 of an LFS file, the git blob id
+    /// of the others.
     Verify {
         #[command(flatten)]
         repo: RepoArgs,

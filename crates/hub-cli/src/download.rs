@@ -46,7 +46,7 @@ pub(crate) struct DownloadArgs {
     #[command(flatten)]
     token: TokenArg,
     /// Files downloaded at once.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = parse_workers)]
     max_workers: u16,
     /// Show what would be downloaded (sizes, and what is already cached) and stop.
     #[arg(long)]
@@ -54,6 +54,12 @@ pub(crate) struct DownloadArgs {
     /// No progress bars and no messages: only the path.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// `--max-workers`: a count of files, so at least one (clap's range check would say
+/// `0 is not in 1..=65535`, in Rust's words).
+fn parse_workers(s: &str) -> Result<u16, String> {
+    s.parse().ok().filter(|n| *n > 0).ok_or_else(|| "expected a number from 1 to 65535".to_owned())
 }
 
 pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {

@@ -42,7 +42,6 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 #[command(
     name = "hub-cli",
     version,
-    about,
     long_about = None,
     after_help = "The commands of the Python `hf` CLI, with its flags. The older names \
                   (login, logout, whoami, repo, scan-cache, delete-cache) still work."
@@ -86,9 +85,11 @@ enum Command {
     Env,
     /// Print hub-cli's version.
     Version,
-    /// Print a shell's completion script: `hub-cli completions bash > /etc/bash_completion.d/hub-cli`.
+    /// Print a shell's completion script.
+    ///
+    /// For example: `hub-cli completions bash > /etc/bash_completion.d/hub-cli`.
     Completions {
-        /// bash, zsh, fish, elvish or powershell.
+        /// The shell.
         shell: clap_complete::Shell,
     },
     /// Set up a clone so that git-lfs pushes files above the Hub's 5 GB limit in parts.

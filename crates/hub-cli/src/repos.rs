@@ -52,7 +52,8 @@ pub(crate) enum ReposCommand {
         /// Make it public.
         #[arg(long)]
         public: bool,
-        /// Gating: auto, manual or false.
+        /// Gate access: requests approved automatically (auto) or by you (manual), or no gate
+        /// (false).
         #[arg(long, value_parser = ["auto", "manual", "false"])]
         gated: Option<String>,
         #[command(flatten)]
@@ -270,12 +271,12 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
                     vec![
                         s.rfilename.clone(),
                         size.map(format::size).unwrap_or_default(),
-                        if s.lfs.is_some() { "LFS".to_owned() } else { String::new() },
+                        if s.lfs.is_some() { "yes".to_owned() } else { String::new() },
                     ]
                 })
                 .collect();
             if !rows.is_empty() {
-                outln!("{}", format::table(&["FILE", "SIZE", ""], &rows, &[1]));
+                outln!("\n{}", format::table(&["FILE", "SIZE", "LFS"], &rows, &[1]));
             }
             Ok(())
         }

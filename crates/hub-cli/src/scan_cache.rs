@@ -93,7 +93,7 @@ pub(crate) fn repo_table(info: &CacheInfo, now: SystemTime) -> String {
             "LOCAL PATH",
         ],
         &rows,
-        &[3],
+        &[2, 3],
     )
 }
 
@@ -128,7 +128,7 @@ pub(crate) fn revision_table(info: &CacheInfo, now: SystemTime) -> String {
             "LOCAL PATH",
         ],
         &rows,
-        &[4],
+        &[3, 4],
     )
 }
 
