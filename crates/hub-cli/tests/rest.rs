@@ -182,10 +182,10 @@ fn login_from_stdin_writes_the_python_files_0600_and_never_prints_the_token() ->
     let out = s.cli(&["whoami"]).env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1").output()?;
     assert_eq!(ok(&out)?, "alice\norgs: acme\n");
 
-    // Another token: stored under its name on the Hub (the TestHub names every token
-    // `testhub`, so it replaces that section, as the Python tool does), and made active; the
-    // other sections (here one the Python tool wrote) are kept.
-    let name = tokens[0].0.clone();
+    // Another token: stored under its name on the Hub (the TestHub names a token
+    // `{user}-{role}`), and made active; the other sections (alice's, and one the Python tool
+    // wrote) are kept.
+    assert_eq!(tokens[0].0, "alice-write");
     let mut content = std::fs::read_to_string(s.stored_tokens())?;
     content.push_str("[laptop]\nhf_token = hf_fromPythonLaptop\nexpires_at = 1\n\n");
     std::fs::write(s.stored_tokens(), content)?;
@@ -197,7 +197,8 @@ fn login_from_stdin_writes_the_python_files_0600_and_never_prints_the_token() ->
     tokens.sort();
     let mut expected = vec![
         ("laptop".to_owned(), "hf_fromPythonLaptop".to_owned()),
-        (name, seed::JULIEN_C.to_owned()),
+        ("alice-write".to_owned(), seed::ALICE.to_owned()),
+        ("julien-c-write".to_owned(), seed::JULIEN_C.to_owned()),
     ];
     expected.sort();
     assert_eq!(tokens, expected);

@@ -452,8 +452,7 @@ fn auth_login_list_switch_logout() -> anyhow::Result<()> {
     session.run(&sandbox, &["auth", "list"], 0)?;
     let out = sandbox.run_with_stdin(&["auth", "login"], &format!("{}\n", seed::ALICE))?;
     session.add("auth login    # alice's write token on stdin", &out, 0)?;
-    // A second token: the TestHub names every token `testhub`, so a second login would
-    // replace the first; one the Python tool stored on another machine stands for it.
+    // A second token, one the Python tool stored under a name of the user's own.
     let stored = sandbox.hf_home().join("stored_tokens");
     let mut tokens = std::fs::read_to_string(&stored)?;
     tokens.push_str(&format!("[laptop]\nhf_token = {}\n", seed::CAROL));
