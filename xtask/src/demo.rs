@@ -6,9 +6,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::tools;
 use crate::util::{
-    cargo, exec, exec_hiding, no_args_or_help, output, project_root, say, sha256_file, step,
-    write_varied_file,
+    cargo, command, exec, exec_hiding, no_args_or_help, output, project_root, say, sha256_file,
+    step, write_varied_file,
 };
 
 const HELP: &str = "\
@@ -19,7 +20,9 @@ Builds hub-cli and the local Hub (testhub), starts the Hub on loopback with the 
 then publishes a model with git, git-lfs and hub-cli's multipart agent, and another over HTTP
 with hub-cli upload (no git). Last, it runs the library examples (examples/, package
 hub-examples: download, list_models, publish, blocking) against the same Hub. Needs no
-internet; needs curl, git, git-lfs and openssl. git runs with a configuration of its own under
+internet. First makes sure git, git-lfs, curl and openssl are present: Debian's packages,
+installed with apt-get when missing (through sudo -n when not root); when that cannot be done,
+it fails with the command to run by hand. git runs with a configuration of its own under
 target/demo/: yours is neither read nor changed.
 ";
 
@@ -46,7 +49,7 @@ impl LocalHub {
     /// The JSON answer to `GET {endpoint}{path}`, which must be a success.
     pub(crate) fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let body = output(
-            Command::new("curl")
+            command("curl")
                 .args(["-sSf", "--noproxy", "*"])
                 .arg(format!("{}{path}", self.endpoint)),
         )?;
@@ -93,7 +96,7 @@ impl LocalHub {
     fn set_page_size(&self, size: Option<usize>) -> anyhow::Result<()> {
         let body = serde_json::json!({ "page_size": size }).to_string();
         output(
-            Command::new("curl")
+            command("curl")
                 .args(["-sSf", "--noproxy", "*", "-X", "POST", "-d", &body])
                 .arg(format!("{}/_testhub/config", self.endpoint)),
         )?;
@@ -125,7 +128,7 @@ pub(crate) fn requests_since(
 
 /// Starts `testhub` in `root` with `extra` arguments and waits for its JSON line.
 pub(crate) fn start_hub(testhub: &Path, root: &Path, extra: &[&str]) -> anyhow::Result<LocalHub> {
-    let mut child = Command::new(testhub)
+    let mut child = command(testhub)
         .arg("--root")
         .arg(root)
         .args(["--port", "0"])
@@ -151,6 +154,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     if !no_args_or_help(args, HELP)? {
         return Ok(());
     }
+    tools::ensure()?;
     let root = project_root();
     step("build hub-cli and the local Hub");
     exec(cargo().args(["build", "-q", "-p", "hub-cli", "-p", "hub-tests", "--bins"]))?;
@@ -190,7 +194,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
 
     let hub_cli = |args: &[&str]| {
-        let mut cmd = Command::new(bin.join("hub-cli"));
+        let mut cmd = command(bin.join("hub-cli"));
         cmd.args(args)
             .env("HF_ENDPOINT", &hub.endpoint)
             .env("HF_HOME", demo.join("home"))
@@ -204,7 +208,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     step("the seed's example file, as the Hub serves it (HEAD)");
     let url = format!("{}/julien-c/EsperBERTo-small/resolve/main/pytorch_model.bin", hub.endpoint);
-    let headers = output(Command::new("curl").args(["-sI", &url]))?;
+    let headers = output(command("curl").args(["-sI", &url]))?;
     say(headers.trim_end());
     for wanted in ["302", "x-repo-commit", "x-linked-etag", "x-linked-size", "location"] {
         if !headers.to_ascii_lowercase().contains(wanted) {
@@ -352,7 +356,7 @@ fn accounts(hub: &LocalHub, hub_cli: &dyn Fn(&[&str]) -> Command) -> anyhow::Res
 
 /// git with a configuration of its own under `home`.
 fn isolated_git(home: &Path) -> Command {
-    let mut cmd = Command::new("git");
+    let mut cmd = command("git");
     own_git_config(&mut cmd, home);
     cmd
 }
