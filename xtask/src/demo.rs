@@ -8,12 +8,12 @@ use std::process::{Child, Command, Stdio};
 
 use crate::tools;
 use crate::util::{
-    cargo, command, exec, exec_hiding, no_args_or_help, output, project_root, say, sha256_file,
-    step, write_varied_file,
+    cargo, command, exec, exec_hiding, output, project_root, say, sha256_file, step,
+    write_varied_file,
 };
 
 const HELP: &str = "\
-cargo xtask demo
+cargo xtask demo [--hide-tools]
 
 Builds hub-cli and the local Hub (testhub), starts the Hub on loopback with the seed repos
 (julien-c/EsperBERTo-small, acme/tiny-model, …) under target/demo/, and runs hub-cli against it,
@@ -24,6 +24,10 @@ internet. First makes sure git, git-lfs, curl and openssl are present: Debian's 
 installed with apt-get when missing (through sudo -n when not root); when that cannot be done,
 it fails with the command to run by hand. git runs with a configuration of its own under
 target/demo/: yours is neither read nor changed.
+
+Options:
+  --hide-tools   run the demo (this binary) with git-lfs, curl and openssl hidden from PATH,
+                 as `cargo xtask test` does: it must pass, its tools step linking them back
 ";
 
 /// The demo Hub asks for multipart uploads from this size, in parts of `DEMO_CHUNK_SIZE` (the
@@ -151,10 +155,22 @@ pub(crate) fn start_hub(testhub: &Path, root: &Path, extra: &[&str]) -> anyhow::
 }
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    if !no_args_or_help(args, HELP)? {
-        return Ok(());
+    let mut hide_tools = false;
+    for arg in args {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                say(HELP);
+                return Ok(());
+            }
+            "--hide-tools" => hide_tools = true,
+            other => anyhow::bail!("unexpected argument '{other}'\n\n{HELP}"),
+        }
     }
     tools::ensure()?;
+    if hide_tools {
+        step("the demo with git-lfs, curl and openssl hidden from PATH");
+        return tools::demo_with_tools_hidden();
+    }
     let root = project_root();
     step("build hub-cli and the local Hub");
     exec(cargo().args(["build", "-q", "-p", "hub-cli", "-p", "hub-tests", "--bins"]))?;

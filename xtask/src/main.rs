@@ -3,8 +3,8 @@
 //! - `cargo xtask test`: installs what the tests need (git-lfs, curl and openssl through the
 //!   step it shares with `demo`, [`tools::ensure`]; a Python venv with the official
 //!   `huggingface_hub` under `target/`), then runs every check: fmt, clippy, docs, `tidy` (the
-//!   source rules and the layering), the Rust tests and the Python fidelity suite. It fails
-//!   loudly; it never skips.
+//!   source rules and the layering), the Rust tests, the Python fidelity suite, and the demo
+//!   with git-lfs, curl and openssl hidden from `PATH`. It fails loudly; it never skips.
 //! - `cargo xtask demo`: the main job, offline: installs the tools it needs ([`tools::ensure`]),
 //!   starts the local Hub, seeds it and runs `hub-cli` against it, then publishes a model with
 //!   git and the multipart agent, and one over HTTP with `hub-cli upload`, and runs the library
@@ -35,7 +35,7 @@ cargo xtask <TASK>
 
 Tasks:
   test    install what the tests need (git-lfs, curl, openssl, a Python venv), then fmt, clippy,
-          docs, tidy, Rust tests, Python fidelity suite
+          docs, tidy, Rust tests, Python fidelity suite, the demo with git-lfs hidden from PATH
   demo    install what it needs (git-lfs, curl, openssl), start the local Hub (offline), seed it,
           run hub-cli against it, publish a model with git and one over HTTP (hub-cli upload),
           run the library examples (examples/) against it

@@ -14,8 +14,9 @@ that cannot be done, it fails with the command to run by hand), and makes a Pyth
 the official huggingface_hub under target/py-venv. Then runs, stopping at the first failure:
   cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings as errors,
   cargo xtask tidy (module docs, no todo!/dbg!, the environment read only in from_env,
-  the README's environment table, the layering), every Rust test, and the Python fidelity
-  suite (tests/python).
+  the README's environment table, the layering), every Rust test, the Python fidelity
+  suite (tests/python), and the demo with git-lfs, curl and openssl hidden from PATH, which
+  must pass (its tools step links them back).
 ";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
@@ -74,6 +75,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             .env("TESTHUB_BIN", &testhub)
             .env("HUB_CLI_BIN", root.join("target/debug/hub-cli")),
     )?;
+
+    step("the demo with git-lfs, curl and openssl hidden from PATH (the tools step links them)");
+    tools::demo_with_tools_hidden()?;
 
     step("all checks passed");
     Ok(())

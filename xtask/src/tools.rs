@@ -26,12 +26,23 @@
 //! other folder of the user's `PATH`: the `git` that git-lfs's package pulls in before one in
 //! `/usr/local/bin`, say. The links change how these tools are found, nothing else.
 //!
-//! The unit tests below cover the choice between the three, the install and its failures,
-//! with a fake installer.
+//! The proof is a step of `cargo xtask test`, [`demo_with_tools_hidden`]: it runs
+//! `cargo xtask demo` (this very binary) with a `PATH` from which git-lfs, curl and openssl are
+//! hidden (every folder of `PATH` mirrored under `target/tools/hidden-path/`, a symlink for
+//! everything it holds but them), after checking that they are hidden indeed (`git lfs
+//! version` fails with that `PATH`). The demo must pass, and its tools step must say it
+//! linked each of them back. Without the step in the demo, its `git lfs install` fails, and
+//! so does the check (as it does when a command of the demo is not built by `util::command`).
+//! It costs one more demo run, about 10 s on 2 cores once the tests have built everything, and
+//! changes nothing on the machine: `cargo xtask demo --hide-tools` runs it alone. It takes
+//! branch 2 on a machine that has the packages; branch 3 runs on a fresh machine (the first
+//! `demo` or `test` installs the packages), and the unit tests below cover the choice between
+//! the three, the install and its failures, with a fake installer.
 
 use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use crate::util::{exec, output, project_root, say, step};
@@ -41,7 +52,8 @@ use crate::util::{exec, output, project_root, say, step};
 pub(crate) struct Tool {
     pub(crate) program: &'static str,
     pub(crate) package: &'static str,
-    /// The arguments that print its version (the first line is shown).
+    /// The arguments that print its version (shown up to the end of its first line or a
+    /// parenthesis).
     version_args: &'static [&'static str],
 }
 
@@ -58,6 +70,12 @@ pub(crate) const TOOLS: [Tool; 4] = [
 const DEBIAN_BIN: &str = "/usr/bin";
 /// The links to tools found off `PATH`, from the workspace root.
 const LINKS: &str = "target/tools/bin";
+/// Where [`demo_with_tools_hidden`] mirrors the folders of `PATH`, from the workspace root.
+const HIDDEN_PATH: &str = "target/tools/hidden-path";
+/// The tools [`demo_with_tools_hidden`] hides from `PATH`: all of them but git, which is
+/// often not Debian's (a `/usr/local/bin/git`, say): hidden, it would be installed from
+/// Debian's package on such a machine, changing it.
+const HIDDEN_BY_CHECK: [&str; 3] = ["git-lfs", "curl", "openssl"];
 /// What [`ensure`] says of a tool it linked into [`LINKS`].
 const LINKED: &str = "not on PATH: linked into target/tools/bin";
 
@@ -78,6 +96,11 @@ impl SearchPath {
     /// xtask's `PATH` (empty when unset).
     fn from_env() -> Self {
         Self(std::env::var_os("PATH").unwrap_or_default())
+    }
+
+    /// The `PATH` child processes get: [`child_path`], else xtask's.
+    fn of_children() -> Self {
+        child_path().map_or_else(Self::from_env, |path| Self(path.to_owned()))
     }
 
     /// Its folders, in order (empty entries left out).
@@ -287,6 +310,106 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
     std::fs::copy(target, link).map(drop)
 }
 
+/// A `PATH` with the same folders as `dirs`, in order, but none of `programs`: each folder
+/// mirrored as `farm/<index>`, a symlink for every entry but those (a folder that cannot be
+/// read is mirrored empty). `farm` is made anew.
+fn path_hiding(dirs: &[PathBuf], programs: &[&str], farm: &Path) -> anyhow::Result<OsString> {
+    if farm.exists() {
+        std::fs::remove_dir_all(farm)
+            .map_err(|e| anyhow::format_err!("cannot remove {}: {e}", farm.display()))?;
+    }
+    let mut mirrors = Vec::new();
+    for (index, dir) in dirs.iter().enumerate() {
+        let mirror = farm.join(index.to_string());
+        std::fs::create_dir_all(&mirror)
+            .map_err(|e| anyhow::format_err!("cannot create {}: {e}", mirror.display()))?;
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            if programs.iter().any(|program| name == OsStr::new(program)) {
+                continue;
+            }
+            symlink(&entry.path(), &mirror.join(&name)).map_err(|e| {
+                anyhow::format_err!(
+                    "cannot mirror {} in {}: {e}",
+                    entry.path().display(),
+                    mirror.display()
+                )
+            })?;
+        }
+        mirrors.push(mirror);
+    }
+    std::env::join_paths(mirrors).map_err(|e| anyhow::format_err!("cannot join a PATH: {e}"))
+}
+
+/// The check of this module (see its docs): `cargo xtask demo` run with git-lfs, curl and
+/// openssl hidden from `PATH` must pass, its tools step linking each of them back.
+pub(crate) fn demo_with_tools_hidden() -> anyhow::Result<()> {
+    let root = project_root();
+    let farm = root.join(HIDDEN_PATH);
+    let hidden = path_hiding(&SearchPath::of_children().dirs(), &HIDDEN_BY_CHECK, &farm)?;
+    let hidden_dirs = SearchPath(hidden.clone()).dirs();
+    // The check proves something only if they are hidden indeed.
+    for program in HIDDEN_BY_CHECK {
+        if let Some(found) = find_in(&hidden_dirs, program) {
+            anyhow::bail!("{program} is still on the PATH that hides it, at {}", found.display());
+        }
+    }
+    if output(Command::new("git").args(["lfs", "version"]).env("PATH", &hidden)).is_ok() {
+        anyhow::bail!(
+            "git still runs git-lfs with it hidden from PATH (from git's exec-path?): the check \
+             would prove nothing"
+        );
+    }
+    say(&format!(
+        "PATH: its {} folders mirrored under {} without {}; `git lfs version` fails with it",
+        hidden_dirs.len(),
+        farm.display(),
+        HIDDEN_BY_CHECK.join(", ")
+    ));
+
+    let xtask = std::env::current_exe()
+        .map_err(|e| anyhow::format_err!("cannot find the xtask binary: {e}"))?;
+    say(&format!(
+        "$ PATH=<that PATH> {} demo    (its output is shown when it fails)",
+        xtask.display()
+    ));
+    let mut child = Command::new(&xtask)
+        .arg("demo")
+        .env("PATH", &hidden)
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| anyhow::format_err!("cannot run {} demo: {e}", xtask.display()))?;
+    let stdout =
+        child.stdout.take().ok_or_else(|| anyhow::format_err!("the demo has no stdout"))?;
+    let lines: Vec<String> = BufReader::new(stdout).lines().collect::<Result<_, _>>()?;
+    let status = child.wait()?;
+    let shown = |why: &str| {
+        say(&lines.join("\n"));
+        anyhow::format_err!(
+            "the demo with {} hidden from PATH {why}: the tools step did not bring them back",
+            HIDDEN_BY_CHECK.join(", ")
+        )
+    };
+    if !status.success() {
+        return Err(shown(&format!("failed ({status})")));
+    }
+    for program in HIDDEN_BY_CHECK {
+        let prefix = format!("  {program}: ");
+        match lines.iter().find(|line| line.starts_with(&prefix) && line.contains(LINKED)) {
+            Some(line) => say(line),
+            None => return Err(shown(&format!("passed, but never said `{prefix}… ({LINKED})`"))),
+        }
+    }
+    say(&format!(
+        "the demo passed with {} hidden from PATH: its tools step linked them back",
+        HIDDEN_BY_CHECK.join(", ")
+    ));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,6 +530,27 @@ mod tests {
         assert_eq!(short_version("git-lfs/3.3.0 (GitHub; linux amd64)\n"), "git-lfs/3.3.0");
         assert_eq!(short_version("git version 2.47.3\n"), "git version 2.47.3");
         assert_eq!(short_version(""), "");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_hiding_path_has_everything_but_the_hidden_programs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        program(&a, "git-lfs");
+        program(&a, "tool");
+        program(&b, "curl");
+        program(&b, "git-lfs");
+        let farm = dir.path().join("farm");
+        std::fs::create_dir_all(farm.join("stale")).unwrap();
+        let dirs = [a.clone(), dir.path().join("missing"), b.clone()];
+        let path = path_hiding(&dirs, &["git-lfs"], &farm).unwrap();
+        let mirrored = SearchPath(path).dirs();
+        assert_eq!(mirrored, [farm.join("0"), farm.join("1"), farm.join("2")]);
+        assert!(!farm.join("stale").exists());
+        assert_eq!(find_in(&mirrored, "git-lfs"), None);
+        assert_eq!(std::fs::read_link(farm.join("0/tool")).unwrap(), a.join("tool"));
+        assert_eq!(find_in(&mirrored, "curl"), Some(farm.join("2/curl")));
     }
 
     #[cfg(unix)]
