@@ -26,7 +26,7 @@ it fails with the command to run by hand. git runs with a configuration of its o
 target/demo/: yours is neither read nor changed.
 
 Options:
-  --hide-tools   run the demo (this binary) with git-lfs, curl and openssl hidden from PATH,
+  --hide-tools   run `cargo xtask demo` with git-lfs, curl and openssl hidden from PATH,
                  as `cargo xtask test` does: it must pass, its tools step linking them back
 ";
 

@@ -26,9 +26,9 @@
 //! other folder of the user's `PATH`: the `git` that git-lfs's package pulls in before one in
 //! `/usr/local/bin`, say. The links change how these tools are found, nothing else.
 //!
-//! The proof is a step of `cargo xtask test`, [`demo_with_tools_hidden`]: it runs
-//! `cargo xtask demo` (this very binary) with a `PATH` from which git-lfs, curl and openssl are
-//! hidden (every folder of `PATH` mirrored under `target/tools/hidden-path/`, a symlink for
+//! The proof is a step of `cargo xtask test`, [`demo_with_tools_hidden`]: it runs `cargo xtask
+//! demo`, as the README says, with a `PATH` from which git-lfs, curl and openssl are hidden
+//! (every folder of `PATH` mirrored under `target/tools/hidden-path/`, a symlink for
 //! everything it holds but them), after checking that they are hidden indeed (`git lfs
 //! version` fails with that `PATH`). The demo must pass, and its tools step must say it
 //! linked each of them back. Without the step in the demo, its `git lfs install` fails, and
@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::util::{exec, output, project_root, say, step};
+use crate::util::{cargo, describe, exec, output, project_root, say, step};
 
 /// An external program and the Debian package that has it.
 #[derive(Debug, PartialEq, Eq)]
@@ -367,21 +367,18 @@ pub(crate) fn demo_with_tools_hidden() -> anyhow::Result<()> {
         HIDDEN_BY_CHECK.join(", ")
     ));
 
-    let xtask = std::env::current_exe()
-        .map_err(|e| anyhow::format_err!("cannot find the xtask binary: {e}"))?;
-    say(&format!(
-        "$ PATH=<that PATH> {} demo    (its output is shown when it fails)",
-        xtask.display()
-    ));
-    let mut child = Command::new(&xtask)
-        .arg("demo")
-        .env("PATH", &hidden)
-        .current_dir(&root)
+    // As the README runs it, not this binary: `cargo test --workspace` rebuilds that, so
+    // ours may be gone from its path by now.
+    let mut demo = cargo();
+    demo.args(["xtask", "demo"]).env("PATH", &hidden);
+    let shown_cmd = format!("PATH=<that PATH> {}", describe(&demo));
+    say(&format!("$ {shown_cmd}    (its output is shown when it fails)"));
+    let mut child = demo
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| anyhow::format_err!("cannot run {} demo: {e}", xtask.display()))?;
+        .map_err(|e| anyhow::format_err!("cannot run {shown_cmd}: {e}"))?;
     let stdout =
         child.stdout.take().ok_or_else(|| anyhow::format_err!("the demo has no stdout"))?;
     let lines: Vec<String> = BufReader::new(stdout).lines().collect::<Result<_, _>>()?;
