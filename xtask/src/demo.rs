@@ -6,21 +6,28 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::tools;
 use crate::util::{
-    cargo, exec, exec_hiding, no_args_or_help, output, project_root, say, sha256_file, step,
+    cargo, command, exec, exec_hiding, output, project_root, say, sha256_file, step,
     write_varied_file,
 };
 
 const HELP: &str = "\
-cargo xtask demo
+cargo xtask demo [--hide-tools]
 
 Builds hub-cli and the local Hub (testhub), starts the Hub on loopback with the seed repos
 (julien-c/EsperBERTo-small, acme/tiny-model, …) under target/demo/, and runs hub-cli against it,
 then publishes a model with git, git-lfs and hub-cli's multipart agent, and another over HTTP
 with hub-cli upload (no git). Last, it runs the library examples (examples/, package
 hub-examples: download, list_models, publish, blocking) against the same Hub. Needs no
-internet; needs curl, git, git-lfs and openssl. git runs with a configuration of its own under
+internet. First makes sure git, git-lfs, curl and openssl are present: Debian's packages,
+installed with apt-get when missing (through sudo -n when not root); when that cannot be done,
+it fails with the command to run by hand. git runs with a configuration of its own under
 target/demo/: yours is neither read nor changed.
+
+Options:
+  --hide-tools   run `cargo xtask demo` with git-lfs, curl and openssl hidden from PATH,
+                 as `cargo xtask test` does: it must pass, its tools step linking them back
 ";
 
 /// The demo Hub asks for multipart uploads from this size, in parts of `DEMO_CHUNK_SIZE` (the
@@ -46,7 +53,7 @@ impl LocalHub {
     /// The JSON answer to `GET {endpoint}{path}`, which must be a success.
     pub(crate) fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let body = output(
-            Command::new("curl")
+            command("curl")
                 .args(["-sSf", "--noproxy", "*"])
                 .arg(format!("{}{path}", self.endpoint)),
         )?;
@@ -93,7 +100,7 @@ impl LocalHub {
     fn set_page_size(&self, size: Option<usize>) -> anyhow::Result<()> {
         let body = serde_json::json!({ "page_size": size }).to_string();
         output(
-            Command::new("curl")
+            command("curl")
                 .args(["-sSf", "--noproxy", "*", "-X", "POST", "-d", &body])
                 .arg(format!("{}/_testhub/config", self.endpoint)),
         )?;
@@ -125,7 +132,7 @@ pub(crate) fn requests_since(
 
 /// Starts `testhub` in `root` with `extra` arguments and waits for its JSON line.
 pub(crate) fn start_hub(testhub: &Path, root: &Path, extra: &[&str]) -> anyhow::Result<LocalHub> {
-    let mut child = Command::new(testhub)
+    let mut child = command(testhub)
         .arg("--root")
         .arg(root)
         .args(["--port", "0"])
@@ -148,8 +155,21 @@ pub(crate) fn start_hub(testhub: &Path, root: &Path, extra: &[&str]) -> anyhow::
 }
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    if !no_args_or_help(args, HELP)? {
-        return Ok(());
+    let mut hide_tools = false;
+    for arg in args {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                say(HELP);
+                return Ok(());
+            }
+            "--hide-tools" => hide_tools = true,
+            other => anyhow::bail!("unexpected argument '{other}'\n\n{HELP}"),
+        }
+    }
+    tools::ensure()?;
+    if hide_tools {
+        step("the demo with git-lfs, curl and openssl hidden from PATH");
+        return tools::demo_with_tools_hidden();
     }
     let root = project_root();
     step("build hub-cli and the local Hub");
@@ -190,7 +210,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
 
     let hub_cli = |args: &[&str]| {
-        let mut cmd = Command::new(bin.join("hub-cli"));
+        let mut cmd = command(bin.join("hub-cli"));
         cmd.args(args)
             .env("HF_ENDPOINT", &hub.endpoint)
             .env("HF_HOME", demo.join("home"))
@@ -204,7 +224,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     step("the seed's example file, as the Hub serves it (HEAD)");
     let url = format!("{}/julien-c/EsperBERTo-small/resolve/main/pytorch_model.bin", hub.endpoint);
-    let headers = output(Command::new("curl").args(["-sI", &url]))?;
+    let headers = output(command("curl").args(["-sI", &url]))?;
     say(headers.trim_end());
     for wanted in ["302", "x-repo-commit", "x-linked-etag", "x-linked-size", "location"] {
         if !headers.to_ascii_lowercase().contains(wanted) {
@@ -352,7 +372,7 @@ fn accounts(hub: &LocalHub, hub_cli: &dyn Fn(&[&str]) -> Command) -> anyhow::Res
 
 /// git with a configuration of its own under `home`.
 fn isolated_git(home: &Path) -> Command {
-    let mut cmd = Command::new("git");
+    let mut cmd = command("git");
     own_git_config(&mut cmd, home);
     cmd
 }

@@ -1,12 +1,14 @@
 //! `cargo xtask`: the project's automation, in Rust.
 //!
-//! - `cargo xtask test`: installs what the tests need (git-lfs, a Python venv with the official
+//! - `cargo xtask test`: installs what the tests need (git-lfs, curl and openssl through the
+//!   step it shares with `demo`, [`tools::ensure`]; a Python venv with the official
 //!   `huggingface_hub` under `target/`), then runs every check: fmt, clippy, docs, `tidy` (the
-//!   source rules and the layering), the Rust tests and the Python fidelity suite. It fails
-//!   loudly; it never skips.
-//! - `cargo xtask demo`: the main job, offline: starts the local Hub, seeds it and runs
-//!   `hub-cli` against it, then publishes a model with git and the multipart agent, and one over
-//!   HTTP with `hub-cli upload`, and runs the library examples (`examples/`) against it.
+//!   source rules and the layering), the Rust tests, the Python fidelity suite, and the demo
+//!   with git-lfs, curl and openssl hidden from `PATH`. It fails loudly; it never skips.
+//! - `cargo xtask demo`: the main job, offline: installs the tools it needs ([`tools::ensure`]),
+//!   starts the local Hub, seeds it and runs `hub-cli` against it, then publishes a model with
+//!   git and the multipart agent, and one over HTTP with `hub-cli upload`, and runs the library
+//!   examples (`examples/`) against it.
 //! - `cargo xtask bench download`: `hub-cli download` of a large file from the local Hub, against
 //!   `curl` and `openssl dgst -sha256` in the same run, with peak memory and cached lookups.
 //! - `cargo xtask bench upload`: the multipart agent (`hub-cli lfs-multipart-upload`) sending a
@@ -23,6 +25,7 @@ mod publish_check;
 mod release;
 mod test;
 mod tidy;
+mod tools;
 mod util;
 
 use std::process::ExitCode;
@@ -31,9 +34,11 @@ const HELP: &str = "\
 cargo xtask <TASK>
 
 Tasks:
-  test    install what the tests need, then fmt, clippy, docs, tidy, Rust tests, Python fidelity suite
-  demo    start the local Hub (offline), seed it, run hub-cli against it, publish a model with git
-          and one over HTTP (hub-cli upload), run the library examples (examples/) against it
+  test    install what the tests need (git-lfs, curl, openssl, a Python venv), then fmt, clippy,
+          docs, tidy, Rust tests, Python fidelity suite, the demo with git-lfs hidden from PATH
+  demo    install what it needs (git-lfs, curl, openssl), start the local Hub (offline), seed it,
+          run hub-cli against it, publish a model with git and one over HTTP (hub-cli upload),
+          run the library examples (examples/) against it
   bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups),
           `bench upload` (the multipart agent vs curl -T, memory), `bench upload-http` (hub-cli
           upload of a folder vs curl -T, memory, requests by route, an unchanged re-run)

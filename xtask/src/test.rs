@@ -1,21 +1,22 @@
 //! `cargo xtask test`: the one command that checks everything, as CI runs it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::tidy;
-use crate::util::{cargo, exec, no_args_or_help, output, project_root, say, step};
+use crate::util::{cargo, command, exec, no_args_or_help, output, project_root, say, step};
+use crate::{tidy, tools};
 
 const HELP: &str = "\
 cargo xtask test
 
-Installs what the tests need when it is missing (git-lfs from the system's packages; a Python
-venv with the official huggingface_hub under target/py-venv), then runs, stopping at the
-first failure:
+First makes sure git, git-lfs, curl and openssl are present, as `cargo xtask demo` does
+(Debian's packages, installed with apt-get when missing, through sudo -n when not root; when
+that cannot be done, it fails with the command to run by hand), and makes a Python venv with
+the official huggingface_hub under target/py-venv. Then runs, stopping at the first failure:
   cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings as errors,
   cargo xtask tidy (module docs, no todo!/dbg!, the environment read only in from_env,
-  the README's environment table, the layering), every Rust test, and the Python fidelity
-  suite (tests/python).
+  the README's environment table, the layering), every Rust test, the Python fidelity
+  suite (tests/python), and the demo with git-lfs, curl and openssl hidden from PATH, which
+  must pass (its tools step links them back).
 ";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
@@ -24,8 +25,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let root = project_root();
 
-    step("tools the tests need");
-    ensure_git_lfs()?;
+    tools::ensure()?;
+    step("a Python venv for the fidelity suite");
     let python = ensure_venv(&root)?;
 
     step("format");
@@ -68,45 +69,17 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     step("Python fidelity suite (the official huggingface_hub against the TestHub)");
     exec(
-        Command::new(&python)
+        command(&python)
             .args(["-m", "pytest", "tests/python", "-q", "-p", "no:cacheprovider"])
             .current_dir(&root)
             .env("TESTHUB_BIN", &testhub)
             .env("HUB_CLI_BIN", root.join("target/debug/hub-cli")),
     )?;
 
-    step("all checks passed");
-    Ok(())
-}
+    step("the demo with git-lfs, curl and openssl hidden from PATH (the tools step links them)");
+    tools::demo_with_tools_hidden()?;
 
-/// git-lfs drives our transfer agent in the tests: install Debian's package when missing.
-fn ensure_git_lfs() -> anyhow::Result<()> {
-    if let Ok(version) = output(Command::new("git").args(["lfs", "version"])) {
-        say(&format!("git-lfs: {}", version.trim()));
-        return Ok(());
-    }
-    say("git-lfs is missing: installing Debian's package");
-    let is_root =
-        output(Command::new("id").arg("-u")).map(|uid| uid.trim() == "0").unwrap_or(false);
-    let sudo: &[&str] = if is_root { &[] } else { &["sudo", "-n"] };
-    let apt = |args: &[&str]| {
-        let mut all: Vec<&str> = sudo.to_vec();
-        all.push("apt-get");
-        all.extend_from_slice(args);
-        let mut cmd = Command::new(all[0]);
-        cmd.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
-        exec(&mut cmd)
-    };
-    apt(&["update", "-qq"]).and_then(|()| apt(&["install", "-y", "-qq", "git-lfs"])).map_err(
-        |e| {
-            anyhow::format_err!(
-                "cannot install git-lfs ({e}); install it with `apt-get install git-lfs`"
-            )
-        },
-    )?;
-    let version = output(Command::new("git").args(["lfs", "version"]))
-        .map_err(|e| anyhow::format_err!("git-lfs was installed but does not run: {e}"))?;
-    say(&format!("git-lfs: {}", version.trim()));
+    step("all checks passed");
     Ok(())
 }
 
@@ -125,13 +98,13 @@ fn ensure_venv(root: &Path) -> anyhow::Result<PathBuf> {
     say("python venv: creating it and installing tests/python/requirements.txt");
     let system_python = ["python3", "python"]
         .into_iter()
-        .find(|p| output(Command::new(p).arg("--version")).is_ok())
+        .find(|p| output(command(p).arg("--version")).is_ok())
         .ok_or_else(|| {
             anyhow::format_err!("no python3 found: install Python 3 (with venv and pip)")
         })?;
-    exec(Command::new(system_python).args(["-m", "venv", "--clear"]).arg(&venv))?;
+    exec(command(system_python).args(["-m", "venv", "--clear"]).arg(&venv))?;
     exec(
-        Command::new(&python)
+        command(&python)
             .args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"])
             .arg(&requirements),
     )

@@ -3,6 +3,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,9 +60,20 @@ pub(crate) fn target_dir(metadata: &serde_json::Value) -> anyhow::Result<PathBuf
         .ok_or_else(|| anyhow::format_err!("cargo metadata names no target_directory"))
 }
 
-/// The cargo that runs us.
+/// A command for `program` with the `PATH` of [`crate::tools::child_path`] when the tools step
+/// set one (it found a tool off `PATH`): the demo and the tests build every command with this,
+/// so that each child process finds the tools.
+pub(crate) fn command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    if let Some(path) = crate::tools::child_path() {
+        cmd.env("PATH", path);
+    }
+    cmd
+}
+
+/// The cargo that runs us, with [`command`]'s `PATH`.
 pub(crate) fn cargo() -> Command {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut cmd = command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(project_root());
     cmd
 }
@@ -102,7 +114,7 @@ pub(crate) fn output(cmd: &mut Command) -> anyhow::Result<String> {
 /// The sha256 of a file, in hex, by `openssl dgst -sha256` (far faster than a debug build of
 /// ours).
 pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let out = output(Command::new("openssl").args(["dgst", "-sha256"]).arg(path))?;
+    let out = output(command("openssl").args(["dgst", "-sha256"]).arg(path))?;
     openssl_digest(&out)
         .map(str::to_owned)
         .ok_or_else(|| anyhow::format_err!("cannot read the digest in openssl's {out:?}"))
