@@ -268,8 +268,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("offline mode gave other paths");
     }
 
-    step("hub-cli scan-cache");
-    exec(hub_cli(&["scan-cache", "--dir"]).arg(&cache))?;
+    step("hub-cli cache ls");
+    exec(hub_cli(&["cache", "ls", "--cache-dir"]).arg(&cache))?;
+    step("hub-cli cache verify julien-c/EsperBERTo-small: every cached file against its hash");
+    exec(hub_cli(&["cache", "verify", "julien-c/EsperBERTo-small", "--cache-dir"]).arg(&cache))?;
 
     step("git clone of a seeded repo over smart HTTP (git http-backend)");
     let git_home = demo.join("git-home");
@@ -325,23 +327,23 @@ fn shown(cmd: &mut Command, stdin: Option<&str>) -> anyhow::Result<std::process:
     Ok(out)
 }
 
-/// Accounts and the REST API: whoami before and after `login` (a seed token on stdin), the
-/// seeded models compatible with a library, and a new repo.
+/// Accounts and the REST API: `auth whoami` before and after `auth login` (a seed token on
+/// stdin), the seeded models compatible with a library, and a new repo named bare.
 fn accounts(hub: &LocalHub, hub_cli: &dyn Fn(&[&str]) -> Command) -> anyhow::Result<()> {
-    step("hub-cli whoami, not logged in yet: says so, exit code 1");
-    let out = shown(&mut hub_cli(&["whoami"]), None)?;
-    if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("Not logged in") {
-        anyhow::bail!("hub-cli whoami should fail with `Not logged in` ({})", out.status);
+    step("hub-cli auth whoami, not logged in yet: says so, exit code 1");
+    let out = shown(&mut hub_cli(&["auth", "whoami"]), None)?;
+    if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("not logged in") {
+        anyhow::bail!("hub-cli auth whoami should fail with `not logged in` ({})", out.status);
     }
     say(&format!("({})", out.status));
 
-    step("hub-cli login: alice's seed token on stdin (never echoed nor printed)");
+    step("hub-cli auth login: alice's seed token on stdin (never echoed nor printed)");
     let token = hub.info["tokens"]["alice"]
         .as_str()
         .ok_or_else(|| anyhow::format_err!("testhub's JSON line has no token for alice"))?;
-    let out = shown(&mut hub_cli(&["login"]), Some(&format!("{token}\n")))?;
+    let out = shown(&mut hub_cli(&["auth", "login"]), Some(&format!("{token}\n")))?;
     if !out.status.success() {
-        anyhow::bail!("hub-cli login failed ({})", out.status);
+        anyhow::bail!("hub-cli auth login failed ({})", out.status);
     }
     if String::from_utf8_lossy(&out.stdout).contains(token)
         || String::from_utf8_lossy(&out.stderr).contains(token)
@@ -349,24 +351,26 @@ fn accounts(hub: &LocalHub, hub_cli: &dyn Fn(&[&str]) -> Command) -> anyhow::Res
         anyhow::bail!("hub-cli login printed the token");
     }
 
-    step("hub-cli whoami: the user and their organizations");
-    exec(&mut hub_cli(&["whoami"]))?;
+    step("hub-cli auth whoami: the user and their organizations");
+    exec(&mut hub_cli(&["auth", "whoami"]))?;
+    step("hub-cli auth list: the stored tokens by name, * the active one");
+    exec(&mut hub_cli(&["auth", "list"]))?;
 
-    step("hub-cli models list --library transformers: the seeded models for a library");
-    let out = shown(&mut hub_cli(&["models", "list", "--library", "transformers"]), None)?;
+    step("hub-cli models ls --library transformers: the seeded models for a library");
+    let out = shown(&mut hub_cli(&["models", "ls", "--library", "transformers"]), None)?;
     if !out.status.success()
         || !String::from_utf8_lossy(&out.stdout).contains("julien-c/EsperBERTo-small")
     {
         anyhow::bail!("the listing lacks julien-c/EsperBERTo-small");
     }
 
-    step("hub-cli repo create demo-model -y: the URL on stdout, how to clone it on stderr");
-    let out = shown(&mut hub_cli(&["repo", "create", "demo-model", "-y"]), None)?;
+    step("hub-cli repos create demo-model: a bare name is alice's; the URL on stdout");
+    let out = shown(&mut hub_cli(&["repos", "create", "demo-model"]), None)?;
     let url = format!("{}/alice/demo-model", hub.endpoint);
     if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim() != url {
-        anyhow::bail!("hub-cli repo create should print {url} ({})", out.status);
+        anyhow::bail!("hub-cli repos create should print {url} ({})", out.status);
     }
-    exec(&mut hub_cli(&["repo", "files", "alice/demo-model"]))?;
+    exec(&mut hub_cli(&["repos", "files", "alice/demo-model"]))?;
     Ok(())
 }
 
@@ -461,6 +465,7 @@ fn publish_http(
     hub_cli: &dyn Fn(&[&str]) -> Command,
 ) -> anyhow::Result<()> {
     const REPO_ID: &str = "alice/http-model";
+    const REPO_NAME: &str = "http-model";
     step(&format!(
         "publish over HTTP (no git): a model card, config.json and {:.1} MiB of weights",
         DEMO_WEIGHTS_SIZE as f64 / f64::from(1 << 20)
@@ -481,11 +486,11 @@ fn publish_http(
     say(&format!("{}: README.md, config.json, pytorch_model.bin", folder.display()));
 
     step(&format!(
-        "hub-cli upload {REPO_ID} <folder>: creates the repo, sends the folder in one commit, \
-         prints the commit URL"
+        "hub-cli upload {REPO_NAME} <folder>: a bare name is alice's; creates {REPO_ID}, sends \
+         the folder in one commit, prints the commit URL"
     ));
     let before = hub.requests()?;
-    let out = shown(hub_cli(&["upload", REPO_ID]).arg(&folder), None)?;
+    let out = shown(hub_cli(&["upload", REPO_NAME]).arg(&folder), None)?;
     let sent = requests_since(&before, &hub.requests()?);
     let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     if !out.status.success() || !url.starts_with(&format!("{}/{REPO_ID}/commit/", hub.endpoint)) {

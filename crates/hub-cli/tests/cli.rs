@@ -114,7 +114,9 @@ fn the_seed_names_still_parse_and_max_workers_zero_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with("error: invalid value '0' for '--max-workers <N>': expected a number from 1 to 65535"),
+        err.starts_with(
+            "error: invalid value '0' for '--max-workers <N>': expected a number from 1 to 65535"
+        ),
         "{err}"
     );
 }
