@@ -493,7 +493,7 @@ impl HubClient {
             match frame {
                 None => break,
                 Some(Err(e)) => {
-                    return Err(Error::Network { url: req.url.clone(), source: Box::new(e) });
+                    return Err(Error::Network { url: req.url.clone(), cause: Box::new(e) });
                 }
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {

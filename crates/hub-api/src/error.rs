@@ -321,6 +321,33 @@ mod tests {
         );
         assert!(HubError::from_response("u", StatusCode::FOUND, &HeaderMap::new(), b"").is_none());
     }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("tcp connect error")]
+    struct Connect(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_is_told_once_in_the_message_and_not_again_as_a_source() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = Error::Network { url: "http://h/x".into(), cause: Box::new(Connect(refused)) };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "network error for http://h/x: tcp connect error: {}; check your connection and \
+                 try again",
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
+            )
+        );
+        assert!(std::error::Error::source(&e).is_none(), "the chain would repeat it");
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = Error::LocalFile { path: "/x".into(), cause: denied };
+        assert!(std::error::Error::source(&e).is_none());
+        let e = Error::Cache(hub_cache::Error::Io {
+            path: "/c".into(),
+            cause: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        });
+        assert!(std::error::Error::source(&e).is_none());
+    }
 }
 
 /// Any error of `hub-api`.
@@ -337,13 +364,13 @@ pub enum Error {
         url: String,
     },
     /// No connection, or it broke.
-    #[error("network error for {url}: {source}; check your connection and try again")]
+    #[error("network error for {url}: {}; check your connection and try again", causes(cause.as_ref()))]
     Network {
         /// The URL requested.
         url: String,
-        /// The cause.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The cause. Its message, and those of its own sources, are part of this error's (they
+        /// are not repeated as a [`source`](std::error::Error::source)).
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The server's TLS certificate was refused: no trusted root vouches for it, or it names
     /// another host.
@@ -401,13 +428,13 @@ pub enum Error {
         reason: String,
     },
     /// A local file to send cannot be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {cause}", path.display())]
     LocalFile {
         /// The file.
         path: std::path::PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
+        /// Why: the operating system's error, whose message is part of this one's (it is not
+        /// repeated as a [`source`](std::error::Error::source)).
+        cause: std::io::Error,
     },
     /// `local_files_only` is set: nothing may be downloaded.
     #[error("local_files_only is set, so the Hub was not asked")]
@@ -441,7 +468,7 @@ impl Error {
     pub(crate) fn connection(url: &str, cause: Box<dyn std::error::Error + Send + Sync>) -> Error {
         match certificate_problem(cause.as_ref()) {
             Some(reason) => Error::Certificate { url: url.to_owned(), reason },
-            None => Error::Network { url: url.to_owned(), source: cause },
+            None => Error::Network { url: url.to_owned(), cause },
         }
     }
 
@@ -449,6 +476,22 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Network { .. } | Error::Timeout { .. })
     }
+}
+
+/// An error's message followed by those of its sources, joined with `: ` (a source whose
+/// message its parent's already holds is left out).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        let message = e.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        next = e.source();
+    }
+    text
 }
 
 /// The certificate problem somewhere in `error`'s chain of causes, if any. rustls's error

@@ -127,7 +127,7 @@ impl HubClient {
             options.cache.ensure_tag()?;
             cache.write_ref(revision, &commit)?;
             std::fs::create_dir_all(cache.snapshot_path(&commit)).map_err(|source| {
-                hub_cache::Error::Io { path: cache.snapshot_path(&commit), source }
+                hub_cache::Error::Io { path: cache.snapshot_path(&commit), cause: source }
             })?;
         }
         let pinned = Revision::new(commit.as_str())
