@@ -71,6 +71,12 @@ pub enum Error {
         /// The folder looked for.
         path: PathBuf,
     },
+    /// The path given as the cache folder is a file.
+    #[error("{} is a file, not a folder; pass the cache folder (or set HF_HUB_CACHE to it)", path.display())]
+    CacheIsAFile {
+        /// The path given.
+        path: PathBuf,
+    },
     /// An etag that is neither a 40-hex git blob id nor a 64-hex sha256.
     #[error(
         "invalid etag '{value}': expected 40 or 64 lowercase hex digits; the server's answer cannot be cached"

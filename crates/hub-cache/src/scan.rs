@@ -84,7 +84,7 @@ impl CacheDir {
         let meta = std::fs::metadata(root)
             .map_err(|_| Error::CacheNotFound { path: root.to_path_buf() })?;
         if !meta.is_dir() {
-            return Err(Error::CacheNotFound { path: root.to_path_buf() });
+            return Err(Error::CacheIsAFile { path: root.to_path_buf() });
         }
         let mut info = CacheInfo {
             cache_dir: root.to_path_buf(),
