@@ -73,6 +73,14 @@ pub enum HubError {
         /// What the server said.
         server: ServerContext,
     },
+    /// The request conflicts with the repo as it is: what it would create exists already.
+    #[error("conflict: {url}{}", context(.server))]
+    Conflict {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
     /// Too many requests.
     #[error("rate limited by the Hub: {url}{}{}", context(.server), retry_hint(*.retry_after))]
     RateLimited {
@@ -163,6 +171,7 @@ impl HubError {
             _ if status == StatusCode::UNAUTHORIZED => HubError::Unauthorized { url, server },
             _ if status == StatusCode::FORBIDDEN => HubError::Forbidden { url, server },
             _ if status == StatusCode::BAD_REQUEST => HubError::BadRequest { url, server },
+            _ if status == StatusCode::CONFLICT => HubError::Conflict { url, server },
             _ if status == StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
                 url,
                 server,
@@ -183,6 +192,7 @@ impl HubError {
             | HubError::Unauthorized { server, .. }
             | HubError::Forbidden { server, .. }
             | HubError::BadRequest { server, .. }
+            | HubError::Conflict { server, .. }
             | HubError::RateLimited { server, .. }
             | HubError::Http { server, .. } => server,
         }
@@ -312,6 +322,9 @@ mod tests {
             r#"{"error": ["a", "b"], "errors": [{"message": "c"}]}"#,
         );
         assert_eq!(e.server().message.as_deref(), Some("a; b; c"));
+        let e = map("https://hub.test/api/repos/create", 409, &[], r#"{"error": "exists"}"#);
+        assert!(matches!(e, HubError::Conflict { .. }), "{e:?}");
+        assert_eq!(e.to_string(), "conflict: https://hub.test/api/repos/create (exists)");
         let e = map("https://hub.test/x", 429, &[("retry-after", "7")], "");
         assert!(matches!(e, HubError::RateLimited { retry_after: Some(7), .. }));
         assert!(e.to_string().contains("retry after 7 seconds"));
@@ -357,6 +370,20 @@ pub enum Error {
     /// The Hub answered with an error.
     #[error(transparent)]
     Hub(#[from] HubError),
+    /// The call needs a token (it writes to the Hub, or asks whose the token is) and the client
+    /// has none: nothing was sent. The token files are the Python tools' too, so logging in
+    /// with any of them works.
+    #[error("not logged in: this needs a Hub token; log in (`hf auth login`) or set HF_TOKEN")]
+    NotLoggedIn,
+    /// [`HubClient::create_repo`](crate::HubClient::create_repo) without `exist_ok`: the repo
+    /// exists already (the Hub answered 409).
+    #[error("repository {repo} already exists at {url}; set exist_ok to use it as it is")]
+    RepoExists {
+        /// The repo (`namespace/name`, with its type's prefix for a dataset or a space).
+        repo: String,
+        /// Its URL.
+        url: String,
+    },
     /// Offline mode is on (`HF_HUB_OFFLINE`): nothing was sent.
     #[error("cannot reach {url}: offline mode is enabled; unset HF_HUB_OFFLINE to go online")]
     Offline {

@@ -222,6 +222,8 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
         }
         RepoCommand::Delete { repo_id, repo_type, missing_ok, yes } => {
             let repo = repo(&repo_type, &repo_id)?;
+            // Not logged in: say so before asking.
+            client.require_token()?;
             eprintln!(
                 "You are about to delete {} and everything in it.",
                 client.endpoint().repo_url(&repo)
@@ -229,8 +231,11 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
             if !yes && !confirm()? {
                 anyhow::bail!("aborted: nothing was deleted (pass -y to skip the question)");
             }
-            rt.block_on(client.delete_repo(&repo, missing_ok))?;
-            eprintln!("Deleted {repo}.");
+            if rt.block_on(client.delete_repo(&repo, missing_ok))? {
+                eprintln!("Deleted {repo}.");
+            } else {
+                eprintln!("{repo} does not exist: nothing was deleted.");
+            }
         }
         RepoCommand::Move { from, to, repo_type } => {
             let from = repo(&repo_type, &from)?;

@@ -95,6 +95,7 @@ impl Error {
             Error::Api(hub_api::Error::Hub(hub_api::HubError::Http { status, .. })) => {
                 Some(*status)
             }
+            Error::Api(hub_api::Error::Hub(hub_api::HubError::Conflict { .. })) => Some(409),
             Error::Part { status, .. } => *status,
             Error::Object { code, .. } => u16::try_from(*code).ok(),
             _ => None,
