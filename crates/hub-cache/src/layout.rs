@@ -185,6 +185,15 @@ impl RepoCache {
         Ok(pointer)
     }
 
+    /// Creates `snapshots/<commit>` (and the repo's folders), for a snapshot whose files are
+    /// all there: a snapshot of no file is an empty folder. Returns its path.
+    pub fn create_snapshot(&self, commit: &CommitHash) -> Result<PathBuf, Error> {
+        self.create_dirs()?;
+        let path = self.snapshot_path(commit);
+        create_dir_all(&path).map_err(Error::writing_cache)?;
+        Ok(path)
+    }
+
     /// Creates `blobs/` and `snapshots/` (what the Python scanner requires of a repo folder).
     pub fn create_dirs(&self) -> Result<(), Error> {
         create_dir_all(&self.blobs_dir()).map_err(Error::writing_cache)?;

@@ -47,8 +47,8 @@ pub(crate) struct DownloadArgs {
     /// The token (default: HF_TOKEN, else the token file of `hub-cli login`).
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Files downloaded at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// Files downloaded at once (at least 1).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = at_least_one)]
     max_workers: usize,
     /// No progress bars and no messages: only the path.
     #[arg(short, long)]
@@ -88,7 +88,15 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
                     ignore_patterns: args.exclude.clone(),
                     max_workers: args.max_workers,
                 };
-                client.snapshot_download(&repo, &options, &snapshot).await
+                let done = client.snapshot_download_detailed(&repo, &options, &snapshot).await?;
+                let filtered = !args.include.is_empty() || !args.exclude.is_empty();
+                if filtered && !args.quiet && done.files.as_ref().is_some_and(Vec::is_empty) {
+                    eprintln!(
+                        "warning: no file of {repo} matches {}; nothing was downloaded",
+                        filters(&args.include, &args.exclude)
+                    );
+                }
+                Ok(done.folder)
             }
             files => {
                 // Each named file must exist: fetched one by one (a few at once), never
@@ -116,6 +124,21 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
     })?;
     outln!("{}", path.display());
     Ok(())
+}
+
+/// `--max-workers`: a whole number, 1 or more (0 would download nothing, forever).
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("it must be a whole number of files at once, 1 or more".to_owned()),
+    }
+}
+
+/// The patterns as they were given: `--include 'a*' --exclude 'b'`.
+fn filters(include: &[String], exclude: &[String]) -> String {
+    let include = include.iter().map(|p| format!("--include '{p}'"));
+    let exclude = exclude.iter().map(|p| format!("--exclude '{p}'"));
+    include.chain(exclude).collect::<Vec<_>>().join(" ")
 }
 
 /// One bar per file being downloaded, on stderr.
