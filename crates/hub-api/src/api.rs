@@ -469,6 +469,21 @@ impl HubClient {
         repo_type: RepoType,
         options: &ListOptions,
     ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+        paginate(self.clone(), self.list_url(repo_type, options), options.limit)
+    }
+
+    /// As [`HubClient::list_repos`], each item as the Hub sent it: every field it sent, and
+    /// only those, for a program that passes the Hub's answer on (`--json`).
+    pub fn list_repos_json(
+        &self,
+        repo_type: RepoType,
+        options: &ListOptions,
+    ) -> impl Stream<Item = Result<Value, Error>> + Send + 'static {
+        paginate(self.clone(), self.list_url(repo_type, options), options.limit)
+    }
+
+    /// The first page's URL of a listing.
+    fn list_url(&self, repo_type: RepoType, options: &ListOptions) -> String {
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(search) = &options.search {
             query.push(("search", search.clone()));
@@ -492,8 +507,7 @@ impl HubClient {
             query.push(("full", "true".to_owned()));
         }
         let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let url = self.endpoint().list_url(repo_type, &pairs);
-        paginate(self.clone(), url, options.limit)
+        self.endpoint().list_url(repo_type, &pairs)
     }
 
     /// A folder's entries at a revision (the repo's root when `path` is `None`), recursively
@@ -526,12 +540,32 @@ impl HubClient {
 
     /// The repo's branches and tags (and pull requests with `include_prs`).
     pub async fn list_repo_refs(&self, repo: &Repo, include_prs: bool) -> Result<Refs, Error> {
+        let (url, body) = self.refs_body(repo, include_prs).await?;
+        parse(&url, &body)
+    }
+
+    /// As [`HubClient::list_repo_refs`], as the Hub sent it: every field it sent, and only
+    /// those, for a program that passes the Hub's answer on (`--json`).
+    pub async fn list_repo_refs_json(
+        &self,
+        repo: &Repo,
+        include_prs: bool,
+    ) -> Result<Value, Error> {
+        let (url, body) = self.refs_body(repo, include_prs).await?;
+        parse(&url, &body)
+    }
+
+    async fn refs_body(
+        &self,
+        repo: &Repo,
+        include_prs: bool,
+    ) -> Result<(String, bytes::Bytes), Error> {
         let mut url = self.endpoint().refs_url(repo);
         if include_prs {
             url = hub_url::with_query(url, &[("include_prs", "1")]);
         }
         let (url, _, body) = self.send_api(&HubRequest::get(url)).await?;
-        parse(&url, &body)
+        Ok((url, body))
     }
 
     /// The history of a revision, newest first, following the pagination lazily.

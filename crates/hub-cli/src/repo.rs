@@ -270,10 +270,12 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
         RepoCommand::Info { repo_id, repo_type, revision, json } => {
             let repo = repo(&repo_type, &repo_id)?;
             let revision = revision.map(|r| r.parse()).transpose()?;
-            let info = rt.block_on(client.repo_info(&repo, revision.as_ref(), true))?;
             if json {
+                // The Hub's own JSON, not our reading of it.
+                let info = rt.block_on(client.repo_info_json(&repo, revision.as_ref(), true))?;
                 outln!("{}", serde_json::to_string_pretty(&info)?);
             } else {
+                let info = rt.block_on(client.repo_info(&repo, revision.as_ref(), true))?;
                 outln!("id:      {}", info.id);
                 outln!("commit:  {}", info.sha.as_deref().unwrap_or("?"));
                 outln!("private: {}", info.private.unwrap_or(false));
@@ -296,10 +298,12 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
         }
         RepoCommand::Refs { repo_id, repo_type, json } => {
             let repo = repo(&repo_type, &repo_id)?;
-            let refs = rt.block_on(client.list_repo_refs(&repo, true))?;
             if json {
+                // The Hub's own JSON, not our reading of it.
+                let refs = rt.block_on(client.list_repo_refs_json(&repo, true))?;
                 outln!("{}", serde_json::to_string_pretty(&refs)?);
             } else {
+                let refs = rt.block_on(client.list_repo_refs(&repo, true))?;
                 for (kind, list) in [
                     ("branch", &refs.branches),
                     ("tag", &refs.tags),
@@ -358,14 +362,18 @@ pub(crate) fn run_list(repo_type: RepoType, args: ListArgs) -> anyhow::Result<()
         full: false,
     };
     runtime()?.block_on(async {
+        if args.json {
+            // The Hub's own JSON, not our reading of it.
+            let mut stream = std::pin::pin!(client.list_repos_json(repo_type, &options));
+            while let Some(item) = stream.next().await {
+                outln!("{}", serde_json::to_string(&item?)?);
+            }
+            return Ok(());
+        }
         let mut stream = std::pin::pin!(client.list_repos(repo_type, &options));
         while let Some(item) = stream.next().await {
             let item = item?;
-            if args.json {
-                outln!("{}", serde_json::to_string(&item)?);
-            } else {
-                outln!("{:<50} {}", item.id, item.tags.join(","));
-            }
+            outln!("{:<50} {}", item.id, item.tags.join(","));
         }
         Ok(())
     })
