@@ -32,9 +32,9 @@ pub(crate) enum RepoCommand {
         /// The SDK of a space: gradio, streamlit, docker or static.
         #[arg(long)]
         space_sdk: Option<String>,
-        /// Do not ask for confirmation.
-        #[arg(short = 'y', long = "yes")]
-        yes: bool,
+        /// Accepted and ignored: creating asks nothing (scripts written when it asked still run).
+        #[arg(short = 'y', long = "yes", hide = true)]
+        _yes: bool,
     },
     /// Delete a repo (asks first unless -y).
     Delete {
@@ -195,7 +195,7 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
             private,
             exist_ok,
             space_sdk,
-            yes,
+            _yes,
         } => {
             let id = match organization {
                 Some(org) if !name.contains('/') => format!("{org}/{name}"),
@@ -206,10 +206,6 @@ pub(crate) fn run(command: RepoCommand) -> anyhow::Result<()> {
                 }
             };
             let repo = repo(&repo_type, &id)?;
-            eprintln!("You are about to create {}", client.endpoint().repo_url(&repo));
-            if !yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) && !confirm()? {
-                anyhow::bail!("aborted");
-            }
             let options =
                 CreateRepoOptions { private: private.then_some(true), exist_ok, space_sdk };
             let url = rt.block_on(client.create_repo(&repo, &options))?;
