@@ -66,7 +66,7 @@ fn logged(hub: &TestHub, method: &str, path: &str) -> usize {
 }
 
 fn is_conflict(e: &Error) -> bool {
-    matches!(e, Error::Hub(HubError::Http { status: 409, .. }))
+    matches!(e, Error::Hub(HubError::Conflict { .. }))
 }
 
 #[tokio::test]
@@ -95,8 +95,11 @@ async fn whoami_names_the_user_orgs_and_token_role() -> anyhow::Result<()> {
     );
     let message = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(!message.contains(bad), "the token is in the error: {message}");
+    // No token: said before anything is sent.
+    hub.reset();
     let err = client(&hub, None)?.whoami().await.err();
-    assert!(matches!(err, Some(Error::Hub(HubError::Unauthorized { .. }))), "{err:?}");
+    assert!(matches!(err, Some(Error::NotLoggedIn)), "{err:?}");
+    assert_eq!(hub.stats().log.len(), 0, "nothing was sent");
     Ok(())
 }
 
@@ -128,11 +131,15 @@ async fn create_repo_models_datasets_spaces_private_and_exist_ok() -> anyhow::Re
     let head = git(&work.path().join("c")).args(["rev-parse", "HEAD"]).output()?;
     assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), info.sha.as_deref().unwrap_or("-"));
 
-    // Existing: the URL with exist_ok, a typed 409 without.
+    // Existing: the URL with exist_ok, RepoExists (the Hub's 409) without.
     let exist_ok = CreateRepoOptions { exist_ok: true, ..public.clone() };
     assert_eq!(alice.create_repo(&repo, &exist_ok).await?, format!("{ep}/alice/new-model"));
     let err = alice.create_repo(&repo, &public).await.err();
-    assert!(err.as_ref().is_some_and(is_conflict), "without exist_ok: {err:?}");
+    assert!(
+        matches!(&err, Some(Error::RepoExists { repo, url })
+            if repo == "alice/new-model" && *url == format!("{ep}/alice/new-model")),
+        "without exist_ok: {err:?}"
+    );
 
     // A dataset, a private model, a space (which needs an SDK), in an org alice is in.
     let dataset = Repo::dataset("acme/new-data".parse()?);
@@ -163,7 +170,7 @@ async fn create_repo_models_datasets_spaces_private_and_exist_ok() -> anyhow::Re
         .err();
     assert!(matches!(err, Some(Error::Hub(HubError::Forbidden { .. }))), "{err:?}");
     let err = anon.create_repo(&model("alice/anon")?, &public).await.err();
-    assert!(matches!(err, Some(Error::Hub(HubError::Unauthorized { .. }))), "{err:?}");
+    assert!(matches!(err, Some(Error::NotLoggedIn)), "{err:?}");
     for id in ["bob/intruder", "alice/read-only", "alice/anon"] {
         assert!(!alice.repo_exists(&model(id)?).await?, "{id} was created");
     }
@@ -173,6 +180,34 @@ async fn create_repo_models_datasets_spaces_private_and_exist_ok() -> anyhow::Re
     let tiny = model("acme/tiny-model")?;
     let url = bob.create_repo(&tiny, &CreateRepoOptions { exist_ok: true, ..public }).await?;
     assert_eq!(url, format!("{ep}/acme/tiny-model"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn writes_without_a_token_are_not_logged_in_and_send_nothing() -> anyhow::Result<()> {
+    let (hub, _) = seeded()?;
+    let anon = client(&hub, None)?;
+    let tiny = model("acme/tiny-model")?;
+    hub.reset();
+    let results = [
+        anon.create_repo(&model("alice/x")?, &CreateRepoOptions::default()).await.err(),
+        anon.create_repo(&tiny, &CreateRepoOptions { exist_ok: true, ..Default::default() })
+            .await
+            .err(),
+        anon.delete_repo(&tiny, true).await.err(),
+        anon.move_repo(&tiny, &"acme/moved".parse()?).await.err(),
+        anon.update_repo_settings(&tiny, &RepoSettings { private: Some(true), gated: None })
+            .await
+            .err(),
+        anon.create_branch(&tiny, "b", None, true).await.err(),
+        anon.delete_branch(&tiny, "dev").await.err(),
+        anon.create_tag(&tiny, "t", None, None, true).await.err(),
+        anon.delete_tag(&tiny, "v1.0").await.err(),
+    ];
+    for (i, err) in results.iter().enumerate() {
+        assert!(matches!(err, Some(Error::NotLoggedIn)), "call {i}: {err:?}");
+    }
+    assert_eq!(hub.stats().log.len(), 0, "nothing was sent");
     Ok(())
 }
 
@@ -188,7 +223,7 @@ async fn delete_repo_with_and_without_missing_ok() -> anyhow::Result<()> {
     assert!(matches!(err, Some(Error::Hub(HubError::Forbidden { .. }))), "{err:?}");
     assert!(alice.repo_exists(&repo).await?, "bob's refused delete removed it");
 
-    alice.delete_repo(&repo, false).await?;
+    assert!(alice.delete_repo(&repo, false).await?, "deleted");
     assert!(!alice.repo_exists(&repo).await?);
     let work = tempfile::tempdir()?;
     let url = format!("{}/alice/short-lived", hub.endpoint());
@@ -197,11 +232,11 @@ async fn delete_repo_with_and_without_missing_ok() -> anyhow::Result<()> {
 
     let err = alice.delete_repo(&repo, false).await.err();
     assert!(matches!(err, Some(Error::Hub(HubError::RepositoryNotFound { .. }))), "{err:?}");
-    alice.delete_repo(&repo, true).await?;
+    assert!(!alice.delete_repo(&repo, true).await?, "missing_ok: nothing was deleted");
 
     // A dataset: the type is sent.
     let dataset = Repo::dataset("acme/tiny-dataset".parse()?);
-    alice.delete_repo(&dataset, false).await?;
+    assert!(alice.delete_repo(&dataset, false).await?);
     assert!(!alice.repo_exists(&dataset).await?);
     assert!(alice.repo_exists(&model("acme/tiny-model")?).await?, "only the dataset went");
     Ok(())

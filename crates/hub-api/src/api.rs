@@ -303,19 +303,23 @@ fn name_body(repo: &Repo) -> Map<String, Value> {
 }
 
 impl HubClient {
-    /// Who the client's token belongs to.
+    /// Who the client's token belongs to; [`Error::NotLoggedIn`] without a token.
     pub async fn whoami(&self) -> Result<WhoAmI, Error> {
+        self.require_token()?;
         let url = self.endpoint().whoami_url();
         let (url, _, body) = self.send_api(&HubRequest::get(url)).await?;
         parse(&url, &body)
     }
 
-    /// Creates a repo; returns its URL (`{endpoint}/{prefix}{id}`).
+    /// Creates a repo; returns its URL (`{endpoint}/{prefix}{id}`). A repo that exists already
+    /// is [`Error::RepoExists`], unless `options.exist_ok`; without a token,
+    /// [`Error::NotLoggedIn`] (nothing is sent).
     pub async fn create_repo(
         &self,
         repo: &Repo,
         options: &CreateRepoOptions,
     ) -> Result<String, Error> {
+        self.require_token()?;
         let mut body = name_body(repo);
         if let Some(private) = options.private {
             body.insert("private".into(), json!(private));
@@ -335,7 +339,10 @@ impl HubClient {
                 let value: Value = parse(&url, &body)?;
                 Ok(value["url"].as_str().map_or(own_url, str::to_owned))
             }
-            Err(Error::Hub(HubError::Http { status: 409, .. })) if options.exist_ok => Ok(own_url),
+            Err(Error::Hub(HubError::Conflict { .. })) if options.exist_ok => Ok(own_url),
+            Err(Error::Hub(HubError::Conflict { .. })) => {
+                Err(Error::RepoExists { repo: repo.to_string(), url: own_url })
+            }
             Err(e @ Error::Hub(HubError::Unauthorized { .. } | HubError::Forbidden { .. }))
                 if options.exist_ok =>
             {
@@ -346,19 +353,24 @@ impl HubClient {
         }
     }
 
-    /// Deletes a repo; with `missing_ok`, a repo that does not exist is not an error.
-    pub async fn delete_repo(&self, repo: &Repo, missing_ok: bool) -> Result<(), Error> {
+    /// Deletes a repo and returns whether it was deleted: with `missing_ok`, a repo that does
+    /// not exist (or that the token cannot see) is not an error, and `false` says nothing was
+    /// deleted. Without a token, [`Error::NotLoggedIn`] (nothing is sent).
+    pub async fn delete_repo(&self, repo: &Repo, missing_ok: bool) -> Result<bool, Error> {
+        self.require_token()?;
         let url = self.endpoint().repo_delete_url();
         let req = HubRequest::json(Method::DELETE, url, &Value::Object(name_body(repo)));
         match self.send_api(&req).await {
-            Ok(_) => Ok(()),
-            Err(Error::Hub(HubError::RepositoryNotFound { .. })) if missing_ok => Ok(()),
+            Ok(_) => Ok(true),
+            Err(Error::Hub(HubError::RepositoryNotFound { .. })) if missing_ok => Ok(false),
             Err(e) => Err(e),
         }
     }
 
-    /// Renames or transfers a repo; the old name redirects to the new one.
+    /// Renames or transfers a repo; the old name redirects to the new one. Without a token,
+    /// [`Error::NotLoggedIn`] (nothing is sent).
     pub async fn move_repo(&self, from: &Repo, to: &RepoId) -> Result<String, Error> {
+        self.require_token()?;
         if from.id().namespace().is_none() || to.namespace().is_none() {
             return Err(Error::InvalidInput {
                 reason: "both repo ids must be namespace/name".to_owned(),
@@ -374,12 +386,14 @@ impl HubClient {
         Ok(self.endpoint().repo_url(&Repo::new(from.repo_type(), to.clone())))
     }
 
-    /// Changes a repo's visibility or gating.
+    /// Changes a repo's visibility or gating. Without a token, [`Error::NotLoggedIn`] (nothing
+    /// is sent).
     pub async fn update_repo_settings(
         &self,
         repo: &Repo,
         settings: &RepoSettings,
     ) -> Result<(), Error> {
+        self.require_token()?;
         let mut body = Map::new();
         if let Some(private) = settings.private {
             body.insert("private".into(), json!(private));
@@ -455,6 +469,21 @@ impl HubClient {
         repo_type: RepoType,
         options: &ListOptions,
     ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+        paginate(self.clone(), self.list_url(repo_type, options), options.limit)
+    }
+
+    /// As [`HubClient::list_repos`], each item as the Hub sent it: every field it sent, and
+    /// only those, for a program that passes the Hub's answer on (`--json`).
+    pub fn list_repos_json(
+        &self,
+        repo_type: RepoType,
+        options: &ListOptions,
+    ) -> impl Stream<Item = Result<Value, Error>> + Send + 'static {
+        paginate(self.clone(), self.list_url(repo_type, options), options.limit)
+    }
+
+    /// The first page's URL of a listing.
+    fn list_url(&self, repo_type: RepoType, options: &ListOptions) -> String {
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(search) = &options.search {
             query.push(("search", search.clone()));
@@ -478,8 +507,7 @@ impl HubClient {
             query.push(("full", "true".to_owned()));
         }
         let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let url = self.endpoint().list_url(repo_type, &pairs);
-        paginate(self.clone(), url, options.limit)
+        self.endpoint().list_url(repo_type, &pairs)
     }
 
     /// A folder's entries at a revision (the repo's root when `path` is `None`), recursively
@@ -512,12 +540,32 @@ impl HubClient {
 
     /// The repo's branches and tags (and pull requests with `include_prs`).
     pub async fn list_repo_refs(&self, repo: &Repo, include_prs: bool) -> Result<Refs, Error> {
+        let (url, body) = self.refs_body(repo, include_prs).await?;
+        parse(&url, &body)
+    }
+
+    /// As [`HubClient::list_repo_refs`], as the Hub sent it: every field it sent, and only
+    /// those, for a program that passes the Hub's answer on (`--json`).
+    pub async fn list_repo_refs_json(
+        &self,
+        repo: &Repo,
+        include_prs: bool,
+    ) -> Result<Value, Error> {
+        let (url, body) = self.refs_body(repo, include_prs).await?;
+        parse(&url, &body)
+    }
+
+    async fn refs_body(
+        &self,
+        repo: &Repo,
+        include_prs: bool,
+    ) -> Result<(String, bytes::Bytes), Error> {
         let mut url = self.endpoint().refs_url(repo);
         if include_prs {
             url = hub_url::with_query(url, &[("include_prs", "1")]);
         }
         let (url, _, body) = self.send_api(&HubRequest::get(url)).await?;
-        parse(&url, &body)
+        Ok((url, body))
     }
 
     /// The history of a revision, newest first, following the pagination lazily.
@@ -530,7 +578,8 @@ impl HubClient {
     }
 
     /// Creates a branch at `starting_point` (the default branch's head when `None`); with
-    /// `exist_ok`, an existing branch is not an error.
+    /// `exist_ok`, an existing branch is not an error (without, it is [`HubError::Conflict`]).
+    /// Without a token, [`Error::NotLoggedIn`] (nothing is sent).
     pub async fn create_branch(
         &self,
         repo: &Repo,
@@ -538,6 +587,7 @@ impl HubClient {
         starting_point: Option<&Revision>,
         exist_ok: bool,
     ) -> Result<(), Error> {
+        self.require_token()?;
         let branch =
             Revision::new(branch).map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
         let body = match starting_point {
@@ -547,20 +597,22 @@ impl HubClient {
         let url = self.endpoint().branch_url(repo, branch.as_str());
         match self.send_api(&HubRequest::json(Method::POST, url, &body)).await {
             Ok(_) => Ok(()),
-            Err(Error::Hub(HubError::Http { status: 409, .. })) if exist_ok => Ok(()),
+            Err(Error::Hub(HubError::Conflict { .. })) if exist_ok => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    /// Deletes a branch.
+    /// Deletes a branch. Without a token, [`Error::NotLoggedIn`] (nothing is sent).
     pub async fn delete_branch(&self, repo: &Repo, branch: &str) -> Result<(), Error> {
+        self.require_token()?;
         let url = self.endpoint().branch_url(repo, branch);
         self.send_api(&HubRequest::json(Method::DELETE, url, &json!({}))).await?;
         Ok(())
     }
 
     /// Tags `revision` (the default branch's head when `None`) as `tag`, with an optional
-    /// message; with `exist_ok`, an existing tag is not an error.
+    /// message; with `exist_ok`, an existing tag is not an error (without, it is
+    /// [`HubError::Conflict`]). Without a token, [`Error::NotLoggedIn`] (nothing is sent).
     pub async fn create_tag(
         &self,
         repo: &Repo,
@@ -569,6 +621,7 @@ impl HubClient {
         message: Option<&str>,
         exist_ok: bool,
     ) -> Result<(), Error> {
+        self.require_token()?;
         let tag = Revision::new(tag).map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
         let at = revision.map_or("main", Revision::as_str);
         let mut body = json!({ "tag": tag.as_str() });
@@ -578,13 +631,14 @@ impl HubClient {
         let url = self.endpoint().tag_url(repo, at);
         match self.send_api(&HubRequest::json(Method::POST, url, &body)).await {
             Ok(_) => Ok(()),
-            Err(Error::Hub(HubError::Http { status: 409, .. })) if exist_ok => Ok(()),
+            Err(Error::Hub(HubError::Conflict { .. })) if exist_ok => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    /// Deletes a tag.
+    /// Deletes a tag. Without a token, [`Error::NotLoggedIn`] (nothing is sent).
     pub async fn delete_tag(&self, repo: &Repo, tag: &str) -> Result<(), Error> {
+        self.require_token()?;
         let url = self.endpoint().tag_url(repo, tag);
         self.send_api(&HubRequest::json(Method::DELETE, url, &json!({}))).await?;
         Ok(())

@@ -19,7 +19,9 @@ use std::sync::mpsc;
 use hub_url::{Repo, RepoPath, Revision};
 use tokio::runtime::Handle;
 
-use crate::{DownloadOptions, Error, FileMetadata, HubClient, RepoInfo, SnapshotOptions};
+use crate::{
+    DownloadOptions, Error, FileMetadata, HubClient, RepoInfo, SnapshotDownload, SnapshotOptions,
+};
 
 /// The blocking client. Dropping it stops its runtime thread.
 #[derive(Debug)]
@@ -106,6 +108,18 @@ impl BlockingClient {
         let (client, repo, options, snapshot) =
             (self.client.clone(), repo.clone(), options.clone(), snapshot.clone());
         self.run(async move { client.snapshot_download(&repo, &options, &snapshot).await })
+    }
+
+    /// See [`HubClient::snapshot_download_detailed`].
+    pub fn snapshot_download_detailed(
+        &self,
+        repo: &Repo,
+        options: &DownloadOptions,
+        snapshot: &SnapshotOptions,
+    ) -> Result<SnapshotDownload, Error> {
+        let (client, repo, options, snapshot) =
+            (self.client.clone(), repo.clone(), options.clone(), snapshot.clone());
+        self.run(async move { client.snapshot_download_detailed(&repo, &options, &snapshot).await })
     }
 
     /// See [`HubClient::cached_download`].

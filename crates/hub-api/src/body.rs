@@ -74,7 +74,7 @@ impl FileRange {
 }
 
 pub(crate) fn local_file_error(path: &Path, source: io::Error) -> crate::Error {
-    crate::Error::LocalFile { path: path.to_owned(), source }
+    crate::Error::LocalFile { path: path.to_owned(), cause: source }
 }
 
 /// The body hyper sends.

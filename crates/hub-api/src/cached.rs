@@ -59,8 +59,10 @@ impl HubClient {
         if !options.force_download && entry.path().is_file() {
             return Ok(entry.path().to_path_buf());
         }
-        std::fs::create_dir_all(cache.path())
-            .map_err(|source| hub_cache::Error::Io { path: cache.path().to_path_buf(), source })?;
+        std::fs::create_dir_all(cache.path()).map_err(|source| hub_cache::Error::Io {
+            path: cache.path().to_path_buf(),
+            cause: source,
+        })?;
         let start = {
             let (entry, force) = (entry.clone(), options.force_download);
             blocking(move || entry.begin(size, force)).await??

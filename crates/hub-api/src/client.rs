@@ -430,6 +430,17 @@ impl HubClient {
         self.inner.offline
     }
 
+    /// [`Error::NotLoggedIn`] when the client has no token. The calls the Hub refuses without
+    /// one (writes, [`HubClient::whoami`]) check this themselves before sending anything, so
+    /// that a missing token is told as such, not as the Hub's answer to an anonymous request
+    /// (which can be "repository not found").
+    pub fn require_token(&self) -> Result<(), Error> {
+        match self.inner.auth {
+            Some(_) => Ok(()),
+            None => Err(Error::NotLoggedIn),
+        }
+    }
+
     /// Whether a token would be sent to `url`: only to the endpoint's own origin.
     pub fn sends_token_to(&self, url: &str) -> bool {
         self.inner.auth.is_some()
@@ -493,7 +504,7 @@ impl HubClient {
             match frame {
                 None => break,
                 Some(Err(e)) => {
-                    return Err(Error::Network { url: req.url.clone(), source: Box::new(e) });
+                    return Err(Error::Network { url: req.url.clone(), cause: Box::new(e) });
                 }
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {

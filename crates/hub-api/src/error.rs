@@ -73,6 +73,14 @@ pub enum HubError {
         /// What the server said.
         server: ServerContext,
     },
+    /// The request conflicts with the repo as it is: what it would create exists already.
+    #[error("conflict: {url}{}", context(.server))]
+    Conflict {
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
     /// Too many requests.
     #[error("rate limited by the Hub: {url}{}{}", context(.server), retry_hint(*.retry_after))]
     RateLimited {
@@ -163,6 +171,7 @@ impl HubError {
             _ if status == StatusCode::UNAUTHORIZED => HubError::Unauthorized { url, server },
             _ if status == StatusCode::FORBIDDEN => HubError::Forbidden { url, server },
             _ if status == StatusCode::BAD_REQUEST => HubError::BadRequest { url, server },
+            _ if status == StatusCode::CONFLICT => HubError::Conflict { url, server },
             _ if status == StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
                 url,
                 server,
@@ -183,6 +192,7 @@ impl HubError {
             | HubError::Unauthorized { server, .. }
             | HubError::Forbidden { server, .. }
             | HubError::BadRequest { server, .. }
+            | HubError::Conflict { server, .. }
             | HubError::RateLimited { server, .. }
             | HubError::Http { server, .. } => server,
         }
@@ -312,6 +322,9 @@ mod tests {
             r#"{"error": ["a", "b"], "errors": [{"message": "c"}]}"#,
         );
         assert_eq!(e.server().message.as_deref(), Some("a; b; c"));
+        let e = map("https://hub.test/api/repos/create", 409, &[], r#"{"error": "exists"}"#);
+        assert!(matches!(e, HubError::Conflict { .. }), "{e:?}");
+        assert_eq!(e.to_string(), "conflict: https://hub.test/api/repos/create (exists)");
         let e = map("https://hub.test/x", 429, &[("retry-after", "7")], "");
         assert!(matches!(e, HubError::RateLimited { retry_after: Some(7), .. }));
         assert!(e.to_string().contains("retry after 7 seconds"));
@@ -320,6 +333,33 @@ mod tests {
             matches!(&e, HubError::Http { status: 503, server, .. } if server.message.is_none() && server.request_id.as_deref() == Some("t-9"))
         );
         assert!(HubError::from_response("u", StatusCode::FOUND, &HeaderMap::new(), b"").is_none());
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("tcp connect error")]
+    struct Connect(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_is_told_once_in_the_message_and_not_again_as_a_source() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = Error::Network { url: "http://h/x".into(), cause: Box::new(Connect(refused)) };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "network error for http://h/x: tcp connect error: {}; check your connection and \
+                 try again",
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
+            )
+        );
+        assert!(std::error::Error::source(&e).is_none(), "the chain would repeat it");
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = Error::LocalFile { path: "/x".into(), cause: denied };
+        assert!(std::error::Error::source(&e).is_none());
+        let e = Error::Cache(hub_cache::Error::Io {
+            path: "/c".into(),
+            cause: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        });
+        assert!(std::error::Error::source(&e).is_none());
     }
 }
 
@@ -330,6 +370,20 @@ pub enum Error {
     /// The Hub answered with an error.
     #[error(transparent)]
     Hub(#[from] HubError),
+    /// The call needs a token (it writes to the Hub, or asks whose the token is) and the client
+    /// has none: nothing was sent. The token files are the Python tools' too, so logging in
+    /// with any of them works.
+    #[error("not logged in: this needs a Hub token; log in (`hf auth login`) or set HF_TOKEN")]
+    NotLoggedIn,
+    /// [`HubClient::create_repo`](crate::HubClient::create_repo) without `exist_ok`: the repo
+    /// exists already (the Hub answered 409).
+    #[error("repository {repo} already exists at {url}; set exist_ok to use it as it is")]
+    RepoExists {
+        /// The repo (`namespace/name`, with its type's prefix for a dataset or a space).
+        repo: String,
+        /// Its URL.
+        url: String,
+    },
     /// Offline mode is on (`HF_HUB_OFFLINE`): nothing was sent.
     #[error("cannot reach {url}: offline mode is enabled; unset HF_HUB_OFFLINE to go online")]
     Offline {
@@ -337,13 +391,13 @@ pub enum Error {
         url: String,
     },
     /// No connection, or it broke.
-    #[error("network error for {url}: {source}; check your connection and try again")]
+    #[error("network error for {url}: {}; check your connection and try again", causes(cause.as_ref()))]
     Network {
         /// The URL requested.
         url: String,
-        /// The cause.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The cause. Its message, and those of its own sources, are part of this error's (they
+        /// are not repeated as a [`source`](std::error::Error::source)).
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The server's TLS certificate was refused: no trusted root vouches for it, or it names
     /// another host.
@@ -401,13 +455,13 @@ pub enum Error {
         reason: String,
     },
     /// A local file to send cannot be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {cause}", path.display())]
     LocalFile {
         /// The file.
         path: std::path::PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
+        /// Why: the operating system's error, whose message is part of this one's (it is not
+        /// repeated as a [`source`](std::error::Error::source)).
+        cause: std::io::Error,
     },
     /// `local_files_only` is set: nothing may be downloaded.
     #[error("local_files_only is set, so the Hub was not asked")]
@@ -441,7 +495,7 @@ impl Error {
     pub(crate) fn connection(url: &str, cause: Box<dyn std::error::Error + Send + Sync>) -> Error {
         match certificate_problem(cause.as_ref()) {
             Some(reason) => Error::Certificate { url: url.to_owned(), reason },
-            None => Error::Network { url: url.to_owned(), source: cause },
+            None => Error::Network { url: url.to_owned(), cause },
         }
     }
 
@@ -449,6 +503,22 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Network { .. } | Error::Timeout { .. })
     }
+}
+
+/// An error's message followed by those of its sources, joined with `: ` (a source whose
+/// message its parent's already holds is left out).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        let message = e.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        next = e.source();
+    }
+    text
 }
 
 /// The certificate problem somewhere in `error`'s chain of causes, if any. rustls's error

@@ -85,5 +85,5 @@ pub use error::{Error, HubError, ServerContext};
 pub use metadata::FileMetadata;
 pub use patterns::Patterns;
 pub use repo_info::{RepoInfo, Sibling, SiblingLfs};
-pub use snapshot::SnapshotOptions;
+pub use snapshot::{SnapshotDownload, SnapshotOptions};
 pub use transfer::{NoProgress, Progress, TransferConfig};

@@ -156,7 +156,7 @@ fn clean_name(name: &str) -> Result<String, Error> {
 }
 
 fn io(path: &Path, source: std::io::Error) -> Error {
-    Error::Cache(hub_cache::Error::Io { path: path.to_path_buf(), source })
+    Error::Cache(hub_cache::Error::Io { path: path.to_path_buf(), cause: source })
 }
 
 /// configparser's reading: `[section]`, `key = value` (or `key: value`), `#`/`;` comments.

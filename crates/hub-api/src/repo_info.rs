@@ -103,12 +103,35 @@ impl HubClient {
         revision: Option<&Revision>,
         files_metadata: bool,
     ) -> Result<RepoInfo, Error> {
+        let (url, body) = self.repo_info_body(repo, revision, files_metadata).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::Protocol { url, reason: format!("invalid repo info: {e}") })
+    }
+
+    /// The repo's info as the Hub sent it (see [`HubClient::repo_info`]): every field it sent,
+    /// and only those, for a program that passes the Hub's answer on (`--json`).
+    pub async fn repo_info_json(
+        &self,
+        repo: &Repo,
+        revision: Option<&Revision>,
+        files_metadata: bool,
+    ) -> Result<serde_json::Value, Error> {
+        let (url, body) = self.repo_info_body(repo, revision, files_metadata).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::Protocol { url, reason: format!("invalid repo info: {e}") })
+    }
+
+    async fn repo_info_body(
+        &self,
+        repo: &Repo,
+        revision: Option<&Revision>,
+        files_metadata: bool,
+    ) -> Result<(String, bytes::Bytes), Error> {
         let mut url = self.endpoint().api_repo_url(repo, revision);
         if files_metadata {
             url = hub_url::with_query(url, &[("blobs", "true")]);
         }
         let (url, _, body) = self.send_api(&HubRequest::get(url)).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::Protocol { url, reason: format!("invalid repo info: {e}") })
+        Ok((url, body))
     }
 }

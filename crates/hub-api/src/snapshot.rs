@@ -35,9 +35,25 @@ impl Default for SnapshotOptions {
     }
 }
 
+/// What [`HubClient::snapshot_download_detailed`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnapshotDownload {
+    /// The snapshot folder in the cache (`snapshots/<commit>`), or the local dir.
+    pub folder: PathBuf,
+    /// The repo's files that the patterns kept, as the Hub listed them: each is in `folder`.
+    /// Empty when no file matched (then nothing was downloaded); `None` when the Hub could
+    /// not be asked and a cached snapshot was used instead.
+    pub files: Option<Vec<String>>,
+}
+
 impl HubClient {
     /// Downloads a repo at `options.revision` and returns its snapshot folder in the cache
     /// (`snapshots/<commit>`), or `options.local_dir`. Files already cached cost no request.
+    /// See [`HubClient::snapshot_download_detailed`] to know which files the patterns kept.
+    ///
+    /// The ref, the tree listing and the snapshot folder are written once every file is there:
+    /// a download that fails (a gated repo, say) leaves no folder made for nothing.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -57,6 +73,17 @@ impl HubClient {
         options: &DownloadOptions,
         snapshot: &SnapshotOptions,
     ) -> Result<PathBuf, Error> {
+        Ok(self.snapshot_download_detailed(repo, options, snapshot).await?.folder)
+    }
+
+    /// As [`HubClient::snapshot_download`], and says which files the patterns kept (none
+    /// is worth a warning: then nothing was downloaded).
+    pub async fn snapshot_download_detailed(
+        &self,
+        repo: &Repo,
+        options: &DownloadOptions,
+        snapshot: &SnapshotOptions,
+    ) -> Result<SnapshotDownload, Error> {
         options.check()?;
         let patterns = Patterns::new(&snapshot.allow_patterns, &snapshot.ignore_patterns);
         let revision = &options.revision;
@@ -84,7 +111,7 @@ impl HubClient {
                             "the Hub could not be asked ({error}); using {}",
                             dir.display()
                         );
-                        return Ok(dir.clone());
+                        return Ok(SnapshotDownload { folder: dir.clone(), files: None });
                     }
                 } else if let Some(commit) = cache.resolve_revision(revision)?
                     && cache.snapshot_path(&commit).is_dir()
@@ -92,7 +119,7 @@ impl HubClient {
                     let folder = cache.snapshot_path(&commit);
                     check_complete(cache.path(), &commit, &folder, &patterns, what())?;
                     tracing::debug!("using the cached snapshot: {error}");
-                    return Ok(folder);
+                    return Ok(SnapshotDownload { folder, files: None });
                 }
                 return Err(not_cached(error, what()));
             }
@@ -103,16 +130,6 @@ impl HubClient {
             reason: "the repo info has no commit (sha)".to_owned(),
         })?;
         let commit = CommitHash::new(sha)?;
-        let tree_folder = match &options.local_dir {
-            Some(dir) => dir.join(".cache").join("huggingface"),
-            None => cache.path().to_path_buf(),
-        };
-        if let Some(listing) = tree_listing(&info) {
-            // Best effort, as in Python: the listing only helps a later offline run.
-            if let Err(e) = hub_cache::write_tree(&tree_folder, &commit, &listing) {
-                tracing::debug!("cannot cache the tree listing: {e}");
-            }
-        }
         let files: Vec<String> = info
             .siblings
             .iter()
@@ -122,22 +139,15 @@ impl HubClient {
         if files.is_empty() && !info.siblings.is_empty() {
             tracing::warn!("no file of {repo} matches the patterns");
         }
-        if options.local_dir.is_none() {
-            cache.create_dirs()?;
-            options.cache.ensure_tag()?;
-            cache.write_ref(revision, &commit)?;
-            std::fs::create_dir_all(cache.snapshot_path(&commit)).map_err(|source| {
-                hub_cache::Error::Io { path: cache.snapshot_path(&commit), source }
-            })?;
-        }
         let pinned = Revision::new(commit.as_str())
             .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
         let per_file = Arc::new(options.clone().revision(pinned).subfolder(None));
         let permits = Arc::new(tokio::sync::Semaphore::new(snapshot.max_workers.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
-        for file in files {
+        for file in &files {
             let (client, repo, opts, permits) =
                 (self.clone(), repo.clone(), Arc::clone(&per_file), Arc::clone(&permits));
+            let file = file.clone();
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 client.hf_hub_download(&repo, &file, &opts).await
@@ -158,10 +168,28 @@ impl HubClient {
         if let Some(e) = first_error {
             return Err(e);
         }
-        Ok(match &options.local_dir {
-            Some(dir) => dir.clone(),
-            None => cache.snapshot_path(&commit),
-        })
+        // Every file is there: now the ref, the listing and the folder (empty when no file
+        // matched), and not before, so that a failure leaves nothing made for nothing.
+        let (folder, tree_folder) = match &options.local_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|cause| hub_cache::Error::Io { path: dir.clone(), cause })?;
+                (dir.clone(), dir.join(".cache").join("huggingface"))
+            }
+            None => {
+                let folder = cache.create_snapshot(&commit)?;
+                options.cache.ensure_tag()?;
+                cache.write_ref(revision, &commit)?;
+                (folder, cache.path().to_path_buf())
+            }
+        };
+        if let Some(listing) = tree_listing(&info) {
+            // Best effort, as in Python: the listing only helps a later offline run.
+            if let Err(e) = hub_cache::write_tree(&tree_folder, &commit, &listing) {
+                tracing::debug!("cannot cache the tree listing: {e}");
+            }
+        }
+        Ok(SnapshotDownload { folder, files: Some(files) })
     }
 }
 

@@ -561,7 +561,7 @@ async fn stream_body(
             None => break,
             Some(Err(e)) => {
                 flush(&mut buffer, &mut buffered)?;
-                return Err(Error::Network { url: url.to_owned(), source: Box::new(e) });
+                return Err(Error::Network { url: url.to_owned(), cause: Box::new(e) });
             }
             Some(Ok(frame)) => {
                 let Ok(data) = frame.into_data() else { continue };
@@ -585,7 +585,7 @@ async fn stream_body(
         // The body ended early: the connection was cut.
         return Err(Error::Network {
             url: url.to_owned(),
-            source: "the connection closed before the end of the range".into(),
+            cause: "the connection closed before the end of the range".into(),
         });
     }
     Ok(())

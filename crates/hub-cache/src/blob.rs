@@ -123,17 +123,17 @@ impl RepoCache {
     ///
     /// This blocks while another process holds the lock: call it from a blocking thread.
     pub fn begin_blob(&self, etag: &Etag, size: u64) -> Result<BlobStart, Error> {
-        self.blob_target(etag).begin(size, false)
+        self.blob_target(etag).begin(size, false).map_err(Error::writing_cache)
     }
 
     /// As [`RepoCache::begin_blob`], but always returns a writer, whose commit replaces an
     /// existing blob atomically (`force_download`).
     pub fn begin_blob_replacing(&self, etag: &Etag, size: u64) -> Result<BlobWriter, Error> {
-        match self.blob_target(etag).begin(size, true)? {
+        match self.blob_target(etag).begin(size, true).map_err(Error::writing_cache)? {
             BlobStart::Write(writer) => Ok(writer),
             BlobStart::Exists(path) => Err(Error::Io {
                 path,
-                source: std::io::Error::other("the blob writer did not start"),
+                cause: std::io::Error::other("the blob writer did not start"),
             }),
         }
     }
@@ -324,7 +324,7 @@ pub(crate) fn no_space(e: std::io::Error, path: &Path, needed: u64) -> Error {
     if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) {
         Error::NoSpace { path: path.to_path_buf(), needed }
     } else {
-        Error::Io { path: path.to_path_buf(), source: e }
+        Error::Io { path: path.to_path_buf(), cause: e }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::Error;
 
 /// Wraps an I/O error with the path it concerns.
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    move |cause| Error::Io { path: path.to_path_buf(), cause }
 }
 
 pub(crate) fn create_dir_all(dir: &Path) -> Result<(), Error> {
@@ -17,7 +17,7 @@ pub(crate) fn create_dir_all(dir: &Path) -> Result<(), Error> {
 fn parent(path: &Path) -> Result<&Path, Error> {
     path.parent().ok_or_else(|| Error::Io {
         path: path.to_path_buf(),
-        source: std::io::Error::other("the path has no parent folder"),
+        cause: std::io::Error::other("the path has no parent folder"),
     })
 }
 
@@ -32,7 +32,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .tempfile_in(dir)
         .map_err(io_err(dir))?;
     tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
-    tmp.persist(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e.error })?;
+    tmp.persist(path).map_err(|e| Error::Io { path: path.to_path_buf(), cause: e.error })?;
     Ok(())
 }
 
@@ -68,7 +68,7 @@ pub(crate) fn symlink_atomic(target: &Path, link: &Path, copy_from: &Path) -> Re
     }
     std::fs::rename(&tmp, link).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        Error::Io { path: link.to_path_buf(), source: e }
+        Error::Io { path: link.to_path_buf(), cause: e }
     })
 }
 

@@ -63,7 +63,7 @@ impl CacheDir {
         if tag.exists() {
             return Ok(());
         }
-        write_atomic(&tag, CACHEDIR_TAG.as_bytes())
+        write_atomic(&tag, CACHEDIR_TAG.as_bytes()).map_err(Error::writing_cache)
     }
 }
 
@@ -124,7 +124,7 @@ impl RepoCache {
                 Error::CorruptRef { path, content: content.chars().take(80).collect() }
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::Io { path, source: e }),
+            Err(e) => Err(Error::Io { path, cause: e }),
         }
     }
 
@@ -152,7 +152,7 @@ impl RepoCache {
         if std::fs::read_to_string(&path).is_ok_and(|c| c == commit.as_str()) {
             return Ok(());
         }
-        write_atomic(&path, commit.as_str().as_bytes())
+        write_atomic(&path, commit.as_str().as_bytes()).map_err(Error::writing_cache)
     }
 
     /// Records that `file` does not exist at `commit` (an empty `.no_exist` marker).
@@ -161,7 +161,7 @@ impl RepoCache {
         if path.is_file() {
             return Ok(());
         }
-        write_atomic(&path, b"")
+        write_atomic(&path, b"").map_err(Error::writing_cache)
     }
 
     /// Points `snapshots/<commit>/<file>` at `blobs/<etag>` with a relative symlink (a copy
@@ -176,20 +176,31 @@ impl RepoCache {
         if !blob.is_file() {
             return Err(Error::Io {
                 path: blob,
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "the blob is missing"),
+                cause: std::io::Error::new(std::io::ErrorKind::NotFound, "the blob is missing"),
             });
         }
         let pointer = self.pointer_path(commit, file);
         let target = relative_blob_target(file.depth(), etag.as_str());
-        symlink_atomic(&target, &pointer, &blob)?;
+        symlink_atomic(&target, &pointer, &blob).map_err(Error::writing_cache)?;
         Ok(pointer)
+    }
+
+    /// Creates `snapshots/<commit>` (and the repo's folders), for a snapshot whose files are
+    /// all there: a snapshot of no file is an empty folder. Returns its path.
+    pub fn create_snapshot(&self, commit: &CommitHash) -> Result<PathBuf, Error> {
+        self.create_dirs()?;
+        let path = self.snapshot_path(commit);
+        create_dir_all(&path).map_err(Error::writing_cache)?;
+        Ok(path)
     }
 
     /// Creates `blobs/` and `snapshots/` (what the Python scanner requires of a repo folder).
     pub fn create_dirs(&self) -> Result<(), Error> {
-        create_dir_all(&self.blobs_dir())?;
+        create_dir_all(&self.blobs_dir()).map_err(Error::writing_cache)?;
         let snapshots = self.path.join("snapshots");
-        std::fs::create_dir_all(&snapshots).map_err(io_err(&snapshots))
+        std::fs::create_dir_all(&snapshots)
+            .map_err(io_err(&snapshots))
+            .map_err(Error::writing_cache)
     }
 }
 

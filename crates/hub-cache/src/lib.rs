@@ -71,6 +71,12 @@ pub enum Error {
         /// The folder looked for.
         path: PathBuf,
     },
+    /// The path given as the cache folder is a file.
+    #[error("{} is a file, not a folder; pass the cache folder (or set HF_HUB_CACHE to it)", path.display())]
+    CacheIsAFile {
+        /// The path given.
+        path: PathBuf,
+    },
     /// An etag that is neither a 40-hex git blob id nor a 64-hex sha256.
     #[error(
         "invalid etag '{value}': expected 40 or 64 lowercase hex digits; the server's answer cannot be cached"
@@ -142,15 +148,57 @@ pub enum Error {
         /// The file's size.
         needed: u64,
     },
+    /// The cache cannot be written to: no permission, a read-only file system, or a file where
+    /// a folder of the path should be.
+    #[error("cannot write to the cache at {}: {cause}; {}", path.display(), unwritable_hint(cause))]
+    CacheNotWritable {
+        /// The file or folder that could not be written.
+        path: PathBuf,
+        /// The operating system's error, whose message is part of this one's (it is not
+        /// repeated as a [`source`](std::error::Error::source)).
+        cause: std::io::Error,
+    },
     /// A file-system operation failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The path concerned.
         path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's error, whose message is part of this one's (it is not
+        /// repeated as a [`source`](std::error::Error::source)).
+        cause: std::io::Error,
     },
+}
+
+impl Error {
+    /// A failed write into the cache: [`Error::CacheNotWritable`] when the user can fix it by
+    /// fixing permissions or moving the cache, else the error as it is.
+    pub(crate) fn writing_cache(self) -> Error {
+        use std::io::ErrorKind::{NotADirectory, PermissionDenied, ReadOnlyFilesystem};
+        match self {
+            Error::Io { path, cause }
+                if matches!(
+                    cause.kind(),
+                    PermissionDenied | ReadOnlyFilesystem | NotADirectory
+                ) =>
+            {
+                Error::CacheNotWritable { path, cause }
+            }
+            e => e,
+        }
+    }
+}
+
+/// What to do about a cache that cannot be written to.
+fn unwritable_hint(cause: &std::io::Error) -> &'static str {
+    match cause.kind() {
+        std::io::ErrorKind::NotADirectory => {
+            "part of that path is a file, not a folder; set HF_HUB_CACHE to a writable folder"
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            "the file system is read-only; set HF_HUB_CACHE to a writable folder"
+        }
+        _ => "fix its permissions or set HF_HUB_CACHE to a writable folder",
+    }
 }
 
 #[cfg(test)]

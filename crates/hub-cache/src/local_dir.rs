@@ -127,7 +127,7 @@ impl LocalDir {
             BlobStart::Write(writer) => Ok(writer),
             BlobStart::Exists(path) => Err(Error::Io {
                 path,
-                source: std::io::Error::other("the file writer did not start"),
+                cause: std::io::Error::other("the file writer did not start"),
             }),
         }
     }
@@ -140,11 +140,11 @@ impl LocalDir {
         let tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .tempfile_in(&dir)
-            .map_err(|source| Error::Io { path: dir.clone(), source })?;
+            .map_err(|cause| Error::Io { path: dir.clone(), cause })?;
         std::fs::copy(from, tmp.path())
-            .map_err(|source| Error::Io { path: from.to_path_buf(), source })?;
+            .map_err(|cause| Error::Io { path: from.to_path_buf(), cause })?;
         tmp.persist(&destination)
-            .map_err(|e| Error::Io { path: destination.clone(), source: e.error })?;
+            .map_err(|e| Error::Io { path: destination.clone(), cause: e.error })?;
         Ok(destination)
     }
 }

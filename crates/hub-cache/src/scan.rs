@@ -84,7 +84,7 @@ impl CacheDir {
         let meta = std::fs::metadata(root)
             .map_err(|_| Error::CacheNotFound { path: root.to_path_buf() })?;
         if !meta.is_dir() {
-            return Err(Error::CacheNotFound { path: root.to_path_buf() });
+            return Err(Error::CacheIsAFile { path: root.to_path_buf() });
         }
         let mut info = CacheInfo {
             cache_dir: root.to_path_buf(),
@@ -424,7 +424,7 @@ impl DeletePlan {
         for file in self.refs.iter().chain(&self.blobs) {
             match std::fs::remove_file(file) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(Error::Io { path: file.clone(), source: e });
+                    return Err(Error::Io { path: file.clone(), cause: e });
                 }
                 _ => (),
             }
@@ -436,7 +436,7 @@ impl DeletePlan {
 fn remove_dir(dir: &Path) -> Result<(), Error> {
     match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::Io { path: dir.to_path_buf(), source: e })
+            Err(Error::Io { path: dir.to_path_buf(), cause: e })
         }
         _ => Ok(()),
     }

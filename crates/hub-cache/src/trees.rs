@@ -62,7 +62,7 @@ pub fn write_tree(
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
     doc.serialize(&mut serializer).map_err(|e| Error::Io {
         path: tree_path(folder, commit),
-        source: std::io::Error::other(e),
+        cause: std::io::Error::other(e),
     })?;
     write_atomic(&tree_path(folder, commit), &out)
 }

@@ -93,7 +93,15 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
                     ignore_patterns: args.exclude.clone(),
                     max_workers: args.max_workers.into(),
                 };
-                client.snapshot_download(&repo, &options, &snapshot).await
+                let done = client.snapshot_download_detailed(&repo, &options, &snapshot).await?;
+                let filtered = !args.include.is_empty() || !args.exclude.is_empty();
+                if filtered && !args.quiet && done.files.as_ref().is_some_and(Vec::is_empty) {
+                    eprintln!(
+                        "warning: no file of {repo} matches {}; nothing was downloaded",
+                        filters(&args.include, &args.exclude)
+                    );
+                }
+                Ok(done.folder)
             }
             files => {
                 // Each named file must exist: fetched one by one (a few at once), never
@@ -177,6 +185,13 @@ async fn dry_run(
         rows.len() - fetched,
     );
     Ok(())
+}
+
+/// The patterns as they were given: `--include 'a*' --exclude 'b'`.
+fn filters(include: &[String], exclude: &[String]) -> String {
+    let include = include.iter().map(|p| format!("--include '{p}'"));
+    let exclude = exclude.iter().map(|p| format!("--exclude '{p}'"));
+    include.chain(exclude).collect::<Vec<_>>().join(" ")
 }
 
 /// One bar per file being downloaded, on stderr.

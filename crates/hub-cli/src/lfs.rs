@@ -24,6 +24,7 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<std::process::Output> {
 }
 
 /// Points git-lfs's `multipart` custom transfer at this executable, in the clone at `path`.
+/// What it set is told on stderr: the command has no result for stdout.
 pub(crate) fn enable_largefiles(path: &Path) -> anyhow::Result<()> {
     let inside = git(path, &["rev-parse", "--is-inside-work-tree"]);
     if !path.is_dir() || !inside.is_ok_and(|o| o.status.success()) {
@@ -38,9 +39,9 @@ pub(crate) fn enable_largefiles(path: &Path) -> anyhow::Result<()> {
         if !out.status.success() {
             bail!("git config {key} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
-        outln!("{key} = {value}");
+        eprintln!("{key} = {value}");
     }
-    outln!(
+    eprintln!(
         "Local repo set up for largefiles: git-lfs will send files above the Hub's 5 GB limit \
          in parts through `hub-cli {AGENT_ARGS}`."
     );

@@ -86,31 +86,39 @@ pub(crate) fn run(repo_type: RepoType, command: ListCommand) -> anyhow::Result<(
     };
     let format = args.format.get();
     runtime()?.block_on(async {
+        if !args.quiet && format != Format::Table {
+            // The Hub's own JSON, not our reading of it.
+            let mut stream = std::pin::pin!(client.list_repos_json(repo_type, &options));
+            let mut items = Vec::new();
+            while let Some(item) = stream.next().await {
+                match format {
+                    Format::Jsonl => outln!("{}", serde_json::to_string(&item?)?),
+                    _ => items.push(item?),
+                }
+            }
+            if format == Format::Json {
+                print_json(format, &items)?;
+            }
+            return Ok(());
+        }
         let mut stream = std::pin::pin!(client.list_repos(repo_type, &options));
         let mut rows = Vec::new();
-        let mut items = Vec::new();
         while let Some(item) = stream.next().await {
             let item = item?;
-            match format {
-                _ if args.quiet => outln!("{}", item.id),
-                Format::Jsonl => outln!("{}", serde_json::to_string(&item)?),
-                Format::Json => items.push(serde_json::to_value(&item)?),
-                Format::Table => rows.push(row(&item)),
+            if args.quiet {
+                outln!("{}", item.id);
+            } else {
+                rows.push(row(&item));
             }
         }
         if args.quiet {
             return Ok(());
         }
-        match format {
-            Format::Json => print_json(format, &items)?,
-            Format::Table if rows.is_empty() => {
-                eprintln!("No {} matched.", repo_type.plural());
-            }
-            Format::Table => {
-                let headers = ["ID", "DOWNLOADS", "LIKES", "LAST MODIFIED", "TAGS"];
-                outln!("{}", format::table(&headers, &rows, &[1, 2]));
-            }
-            Format::Jsonl => {}
+        if rows.is_empty() {
+            eprintln!("No {} matched.", repo_type.plural());
+        } else {
+            let headers = ["ID", "DOWNLOADS", "LIKES", "LAST MODIFIED", "TAGS"];
+            outln!("{}", format::table(&headers, &rows, &[1, 2]));
         }
         Ok(())
     })

@@ -183,7 +183,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// One line: the error and its causes, joined.
+/// One line: the error and its causes, joined. The library errors that a person fixes with
+/// this command line are told in its words.
 fn format_error(err: &anyhow::Error) -> String {
-    err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+    err.chain().map(cli_message).collect::<Vec<_>>().join(": ")
+}
+
+/// The message of one error of a chain, in hub-cli's words where the library's are not.
+fn cli_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let api = error.downcast_ref::<hub_api::Error>().or_else(|| {
+        match error.downcast_ref::<hub_lfs::Error>() {
+            Some(hub_lfs::Error::Api(api)) => Some(api),
+            _ => None,
+        }
+    });
+    match api {
+        Some(hub_api::Error::NotLoggedIn) => {
+            "not logged in: run `hub-cli auth login` or set HF_TOKEN".to_owned()
+        }
+        Some(hub_api::Error::RepoExists { repo, url }) => {
+            format!("repository {repo} already exists at {url}; pass --exist-ok to use it as it is")
+        }
+        _ => error.to_string(),
+    }
 }

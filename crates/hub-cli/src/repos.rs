@@ -207,6 +207,8 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
         ReposCommand::Create(args) => rt.block_on(create(args)),
         ReposCommand::Delete { repo, missing_ok, yes, token } => {
             let client = token.client()?;
+            // Not logged in: say so before asking.
+            client.require_token()?;
             let repo = rt.block_on(owned_repo(&client, repo.repo()?))?;
             eprintln!(
                 "You are about to delete {} and everything in it.",
@@ -215,8 +217,11 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
             if !yes && !confirm()? {
                 anyhow::bail!("aborted: nothing was deleted (pass -y to skip the question)");
             }
-            rt.block_on(client.delete_repo(&repo, missing_ok))?;
-            eprintln!("Deleted {repo}.");
+            if rt.block_on(client.delete_repo(&repo, missing_ok))? {
+                eprintln!("Deleted {repo}.");
+            } else {
+                eprintln!("{repo} does not exist: nothing was deleted.");
+            }
             Ok(())
         }
         ReposCommand::Move { from, to, token } => {
@@ -253,11 +258,13 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
         ReposCommand::Info { repo, revision, format, token } => {
             let (client, repo) = (token.client()?, repo.repo()?);
             let revision = revision.map(|r| r.parse()).transpose()?;
-            let info = rt.block_on(client.repo_info(&repo, revision.as_ref(), true))?;
             if format.get() != Format::Table {
+                // The Hub's own JSON, not our reading of it.
+                let info = rt.block_on(client.repo_info_json(&repo, revision.as_ref(), true))?;
                 outln!("{}", serde_json::to_string_pretty(&info)?);
                 return Ok(());
             }
+            let info = rt.block_on(client.repo_info(&repo, revision.as_ref(), true))?;
             outln!("id:      {}", info.id);
             outln!("commit:  {}", info.sha.as_deref().unwrap_or("?"));
             outln!("private: {}", info.private.unwrap_or(false));
@@ -291,11 +298,13 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
         }
         ReposCommand::Refs { repo, format, token } => {
             let (client, repo) = (token.client()?, repo.repo()?);
-            let refs = rt.block_on(client.list_repo_refs(&repo, true))?;
             if format.get() != Format::Table {
+                // The Hub's own JSON, not our reading of it.
+                let refs = rt.block_on(client.list_repo_refs_json(&repo, true))?;
                 outln!("{}", serde_json::to_string_pretty(&refs)?);
                 return Ok(());
             }
+            let refs = rt.block_on(client.list_repo_refs(&repo, true))?;
             let rows: Vec<Vec<String>> = [
                 ("branch", &refs.branches),
                 ("tag", &refs.tags),

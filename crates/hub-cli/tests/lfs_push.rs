@@ -154,12 +154,14 @@ impl LocalClone<'_> {
         run(self.setup.command(Path::new(HUB_CLI), &self.dir).args(args))
     }
 
-    /// `hub-cli lfs-enable-largefiles .`, which must succeed and say so.
+    /// `hub-cli lfs-enable-largefiles .`, which must succeed and say so on stderr (it has no
+    /// result for stdout).
     fn enable_largefiles(&self) -> anyhow::Result<()> {
         let out = succeeded(self.hub_cli(&["lfs-enable-largefiles", "."])?)
             .context("hub-cli lfs-enable-largefiles .")?;
-        let stdout = String::from_utf8(out.stdout)?;
-        assert!(stdout.contains("set up for largefiles"), "{stdout:?}");
+        let stderr = String::from_utf8(out.stderr)?;
+        assert!(stderr.contains("set up for largefiles"), "{stderr:?}");
+        assert!(out.stdout.is_empty(), "{:?}", String::from_utf8_lossy(&out.stdout));
         Ok(())
     }
 

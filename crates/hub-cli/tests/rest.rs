@@ -354,7 +354,7 @@ fn repo_create_prints_the_url_and_the_clone_command_then_delete() -> anyhow::Res
     assert_eq!(ok(&s.run(&["repo", "files", "alice/my-model"])?)?, ".gitattributes\n");
 
     let line = one_error(&s.run(&["repo", "create", "my-model", "-y"])?)?;
-    assert!(line.contains("409"), "an existing repo: {line}");
+    assert!(line.contains("already exists") && line.contains("--exist-ok"), "{line}");
     let out = s.run(&["repo", "create", "my-model", "--exist-ok", "-y"])?;
     assert_eq!(ok(&out)?, format!("{ep}/alice/my-model\n"));
 

@@ -29,9 +29,16 @@ pub enum AgentError {
     /// An event this agent cannot answer.
     #[error("unexpected event `{0}` from git-lfs; is this agent older than your git-lfs?")]
     UnexpectedEvent(String),
-    /// stdin or stdout failed.
+    /// stdin or stdout failed: the operating system's error, whose message is part of this
+    /// one's (it is not repeated as a [`source`](std::error::Error::source)).
     #[error("cannot talk to git-lfs: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+impl From<io::Error> for AgentError {
+    fn from(error: io::Error) -> AgentError {
+        AgentError::Io(error)
+    }
 }
 
 /// Answers git-lfs's `init` with `message` as an error, for an agent that cannot start (a bad

@@ -420,7 +420,7 @@ impl LfsClient {
             let frame = frame.map_err(|e| {
                 Error::Api(hub_api::Error::Network {
                     url: redact(&req.url).to_owned(),
-                    source: Box::new(e),
+                    cause: Box::new(e),
                 })
             })?;
             if let Ok(data) = frame.into_data() {

@@ -275,7 +275,8 @@ impl LfsClient {
     /// Makes one commit of `operations` on `repo`: validates every path and checks every local
     /// file before sending anything; hashes files in parallel; asks the Hub which are LFS;
     /// uploads the LFS objects it lacks; commits. When nothing differs from the branch, no
-    /// commit is made and [`CommitInfo::no_changes`] is set.
+    /// commit is made and [`CommitInfo::no_changes`] is set. Without a token, this is
+    /// [`hub_api::Error::NotLoggedIn`] and nothing is sent.
     pub async fn create_commit(
         &self,
         repo: &Repo,
@@ -283,6 +284,7 @@ impl LfsClient {
         options: &CommitOptions,
         progress: &dyn Progress,
     ) -> Result<CommitInfo, Error> {
+        self.hub().require_token()?;
         if options.message.trim().is_empty() {
             return Err(Error::InvalidInput {
                 reason: "the commit message cannot be empty; pass one".to_owned(),
@@ -598,6 +600,9 @@ impl LfsClient {
         options: &CommitOptions,
         progress: &dyn Progress,
     ) -> Result<CommitInfo, Error> {
+        // Before the listing `delete_patterns` needs, which would fail otherwise as "repository
+        // not found" for a private repo.
+        self.hub().require_token()?;
         let prefix = match folder_options.path_in_repo.as_deref().map(|p| p.trim_matches('/')) {
             Some(p) if !p.is_empty() && p != "." => format!("{}/", validate_path_in_repo(p)?),
             _ => String::new(),

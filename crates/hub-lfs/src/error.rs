@@ -42,13 +42,13 @@ pub enum Error {
         status: Option<u16>,
     },
     /// A local file cannot be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's error, whose message is part of this one's (it is not
+        /// repeated as a [`source`](std::error::Error::source)).
+        cause: std::io::Error,
     },
     /// A file is not the size its object should have.
     #[error("{} has {actual} bytes, but LFS object {oid} has {expected}", path.display())]
@@ -95,13 +95,14 @@ impl Error {
             Error::Api(hub_api::Error::Hub(hub_api::HubError::Http { status, .. })) => {
                 Some(*status)
             }
+            Error::Api(hub_api::Error::Hub(hub_api::HubError::Conflict { .. })) => Some(409),
             Error::Part { status, .. } => *status,
             Error::Object { code, .. } => u16::try_from(*code).ok(),
             _ => None,
         }
     }
 
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Error {
-        Error::Io { path: path.to_owned(), source }
+    pub(crate) fn io(path: &std::path::Path, cause: std::io::Error) -> Error {
+        Error::Io { path: path.to_owned(), cause }
     }
 }
