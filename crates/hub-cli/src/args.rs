@@ -12,7 +12,8 @@ use crate::common::client_builder;
 /// A repo named on the command line, and its type.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct RepoArgs {
-    /// The repo: `org/name`, `datasets/org/name`, `spaces/org/name` or `hf://datasets/org/name`.
+    /// The repo: `org/name`, `datasets/org/name`, `spaces/org/name` or `hf://datasets/org/name`;
+    /// a command that writes takes a bare `name` as yours.
     #[arg(value_name = "REPO_ID")]
     pub(crate) repo_id: String,
     #[command(flatten)]
