@@ -23,6 +23,30 @@ pub(crate) struct CacheDirArg {
     pub(crate) cache_dir: Option<PathBuf>,
 }
 
+/// `hub-cli cache rm` (and the seed's `delete-cache`) arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RmArgs {
+    #[command(flatten)]
+    dir: CacheDirArg,
+    /// A commit hash (or a prefix of 7+ characters), or a repo: model/org/name,
+    /// dataset/org/name, space/org/name, datasets/org/name, or org/name for a model.
+    #[arg(required = true, value_name = "TARGET")]
+    targets: Vec<String>,
+    /// Show what would be deleted and stop.
+    #[arg(long)]
+    dry_run: bool,
+    /// Delete without asking.
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+}
+
+impl RmArgs {
+    /// Deletes the targets, after showing what goes (and asking, unless -y).
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        delete_cache::run(self.dir.cache_dir, &self.targets, self.dry_run, self.yes)
+    }
+}
+
 /// `hub-cli cache` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum CacheCommand {
@@ -42,20 +66,7 @@ pub(crate) enum CacheCommand {
     /// Delete repos or revisions from the cache, showing first what goes (asks unless -y).
     ///
     /// Blobs still used by a remaining revision are kept.
-    Rm {
-        #[command(flatten)]
-        dir: CacheDirArg,
-        /// A commit hash (or a prefix of 7+ characters), or a repo: model/org/name,
-        /// dataset/org/name, space/org/name, datasets/org/name, or org/name for a model.
-        #[arg(required = true, value_name = "TARGET")]
-        targets: Vec<String>,
-        /// Show what would be deleted and stop.
-        #[arg(long)]
-        dry_run: bool,
-        /// Delete without asking.
-        #[arg(short = 'y', long = "yes")]
-        yes: bool,
-    },
+    Rm(RmArgs),
     /// Delete the detached revisions: those no branch or tag points to any more.
     Prune {
         #[command(flatten)]
@@ -85,9 +96,7 @@ pub(crate) enum CacheCommand {
 pub(crate) fn run(command: CacheCommand) -> anyhow::Result<()> {
     match command {
         CacheCommand::Ls { dir, revisions, format, quiet } => ls(dir, revisions, format, quiet),
-        CacheCommand::Rm { dir, targets, dry_run, yes } => {
-            delete_cache::run(dir.cache_dir, &targets, dry_run, yes)
-        }
+        CacheCommand::Rm(args) => args.run(),
         CacheCommand::Prune { dir, dry_run, yes } => {
             let info = cache_dir(dir.cache_dir)?.scan()?;
             let detached: Vec<DeleteTarget> = info

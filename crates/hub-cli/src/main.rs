@@ -127,19 +127,7 @@ enum Command {
     },
     /// Same as `cache rm`.
     #[command(hide = true)]
-    DeleteCache {
-        #[command(flatten)]
-        dir: cache::CacheDirArg,
-        /// A commit hash (or a prefix of 7+ characters), or a repo.
-        #[arg(required = true, value_name = "TARGET")]
-        targets: Vec<String>,
-        /// Show what would be deleted and stop.
-        #[arg(long)]
-        dry_run: bool,
-        /// Delete without asking.
-        #[arg(short = 'y', long = "yes")]
-        yes: bool,
-    },
+    DeleteCache(cache::RmArgs),
 }
 
 fn main() -> ExitCode {
@@ -170,9 +158,7 @@ fn main() -> ExitCode {
         Command::Logout(args) => auth::run_logout(args),
         Command::Whoami => auth::run_whoami(),
         Command::ScanCache { dir, verbose, json } => scan_cache::run(dir, verbose, json),
-        Command::DeleteCache { dir, targets, dry_run, yes } => {
-            delete_cache::run(dir.cache_dir, &targets, dry_run, yes)
-        }
+        Command::DeleteCache(args) => args.run(),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -350,18 +350,23 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The client and the repo of a command that writes: a bare name is the user's.
+async fn writable(token: &TokenArg, repo: &RepoArgs) -> anyhow::Result<(HubClient, Repo)> {
+    let client = token.client()?;
+    let repo = owned_repo(&client, repo.repo()?).await?;
+    Ok((client, repo))
+}
+
 async fn branch(command: BranchCommand) -> anyhow::Result<()> {
     match command {
         BranchCommand::Create { repo, branch, revision, exist_ok, token } => {
-            let client = token.client()?;
-            let repo = owned_repo(&client, repo.repo()?).await?;
+            let (client, repo) = writable(&token, &repo).await?;
             let start = revision.map(|r| r.parse()).transpose()?;
             client.create_branch(&repo, &branch, start.as_ref(), exist_ok).await?;
             eprintln!("Created branch {branch} in {repo}.");
         }
         BranchCommand::Delete { repo, branch, token } => {
-            let client = token.client()?;
-            let repo = owned_repo(&client, repo.repo()?).await?;
+            let (client, repo) = writable(&token, &repo).await?;
             client.delete_branch(&repo, &branch).await?;
             eprintln!("Deleted branch {branch} of {repo}.");
         }
@@ -372,8 +377,7 @@ async fn branch(command: BranchCommand) -> anyhow::Result<()> {
 async fn tag(command: TagCommand) -> anyhow::Result<()> {
     match command {
         TagCommand::Create { repo, tag, revision, message, exist_ok, token } => {
-            let client = token.client()?;
-            let repo = owned_repo(&client, repo.repo()?).await?;
+            let (client, repo) = writable(&token, &repo).await?;
             let at = revision.map(|r| r.parse()).transpose()?;
             client.create_tag(&repo, &tag, at.as_ref(), message.as_deref(), exist_ok).await?;
             eprintln!("Created tag {tag} in {repo}.");
@@ -381,11 +385,10 @@ async fn tag(command: TagCommand) -> anyhow::Result<()> {
         TagCommand::List { repo, format, token } => {
             let (client, repo) = (token.client()?, repo.repo()?);
             let refs = client.list_repo_refs(&repo, false).await?;
-            list_tags(&client, &refs.tags, format.get())?;
+            list_tags(&refs.tags, format.get())?;
         }
         TagCommand::Delete { repo, tag, token } => {
-            let client = token.client()?;
-            let repo = owned_repo(&client, repo.repo()?).await?;
+            let (client, repo) = writable(&token, &repo).await?;
             client.delete_tag(&repo, &tag).await?;
             eprintln!("Deleted tag {tag} of {repo}.");
         }
@@ -393,7 +396,7 @@ async fn tag(command: TagCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn list_tags(_client: &HubClient, tags: &[hub_api::GitRef], format: Format) -> anyhow::Result<()> {
+fn list_tags(tags: &[hub_api::GitRef], format: Format) -> anyhow::Result<()> {
     if format == Format::Table {
         let rows: Vec<Vec<String>> =
             tags.iter().map(|t| vec![t.name.clone(), t.target_commit.clone()]).collect();
