@@ -173,7 +173,7 @@ def test_cli_logout_logs_python_out_and_back(hub, hub_cli, runner):
     s.cli_login("alice")
     s.py([{"op": "logout"}])
     proc = s.cli(["whoami"])
-    assert proc.returncode == 1 and proc.stderr.strip() == "error: Not logged in", proc
+    assert proc.returncode == 1 and proc.stderr.strip() == "error: not logged in: run `hub-cli auth login` or set HF_TOKEN", proc
 
 
 # ---- the scenario script (a fresh interpreter per step) ------------------------------------------
