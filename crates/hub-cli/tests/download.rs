@@ -4,13 +4,15 @@
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use hub_tests::seed::{FileManifest, RevisionManifest};
 use hub_tests::{HubConfig, Repo, RepoType, SeedManifest, Stats, TestHub};
 use sha2::{Digest, Sha256};
+
+mod common;
 
 const MODEL: &str = "acme/tiny-model";
 const UNICODE: &str = "unicode/café ü ñ.txt";
@@ -37,18 +39,8 @@ impl Setup {
     /// `hub-cli download ARGS…` in an environment built from scratch: the hub's endpoint, this
     /// setup's cache and `HF_HOME`, no token, no progress-bar or offline variable.
     fn cli(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("HF_HOME", self.dir.path().join("hf-home"))
-            .env("HF_HUB_CACHE", self.cache())
-            .env("HF_ENDPOINT", self.hub.endpoint())
-            .arg("download")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = common::hub_cli(self.dir.path(), self.hub.endpoint());
+        cmd.env("HF_HUB_CACHE", self.cache()).arg("download").args(args);
         cmd
     }
 

@@ -14,6 +14,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use hub_tests::{HubConfig, TestHub, seed};
 
+mod common;
+use common::{ok, stderr, stdout};
+
 /// The line every write without a token ends with.
 const NOT_LOGGED_IN: &str = "error: not logged in: run `hub-cli auth login` or set HF_TOKEN";
 
@@ -42,19 +45,8 @@ impl Setup {
     /// `hub-cli ARGS…` with the hub's endpoint, this setup's `HOME`, `HF_HOME` and
     /// `HF_HUB_CACHE`, no token, stdin closed, git without system or global configuration.
     fn cli(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("HF_HOME", self.dir.path().join("hf-home"))
-            .env("HF_HUB_CACHE", self.cache())
-            .env("HF_ENDPOINT", self.ep())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = common::hub_cli(self.dir.path(), self.ep());
+        cmd.env("HF_HUB_CACHE", self.cache()).args(args);
         cmd
     }
 
@@ -66,22 +58,6 @@ impl Setup {
     fn alice(&self, args: &[&str]) -> anyhow::Result<Output> {
         self.cli(args).env("HF_TOKEN", seed::ALICE).output().context("running hub-cli")
     }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The command succeeded; its stdout.
-fn ok(out: &Output) -> anyhow::Result<String> {
-    if !out.status.success() {
-        bail!("hub-cli failed ({}): {}", out.status, stderr(out));
-    }
-    Ok(stdout(out))
 }
 
 /// The command failed with exit 1, nothing on stdout and exactly one line on stderr: that line.

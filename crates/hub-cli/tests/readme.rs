@@ -12,6 +12,8 @@ use std::process::{Command, Output, Stdio};
 use anyhow::{Context, bail};
 use hub_tests::{HubConfig, TestHub, seed};
 
+mod common;
+
 const README: &str = include_str!("../../../README.md");
 
 /// The `sh` blocks of the README section headed `## {title}`.
@@ -83,15 +85,9 @@ impl Setup {
         let mut paths = vec![bin.to_path_buf()];
         paths.extend(std::env::split_paths(&path));
         let mut cmd = Command::new(program);
-        cmd.env_clear()
+        common::isolate(&mut cmd, self.dir.path(), self.hub.endpoint())
             .env("PATH", std::env::join_paths(paths).unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("HF_HOME", self.dir.path().join("hf-home"))
-            .env("HF_ENDPOINT", self.hub.endpoint())
             .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_TERMINAL_PROMPT", "0")
             .current_dir(self.work());
         cmd
     }

@@ -14,6 +14,9 @@ use std::process::{Command, Output, Stdio};
 use anyhow::{Context, bail};
 use hub_tests::{HubConfig, SeedManifest, TestHub, seed};
 
+mod common;
+use common::{ok, stderr, stdout};
+
 /// A seeded hub and a fresh `HOME` / `HF_HOME` (no token file) for one test.
 struct Setup {
     hub: TestHub,
@@ -44,19 +47,8 @@ impl Setup {
     /// `hub-cli ARGS…` in an environment built from scratch: the hub's endpoint, this setup's
     /// `HOME` and `HF_HOME`, no token variable, git without system or global configuration.
     fn cli(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("HF_HOME", self.hf_home())
-            .env("HF_ENDPOINT", self.hub.endpoint())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = common::hub_cli(self.dir.path(), self.hub.endpoint());
+        cmd.args(args);
         cmd
     }
 
@@ -90,22 +82,6 @@ impl Setup {
         let repo = self.seed.repo(hub_tests::RepoType::Model, id).context("seeded repo")?;
         Ok(repo.revisions.get(revision).context("seeded revision")?.commit.clone())
     }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The command succeeded; its stdout.
-fn ok(out: &Output) -> anyhow::Result<String> {
-    if !out.status.success() {
-        bail!("hub-cli failed ({}): {}", out.status, stderr(out));
-    }
-    Ok(stdout(out))
 }
 
 /// The command failed as hub-cli fails: exit 1, nothing on stdout, and one `error:` line, the

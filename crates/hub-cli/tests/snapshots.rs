@@ -40,6 +40,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use hub_tests::{HubConfig, RepoType, SeedManifest, TestHub, seed};
 
+mod common;
+
 /// Every command whose `--help` is snapshotted, as its words after `hub-cli` (`""` is the
 /// program's own): each visible command and subcommand, then the seed's hidden aliases.
 const HELP: &[&str] = &[
@@ -131,22 +133,11 @@ impl Sandbox {
     /// fixed terminal width, which clap wraps help to when its `wrap_help` feature is on.
     fn cli(&self, args: &[&str]) -> Command {
         let endpoint = self.hub.as_ref().map_or("http://127.0.0.1:9", |(hub, _)| hub.endpoint());
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.path())
-            .env("HF_HOME", self.hf_home())
-            .env("HF_HUB_CACHE", self.cache())
-            .env("HF_ENDPOINT", endpoint)
+        let mut cmd = common::hub_cli(self.path(), endpoint);
+        cmd.env("HF_HUB_CACHE", self.cache())
             .env("COLUMNS", "100")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_TERMINAL_PROMPT", "0")
             .current_dir(self.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .args(args);
         cmd
     }
 

@@ -3,10 +3,12 @@
 #![cfg(unix)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use anyhow::{Context, bail};
 use hub_tests::{HubConfig, TestHub, seed};
+
+mod common;
 
 const MIB: usize = 1 << 20;
 
@@ -27,16 +29,10 @@ impl Setup {
 
     /// `hub-cli ARGS…` as alice, in an environment built from scratch.
     fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
-        Command::new(env!("CARGO_BIN_EXE_hub-cli"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("HF_HOME", self.dir.path().join("hf-home"))
-            .env("HF_ENDPOINT", self.hub.endpoint())
+        common::hub_cli(self.dir.path(), self.hub.endpoint())
             .env("HF_TOKEN", seed::ALICE)
             .current_dir(self.dir.path())
             .args(args)
-            .stdin(Stdio::null())
             .output()
             .context("running hub-cli")
     }
