@@ -124,7 +124,8 @@ fn ls(dir: CacheDirArg, revisions: bool, format: FormatArg, quiet: bool) -> anyh
             if revisions {
                 repo.revisions.iter().for_each(|rev| outln!("{}", rev.commit_hash));
             } else {
-                outln!("{}", repo.repo);
+                // As `hf cache ls -q`, in the form `cache rm` takes: `model/org/name`.
+                outln!("{}/{}", repo.repo.repo_type(), repo.repo.id());
             }
         }
         return Ok(());
@@ -196,7 +197,11 @@ fn verify(repo: &RepoArgs, revision: Option<&str>, dir: CacheDirArg) -> anyhow::
             checked.len()
         );
     }
-    eprintln!("Verified {} file(s) of {wanted}: every one matches its hash.", checked.len());
+    eprintln!(
+        "Verified {} cached file(s) of {wanted}: every one matches its hash (files never \
+         downloaded are not checked: the Hub is not asked).",
+        checked.len()
+    );
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use crate::scan_cache::cache_dir;
 /// Reads a target: a commit hash (or a prefix of 7+ lowercase hex digits), or a repo as
 /// `model/org/name`, `dataset/org/name`, `space/org/name`, `datasets/org/name` or `org/name`.
 fn parse_target(s: &str) -> anyhow::Result<DeleteTarget> {
+    let s = s.strip_prefix("hf://").unwrap_or(s);
     if (7..=40).contains(&s.len()) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Ok(DeleteTarget::Revision(s.to_owned()));
     }
@@ -67,10 +68,9 @@ pub(crate) fn delete(
         eprintln!("warning: '{unknown}' is not in the cache {}", info.cache_dir.display());
     }
     if plan.chosen.is_empty() {
-        bail!(
-            "nothing to delete: none of the targets is in the cache {}",
-            info.cache_dir.display()
-        );
+        // As `hf cache rm`: what is not there is already gone, so a cleanup script goes on.
+        eprintln!("Nothing to delete: none of the targets is in the cache.");
+        return Ok(());
     }
     for chosen in &plan.chosen {
         let (id, repo_type) = (chosen.repo.id(), chosen.repo.repo_type());
@@ -147,6 +147,8 @@ mod tests {
         assert_eq!(repo("model/org/name"), "model:org/name");
         assert_eq!(repo("dataset/org/name"), "dataset:org/name");
         assert_eq!(repo("datasets/org/name"), "dataset:org/name");
+        assert_eq!(repo("hf://datasets/org/name"), "dataset:org/name");
+        assert_eq!(repo("hf://org/name"), "model:org/name");
         assert_eq!(repo("space/org/name"), "space:org/name");
         assert!(parse_target("org/../x").is_err());
         assert!(parse_target("a/b/c").is_err());

@@ -148,12 +148,15 @@ pub(crate) enum BranchCommand {
         #[command(flatten)]
         token: TokenArg,
     },
-    /// Delete a branch.
+    /// Delete a branch (asks first unless -y).
     Delete {
         #[command(flatten)]
         repo: RepoArgs,
         /// The branch.
         branch: String,
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long = "yes")]
+        yes: bool,
         #[command(flatten)]
         token: TokenArg,
     },
@@ -190,12 +193,15 @@ pub(crate) enum TagCommand {
         #[command(flatten)]
         token: TokenArg,
     },
-    /// Delete a tag.
+    /// Delete a tag (asks first unless -y).
     Delete {
         #[command(flatten)]
         repo: RepoArgs,
         /// The tag.
         tag: String,
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long = "yes")]
+        yes: bool,
         #[command(flatten)]
         token: TokenArg,
     },
@@ -210,13 +216,8 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
             // Not logged in: say so before asking.
             client.require_token()?;
             let repo = rt.block_on(owned_repo(&client, repo.repo()?))?;
-            eprintln!(
-                "You are about to delete {} and everything in it.",
-                client.endpoint().repo_url(&repo)
-            );
-            if !yes && !confirm()? {
-                anyhow::bail!("aborted: nothing was deleted (pass -y to skip the question)");
-            }
+            let url = client.endpoint().repo_url(&repo);
+            ask(&format!("You are about to delete {url} and everything in it."), yes)?;
             if rt.block_on(client.delete_repo(&repo, missing_ok))? {
                 eprintln!("Deleted {repo}.");
             } else {
@@ -336,6 +337,12 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         _ => named,
     };
     let repo = owned_repo(&client, named).await?;
+    if args.space_sdk.is_some() && repo.repo_type() != hub_url::RepoType::Space {
+        eprintln!(
+            "warning: --sdk applies to spaces, and {repo} is a {}: ignored",
+            repo.repo_type()
+        );
+    }
     let private = match (args.private, args.public) {
         (true, _) => Some(true),
         (_, true) => Some(false),
@@ -350,9 +357,21 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Says what is about to be deleted and asks, unless `yes`; a no (or no answer) is an error
+/// that says nothing was deleted.
+fn ask(what: &str, yes: bool) -> anyhow::Result<()> {
+    eprintln!("{what}");
+    if !yes && !confirm()? {
+        anyhow::bail!("aborted: nothing was deleted (pass -y to skip the question)");
+    }
+    Ok(())
+}
+
 /// The client and the repo of a command that writes: a bare name is the user's.
 async fn writable(token: &TokenArg, repo: &RepoArgs) -> anyhow::Result<(HubClient, Repo)> {
     let client = token.client()?;
+    // Not logged in: said before anything is asked or sent.
+    client.require_token()?;
     let repo = owned_repo(&client, repo.repo()?).await?;
     Ok((client, repo))
 }
@@ -365,8 +384,9 @@ async fn branch(command: BranchCommand) -> anyhow::Result<()> {
             client.create_branch(&repo, &branch, start.as_ref(), exist_ok).await?;
             eprintln!("Created branch {branch} in {repo}.");
         }
-        BranchCommand::Delete { repo, branch, token } => {
+        BranchCommand::Delete { repo, branch, yes, token } => {
             let (client, repo) = writable(&token, &repo).await?;
+            ask(&format!("You are about to delete branch {branch} of {repo}."), yes)?;
             client.delete_branch(&repo, &branch).await?;
             eprintln!("Deleted branch {branch} of {repo}.");
         }
@@ -387,8 +407,9 @@ async fn tag(command: TagCommand) -> anyhow::Result<()> {
             let refs = client.list_repo_refs(&repo, false).await?;
             list_tags(&refs.tags, format.get())?;
         }
-        TagCommand::Delete { repo, tag, token } => {
+        TagCommand::Delete { repo, tag, yes, token } => {
             let (client, repo) = writable(&token, &repo).await?;
+            ask(&format!("You are about to delete tag {tag} of {repo}."), yes)?;
             client.delete_tag(&repo, &tag).await?;
             eprintln!("Deleted tag {tag} of {repo}.");
         }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use hub_api::{CreateRepoOptions, Progress};
 use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
-use hub_url::Revision;
+use hub_url::{RepoPath, Revision};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::{RepoArgs, TokenArg, owned_repo};
@@ -18,13 +18,15 @@ use crate::common::{ProgressBars, runtime};
 pub(crate) struct UploadArgs {
     #[command(flatten)]
     repo: RepoArgs,
-    /// The file or folder to upload (default: the current folder).
+    /// The file or folder to upload (default: the folder or file named as the repo, `./NAME`,
+    /// as `hf upload` takes it; `.` for the current folder).
     #[arg(value_name = "LOCAL_PATH")]
     local_path: Option<PathBuf>,
     /// Where it goes in the repo (default: the file's name, or the repo's root for a folder).
     #[arg(value_name = "PATH_IN_REPO")]
     path_in_repo: Option<String>,
-    /// The branch to commit to (created from the default branch when missing).
+    /// The branch to commit to (created from the default branch when missing), or an open pull
+    /// request's `refs/pr/N`.
     #[arg(long, value_name = "BRANCH")]
     revision: Option<String>,
     /// Create the repo private when it does not exist.
@@ -58,9 +60,40 @@ pub(crate) struct UploadArgs {
 
 pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
     let named = args.repo.repo()?;
-    let local = args.local_path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let local = match &args.local_path {
+        Some(path) => path.clone(),
+        None => {
+            let path = PathBuf::from(named.id().name());
+            if !path.exists() {
+                anyhow::bail!(
+                    "'{}' is not a local file or folder: say what to upload, as in \
+                     `hub-cli upload {} LOCAL_PATH` (`.` for the current folder)",
+                    path.display(),
+                    args.repo.repo_id
+                );
+            }
+            path
+        }
+    };
     let meta =
         std::fs::metadata(&local).with_context(|| format!("cannot upload {}", local.display()))?;
+    // Everything that can be checked here is, before the repo is created.
+    if !meta.is_dir()
+        && (!args.include.is_empty() || !args.exclude.is_empty() || !args.delete.is_empty())
+    {
+        anyhow::bail!(
+            "--include, --exclude and --delete apply to folders, and {} is a file",
+            local.display()
+        );
+    }
+    if let Some(path) = &args.path_in_repo
+        && !meta.is_dir()
+    {
+        path.parse::<RepoPath>()?;
+    }
+    if let Some(revision) = &args.revision {
+        Revision::new(revision)?;
+    }
     let options = UploadOptions::from_env()?;
     let lfs = LfsClient::new(args.token.client()?, options);
     let bar = (!args.quiet && ProgressBars::from_env().shown).then(TotalBar::new);
@@ -77,10 +110,11 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
             space_sdk: None,
         };
         hub.create_repo(&repo, &create).await?;
+        // A branch is created when missing; a pull request's ref (`refs/pr/N`) already exists.
         if let Some(branch) = &args.revision
             && !args.create_pr
+            && !branch.starts_with("refs/pr/")
         {
-            Revision::new(branch)?;
             hub.create_branch(&repo, branch, None, true).await?;
         }
         let mut commit = CommitOptions {
@@ -92,7 +126,7 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
         };
         if meta.is_dir() {
             if !args.quiet && args.path_in_repo.is_none() && args.local_path.is_none() {
-                eprintln!("Uploading the current folder to the root of {repo}");
+                eprintln!("Uploading {} to the root of {repo}", local.display());
             }
             commit.message = args
                 .commit_message
@@ -106,12 +140,6 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
             };
             anyhow::Ok(lfs.upload_folder(&repo, &local, &folder, &commit, progress).await?)
         } else {
-            if !args.include.is_empty() || !args.exclude.is_empty() || !args.delete.is_empty() {
-                anyhow::bail!(
-                    "--include, --exclude and --delete apply to folders, and {} is a file",
-                    local.display()
-                );
-            }
             let name = local
                 .file_name()
                 .and_then(|n| n.to_str())

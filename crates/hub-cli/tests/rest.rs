@@ -429,7 +429,7 @@ fn repo_settings_move_files_refs_branches_and_tags() -> anyhow::Result<()> {
         Some(s.commit("acme/tiny-model", "v1.0")?.into())
     );
     one_error(&alice(&["repo", "branch", "create", "acme/tiny-model", "feature"])?)?;
-    ok(&alice(&["repo", "branch", "delete", "acme/tiny-model", "feature"])?)?;
+    ok(&alice(&["repo", "branch", "delete", "acme/tiny-model", "feature", "-y"])?)?;
     assert_eq!(names(&refs(&s)?, "branches"), ["dev", "main"]);
     let line =
         one_error(&s.run_as(seed::BOB, &["repo", "branch", "create", "acme/tiny-model", "b"])?)?;
@@ -445,8 +445,8 @@ fn repo_settings_move_files_refs_branches_and_tags() -> anyhow::Result<()> {
         Some(s.commit("acme/tiny-model", "dev")?.into())
     );
     one_error(&alice(&["repo", "tag", "create", "acme/tiny-model", "v2"])?)?;
-    ok(&alice(&["repo", "tag", "delete", "acme/tiny-model", "v2"])?)?;
-    ok(&alice(&["repo", "tag", "delete", "acme/tiny-model", "dev-tag"])?)?;
+    ok(&alice(&["repo", "tag", "delete", "acme/tiny-model", "v2", "-y"])?)?;
+    ok(&alice(&["repo", "tag", "delete", "acme/tiny-model", "dev-tag", "-y"])?)?;
     assert_eq!(names(&refs(&s)?, "tags"), ["v1.0"]);
     Ok(())
 }
@@ -616,8 +616,8 @@ fn repo_ids_take_type_prefixes_and_exist_ok_flags() -> anyhow::Result<()> {
     let tags: Vec<serde_json::Value> = serde_json::from_str(&tags)?;
     assert_eq!(tags.len(), 1, "{tags:?}");
     assert_eq!(tags[0]["name"], "v1");
-    ok(&alice(&["repos", "tag", "delete", "twice", "v1"])?)?;
-    ok(&alice(&["repos", "branch", "delete", "twice", "dev"])?)?;
+    ok(&alice(&["repos", "tag", "delete", "twice", "v1", "-y"])?)?;
+    ok(&alice(&["repos", "branch", "delete", "twice", "dev", "-y"])?)?;
     let refs = ok(&alice(&["repos", "refs", "alice/twice"])?)?;
     assert!(!refs.contains("dev") && refs.contains("refs/heads/main"), "{refs}");
     Ok(())

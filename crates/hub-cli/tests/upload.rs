@@ -152,3 +152,58 @@ fn mistakes_are_one_line_errors() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn upload_takes_hf_defaults_and_checks_before_creating_anything() -> anyhow::Result<()> {
+    let s = Setup::start()?;
+    // No LOCAL_PATH: the folder named as the repo, as `hf upload my-model`; never the whole
+    // current folder.
+    s.write("my-model/config.json", b"{}\n")?;
+    s.write("secret.txt", b"not for the Hub\n")?;
+    s.ok(&["upload", "my-model"])?;
+    let files = s.ok(&["repos", "files", "alice/my-model"])?;
+    assert_eq!(files, ".gitattributes\nconfig.json", "only ./my-model went up");
+    let out = s.run(&["upload", "elsewhere"])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: 'elsewhere' is not a local file or folder: say what to upload, as in \
+         `hub-cli upload elsewhere LOCAL_PATH` (`.` for the current folder)\n"
+    );
+
+    // Mistakes found on this side create no repo.
+    let file = s.write("one.txt", b"1\n")?;
+    let file = file.to_str().context("utf-8")?;
+    for args in [
+        vec!["upload", "nothing-1", file, "--include", "*.txt"],
+        vec!["upload", "nothing-2", file, "--revision", "bad..name"],
+        vec!["upload", "nothing-3", file, "../escape.txt"],
+    ] {
+        assert_eq!(s.run(&args)?.status.code(), Some(1), "{args:?}");
+    }
+    for name in ["alice/nothing-1", "alice/nothing-2", "alice/nothing-3"] {
+        let out = s.run(&["repos", "info", name])?;
+        assert!(!out.status.success(), "{name} was created by a failed upload");
+    }
+
+    // To an open pull request: its ref, not a new branch named like it.
+    let pr = s.ok(&["upload", "my-model", file, "--create-pr"])?;
+    assert!(pr.ends_with("/discussions/1"), "{pr}");
+    s.write("two.txt", b"2\n")?;
+    s.ok(&["upload", "my-model", "two.txt", "--revision", "refs/pr/1"])?;
+    let files = s.ok(&["repos", "files", "alice/my-model", "--revision", "refs/pr/1"])?;
+    assert!(files.contains("one.txt") && files.contains("two.txt"), "{files}");
+    let main = s.ok(&["repos", "files", "alice/my-model"])?;
+    assert!(!main.contains("two.txt"), "{main}");
+
+    // Deleting a tag asks, as deleting a repo does; -y skips the question.
+    s.ok(&["repos", "tag", "create", "my-model", "v1"])?;
+    let out = s.run(&["repos", "tag", "delete", "my-model", "v1"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("You are about to delete tag v1 of alice/my-model.\n"), "{err}");
+    assert!(s.ok(&["repos", "tag", "list", "alice/my-model"])?.contains("v1"));
+    s.ok(&["repos", "tag", "delete", "my-model", "v1", "-y"])?;
+    assert!(!s.ok(&["repos", "tag", "list", "alice/my-model"])?.contains("v1"));
+    Ok(())
+}
