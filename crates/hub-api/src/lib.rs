@@ -64,6 +64,7 @@ mod client;
 mod config;
 mod download;
 mod error;
+mod hash;
 pub mod login;
 mod metadata;
 mod patterns;
@@ -82,6 +83,7 @@ pub use client::{
 pub use config::token_from_vars;
 pub use download::{CHUNK_SIZE_ENV, CONNECTIONS_ENV, DISABLE_VERIFICATION_ENV, DownloadOptions};
 pub use error::{Error, HubError, ServerContext};
+pub use hash::blob_digest;
 pub use metadata::FileMetadata;
 pub use patterns::Patterns;
 pub use repo_info::{RepoInfo, Sibling, SiblingLfs};

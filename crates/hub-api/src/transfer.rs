@@ -33,10 +33,9 @@ use http::header::{ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, HeaderValue, 
 use http_body_util::BodyExt;
 use hub_cache::{BlobWriter, Verification};
 use hyper::body::Incoming;
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
 
 use crate::client::{HubClient, HubRequest};
+use crate::hash::{BlobHasher, HashKind};
 use crate::{Error, HubError};
 
 /// How downloads move bytes.
@@ -319,7 +318,7 @@ pub(crate) async fn download(
     }
     // Complete parts were dropped: the watermark starts at the first part left.
     let resumed = parts.first().map_or(size, |p| p.start);
-    let kind = config.verify.then(|| HashKind::for_etag(writer.expected())).flatten();
+    let kind = writer.expected().filter(|_| config.verify).map(HashKind::of);
     // Part 0 is the first worker's already.
     let shared = Arc::new(Shared::new(writer, resumed, parts, 1, kind.is_some()));
     let hasher = {
@@ -591,45 +590,11 @@ async fn stream_body(
     Ok(())
 }
 
-/// What a download is checked with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HashKind {
-    Sha256,
-    GitSha1,
-}
-
-impl HashKind {
-    fn for_etag(etag: Option<&hub_cache::Etag>) -> Option<HashKind> {
-        etag.map(|e| if e.is_sha256() { HashKind::Sha256 } else { HashKind::GitSha1 })
-    }
-}
-
-enum Hasher {
-    Sha256(Box<Sha256>),
-    GitSha1(Box<Sha1>),
-}
-
-impl Hasher {
-    fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Sha256(s) => s.update(data),
-            Hasher::GitSha1(s) => s.update(data),
-        }
-    }
-}
-
 /// Follows the watermark: hashes the contiguous prefix as it grows (reading it back from the
 /// page cache) and records it for a later resume. Runs on a blocking thread.
 fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verification, Error> {
     let size = shared.writer.size();
-    let mut hasher = kind.map(|k| match k {
-        HashKind::Sha256 => Hasher::Sha256(Box::default()),
-        HashKind::GitSha1 => {
-            let mut h = Sha1::default();
-            h.update(format!("blob {size}\0").as_bytes());
-            Hasher::GitSha1(Box::new(h))
-        }
-    });
+    let mut hasher = kind.map(|kind| BlobHasher::new(kind, size));
     let mut buffer = if hasher.is_some() { vec![0u8; HASH_BUFFER] } else { Vec::new() };
     let mut hashed = 0u64;
     let mut recorded = shared.prefix;
@@ -700,11 +665,7 @@ fn hash_and_record(shared: &Shared, kind: Option<HashKind>) -> Result<Verificati
             }
         }
     }
-    Ok(match hasher {
-        Some(Hasher::Sha256(s)) => Verification::Sha256(s.finalize().into()),
-        Some(Hasher::GitSha1(s)) => Verification::GitSha1(s.finalize().into()),
-        None => Verification::SizeOnly,
-    })
+    Ok(hasher.map_or(Verification::SizeOnly, BlobHasher::finish))
 }
 
 #[cfg(test)]

@@ -3,13 +3,12 @@
 //! deleting the revisions no ref points to, and checking every cached file against the hash
 //! its blob is named by. Everything here works on the disk alone: nothing is sent to the Hub.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Subcommand;
-use hub_cache::{CachedFile, DeleteTarget};
+use hub_cache::{CachedFile, DeleteTarget, Etag};
 
 use crate::args::{Format, FormatArg, RepoArgs};
 use crate::delete_cache::{self, delete};
@@ -208,30 +207,9 @@ fn verify(repo: &RepoArgs, revision: Option<&str>, dir: CacheDirArg) -> anyhow::
 /// What is wrong with a cached file's blob, if anything: it must hash to its name.
 fn check_blob(file: &CachedFile) -> anyhow::Result<Option<String>> {
     let name = file.blob_path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let actual = match name.len() {
-        64 => hash_file::<sha2::Sha256>(&file.blob_path, false)?,
-        40 => hash_file::<sha1::Sha1>(&file.blob_path, true)?,
-        _ => return Ok(Some(format!("its blob {name} is not named by a hash"))),
+    let Ok(etag) = Etag::new(name) else {
+        return Ok(Some(format!("its blob {name} is not named by a hash")));
     };
+    let actual = hub_api::blob_digest(&file.blob_path, &etag)?;
     Ok((actual != name).then(|| format!("expected {name}, found {actual}")))
-}
-
-/// The hex digest of a file; with `git`, of git's blob header and the file (its git id).
-fn hash_file<D: sha1::Digest>(path: &Path, git: bool) -> anyhow::Result<String> {
-    let cannot = || format!("cannot read {}", path.display());
-    let mut file = std::fs::File::open(path).with_context(cannot)?;
-    let mut digest = D::new();
-    if git {
-        let size = file.metadata().with_context(cannot)?.len();
-        digest.update(format!("blob {size}\0").as_bytes());
-    }
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).with_context(cannot)?;
-        if n == 0 {
-            break;
-        }
-        digest.update(&buf[..n]);
-    }
-    Ok(digest.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
