@@ -50,6 +50,20 @@ pub struct Sibling {
     pub lfs: Option<SiblingLfs>,
 }
 
+impl Sibling {
+    /// The file's size: its LFS object's for an LFS file, else what the Hub sent (with file
+    /// metadata).
+    pub fn file_size(&self) -> Option<u64> {
+        self.lfs.as_ref().map(|l| l.size).or(self.size)
+    }
+
+    /// The name of the file's blob in the cache: the LFS object's sha256 for an LFS file, else
+    /// the git blob id (with file metadata).
+    pub fn etag(&self) -> Option<&str> {
+        self.lfs.as_ref().map(|l| l.sha256.as_str()).or(self.blob_id.as_deref())
+    }
+}
+
 /// The LFS object behind a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::{StreamExt, TryStreamExt};
 use hub_api::{DownloadOptions, HubClient, Patterns, Progress, SnapshotOptions, TransferConfig};
-use hub_cache::CacheLookup;
+use hub_cache::{CacheLookup, LocalDir};
 use hub_url::{Repo, RepoPath, Revision};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -139,10 +139,11 @@ async fn dry_run(
     args: &DownloadArgs,
     options: &DownloadOptions,
 ) -> anyhow::Result<()> {
-    let revision: Revision = args.revision.as_deref().unwrap_or("main").parse()?;
-    let info = client.repo_info(repo, Some(&revision), true).await?;
+    let revision = &options.revision;
+    let info = client.repo_info(repo, Some(revision), true).await?;
     let commit = info.sha.clone().unwrap_or_else(|| revision.as_str().to_owned());
     let at: Revision = commit.parse()?;
+    let local = options.local_dir.clone().map(LocalDir::new);
     let patterns = Patterns::new(&args.include, &args.exclude);
     let mut missing: Vec<&str> = args.files.iter().map(String::as_str).collect();
     let mut rows = Vec::new();
@@ -155,11 +156,15 @@ async fn dry_run(
             continue;
         }
         missing.retain(|f| *f != name);
-        let size = sibling.lfs.as_ref().map(|l| l.size).or(sibling.size).unwrap_or(0);
+        let size = sibling.file_size().unwrap_or(0);
         let path: RepoPath = name.parse()?;
+        // As a download would tell: a local-dir file recorded at this commit or with this
+        // content, else the cache's file at this commit.
         let there = !args.force_download
-            && match &args.local_dir {
-                Some(dir) => std::fs::metadata(dir.join(name)).is_ok_and(|m| m.len() == size),
+            && match &local {
+                Some(dir) => dir.read_metadata(&path).is_some_and(|m| {
+                    m.commit.as_str() == commit || Some(m.etag.as_str()) == sibling.etag()
+                }),
                 None => matches!(
                     hub_cache::try_to_load_from_cache(&options.cache, repo, &path, &at)?,
                     CacheLookup::Found(_)

@@ -275,10 +275,9 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
                 .siblings
                 .iter()
                 .map(|s| {
-                    let size = s.lfs.as_ref().map(|l| l.size).or(s.size);
                     vec![
                         s.rfilename.clone(),
-                        size.map(format::size).unwrap_or_default(),
+                        s.file_size().map(format::size).unwrap_or_default(),
                         if s.lfs.is_some() { "yes".to_owned() } else { String::new() },
                     ]
                 })

@@ -659,5 +659,27 @@ fn download_dry_run_shows_sizes_and_what_is_cached_and_fetches_nothing() -> anyh
         "--dry-run",
     ])?)?;
     assert_eq!(line, "error: nope.bin is not in acme/tiny-model at main");
+
+    // A local dir: what a download put there (recorded at that commit) is there; a file of the
+    // same name and size put by hand is not.
+    let local = s.dir.path().join("local");
+    let local = local.to_str().context("utf-8")?;
+    ok(&s.run(&["download", "acme/tiny-model", "config.json", "--local-dir", local])?)?;
+    let readme =
+        ok(&s.run(&["download", "acme/tiny-model", "README.md", "--cache-dir", cache])?)?;
+    let size = std::fs::metadata(readme.trim())?.len();
+    std::fs::write(Path::new(local).join("README.md"), "x".repeat(usize::try_from(size)?))?;
+    let mut args = vec!["download", "acme/tiny-model", "--local-dir", local, "--dry-run"];
+    args.extend_from_slice(&["config.json", "README.md"]);
+    let out = ok(&s.run(&args)?)?;
+    let status = |file: &str| {
+        let row = out.lines().find(|l| l.starts_with(&format!("{file} "))).unwrap_or_default();
+        row.split_whitespace().last().unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        (status("config.json"), status("README.md")),
+        ("cached".into(), "download".into()),
+        "{out}"
+    );
     Ok(())
 }
