@@ -19,6 +19,17 @@ pub struct TokenStore {
     stored: PathBuf,
 }
 
+/// What [`TokenStore::remove`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    /// No stored token has that name: nothing.
+    Nothing,
+    /// The stored token; another one (or none) is active.
+    Stored,
+    /// The stored token, and the active token, which was that one: none is active now.
+    Active,
+}
+
 /// One section of `stored_tokens`: its keys, in order (`hf_token` and any the Python tool adds).
 type Section = Vec<(String, String)>;
 
@@ -105,22 +116,23 @@ impl TokenStore {
     }
 
     /// Removes the token stored under `name`, and the active token when it is that one.
-    /// Returns whether a token had that name.
-    pub fn remove(&self, name: &str) -> Result<bool, Error> {
-        let was_active = self.active_name()?.is_some_and(|n| n == name.trim());
+    /// Returns what was removed.
+    pub fn remove(&self, name: &str) -> Result<Removed, Error> {
         let mut stored = self.read_stored()?;
-        if stored.remove(name.trim()).is_none() {
-            return Ok(false);
-        }
+        let Some(section) = stored.remove(name.trim()) else { return Ok(Removed::Nothing) };
+        let active = self.active()?;
+        let was_active = active.is_some_and(|active| {
+            section.iter().any(|(k, v)| k == "hf_token" && v == active.expose_secret())
+        });
         write_secret(&self.stored, format_ini(&stored).as_bytes())?;
-        if was_active {
-            match std::fs::remove_file(&self.active) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&self.active, e)),
-            }
+        if !was_active {
+            return Ok(Removed::Stored);
         }
-        Ok(true)
+        match std::fs::remove_file(&self.active) {
+            Ok(()) => Ok(Removed::Active),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Removed::Active),
+            Err(e) => Err(io(&self.active, e)),
+        }
     }
 
     /// Removes every stored token and the active one. Returns whether anything was removed.
@@ -299,10 +311,13 @@ mod tests {
         assert_eq!(store.active().unwrap().unwrap().expose_secret(), "hf_work");
         assert_eq!(store.active_name().unwrap().as_deref(), Some("work"));
         assert!(store.activate("nobody").is_err());
-        assert!(!store.remove("nobody").unwrap());
-        assert!(store.remove("work").unwrap(), "the active token goes with its name");
+        assert_eq!(store.remove("nobody").unwrap(), Removed::Nothing);
+        assert_eq!(store.remove("work").unwrap(), Removed::Active, "it goes with its name");
         assert!(store.active().unwrap().is_none());
         assert_eq!(store.names().unwrap(), ["mine", "old"]);
+        store.activate("mine").unwrap();
+        assert_eq!(store.remove("old").unwrap(), Removed::Stored, "mine stays active");
+        assert_eq!(store.active().unwrap().unwrap().expose_secret(), "hf_mine");
         assert!(store.clear().unwrap());
         assert!(store.active().unwrap().is_none());
         assert!(!store.clear().unwrap());

@@ -8,7 +8,7 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::Context;
 use hub_api::Token;
 use hub_api::auth::TOKEN_ENV_VARS;
-use hub_api::login::{TokenStore, git_credential_approve, git_credential_reject, login};
+use hub_api::login::{Removed, TokenStore, git_credential_approve, git_credential_reject, login};
 
 use crate::common::{client_builder, runtime};
 
@@ -135,12 +135,12 @@ fn read_token() -> anyhow::Result<String> {
 pub(crate) fn run_logout(args: LogoutArgs) -> anyhow::Result<()> {
     let store = TokenStore::from_env()?;
     if let Some(name) = &args.token_name {
-        let was_active = store.active_name()?.is_some_and(|active| active == name.trim());
-        if !store.remove(name)? {
+        let removed = store.remove(name)?;
+        if removed == Removed::Nothing {
             anyhow::bail!("no stored token is named {name:?}; `hub-cli auth list` shows them");
         }
         eprintln!("Deleted the token {name:?}.");
-        if was_active {
+        if removed == Removed::Active {
             eprintln!(
                 "It was the active token, so no token is active now: \
                  `hub-cli auth switch --token-name NAME` makes another one active."
@@ -182,13 +182,9 @@ impl TokenVars {
 }
 
 pub(crate) fn run_whoami() -> anyhow::Result<()> {
-    let token = Token::from_env()?;
-    if token.is_none() {
-        anyhow::bail!("not logged in: run `hub-cli auth login` or set HF_TOKEN");
-    }
     // The token is sent even with HF_HUB_DISABLE_IMPLICIT_TOKEN: asking who it is, is explicit
-    // (as the Python tool's whoami).
-    let client = client_builder()?.token(token).build()?;
+    // (as the Python tool's whoami). Without one, whoami says not logged in.
+    let client = client_builder()?.token(Token::from_env()?).build()?;
     let who = runtime()?.block_on(client.whoami())?;
     outln!("{}", who.name);
     let orgs: Vec<&str> = who.orgs.iter().map(|o| o.name.as_str()).collect();

@@ -46,12 +46,8 @@ pub(crate) enum ReposCommand {
     Settings {
         #[command(flatten)]
         repo: RepoArgs,
-        /// Make it private.
-        #[arg(long, conflicts_with = "public")]
-        private: bool,
-        /// Make it public.
-        #[arg(long)]
-        public: bool,
+        #[command(flatten)]
+        visibility: Visibility,
         /// Gate access: requests approved automatically (auto) or by you (manual), or no gate
         /// (false).
         #[arg(long, value_parser = ["auto", "manual", "false"])]
@@ -100,6 +96,24 @@ pub(crate) enum ReposCommand {
     Tag(TagCommand),
 }
 
+/// `--private` or `--public`.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub(crate) struct Visibility {
+    /// Make it private.
+    #[arg(long, conflicts_with = "public")]
+    private: bool,
+    /// Make it public (a new repo's default).
+    #[arg(long)]
+    public: bool,
+}
+
+impl Visibility {
+    /// Private (`Some(true)`), public (`Some(false)`), or as it is / the Hub's default.
+    fn get(self) -> Option<bool> {
+        (self.private || self.public).then_some(self.private)
+    }
+}
+
 /// `hub-cli repos create` arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CreateArgs {
@@ -111,12 +125,8 @@ pub(crate) struct CreateArgs {
     /// The namespace to create it in, when REPO_ID is a bare name (the seed's flag).
     #[arg(long, hide = true)]
     organization: Option<String>,
-    /// Make it private.
-    #[arg(long, conflicts_with = "public")]
-    private: bool,
-    /// Make it public (the Hub's default).
-    #[arg(long)]
-    public: bool,
+    #[command(flatten)]
+    visibility: Visibility,
     /// An existing repo is not an error.
     #[arg(long)]
     exist_ok: bool,
@@ -212,10 +222,7 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
     match command {
         ReposCommand::Create(args) => rt.block_on(create(args)),
         ReposCommand::Delete { repo, missing_ok, yes, token } => {
-            let client = token.client()?;
-            // Not logged in: say so before asking.
-            client.require_token()?;
-            let repo = rt.block_on(owned_repo(&client, repo.repo()?))?;
+            let (client, repo) = rt.block_on(writable(&token, &repo))?;
             let url = client.endpoint().repo_url(&repo);
             ask(&format!("You are about to delete {url} and everything in it."), yes)?;
             if rt.block_on(client.delete_repo(&repo, missing_ok))? {
@@ -225,33 +232,25 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ReposCommand::Move { from, to, token } => {
-            let client = token.client()?;
-            rt.block_on(async {
-                let from = owned_repo(&client, from.repo()?).await?;
-                let to = owned_repo(&client, Repo::new(from.repo_type(), to.parse()?)).await?;
-                let url = client.move_repo(&from, to.id()).await?;
-                outln!("{url}");
-                Ok(())
-            })
-        }
-        ReposCommand::Settings { repo, private, public, gated, token } => {
+        ReposCommand::Move { from, to, token } => rt.block_on(async {
+            let (client, from) = writable(&token, &from).await?;
+            let to = owned_repo(&client, Repo::new(from.repo_type(), to.parse()?)).await?;
+            let url = client.move_repo(&from, to.id()).await?;
+            outln!("{url}");
+            Ok(())
+        }),
+        ReposCommand::Settings { repo, visibility, gated, token } => {
             let gated = match gated.as_deref() {
                 None => None,
                 Some("auto") => Some(Gated::Auto),
                 Some("manual") => Some(Gated::Manual),
                 Some(_) => Some(Gated::No),
             };
-            let private = match (private, public) {
-                (true, _) => Some(true),
-                (_, true) => Some(false),
-                _ => None,
-            };
+            let private = visibility.get();
             if private.is_none() && gated.is_none() {
                 anyhow::bail!("nothing to change: pass --private, --public or --gated");
             }
-            let client = token.client()?;
-            let repo = rt.block_on(owned_repo(&client, repo.repo()?))?;
+            let (client, repo) = rt.block_on(writable(&token, &repo))?;
             rt.block_on(client.update_repo_settings(&repo, &RepoSettings { private, gated }))?;
             eprintln!("Updated the settings of {repo}.");
             Ok(())
@@ -342,11 +341,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
             repo.repo_type()
         );
     }
-    let private = match (args.private, args.public) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    };
+    let private = args.visibility.get();
     let options = CreateRepoOptions { private, exist_ok: args.exist_ok, space_sdk: args.space_sdk };
     let url = client.create_repo(&repo, &options).await?;
     outln!("{url}");
@@ -403,8 +398,23 @@ async fn tag(command: TagCommand) -> anyhow::Result<()> {
         }
         TagCommand::List { repo, format, token } => {
             let (client, repo) = (token.client()?, repo.repo()?);
-            let refs = client.list_repo_refs(&repo, false).await?;
-            list_tags(&refs.tags, format.get())?;
+            match format.get() {
+                Format::Table => {
+                    let refs = client.list_repo_refs(&repo, false).await?;
+                    let rows: Vec<Vec<String>> = refs
+                        .tags
+                        .iter()
+                        .map(|t| vec![t.name.clone(), t.target_commit.clone()])
+                        .collect();
+                    outln!("{}", format::table(&["TAG", "COMMIT"], &rows, &[]));
+                }
+                json => {
+                    // The Hub's own JSON, not our reading of it.
+                    let refs = client.list_repo_refs_json(&repo, false).await?;
+                    let tags = refs["tags"].as_array().cloned().unwrap_or_default();
+                    print_json(json, &tags)?;
+                }
+            }
         }
         TagCommand::Delete { repo, tag, yes, token } => {
             let (client, repo) = writable(&token, &repo).await?;
@@ -414,15 +424,4 @@ async fn tag(command: TagCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn list_tags(tags: &[hub_api::GitRef], format: Format) -> anyhow::Result<()> {
-    if format == Format::Table {
-        let rows: Vec<Vec<String>> =
-            tags.iter().map(|t| vec![t.name.clone(), t.target_commit.clone()]).collect();
-        outln!("{}", format::table(&["TAG", "COMMIT"], &rows, &[]));
-        return Ok(());
-    }
-    let items = tags.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
-    print_json(format, &items)
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use hub_api::{CreateRepoOptions, Progress};
 use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
-use hub_url::{RepoPath, Revision};
+use hub_url::{RepoPath, Revision, RevisionKind};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::{RepoArgs, TokenArg, owned_repo};
@@ -91,9 +91,7 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
     {
         path.parse::<RepoPath>()?;
     }
-    if let Some(revision) = &args.revision {
-        Revision::new(revision)?;
-    }
+    let revision = args.revision.as_deref().map(Revision::new).transpose()?;
     let options = UploadOptions::from_env()?;
     let lfs = LfsClient::new(args.token.client()?, options);
     let bar = (!args.quiet && ProgressBars::from_env().shown).then(TotalBar::new);
@@ -110,12 +108,13 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
             space_sdk: None,
         };
         hub.create_repo(&repo, &create).await?;
-        // A branch is created when missing; a pull request's ref (`refs/pr/N`) already exists.
-        if let Some(branch) = &args.revision
+        // A branch is created when missing; a pull request's ref (`refs/pr/N`) or a commit
+        // names what exists already.
+        if let Some(branch) = &revision
             && !args.create_pr
-            && !branch.starts_with("refs/pr/")
+            && branch.kind() == RevisionKind::Named
         {
-            hub.create_branch(&repo, branch, None, true).await?;
+            hub.create_branch(&repo, branch.as_str(), None, true).await?;
         }
         let mut commit = CommitOptions {
             message: String::new(),
