@@ -72,6 +72,7 @@ impl HubClient {
             transfer::download(
                 self,
                 &location,
+                None,
                 writer,
                 &options.transfer,
                 &name,

@@ -468,7 +468,7 @@ impl HubClient {
                     self.retry_wait(req.retry, response.status(), response.headers(), attempt)
                 }
                 Err(e) if e.is_transient() && req.retry == Retry::Idempotent => {
-                    self.backoff(attempt)
+                    self.backoff_wait(attempt)
                 }
                 Err(_) => None,
             };
@@ -571,12 +571,22 @@ impl HubClient {
             .map(Duration::from_secs);
         match retry_after {
             Some(wait) => Some(wait.min(MAX_RETRY_AFTER)),
-            None => self.backoff(attempt),
+            None => self.backoff_wait(attempt),
         }
     }
 
+    /// The retry policy.
+    pub fn retry_config(&self) -> &RetryConfig {
+        &self.inner.retry
+    }
+
+    /// How long to wait before retry number `attempt + 1`.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        self.backoff_wait(attempt).unwrap_or_default()
+    }
+
     /// Exponential backoff with ±25 % jitter.
-    fn backoff(&self, attempt: u32) -> Option<Duration> {
+    fn backoff_wait(&self, attempt: u32) -> Option<Duration> {
         let retry = &self.inner.retry;
         let base =
             retry.initial_backoff.saturating_mul(1 << attempt.min(16)).min(retry.max_backoff);

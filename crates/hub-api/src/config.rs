@@ -13,8 +13,9 @@ use hub_url::Endpoint;
 use hub_url::env::{
     ALL_PROXY, ALL_PROXY_LOWERCASE, HF_ENDPOINT, HF_HUB_DISABLE_DOWNLOAD_VERIFICATION,
     HF_HUB_DISABLE_IMPLICIT_TOKEN, HF_HUB_DOWNLOAD_CHUNK_SIZE, HF_HUB_DOWNLOAD_CONNECTIONS,
-    HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT, HF_HUB_OFFLINE, HTTP_PROXY, HTTP_PROXY_LOWERCASE,
-    HTTPS_PROXY, HTTPS_PROXY_LOWERCASE, NO_PROXY, NO_PROXY_LOWERCASE, TRANSFORMERS_OFFLINE,
+    HF_HUB_DOWNLOAD_STALL_TIMEOUT, HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT, HF_HUB_OFFLINE,
+    HTTP_PROXY, HTTP_PROXY_LOWERCASE, HTTPS_PROXY, HTTPS_PROXY_LOWERCASE, NO_PROXY,
+    NO_PROXY_LOWERCASE, TRANSFORMERS_OFFLINE,
 };
 
 use crate::Error;
@@ -132,7 +133,8 @@ impl TransferConfig {
     /// The defaults, changed by any source of variables: verification off when
     /// `HF_HUB_DISABLE_DOWNLOAD_VERIFICATION` is true; the connections per file
     /// (`HF_HUB_DOWNLOAD_CONNECTIONS`, at most 64) and the range size
-    /// (`HF_HUB_DOWNLOAD_CHUNK_SIZE`, at least 64 KiB) when set. A value that is not valid
+    /// (`HF_HUB_DOWNLOAD_CHUNK_SIZE`, at least 64 KiB) and the stall timeout
+    /// (`HF_HUB_DOWNLOAD_STALL_TIMEOUT`, whole seconds) when set. A value that is not valid
     /// UTF-8 counts as unset.
     pub fn from_vars(var: &dyn Fn(&str) -> Option<OsString>) -> Result<TransferConfig, Error> {
         let mut transfer = TransferConfig {
@@ -156,6 +158,9 @@ impl TransferConfig {
         }
         if let Some(n) = number(HF_HUB_DOWNLOAD_CHUNK_SIZE)? {
             transfer.chunk_size = n.max(64 * 1024);
+        }
+        if let Some(n) = number(HF_HUB_DOWNLOAD_STALL_TIMEOUT)? {
+            transfer.stall_timeout = Duration::from_secs(n);
         }
         Ok(transfer)
     }

@@ -212,7 +212,7 @@ impl HubClient {
             .await??
         };
         if let BlobStart::Write(writer) = writer {
-            self.fetch(&metadata, writer, file, options).await?;
+            self.fetch(repo, &metadata, writer, file, options).await?;
         }
         Ok(cache.link_snapshot(&metadata.commit, file, &metadata.etag)?)
     }
@@ -253,14 +253,56 @@ impl HubClient {
 
     async fn fetch(
         &self,
+        repo: &Repo,
         metadata: &FileMetadata,
         writer: hub_cache::BlobWriter,
         file: &RepoPath,
         options: &DownloadOptions,
     ) -> Result<PathBuf, Error> {
         let (transfer, progress) = (&options.transfer, &options.progress);
-        transfer::download(self, &metadata.location, writer, transfer, file.as_str(), progress)
-            .await
+        let relocate = self.relocate(repo, metadata, file)?;
+        let location = &metadata.location;
+        transfer::download(
+            self,
+            location,
+            Some(relocate),
+            writer,
+            transfer,
+            file.as_str(),
+            progress,
+        )
+        .await
+    }
+
+    /// Asks the Hub again where the file of `metadata` is, at its commit: for a signed URL
+    /// that expired during the download. The etag must not have changed.
+    fn relocate(
+        &self,
+        repo: &Repo,
+        metadata: &FileMetadata,
+        file: &RepoPath,
+    ) -> Result<transfer::Relocate, Error> {
+        let revision = Revision::new(metadata.commit.as_str())
+            .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let (client, repo, file) = (self.clone(), repo.clone(), file.clone());
+        let etag = metadata.etag.clone();
+        Ok(Box::new(move || {
+            let (client, repo, file, revision, etag) =
+                (client.clone(), repo.clone(), file.clone(), revision.clone(), etag.clone());
+            Box::pin(async move {
+                let fresh = client.file_metadata(&repo, &revision, &file).await?;
+                if fresh.etag != etag {
+                    return Err(Error::Protocol {
+                        url: transfer::redact(&fresh.location).to_owned(),
+                        reason: format!(
+                            "{file} changed on the Hub during the download (etag {etag}, now {}); run it again",
+                            fresh.etag
+                        ),
+                    });
+                }
+                Ok(fresh.location)
+            })
+        }))
     }
 
     async fn download_to_local_dir(
@@ -338,7 +380,7 @@ impl HubClient {
             let (local, file, etag) = (local.clone(), file.clone(), metadata.etag.clone());
             blocking(move || local.begin_file(&file, &etag, size)).await??
         };
-        let path = self.fetch(&metadata, writer, file, options).await?;
+        let path = self.fetch(repo, &metadata, writer, file, options).await?;
         local.write_metadata(file, &metadata.commit, &metadata.etag)?;
         Ok(path)
     }

@@ -487,6 +487,39 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A download made less than the least progress for too long, on every connection.
+    #[error(
+        "the download from {} stalled: almost nothing arrived for {seconds} s; check your connection, or raise HF_HUB_DOWNLOAD_STALL_TIMEOUT",
+        crate::transfer::redact(url)
+    )]
+    Stalled {
+        /// Where the bytes came from.
+        url: String,
+        /// How long nothing arrived.
+        seconds: u64,
+    },
+    /// The storage server (a CDN, not the Hub) refused the download link the Hub gave, and
+    /// a fresh link from the Hub too. Tokens never go to it, so it is not a token problem.
+    #[error(
+        "the storage server refused the download link {} (HTTP {status}), even a fresh one from the Hub; try again later",
+        crate::transfer::redact(url)
+    )]
+    StorageRefused {
+        /// The link, signature included (shown without it).
+        url: String,
+        /// The status it answered.
+        status: u16,
+    },
+    /// A request kept failing in a way that trying again could fix, until the retries ran out.
+    #[error("{last} (gave up after {attempts} attempts in {} s)", elapsed.as_secs())]
+    RetriesExhausted {
+        /// How many times it was sent.
+        attempts: u32,
+        /// How long it was tried for.
+        elapsed: std::time::Duration,
+        /// The last failure, whose message is part of this one's.
+        last: Box<Error>,
+    },
 }
 
 impl Error {

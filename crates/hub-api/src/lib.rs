@@ -88,4 +88,4 @@ pub use metadata::FileMetadata;
 pub use patterns::Patterns;
 pub use repo_info::{RepoInfo, Sibling, SiblingLfs};
 pub use snapshot::{SnapshotDownload, SnapshotOptions};
-pub use transfer::{NoProgress, Progress, TransferConfig};
+pub use transfer::{NoProgress, Progress, STALL_ROUNDS, TransferConfig};

@@ -18,6 +18,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::Error;
 use crate::fsutil::{create_dir_all, io_err, unique_suffix, write_atomic};
@@ -59,6 +60,8 @@ pub struct BlobWriter {
     destination: PathBuf,
     resumed: Vec<(u64, u64)>,
     identity: Option<FileIdentity>,
+    /// Whether the file's disk space was reserved (at the first write).
+    reserved: AtomicBool,
     _lock: BlobLock,
 }
 
@@ -96,11 +99,6 @@ impl WriteTarget {
             .truncate(resumed.is_empty())
             .open(&temp_path)
             .map_err(io_err(&temp_path))?;
-        if let Err(e) = preallocate(&file, size) {
-            let _ = std::fs::remove_file(&temp_path);
-            let _ = std::fs::remove_file(&progress_path);
-            return Err(no_space(e, &temp_path, size));
-        }
         let identity = FileIdentity::of_file(&file);
         Ok(BlobStart::Write(BlobWriter {
             expected: self.expected,
@@ -111,6 +109,7 @@ impl WriteTarget {
             destination: self.destination,
             resumed,
             identity,
+            reserved: AtomicBool::new(false),
             _lock: lock,
         }))
     }
@@ -183,10 +182,18 @@ impl BlobWriter {
     }
 
     /// Writes `buf` at `offset`. Safe to call from several threads at once for disjoint ranges.
+    ///
+    /// The first write reserves the whole file's disk space, so a full disk shows when the
+    /// first bytes arrive ([`Error::NoSpace`]) rather than in the middle of a 100 GB download,
+    /// and a writer that never received a byte reserved nothing.
     pub fn write_at(&self, offset: u64, buf: &[u8]) -> Result<(), Error> {
         let end = offset.checked_add(buf.len() as u64);
         if end.is_none_or(|end| end > self.size) {
             return Err(Error::TooLong { path: self.temp_path.clone(), expected: self.size });
+        }
+        if !self.reserved.swap(true, Ordering::AcqRel) {
+            preallocate(&self.file, self.size)
+                .map_err(|e| no_space(e, &self.temp_path, self.size))?;
         }
         positional::write_all_at(&self.file, buf, offset)
             .map_err(|e| no_space(e, &self.temp_path, self.size))
@@ -301,7 +308,7 @@ fn parse_progress(text: &str) -> Option<Vec<(u64, u64)>> {
 }
 
 /// Reserves `size` bytes of disk for `file` without changing its length, so a full disk is
-/// reported before the download starts rather than in its middle, and each later write costs the
+/// reported when the download starts rather than in its middle, and each later write costs the
 /// file system less (its blocks are already allocated). File systems that cannot (NFS, ZFS, …)
 /// are left to allocate as the bytes arrive.
 #[cfg(target_os = "linux")]
@@ -330,6 +337,9 @@ pub(crate) fn no_space(e: std::io::Error, path: &Path, needed: u64) -> Error {
 
 /// Looks for `<stem>.*.incomplete` files with a progress record; renames the most advanced one
 /// to our own names and returns the ranges of it that are valid (none when none was adopted).
+/// The partial files of writers that died on this host and were not adopted (less advanced,
+/// no usable record, or a record without its data) are deleted, so they never pile up; those of
+/// live writers, or of other hosts sharing the cache, are left alone unless adopted.
 fn adopt_orphan(
     dir: &Path,
     stem: &str,
@@ -339,24 +349,41 @@ fn adopt_orphan(
 ) -> Vec<(u64, u64)> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let prefix = format!("{stem}.");
-    // (bytes on disk, their ranges, the data file, its progress record)
-    type Candidate = (u64, Vec<(u64, u64)>, PathBuf, PathBuf);
-    let mut candidates: Vec<Candidate> = entries
+    // Every writer's unique name, from its data file or its record.
+    let mut uniques: Vec<String> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
-            let unique = name.strip_prefix(&prefix)?.strip_suffix(PROGRESS)?;
-            let progress = entry.path();
-            let data = dir.join(format!("{prefix}{unique}{INCOMPLETE}"));
+            let rest = name.strip_prefix(&prefix)?;
+            let unique = rest.strip_suffix(PROGRESS).or_else(|| rest.strip_suffix(INCOMPLETE))?;
+            Some(unique.to_owned())
+        })
+        .collect();
+    uniques.sort_unstable();
+    uniques.dedup();
+    let paths = |unique: &str| {
+        (
+            dir.join(format!("{prefix}{unique}{INCOMPLETE}")),
+            dir.join(format!("{prefix}{unique}{PROGRESS}")),
+        )
+    };
+    // (bytes on disk, their ranges, the unique name)
+    type Candidate<'u> = (u64, Vec<(u64, u64)>, &'u str);
+    let mut candidates: Vec<Candidate<'_>> = uniques
+        .iter()
+        .filter_map(|unique| {
+            let (data, progress) = paths(unique);
             let ranges = parse_progress(&std::fs::read_to_string(&progress).ok()?)?;
             let on_disk = std::fs::metadata(&data).ok()?.len();
             let valid = ranges.iter().all(|&(_, b)| b <= size && b <= on_disk);
             let total: u64 = ranges.iter().map(|(a, b)| b - a).sum();
-            (valid && total > 0).then_some((total, ranges, data, progress))
+            (valid && total > 0).then_some((total, ranges, unique.as_str()))
         })
         .collect();
     candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
-    for (total, ranges, data, progress) in candidates {
+    let mut adopted = None;
+    for (total, ranges, unique) in candidates {
+        let (data, progress) = paths(unique);
         // The data file first: whoever renames it owns it; the record follows.
         if std::fs::rename(&data, temp_path).is_ok() {
             if std::fs::rename(&progress, progress_path).is_err() {
@@ -364,10 +391,47 @@ fn adopt_orphan(
                 let _ = write_atomic(progress_path, text.join(",").as_bytes());
             }
             tracing::debug!("resuming {stem}: {total} bytes already on disk");
-            return ranges;
+            adopted = Some((unique, ranges));
+            break;
         }
     }
-    Vec::new()
+    for unique in &uniques {
+        if adopted.as_ref().is_some_and(|(u, _)| *u == unique.as_str()) || !writer_is_dead(unique) {
+            continue;
+        }
+        let (data, progress) = paths(unique);
+        tracing::debug!("removing the partial download of a dead writer: {}", data.display());
+        let _ = std::fs::remove_file(&data);
+        let _ = std::fs::remove_file(&progress);
+    }
+    adopted.map(|(_, ranges)| ranges).unwrap_or_default()
+}
+
+/// Whether the writer that made the unique name `unique` ([`unique_suffix`]) is a process of
+/// this host that no longer runs. A name of another host, or one that cannot be read, is
+/// never judged dead.
+fn writer_is_dead(unique: &str) -> bool {
+    let mut fields = unique.split('-');
+    let Some(pid) = fields.next().and_then(|p| p.parse::<i32>().ok()) else { return false };
+    let host = fields.nth(2);
+    if host.is_some_and(|h| h != crate::fsutil::host_tag()) {
+        return false;
+    }
+    process_is_gone(pid)
+}
+
+#[cfg(unix)]
+fn process_is_gone(pid: i32) -> bool {
+    if pid == 0 || i64::from(pid) == i64::from(std::process::id()) {
+        return false;
+    }
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else { return false };
+    matches!(rustix::process::test_kill_process(pid), Err(e) if e == rustix::io::Errno::SRCH)
+}
+
+#[cfg(not(unix))]
+fn process_is_gone(_: i32) -> bool {
+    false
 }
 
 fn hex(bytes: &[u8]) -> String {

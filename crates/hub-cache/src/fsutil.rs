@@ -72,7 +72,9 @@ pub(crate) fn symlink_atomic(target: &Path, link: &Path, copy_from: &Path) -> Re
     })
 }
 
-/// A suffix unique to this process and call: pid, time and a counter.
+/// A suffix unique to this process and call: pid, time, a counter and [`host_tag`] (so a
+/// later writer can tell a dead writer of its own host from a live one of another host
+/// sharing the cache).
 pub(crate) fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -80,5 +82,21 @@ pub(crate) fn unique_suffix() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
-    format!("{}-{:08x}-{}", std::process::id(), nanos, COUNTER.fetch_add(1, Ordering::Relaxed))
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{:08x}-{}-{}", std::process::id(), nanos, n, host_tag())
+}
+
+/// Eight hex digits naming this host: a hash of its name (`uname -n`).
+pub(crate) fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        #[cfg(unix)]
+        let name = rustix::system::uname().nodename().to_bytes().to_vec();
+        #[cfg(not(unix))]
+        let name: Vec<u8> = Vec::new();
+        // FNV-1a: stable across builds and platforms.
+        let hash =
+            name.iter().fold(0x811c_9dc5_u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        format!("{hash:08x}")
+    })
 }

@@ -228,17 +228,25 @@ mod blob_writer {
         assert!(matches!(repo.begin_blob(&etag, data.len() as u64).unwrap(), BlobStart::Exists(_)));
     }
 
-    /// The blob's space is reserved when the writer starts (a full disk shows at once, not
-    /// in the middle of a 100 GB download), without making the partial file look complete.
+    /// The blob's space is reserved when its first bytes arrive (a full disk shows then, not in
+    /// the middle of a 100 GB download), without making the partial file look complete; a
+    /// writer that never received a byte reserved nothing.
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_writer_reserves_the_blobs_disk_space_up_front() {
+    fn a_writer_reserves_the_blobs_disk_space_at_its_first_write() {
         use std::os::unix::fs::MetadataExt;
         let (_dir, _cache, repo) = setup();
         let size = 64 << 20;
         let w = writer(&repo, &Etag::new(SHA256).unwrap(), size);
         let meta = std::fs::metadata(w.temp_path()).unwrap();
-        assert_eq!(meta.len(), 0, "the reservation must not change the file's length");
+        assert!(
+            meta.blocks() * 512 < 1 << 20,
+            "{} bytes reserved before any write",
+            meta.blocks() * 512
+        );
+        w.write_at(0, b"x").unwrap();
+        let meta = std::fs::metadata(w.temp_path()).unwrap();
+        assert_eq!(meta.len(), 1, "the reservation must not change the file's length");
         assert!(
             meta.blocks() * 512 >= size,
             "only {} bytes reserved for {size}",

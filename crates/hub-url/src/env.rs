@@ -49,6 +49,8 @@ pub const HF_HUB_DISABLE_DOWNLOAD_VERIFICATION: &str = "HF_HUB_DISABLE_DOWNLOAD_
 pub const HF_HUB_DOWNLOAD_CONNECTIONS: &str = "HF_HUB_DOWNLOAD_CONNECTIONS";
 /// Ours: the bytes of each range request.
 pub const HF_HUB_DOWNLOAD_CHUNK_SIZE: &str = "HF_HUB_DOWNLOAD_CHUNK_SIZE";
+/// Ours: seconds a download connection may bring almost nothing before it is replaced.
+pub const HF_HUB_DOWNLOAD_STALL_TIMEOUT: &str = "HF_HUB_DOWNLOAD_STALL_TIMEOUT";
 /// Ours: the parts of one file uploaded at once.
 pub const HF_HUB_UPLOAD_CONNECTIONS: &str = "HF_HUB_UPLOAD_CONNECTIONS";
 /// Ours: the retries of a failed upload part.
@@ -163,6 +165,13 @@ pub const VARS: &[Var] = &[
         true,
     ),
     var(HF_HUB_DOWNLOAD_CHUNK_SIZE, &[], "bytes per range request", Some("16 MiB"), true),
+    var(
+        HF_HUB_DOWNLOAD_STALL_TIMEOUT,
+        &[],
+        "seconds a download connection may bring under 64 KiB before its range is asked again on a new one; 12 times this with nothing on any connection fails the download",
+        Some("10"),
+        true,
+    ),
     var(
         HF_HUB_UPLOAD_CONNECTIONS,
         &[],

@@ -1,0 +1,188 @@
+//! The one consumer of a download: it learns from the fetchers' [`Written`] events which bytes
+//! are on disk, hashes the file in order exactly once (from the bytes the fetchers hand over
+//! while they are near its position, else read back from the file), publishes where it is
+//! through a `watch` ([`Pace`]) so fetchers do not outrun it, and records what is on disk so a
+//! later process can resume. It runs on a blocking thread and owns all of this state: nothing
+//! is shared but the channel and the watch.
+//!
+//! ```text
+//! fetchers ──Written{offset, len, data?}──► bounded channel ──► hasher
+//!    ▲                                                           │ on_disk: Extents
+//!    └──────────── watch: Pace { hashed, waiting } ◄─────────────┘ hashed: u64
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hub_cache::{BlobWriter, Verification};
+use tokio::sync::{mpsc, watch};
+
+use super::plan::Extents;
+use crate::Error;
+use crate::hash::{BlobHasher, HashKind};
+
+/// Bytes a fetcher wrote to the file at `offset`; `data` is the same bytes when the hasher will
+/// need them soon (within [`WINDOW`] of its position), so it need not read them back.
+#[derive(Debug)]
+pub(crate) struct Written {
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) data: Option<Vec<Bytes>>,
+}
+
+/// Where the hasher is: every byte before `hashed` is hashed; `waiting` when it has nothing to
+/// hash (the network is the slower side, so nobody should wait for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pace {
+    pub(crate) hashed: u64,
+    pub(crate) waiting: bool,
+}
+
+/// How far beyond the hasher's position fetchers hand it their bytes, and how far they may
+/// read on while it is busy.
+pub(crate) const WINDOW: u64 = 16 << 20;
+const READ_BUFFER: usize = 1 << 20;
+/// How often what is on disk is recorded for a later process.
+const RECORD_EVERY: Duration = Duration::from_millis(500);
+
+/// What the hasher needs.
+pub(crate) struct HashJob {
+    pub(crate) writer: Arc<BlobWriter>,
+    pub(crate) kind: Option<HashKind>,
+    pub(crate) on_disk: Extents,
+    pub(crate) events: mpsc::Receiver<Written>,
+    pub(crate) pace: watch::Sender<Pace>,
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+/// What the hasher found once every fetcher stopped.
+#[derive(Debug)]
+pub(crate) struct Hashed {
+    /// The digest, when the whole file was hashed (or `SizeOnly` without verification).
+    pub(crate) verification: Option<Verification>,
+    /// The bytes on disk.
+    pub(crate) on_disk: Extents,
+}
+
+/// Runs until every fetcher has dropped its sender, then finishes hashing what is on disk.
+/// Records what is on disk as it goes and once more at the end when the file is incomplete.
+pub(crate) fn run(job: HashJob) -> Result<Hashed, Error> {
+    let HashJob { writer, kind, mut on_disk, mut events, pace, runtime } = job;
+    let size = writer.size();
+    let mut state = State {
+        hasher: kind.map(|k| BlobHasher::new(k, size)),
+        hashed: 0,
+        pending: BTreeMap::new(),
+        buffer: if kind.is_some() { vec![0; READ_BUFFER] } else { Vec::new() },
+    };
+    let mut recorded = on_disk.total();
+    let mut last_record = Instant::now();
+    let mut open = true;
+    loop {
+        state.hash_available(&writer, &on_disk, &pace)?;
+        let total = on_disk.total();
+        if total != recorded && total < size && (!open || last_record.elapsed() >= RECORD_EVERY) {
+            writer.record_ranges(on_disk.as_slice())?;
+            recorded = total;
+            last_record = Instant::now();
+        }
+        if !open {
+            break;
+        }
+        let event = match events.try_recv() {
+            Ok(event) => Some(event),
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                pace.send_if_modified(|p| !std::mem::replace(&mut p.waiting, true));
+                match runtime.block_on(tokio::time::timeout(RECORD_EVERY, events.recv())) {
+                    Ok(event) => event,
+                    // Nothing for a while: record what arrived last, then wait again.
+                    Err(_) => continue,
+                }
+            }
+        };
+        match event {
+            None => open = false,
+            Some(written) => state.absorb(written, &mut on_disk),
+        }
+    }
+    let verification = match state.hasher {
+        None if on_disk.run_end(0) == Some(size) || size == 0 => Some(Verification::SizeOnly),
+        Some(hasher) if state.hashed == size => Some(hasher.finish()),
+        _ => None,
+    };
+    Ok(Hashed { verification, on_disk })
+}
+
+struct State {
+    hasher: Option<BlobHasher>,
+    hashed: u64,
+    /// Bytes handed over by fetchers, by file offset, not hashed yet.
+    pending: BTreeMap<u64, Bytes>,
+    buffer: Vec<u8>,
+}
+
+impl State {
+    fn absorb(&mut self, written: Written, on_disk: &mut Extents) {
+        on_disk.insert(written.offset, written.offset + written.len);
+        let (Some(data), Some(_)) = (written.data, &self.hasher) else { return };
+        let mut at = written.offset;
+        for bytes in data {
+            let end = at + bytes.len() as u64;
+            if end > self.hashed && !bytes.is_empty() {
+                self.pending.insert(at, bytes);
+            }
+            at = end;
+        }
+    }
+
+    /// Hashes every byte that is on disk from the current position on, in order: from memory
+    /// where a fetcher handed it over, else read back from the file.
+    fn hash_available(
+        &mut self,
+        writer: &BlobWriter,
+        on_disk: &Extents,
+        pace: &watch::Sender<Pace>,
+    ) -> Result<(), Error> {
+        let Some(hasher) = self.hasher.as_mut() else { return Ok(()) };
+        loop {
+            while let Some(entry) = self.pending.first_entry() {
+                if *entry.key() + entry.get().len() as u64 > self.hashed {
+                    break;
+                }
+                entry.remove();
+            }
+            let first = self.pending.first_key_value().map(|(&k, _)| k);
+            if let Some(start) = first.filter(|&k| k <= self.hashed) {
+                let Some(bytes) = self.pending.remove(&start) else { break };
+                let skip = usize::try_from(self.hashed - start).unwrap_or(usize::MAX);
+                hasher.update(bytes.get(skip..).unwrap_or_default());
+                self.hashed = start + bytes.len() as u64;
+            } else if let Some(run_end) = on_disk.run_end(self.hashed) {
+                let until = first.map_or(run_end, |k| k.min(run_end));
+                let want = usize::try_from(until - self.hashed)
+                    .unwrap_or(usize::MAX)
+                    .min(self.buffer.len());
+                let n = writer.read_at(self.hashed, &mut self.buffer[..want])?;
+                if n == 0 {
+                    return Err(Error::Cache(hub_cache::Error::Io {
+                        path: writer.temp_path().to_path_buf(),
+                        cause: std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "the partial download is shorter than what was written to it",
+                        ),
+                    }));
+                }
+                hasher.update(&self.buffer[..n]);
+                self.hashed += n as u64;
+            } else {
+                return Ok(());
+            }
+            let hashed = self.hashed;
+            pace.send_replace(Pace { hashed, waiting: false });
+        }
+        Ok(())
+    }
+}
