@@ -18,8 +18,13 @@ pub struct FileMetadata {
     pub etag: Etag,
     /// Where to download the content from: a CDN URL for an LFS file, the resolve URL otherwise.
     pub location: String,
-    /// The size, when the Hub said it.
+    /// The size, when the Hub said it (`X-Linked-Size` on a redirect, never the redirect's own
+    /// `Content-Length`).
     pub size: Option<u64>,
+    /// The Xet file id (`X-Xet-Hash`, 64 hex digits) when the file is stored in Xet. The download
+    /// still goes over plain HTTP: the redirect leads to the Hub's Xet bridge, which serves
+    /// ranges of the reconstructed file like any CDN.
+    pub xet_hash: Option<String>,
 }
 
 impl FileMetadata {
@@ -52,6 +57,8 @@ pub(crate) struct HeadAnswer {
     pub(crate) location: String,
     /// `X-Linked-Size`, else (not for a redirect) `Content-Length`.
     pub(crate) size: Option<u64>,
+    /// `X-Xet-Hash`, when it is 64 hex digits.
+    pub(crate) xet_hash: Option<String>,
 }
 
 impl HeadAnswer {
@@ -77,6 +84,10 @@ impl HeadAnswer {
             raw_etag: header("x-linked-etag").or_else(|| header(ETAG.as_str())).map(str::to_owned),
             location,
             size,
+            xet_hash: header("x-xet-hash")
+                .map(str::trim)
+                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_ascii_lowercase),
         })
     }
 }
@@ -124,6 +135,7 @@ impl HubClient {
                 etag: Etag::from_header(&etag)?,
                 location: answer.location,
                 size: answer.size,
+                xet_hash: answer.xet_hash,
             });
         }
         Err(Error::Protocol { url, reason: format!("more than {MAX_REDIRECTS} redirects") })
@@ -150,7 +162,44 @@ pub(crate) fn join_url(base: &str, location: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::join_url;
+    use super::{HeadAnswer, join_url};
+
+    /// A Xet-backed file: a 302 to the bridge whose own `Content-Length` is the redirect's
+    /// body, not the file (hf-hub took it for the size once).
+    #[test]
+    fn a_redirect_to_the_xet_bridge_gives_the_linked_size_and_the_xet_hash() {
+        let xet = "A".repeat(64);
+        let response = http::Response::builder()
+            .status(302)
+            .header(
+                "location",
+                "https://cas-bridge.xethub.hf.co/xet-bridge-us/abc?X-Amz-Expires=3600",
+            )
+            .header("content-length", "1317")
+            .header("x-linked-size", "5000000000")
+            .header("x-linked-etag", format!("\"{}\"", "b".repeat(64)))
+            .header("x-xet-hash", &xet)
+            .header("x-repo-commit", "c".repeat(40))
+            .body(())
+            .unwrap();
+        let (parts, ()) = response.into_parts();
+        let answer =
+            HeadAnswer::read("https://huggingface.co/m/resolve/main/w.bin", &parts).unwrap();
+        assert_eq!(answer.size, Some(5_000_000_000));
+        assert_eq!(answer.xet_hash, Some("a".repeat(64)));
+        assert!(answer.location.starts_with("https://cas-bridge.xethub.hf.co/"));
+        let (parts, ()) = http::Response::builder()
+            .status(302)
+            .header("location", "https://cdn/x")
+            .header("content-length", "1317")
+            .header("x-xet-hash", "not-a-hash")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let answer =
+            HeadAnswer::read("https://huggingface.co/m/resolve/main/w.bin", &parts).unwrap();
+        assert_eq!((answer.size, answer.xet_hash), (None, None), "never a redirect's length");
+    }
 
     #[test]
     fn locations_are_resolved_like_a_browser() {

@@ -96,7 +96,9 @@ pub(crate) fn run(job: HashJob) -> Result<Hashed, Error> {
             Err(mpsc::error::TryRecvError::Disconnected) => None,
             Err(mpsc::error::TryRecvError::Empty) => {
                 pace.send_if_modified(|p| !std::mem::replace(&mut p.waiting, true));
-                match runtime.block_on(async { tokio::time::timeout(RECORD_EVERY, events.recv()).await }) {
+                match runtime
+                    .block_on(async { tokio::time::timeout(RECORD_EVERY, events.recv()).await })
+                {
                     Ok(event) => event,
                     // Nothing for a while: record what arrived last, then wait again.
                     Err(_) => continue,
