@@ -32,8 +32,9 @@ pub(crate) struct Written {
     pub(crate) data: Option<Vec<Bytes>>,
 }
 
-/// Where the hasher is: every byte before `hashed` is hashed; `waiting` when it has nothing to
-/// hash (the network is the slower side, so nobody should wait for it).
+/// Where the hasher is: every byte before `hashed` is hashed; `waiting` when nobody should wait
+/// for it: it has nothing to hash (the network is the slower side), or it is re-reading bytes a
+/// killed download left (a backlog that is not the fetchers', which read on meanwhile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pace {
     pub(crate) hashed: u64,
@@ -76,6 +77,7 @@ pub(crate) fn run(job: HashJob) -> Result<Hashed, Error> {
         hashed: 0,
         pending: BTreeMap::new(),
         buffer: if kind.is_some() { vec![0; READ_BUFFER] } else { Vec::new() },
+        adopted: on_disk.clone(),
     };
     let mut recorded = on_disk.total();
     let mut last_record = Instant::now();
@@ -124,6 +126,8 @@ struct State {
     /// Bytes handed over by fetchers, by file offset, not hashed yet.
     pending: BTreeMap<u64, Bytes>,
     buffer: Vec<u8>,
+    /// What was on disk before the download started.
+    adopted: Extents,
 }
 
 impl State {
@@ -182,8 +186,8 @@ impl State {
             } else {
                 return Ok(());
             }
-            let hashed = self.hashed;
-            pace.send_replace(Pace { hashed, waiting: false });
+            let (hashed, waiting) = (self.hashed, self.adopted.run_end(self.hashed).is_some());
+            pace.send_replace(Pace { hashed, waiting });
         }
         Ok(())
     }
