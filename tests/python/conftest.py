@@ -93,6 +93,25 @@ class Hub:
             assert r.status == 200, f"/_testhub/config answered {r.status}"
             return json.loads(r.read().decode("utf-8"))
 
+    def faults(self, **faults) -> None:
+        """POST /_testhub/faults (e.g. ratelimit={"reset_secs": 2, "count": 1})."""
+        self._post("/_testhub/faults", faults)
+
+    def reset(self) -> None:
+        """POST /_testhub/reset: clears faults and counters."""
+        self._post("/_testhub/reset", {})
+
+    def _post(self, route: str, body: dict) -> None:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        req = urllib.request.Request(
+            f"{self.endpoint}{route}",
+            data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with opener.open(req, timeout=30) as r:
+            assert r.status == 200, f"{route} answered {r.status}"
+
     # ---- seed manifest ------------------------------------------------------------------------
     def repo(self, repo_type: str, repo_id: str) -> dict:
         return find_repo(self.seed, repo_type, repo_id)

@@ -1,8 +1,8 @@
 //! Response bodies: small in-memory ones, and file slices: mapped into memory and handed to the
 //! connection as they are, which sends them with `sendfile` (as a CDN sends files, without
 //! copying them through a buffer: [`crate::sendfile`]), or,
-//! with body faults (drop, throttle, corrupt) to apply, streamed from a blocking reader thread
-//! in 1 MiB chunks.
+//! with body faults (drop, throttle, corrupt, trickle, stall, short) to apply, streamed from a
+//! blocking reader thread in chunks of up to 1 MiB.
 
 use std::{
     fs,
@@ -146,15 +146,35 @@ fn produce(
 ) -> io::Result<()> {
     let mut file = fs::File::open(path)?;
     file.seek(SeekFrom::Start(start))?;
+    // `short_body`: the body ends here, short of the Content-Length already sent.
+    let stop = faults.short_by.map_or(end, |n| end - n.min(end - start));
     let began = Instant::now();
+    // When the trickle began, and how much was sent since.
+    let mut trickling: Option<(Instant, u64)> = None;
     let mut pos = start;
     let mut sent = 0u64;
-    let chunk_cap = match faults.throttle_bytes_per_sec {
-        Some(rate) => (rate / 20).clamp(1, IO_CHUNK as u64),
-        None => IO_CHUNK as u64,
-    };
-    while pos < end {
-        let mut n = chunk_cap.min(end - pos);
+    while pos < stop {
+        let trickle = faults.trickle.filter(|t| sent >= t.after_bytes);
+        if trickle.is_some() && trickling.is_none() {
+            trickling = Some((Instant::now(), 0));
+        }
+        let rate = trickle.map(|t| t.bytes_per_sec).or(faults.throttle_bytes_per_sec);
+        let chunk_cap = match rate {
+            Some(rate) => (rate / 20).clamp(1, IO_CHUNK as u64),
+            None => IO_CHUNK as u64,
+        };
+        let mut n = chunk_cap.min(stop - pos);
+        if let Some(t) = faults.trickle
+            && sent < t.after_bytes
+        {
+            n = n.min(t.after_bytes - sent);
+        }
+        if let Some(limit) = faults.stall_after_bytes {
+            if sent >= limit {
+                return stall(tx);
+            }
+            n = n.min(limit - sent);
+        }
         if let Some(limit) = faults.drop_after_bytes {
             if sent >= limit {
                 // Let hyper flush what it has before the connection is cut.
@@ -171,17 +191,41 @@ fn produce(
         {
             buf[(off - pos) as usize] ^= 0xff;
         }
-        if let Some(rate) = faults.throttle_bytes_per_sec {
-            let due = Duration::from_secs_f64(sent as f64 / rate as f64);
-            if let Some(wait) = due.checked_sub(began.elapsed()) {
-                std::thread::sleep(wait);
+        let due = match (trickling, trickle, faults.throttle_bytes_per_sec) {
+            (Some((since, done)), Some(t), _) => {
+                Some(since + Duration::from_secs_f64(done as f64 / t.bytes_per_sec as f64))
             }
+            (_, _, Some(rate)) => Some(began + Duration::from_secs_f64(sent as f64 / rate as f64)),
+            _ => None,
+        };
+        if let Some(wait) = due.and_then(|due| due.checked_duration_since(Instant::now())) {
+            std::thread::sleep(wait);
         }
         if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
             return Ok(()); // The client went away.
         }
         pos += n;
         sent += n;
+        if let Some((_, done)) = &mut trickling {
+            *done += n;
+        }
+    }
+    if stop < end {
+        // Let hyper flush what it has: ending short of the Content-Length makes it close the
+        // connection at once.
+        std::thread::sleep(Duration::from_millis(50));
     }
     Ok(())
+}
+
+/// How long a stalled body keeps its connection open, at most, before cutting it.
+const STALL_LIMIT: Duration = Duration::from_secs(120);
+
+/// Sends nothing more while the client stays (up to [`STALL_LIMIT`]), then cuts the connection.
+fn stall(tx: &mpsc::Sender<io::Result<Bytes>>) -> io::Result<()> {
+    let began = Instant::now();
+    while !tx.is_closed() && began.elapsed() < STALL_LIMIT {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(io::Error::other("testhub fault: stalled body given up"))
 }

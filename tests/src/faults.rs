@@ -1,10 +1,20 @@
 //! Fault injection and the request counters.
 //!
 //! Faults are set through [`Faults`] (from [`crate::TestHub::faults`]) or `POST /_testhub/faults`.
-//! `fail_next` answers the next N requests with a status; `fail_part` refuses the PUTs of one
-//! multipart part number, N times or until cleared; `drop_after_bytes` and `corrupt_offset` are
-//! one-shot and apply to the next file body served (a resolve GET on the hub or a GET on the
-//! CDN); `throttle`, `override_header` and `ignore_range` stay until cleared.
+//!
+//! - Whole answers: `fail_next` answers the next N requests with a status; `ratelimit` answers
+//!   429 with the Hub's `RateLimit` / `RateLimit-Policy` headers until its window resets (or N
+//!   times); `fail_part` refuses the PUTs of one multipart part number, N times or until cleared;
+//!   `status_after_bytes` cuts the next CDN body and then answers a status to every CDN request
+//!   (N times or until cleared); `expire_url` shortens the lifetime of the signed URLs issued from
+//!   then on (the CDN refuses an expired one with S3's 403 `AccessDenied` XML).
+//! - File bodies (a resolve GET on the hub or a GET on the CDN): `drop_after_bytes`,
+//!   `corrupt_offset`, `short_body` and `long_body` are one-shot; `trickle` and `stall` apply to
+//!   the next N bodies (or every one until cleared); `throttle` and `ignore_range` stay until
+//!   cleared.
+//! - Connections: `refuse_connect` closes the listener of a host (a connection is then refused,
+//!   as by a machine with nothing listening) until cleared or for some seconds.
+//! - Headers: `override_header` stays until cleared.
 
 use std::{
     collections::BTreeMap,
@@ -12,9 +22,11 @@ use std::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, Ordering},
     },
+    time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 /// Locks `m`, ignoring poisoning (a panicking handler must not take the hub down).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -45,7 +57,7 @@ pub enum HostScope {
 }
 
 impl HostScope {
-    fn matches(self, host: Host) -> bool {
+    pub(crate) fn matches(self, host: Host) -> bool {
         matches!(
             (self, host),
             (HostScope::Any, _) | (HostScope::Hub, Host::Hub) | (HostScope::Cdn, Host::Cdn)
@@ -72,6 +84,58 @@ struct FailPart {
     refused: u64,
 }
 
+/// A body fault that applies to the next N file bodies (`None` = every one until cleared).
+#[derive(Debug, Clone, Copy)]
+struct Repeated<T> {
+    fault: T,
+    remaining: Option<u32>,
+}
+
+impl<T: Copy> Repeated<T> {
+    /// Takes the fault for one body, clearing `slot` when it was the last one.
+    fn take(slot: &mut Option<Repeated<T>>) -> Option<T> {
+        let rep = slot.as_mut()?;
+        let fault = rep.fault;
+        match &mut rep.remaining {
+            Some(0) => {
+                *slot = None;
+                return None;
+            }
+            Some(n) => {
+                *n -= 1;
+                if *n == 0 {
+                    *slot = None;
+                }
+            }
+            None => (),
+        }
+        Some(fault)
+    }
+}
+
+/// A 429 fault: the Hub's fixed-window rate limit, refused until `reset_at`.
+#[derive(Debug, Clone)]
+struct RateLimit {
+    /// How many more requests to refuse; `None` = every one until the window resets.
+    remaining: Option<u32>,
+    scope: HostScope,
+    /// Only requests whose path contains this (e.g. `/resolve/`, `/api/`).
+    path_contains: Option<String>,
+    reset_at: Instant,
+    retry_after: Option<u64>,
+}
+
+/// A CDN that cuts a body, then refuses every request.
+#[derive(Debug, Clone, Copy)]
+struct StatusAfter {
+    bytes: u64,
+    status: u16,
+    /// How many requests to refuse once the body was cut; `None` = every one until cleared.
+    remaining: Option<u32>,
+    /// Whether the body was cut (from then on, requests are refused).
+    cut: bool,
+}
+
 #[derive(Debug, Default)]
 struct FaultState {
     fail_next: Option<FailNext>,
@@ -81,6 +145,64 @@ struct FaultState {
     corrupt_offset: Option<u64>,
     header_overrides: Vec<HeaderOverride>,
     ignore_range: bool,
+    trickle: Option<Repeated<Trickle>>,
+    stall: Option<Repeated<u64>>,
+    short_body: Option<u64>,
+    long_body: Option<u64>,
+    status_after: Option<StatusAfter>,
+    ratelimit: Option<RateLimit>,
+    url_lifetime: Option<Duration>,
+}
+
+/// After `after_bytes` bytes of a body, the rest at `bytes_per_sec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Trickle {
+    pub(crate) after_bytes: u64,
+    pub(crate) bytes_per_sec: u64,
+}
+
+/// Until when a listener refuses connections: `None` = until cleared.
+pub(crate) type RefusedUntil = Option<Instant>;
+
+/// Which listeners are closed by `refuse_connect`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Refused {
+    hub: Option<RefusedUntil>,
+    cdn: Option<RefusedUntil>,
+}
+
+impl Refused {
+    /// Whether `host` refuses connections at `now`; and until when (`None` = until cleared).
+    pub(crate) fn refuses(&self, host: Host, now: Instant) -> Option<RefusedUntil> {
+        let until = match host {
+            Host::Hub => self.hub,
+            Host::Cdn => self.cdn,
+        }?;
+        match until {
+            Some(t) if t <= now => None,
+            other => Some(other),
+        }
+    }
+}
+
+/// What an injected fault answers instead of the route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Injected {
+    /// `fail_next`: a status, with `Retry-After` if given.
+    Status { status: u16, retry_after: Option<u64> },
+    /// `ratelimit`: a 429 of bucket `bucket`, resetting in `reset_secs`.
+    RateLimited { bucket: &'static str, quota: u32, reset_secs: u64, retry_after: Option<u64> },
+    /// `status_after_bytes`: the CDN refuses, with an S3-like error body.
+    CdnRefusal { status: u16 },
+}
+
+/// The length of the Hub's rate-limit windows, in seconds (`RateLimit-Policy`'s `w`).
+pub(crate) const RATE_LIMIT_WINDOW_SECS: u64 = 300;
+
+/// The rate-limit bucket of a request path and its quota for an anonymous user (the Hub's
+/// `rate-limits` documentation: 500 API calls, 3000 resolver calls per 5 minutes).
+fn bucket_of(path: &str) -> (&'static str, u32) {
+    if path.contains("/resolve/") { ("resolvers", 3000) } else { ("api", 500) }
 }
 
 /// A response header replaced on every response of one route.
@@ -97,6 +219,11 @@ pub(crate) struct BodyFaults {
     pub(crate) drop_after_bytes: Option<u64>,
     pub(crate) throttle_bytes_per_sec: Option<u64>,
     pub(crate) corrupt_offset: Option<u64>,
+    pub(crate) trickle: Option<Trickle>,
+    /// Send nothing more after this many bytes, keeping the connection open.
+    pub(crate) stall_after_bytes: Option<u64>,
+    /// Withhold this many of the body's last bytes, then end it (short of its Content-Length).
+    pub(crate) short_by: Option<u64>,
 }
 
 impl BodyFaults {
@@ -105,13 +232,30 @@ impl BodyFaults {
         self.drop_after_bytes.is_none()
             && self.throttle_bytes_per_sec.is_none()
             && self.corrupt_offset.is_none()
+            && self.trickle.is_none()
+            && self.stall_after_bytes.is_none()
+            && self.short_by.is_none()
     }
 }
 
 /// Handle on the hub's fault injection; cheap to clone.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Faults {
     inner: Arc<Mutex<FaultState>>,
+    /// The listeners `refuse_connect` closed; the accept loops watch it.
+    refused: Arc<watch::Sender<Refused>>,
+    /// Whether the accept loop of the hub / the CDN has its listener closed now.
+    closed: Arc<Mutex<[bool; 2]>>,
+}
+
+impl Default for Faults {
+    fn default() -> Faults {
+        Faults {
+            inner: Arc::default(),
+            refused: Arc::new(watch::Sender::new(Refused::default())),
+            closed: Arc::default(),
+        }
+    }
 }
 
 impl Faults {
@@ -200,24 +344,181 @@ impl Faults {
         lock(&self.inner).ignore_range
     }
 
-    /// Clears every fault.
-    pub fn clear(&self) {
-        *lock(&self.inner) = FaultState::default();
+    /// Signed URLs issued from now on are valid for `lifetime` only (rounded up to whole
+    /// seconds; `None` restores [`crate::HubConfig::url_lifetime`]). The CDN refuses an expired
+    /// URL with 403 and S3's `AccessDenied` / `Request has expired` XML; a URL obtained again
+    /// from the hub works.
+    pub fn expire_url(&self, lifetime: Option<Duration>) {
+        lock(&self.inner).url_lifetime = lifetime;
     }
 
-    /// Consumes one injected failure for a request on `host`: `(status, retry_after)`.
-    pub(crate) fn take_failure(&self, host: Host) -> Option<(u16, Option<u64>)> {
+    /// The lifetime `expire_url` set, if any.
+    pub(crate) fn url_lifetime(&self) -> Option<Duration> {
+        lock(&self.inner).url_lifetime
+    }
+
+    /// After `after_bytes` bytes of each of the next `count` file bodies (`None` = every one
+    /// until cleared), sends the rest at `bytes_per_sec` (at least 1): a connection that keeps
+    /// moving, too slowly for a read timeout to fire.
+    pub fn trickle(&self, after_bytes: u64, bytes_per_sec: u64, count: Option<u32>) {
+        let fault = Trickle { after_bytes, bytes_per_sec: bytes_per_sec.max(1) };
+        lock(&self.inner).trickle =
+            (count != Some(0)).then_some(Repeated { fault, remaining: count });
+    }
+
+    /// After `after_bytes` bytes of each of the next `count` file bodies (`None` = every one
+    /// until cleared), sends nothing more but keeps the connection open (until the client goes
+    /// away, or two minutes, then the connection is cut).
+    pub fn stall(&self, after_bytes: u64, count: Option<u32>) {
+        lock(&self.inner).stall =
+            (count != Some(0)).then_some(Repeated { fault: after_bytes, remaining: count });
+    }
+
+    /// The next file body declares its full `Content-Length` but ends `missing` bytes early
+    /// (at least one byte is always withheld), and the connection is closed.
+    pub fn short_body(&self, missing: u64) {
+        lock(&self.inner).short_body = Some(missing.max(1));
+    }
+
+    /// The next ranged file body (`206`) that does not reach the end of the file runs `extra`
+    /// bytes past the end its `Range` asked for (up to the end of the file), its
+    /// `Content-Range` and `Content-Length` saying so: a server that sends more than asked.
+    pub fn long_body(&self, extra: u64) {
+        lock(&self.inner).long_body = Some(extra.max(1));
+    }
+
+    /// Cuts the next file body on the CDN after `bytes` bytes, then answers `status` (with an
+    /// S3-like XML error) to every following request on the CDN: the next `count` ones, or every
+    /// one until cleared (`None`): a CDN that starts refusing mid-download.
+    pub fn status_after_bytes(&self, bytes: u64, status: u16, count: Option<u32>) {
+        lock(&self.inner).status_after =
+            Some(StatusAfter { bytes, status, remaining: count, cut: false });
+    }
+
+    /// Answers 429 to requests on `scope` (whose path contains `path_contains`, if given) with
+    /// the Hub's headers, `RateLimit: "<bucket>";r=0;t=<secs>` and `RateLimit-Policy: "fixed
+    /// window";"<bucket>";q=<quota>;w=300` (bucket `resolvers` for resolve URLs, else `api`),
+    /// plus `Retry-After: retry_after` if given. The window resets `reset_in` from now: `t`
+    /// counts down to it, and the fault ends then, or after `count` refusals if given.
+    pub fn ratelimit(
+        &self,
+        scope: HostScope,
+        path_contains: Option<&str>,
+        reset_in: Duration,
+        count: Option<u32>,
+        retry_after: Option<u64>,
+    ) {
+        lock(&self.inner).ratelimit = (count != Some(0)).then(|| RateLimit {
+            remaining: count,
+            scope,
+            path_contains: path_contains.map(str::to_owned),
+            reset_at: Instant::now() + reset_in,
+            retry_after,
+        });
+    }
+
+    /// Closes the listener of the hosts in `scope`, so that connecting to them is refused, for
+    /// `duration` (`None` = until cleared), then listens again on the same address. Returns
+    /// once the listeners are closed (at most a second later). Connections already open stay.
+    pub fn refuse_connect(&self, scope: HostScope, duration: Option<Duration>) {
+        self.set_refused(scope, duration);
+        let start = Instant::now();
+        while !self.listeners_match() && start.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Sets the refused listeners without waiting for the accept loops to close them.
+    pub(crate) fn set_refused(&self, scope: HostScope, duration: Option<Duration>) {
+        let until = duration.map(|d| Instant::now() + d);
+        self.refused.send_modify(|r| {
+            if scope.matches(Host::Hub) {
+                r.hub = Some(until);
+            }
+            if scope.matches(Host::Cdn) {
+                r.cdn = Some(until);
+            }
+        });
+    }
+
+    /// Whether every accept loop did what the refused set asks (closed or listening).
+    pub(crate) fn listeners_match(&self) -> bool {
+        let closed = *lock(&self.closed);
+        let now = Instant::now();
+        let refused = *self.refused.borrow();
+        [Host::Hub, Host::Cdn]
+            .into_iter()
+            .all(|host| refused.refuses(host, now).is_some() == closed[host as usize])
+    }
+
+    /// What the accept loops watch.
+    pub(crate) fn watch_refused(&self) -> watch::Receiver<Refused> {
+        self.refused.subscribe()
+    }
+
+    /// Called by the accept loop of `host` when it closed (`true`) or reopened its listener.
+    pub(crate) fn listener_closed(&self, host: Host, closed: bool) {
+        lock(&self.closed)[host as usize] = closed;
+    }
+
+    /// Clears every fault (and reopens closed listeners).
+    pub fn clear(&self) {
+        *lock(&self.inner) = FaultState::default();
+        self.refused.send_replace(Refused::default());
+    }
+
+    /// Consumes one injected answer for a request on `host` for `path`, if a fault has one.
+    pub(crate) fn take_failure(&self, host: Host, path: &str) -> Option<Injected> {
         let mut state = lock(&self.inner);
-        let fail = state.fail_next.as_mut()?;
-        if !fail.scope.matches(host) {
-            return None;
+        if let Some(limit) = &mut state.ratelimit {
+            let now = Instant::now();
+            if now >= limit.reset_at {
+                state.ratelimit = None;
+            } else if limit.scope.matches(host)
+                && limit.path_contains.as_deref().is_none_or(|p| path.contains(p))
+            {
+                let left = limit.reset_at - now;
+                let reset_secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                let (bucket, quota) = bucket_of(path);
+                let res = Injected::RateLimited {
+                    bucket,
+                    quota,
+                    reset_secs,
+                    retry_after: limit.retry_after,
+                };
+                if let Some(n) = &mut limit.remaining {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        state.ratelimit = None;
+                    }
+                }
+                return Some(res);
+            }
         }
-        let res = (fail.status, fail.retry_after);
-        fail.remaining = fail.remaining.saturating_sub(1);
-        if fail.remaining == 0 {
-            state.fail_next = None;
+        if let Some(fail) = state.fail_next.as_mut()
+            && fail.scope.matches(host)
+        {
+            let res = Injected::Status { status: fail.status, retry_after: fail.retry_after };
+            fail.remaining = fail.remaining.saturating_sub(1);
+            if fail.remaining == 0 {
+                state.fail_next = None;
+            }
+            return Some(res);
         }
-        Some(res)
+        if host == Host::Cdn
+            && let Some(after) = state.status_after.as_mut()
+            && after.cut
+        {
+            let res = Injected::CdnRefusal { status: after.status };
+            if let Some(n) = &mut after.remaining {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    state.status_after = None;
+                }
+            }
+            return Some(res);
+        }
+        None
     }
 
     /// Consumes one refusal of a PUT of multipart part `part`: the status to answer.
@@ -233,17 +534,41 @@ impl Faults {
         Some(fail.status)
     }
 
-    /// Takes the faults for a file body covering file offsets `start..end`.
-    pub(crate) fn take_body_faults(&self, start: u64, end: u64) -> BodyFaults {
+    /// Takes the `long_body` fault for a ranged body ending at `end` in a file of `size`
+    /// bytes: the end to serve instead.
+    pub(crate) fn take_long_body(&self, end: u64, size: u64) -> u64 {
+        let mut state = lock(&self.inner);
+        match state.long_body {
+            Some(extra) if end < size => {
+                state.long_body = None;
+                end.saturating_add(extra).min(size)
+            }
+            _ => end,
+        }
+    }
+
+    /// Takes the faults for a file body on `host` covering file offsets `start..end`.
+    pub(crate) fn take_body_faults(&self, host: Host, start: u64, end: u64) -> BodyFaults {
         let mut state = lock(&self.inner);
         let corrupt_offset = match state.corrupt_offset {
             Some(off) if off >= start && off < end => state.corrupt_offset.take(),
             _ => None,
         };
+        let mut drop_after_bytes = state.drop_after_bytes.take();
+        if host == Host::Cdn
+            && let Some(after) = state.status_after.as_mut()
+            && !after.cut
+        {
+            after.cut = true;
+            drop_after_bytes = Some(drop_after_bytes.map_or(after.bytes, |n| n.min(after.bytes)));
+        }
         BodyFaults {
-            drop_after_bytes: state.drop_after_bytes.take(),
+            drop_after_bytes,
             throttle_bytes_per_sec: state.throttle_bytes_per_sec,
             corrupt_offset,
+            trickle: Repeated::take(&mut state.trickle),
+            stall_after_bytes: Repeated::take(&mut state.stall),
+            short_by: state.short_body.take(),
         }
     }
 }
@@ -259,6 +584,67 @@ pub(crate) struct FaultRequest {
     corrupt_offset: Option<u64>,
     override_header: Option<OverrideHeaderRequest>,
     ignore_range: Option<bool>,
+    expire_url: Option<ExpireUrlRequest>,
+    trickle: Option<TrickleRequest>,
+    stall: Option<StallRequest>,
+    short_body: Option<u64>,
+    long_body: Option<u64>,
+    status_after_bytes: Option<StatusAfterRequest>,
+    ratelimit: Option<RateLimitRequest>,
+    refuse_connect: Option<RefuseConnectRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpireUrlRequest {
+    /// `null` restores the configured lifetime.
+    lifetime_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrickleRequest {
+    after_bytes: u64,
+    bytes_per_sec: u64,
+    count: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StallRequest {
+    after_bytes: u64,
+    count: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusAfterRequest {
+    bytes: u64,
+    status: u16,
+    count: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitRequest {
+    reset_secs: u64,
+    count: Option<u32>,
+    #[serde(default = "hub_scope")]
+    host: HostScope,
+    path_contains: Option<String>,
+    retry_after: Option<u64>,
+}
+
+fn hub_scope() -> HostScope {
+    HostScope::Hub
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefuseConnectRequest {
+    host: HostScope,
+    /// `null` = until cleared (a refused hub cannot be reached to clear it: give a duration).
+    for_secs: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -291,10 +677,19 @@ struct FailPartRequest {
 impl FaultRequest {
     /// Checks what cannot be checked by deserializing: header names and values.
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if let Some(f) = &self.fail_part
-            && hyper::StatusCode::from_u16(f.status).is_err()
+        let statuses = [
+            self.fail_part.as_ref().map(|f| f.status),
+            self.status_after_bytes.as_ref().map(|f| f.status),
+        ];
+        for status in statuses.into_iter().flatten() {
+            if hyper::StatusCode::from_u16(status).is_err() {
+                return Err(format!("invalid status {status}"));
+            }
+        }
+        if let Some(r) = &self.refuse_connect
+            && r.for_secs.is_some_and(|s| !(s.is_finite() && s >= 0.0))
         {
-            return Err(format!("invalid status {}", f.status));
+            return Err("refuse_connect.for_secs must be a non-negative number".to_owned());
         }
         if let Some(o) = &self.override_header {
             if hyper::header::HeaderName::from_bytes(o.name.as_bytes()).is_err() {
@@ -305,6 +700,11 @@ impl FaultRequest {
             }
         }
         Ok(())
+    }
+
+    /// Whether applying it changes which listeners are open (the caller then waits for them).
+    pub(crate) fn refuses(&self) -> bool {
+        self.refuse_connect.is_some()
     }
 
     pub(crate) fn apply(self, faults: &Faults) {
@@ -328,6 +728,36 @@ impl FaultRequest {
         }
         if let Some(ignore) = self.ignore_range {
             faults.ignore_range(ignore);
+        }
+        if let Some(e) = self.expire_url {
+            faults.expire_url(e.lifetime_secs.map(Duration::from_secs));
+        }
+        if let Some(t) = self.trickle {
+            faults.trickle(t.after_bytes, t.bytes_per_sec, t.count);
+        }
+        if let Some(t) = self.stall {
+            faults.stall(t.after_bytes, t.count);
+        }
+        if let Some(n) = self.short_body {
+            faults.short_body(n);
+        }
+        if let Some(n) = self.long_body {
+            faults.long_body(n);
+        }
+        if let Some(f) = self.status_after_bytes {
+            faults.status_after_bytes(f.bytes, f.status, f.count);
+        }
+        if let Some(r) = self.ratelimit {
+            faults.ratelimit(
+                r.host,
+                r.path_contains.as_deref(),
+                Duration::from_secs(r.reset_secs),
+                r.count,
+                r.retry_after,
+            );
+        }
+        if let Some(r) = self.refuse_connect {
+            faults.set_refused(r.host, r.for_secs.map(Duration::from_secs_f64));
         }
     }
 }

@@ -6,6 +6,7 @@ use hyper::{Response, StatusCode, header, http::response::Builder};
 
 use crate::{
     body::{self, Body},
+    faults::Host,
     state::State,
 };
 
@@ -55,6 +56,15 @@ pub(crate) fn hub_error(code: u16, error_code: Option<&str>, message: &str) -> R
     hub_error_with(Response::builder(), code, error_code, message)
 }
 
+/// An S3 / CloudFront error: `<Error><Code>…</Code><Message>…</Message></Error>` as XML, the
+/// way the storage host behind the Hub's CDN refuses a request.
+pub(crate) fn s3_error(code: u16, name: &str, message: &str) -> Resp {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{name}</Code><Message>{message}</Message></Error>"
+    );
+    finish(status(code).header(header::CONTENT_TYPE, "application/xml"), body::full(body))
+}
+
 pub(crate) fn internal_error(err: &anyhow::Error) -> Resp {
     tracing::error!("internal error: {err:#}");
     hub_error(500, None, &format!("internal error: {err:#}"))
@@ -101,9 +111,11 @@ pub(crate) fn parse_range(header: Option<&str>, size: u64) -> RangeSpec {
     RangeSpec::Partial(start, end)
 }
 
-/// Serves the file at `path` (of `size` bytes) with Range support; `builder` carries extra headers.
+/// Serves the file at `path` (of `size` bytes) on `host` with Range support; `builder` carries
+/// extra headers.
 pub(crate) fn file_response(
     state: &State,
+    host: Host,
     builder: Builder,
     head: bool,
     path: PathBuf,
@@ -114,7 +126,8 @@ pub(crate) fn file_response(
     let range = if state.faults.ignores_range() { None } else { range };
     let (code, start, end) = match parse_range(range, size) {
         RangeSpec::Full => (200, 0, size),
-        RangeSpec::Partial(start, end) => (206, start, end),
+        RangeSpec::Partial(start, end) if head => (206, start, end),
+        RangeSpec::Partial(start, end) => (206, start, state.faults.take_long_body(end, size)),
         RangeSpec::Unsatisfiable => {
             let builder = builder.header(header::CONTENT_RANGE, format!("bytes */{size}"));
             return hub_error_with(builder, 416, None, "Requested range not satisfiable");
@@ -133,6 +146,6 @@ pub(crate) fn file_response(
     if head || start == end {
         return finish(builder, body::empty());
     }
-    let faults = state.faults.take_body_faults(start, end);
+    let faults = state.faults.take_body_faults(host, start, end);
     finish(builder, body::stream_file(path, start, end, faults))
 }

@@ -2,9 +2,10 @@
 //!
 //! [`TestHub`] serves real bare git repositories (through `git http-backend`), an LFS store and
 //! the LFS batch API on `127.0.0.1`, and a second listener on `127.0.0.2` playing the CDN /
-//! storage host that only answers signed, expiring URLs. It injects faults (failed requests,
-//! dropped connections, throttling, corrupted bytes) and counts what it served, including
-//! `Authorization` headers that leak to the CDN.
+//! storage host that only answers signed, expiring URLs. It injects faults (failed and
+//! rate-limited requests, expiring URLs, dropped, stalled, trickling, short and long bodies,
+//! throttling, corrupted bytes, refused connections: [`Faults`]) and counts what it served,
+//! including `Authorization` headers that leak to the CDN.
 //!
 //! It deliberately does not depend on the client crates: a server built from the client's code
 //! would share the client's mistakes. Its fidelity is checked by running the official Python

@@ -1,12 +1,15 @@
 //! The two listeners (hub and CDN), the per-request bookkeeping (request id, injected
-//! failures, auth-leak counting, the request log) and the routing table.
+//! failures, auth-leak counting, the request log) and the routing table. A listener closed by
+//! the `refuse_connect` fault is bound again on the same address when the fault ends.
 
 use std::{
     convert::Infallible,
+    net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
+    time::{Duration, Instant},
 };
 
 use hyper::{Request, body::Incoming, header, server::conn::http1, service::service_fn};
@@ -16,24 +19,84 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     body::CountingBody,
-    faults::{Host, LogEntry},
-    http_util::{Resp, finish, hub_error, hub_error_with, json, status},
+    faults::{Host, Injected, LogEntry, RATE_LIMIT_WINDOW_SECS},
+    http_util::{Resp, finish, hub_error, hub_error_with, json, s3_error, status},
     repo::{Repo, RepoType, is_valid_repo_id},
     routes,
     sendfile::SendfileStream,
     state::{Auth, State},
 };
 
-/// Accepts connections on `listener` until `shutdown` flips.
+/// Binds `addr` again (after a `refuse_connect` fault closed its listener).
+fn rebind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// Waits until `refused` changes (forever if its sender is gone) or `until` passes.
+async fn refusal_changes(
+    refused: &mut watch::Receiver<crate::faults::Refused>,
+    until: Option<Instant>,
+) {
+    let deadline = async {
+        match until {
+            Some(t) => tokio::time::sleep_until(t.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        res = refused.changed() => if res.is_err() { std::future::pending::<()>().await },
+        () = deadline => (),
+    }
+}
+
+/// Accepts connections on `listener` until `shutdown` flips; closes it while the
+/// `refuse_connect` fault asks.
 pub(crate) async fn serve(
     listener: TcpListener,
     state: Arc<State>,
     host: Host,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let Ok(addr) = listener.local_addr() else {
+        tracing::error!("the {host:?} listener has no address");
+        return;
+    };
+    let mut listener = Some(listener);
+    let mut refused = state.faults.watch_refused();
     loop {
+        let refusal = refused.borrow_and_update().refuses(host, Instant::now());
+        match (&listener, refusal) {
+            (Some(_), Some(_)) => {
+                listener = None;
+                state.faults.listener_closed(host, true);
+            }
+            (None, None) => match rebind(addr) {
+                Ok(l) => {
+                    listener = Some(l);
+                    state.faults.listener_closed(host, false);
+                }
+                Err(e) => {
+                    tracing::warn!("cannot listen on {addr} again: {e}");
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            },
+            _ => (),
+        }
+        let Some(open) = &listener else {
+            tokio::select! {
+                () = refusal_changes(&mut refused, refusal.flatten()) => continue,
+                _ = shutdown.changed() => return,
+            }
+        };
         let accepted = tokio::select! {
-            res = listener.accept() => res,
+            res = open.accept() => res,
+            () = refusal_changes(&mut refused, None) => continue,
             _ = shutdown.changed() => return,
         };
         let (stream, _) = match accepted {
@@ -82,17 +145,8 @@ async fn handle(state: Arc<State>, host: Host, req: Request<Incoming>) -> Resp {
     if host == Host::Cdn && authorization {
         state.recorder.auth_leak();
     }
-    let (route, res) = match state.faults.take_failure(host) {
-        Some((code, retry_after)) => {
-            let mut builder = status(code);
-            if let Some(secs) = retry_after {
-                builder = builder.header(header::RETRY_AFTER, secs.to_string());
-            }
-            (
-                "injected-failure",
-                hub_error_with(builder, code, None, "injected failure (testhub fault)"),
-            )
-        }
+    let (route, res) = match state.faults.take_failure(host, &path) {
+        Some(injected) => ("injected-failure", injected_response(injected)),
         None => match host {
             Host::Hub => route_hub(&state, req).await,
             Host::Cdn => routes::cdn::handle(&state, req).await,
@@ -132,6 +186,46 @@ async fn handle(state: Arc<State>, host: Host, req: Request<Incoming>) -> Resp {
         parts.headers.insert("x-request-id", v);
     }
     Resp::from_parts(parts, body)
+}
+
+/// The answer of an injected fault.
+fn injected_response(injected: Injected) -> Resp {
+    match injected {
+        Injected::Status { status: code, retry_after } => {
+            let mut builder = status(code);
+            if let Some(secs) = retry_after {
+                builder = builder.header(header::RETRY_AFTER, secs.to_string());
+            }
+            hub_error_with(builder, code, None, "injected failure (testhub fault)")
+        }
+        Injected::RateLimited { bucket, quota, reset_secs, retry_after } => {
+            let mut builder =
+                status(429).header("RateLimit", format!("\"{bucket}\";r=0;t={reset_secs}")).header(
+                    "RateLimit-Policy",
+                    format!("\"fixed window\";\"{bucket}\";q={quota};w={RATE_LIMIT_WINDOW_SECS}"),
+                );
+            if let Some(secs) = retry_after {
+                builder = builder.header(header::RETRY_AFTER, secs.to_string());
+            }
+            let message = format!(
+                "You have been rate-limited: you reached the limit of {quota} '{bucket}' requests \
+                 per {} minutes. Retry in {reset_secs} seconds, or log in for a higher limit. \
+                 (testhub fault)",
+                RATE_LIMIT_WINDOW_SECS / 60
+            );
+            hub_error_with(builder, 429, None, &message)
+        }
+        Injected::CdnRefusal { status: code } => {
+            let (name, message) = match code {
+                403 => ("AccessDenied", "Access Denied"),
+                404 => ("NoSuchKey", "The specified key does not exist."),
+                500 => ("InternalError", "We encountered an internal error. Please try again."),
+                503 => ("SlowDown", "Please reduce your request rate."),
+                _ => ("InjectedFailure", "injected failure (testhub fault)"),
+            };
+            s3_error(code, name, message)
+        }
+    }
 }
 
 fn add_request_id(res: &mut Resp, request_id: &str) {

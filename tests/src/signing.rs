@@ -62,9 +62,11 @@ impl Signer {
         mac
     }
 
-    /// The query string (`exp=…&sig=…`) for `method` on `object`, valid for the configured lifetime.
-    pub(crate) fn query(&self, method: &str, object: &str) -> String {
-        self.query_expiring_at(method, object, unix_now() + self.lifetime.as_secs().max(1))
+    /// The query string (`exp=…&sig=…`) for `method` on `object`, valid for `lifetime`
+    /// (rounded up to whole seconds, at least one).
+    pub(crate) fn query(&self, method: &str, object: &str, lifetime: Duration) -> String {
+        let secs = lifetime.as_secs() + u64::from(lifetime.subsec_nanos() > 0);
+        self.query_expiring_at(method, object, unix_now() + secs.max(1))
     }
 
     /// The query string for `method` on `object`, valid until `exp` (unix seconds).

@@ -350,6 +350,17 @@ impl State {
         })
     }
 
+    /// How long the signed URLs issued now are valid: the `expire_url` fault's lifetime, else
+    /// the configured one.
+    pub(crate) fn url_lifetime(&self) -> std::time::Duration {
+        self.faults.url_lifetime().unwrap_or_else(|| self.signer.lifetime())
+    }
+
+    /// The query string (`exp=…&sig=…`) signing `method` on `object` for [`State::url_lifetime`].
+    pub(crate) fn sign(&self, method: &str, object: &str) -> String {
+        self.signer.query(method, object, self.url_lifetime())
+    }
+
     pub(crate) fn repos_root(&self) -> PathBuf {
         self.root.join("repos")
     }

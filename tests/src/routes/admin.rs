@@ -49,7 +49,17 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Resp {
             if let Err(e) = request.validate() {
                 return hub_error(400, None, &format!("invalid faults request: {e}"));
             }
+            let refuses = request.refuses();
             request.apply(&state.faults);
+            // Answer once the listeners are closed (or open) as asked, so that the caller's
+            // next connection sees it.
+            let start = std::time::Instant::now();
+            while refuses
+                && !state.faults.listeners_match()
+                && start.elapsed() < std::time::Duration::from_secs(1)
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
             json(200, &serde_json::json!({}))
         }
         (Method::POST, "/_testhub/config") => {

@@ -1,5 +1,6 @@
 //! The CDN / storage host: signed GET/HEAD of LFS objects, signed basic-upload PUTs and signed
-//! multipart part PUTs. Nothing is served without a valid, unexpired signature. A `fail_part`
+//! multipart part PUTs. Nothing is served without a valid, unexpired signature; an expired GET
+//! is refused with S3's 403 `AccessDenied` XML, as CloudFront and S3 do. A `fail_part`
 //! fault refuses the PUTs of one part number (counted as `injected-part-failure`).
 
 use std::{path::Path, sync::Arc};
@@ -10,8 +11,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::{
-    http_util::{Resp, file_response, hub_error, internal_error, json_with, status},
+    faults::Host,
+    http_util::{Resp, file_response, hub_error, internal_error, json_with, s3_error, status},
     lfs_store::is_sha256,
+    signing::SignatureError,
     state::State,
     util::hex,
 };
@@ -24,8 +27,13 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> (&'sta
     match (segs.as_slice(), &method) {
         (["lfs", oid], &Method::GET | &Method::HEAD) => {
             let route = if method == Method::HEAD { "cdn-head" } else { "cdn-get" };
-            if let Err(e) = state.signer.verify("GET", oid, query.as_deref()) {
-                return (route, hub_error(403, None, e.message()));
+            match state.signer.verify("GET", oid, query.as_deref()) {
+                Ok(()) => (),
+                // What CloudFront / S3 answer to a presigned URL past its expiry.
+                Err(SignatureError::Expired) => {
+                    return (route, s3_error(403, "AccessDenied", "Request has expired"));
+                }
+                Err(e) => return (route, hub_error(403, None, e.message())),
             }
             let Some(size) = state.lfs.size_of(oid) else {
                 return (route, hub_error(404, None, "No such object"));
@@ -34,6 +42,7 @@ pub(crate) async fn handle(state: &Arc<State>, req: Request<Incoming>) -> (&'sta
             let builder = status(200).header(header::ETAG, format!("\"{oid}\""));
             let res = file_response(
                 state,
+                Host::Cdn,
                 builder,
                 method == Method::HEAD,
                 state.lfs.object_path(oid),

@@ -143,7 +143,7 @@ pub(crate) async fn batch(
     if let Some(threshold) = state.meta(repo).and_then(|m| m.multipart_threshold) {
         limits.multipart_threshold = threshold;
     }
-    let lifetime = state.signer.lifetime().as_secs();
+    let lifetime = state.url_lifetime().as_secs();
     let offers_multipart = request.transfers.iter().any(|t| t == "multipart");
     let any_large = upload
         && request.objects.iter().any(|o| {
@@ -164,7 +164,7 @@ pub(crate) async fn batch(
                 objects.push(json!({"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}}));
                 continue;
             }
-            let href = format!("{}/lfs/{oid}?{}", state.cdn_url, state.signer.query("GET", oid));
+            let href = format!("{}/lfs/{oid}?{}", state.cdn_url, state.sign("GET", oid));
             objects.push(json!({"oid": oid, "size": size, "authenticated": true,
                 "actions": {"download": {"href": href, "expires_in": lifetime}}}));
             continue;
@@ -184,14 +184,14 @@ pub(crate) async fn batch(
                 let url = format!(
                     "{}/part/{oid}/{size}/{chunk}/{n}?{}",
                     state.cdn_url,
-                    state.signer.query("PUT", &object)
+                    state.sign("PUT", &object)
                 );
                 header.insert(n.to_string(), Value::String(url));
             }
             let object = format!("complete:{oid}:{size}:{chunk}");
             let href = format!(
                 "{repo_url}/info/lfs/objects/complete/{oid}?size={size}&chunk={chunk}&{}",
-                state.signer.query("POST", &object)
+                state.sign("POST", &object)
             );
             objects.push(json!({"oid": oid, "size": size, "authenticated": true,
                 "actions": {"upload": {"href": href, "header": header, "expires_in": lifetime}, "verify": verify}}));
@@ -207,11 +207,8 @@ pub(crate) async fn batch(
             );
         } else {
             let object = format!("{oid}:{size}");
-            let href = format!(
-                "{}/upload/{oid}/{size}?{}",
-                state.cdn_url,
-                state.signer.query("PUT", &object)
-            );
+            let href =
+                format!("{}/upload/{oid}/{size}?{}", state.cdn_url, state.sign("PUT", &object));
             objects.push(json!({"oid": oid, "size": size, "authenticated": true,
                 "actions": {"upload": {"href": href, "expires_in": lifetime}, "verify": verify}}));
         }

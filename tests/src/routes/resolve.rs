@@ -7,6 +7,7 @@ use hyper::{Method, Request, body::Incoming, header};
 
 use crate::{
     body,
+    faults::Host,
     http_util::{Resp, file_response, finish, hub_error_with, internal_error, status},
     lfs_store::parse_pointer,
     repo::{self, Repo},
@@ -92,8 +93,7 @@ pub(crate) async fn handle(
             &format!("Entry not found: {path}"),
         ),
         Lookup::Lfs { commit, blob_oid, oid, size } => {
-            let location =
-                format!("{}/lfs/{oid}?{}", state.cdn_url, state.signer.query("GET", &oid));
+            let location = format!("{}/lfs/{oid}?{}", state.cdn_url, state.sign("GET", &oid));
             let builder = status(302)
                 .header(header::LOCATION, location)
                 .header("X-Repo-Commit", commit)
@@ -106,7 +106,7 @@ pub(crate) async fn handle(
             let builder = status(200)
                 .header("X-Repo-Commit", commit)
                 .header(header::ETAG, format!("\"{blob_oid}\""));
-            file_response(state, builder, head, cached, size, range.as_deref())
+            file_response(state, Host::Hub, builder, head, cached, size, range.as_deref())
         }
     }
 }
