@@ -14,6 +14,7 @@ fn client(hub: &TestHub, token: Option<&str>) -> anyhow::Result<HubClient> {
         max_retries: 3,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        ..RetryConfig::default()
     };
     Ok(HubClient::builder(Endpoint::new(hub.endpoint())?)
         .token(token.map(Token::new).transpose()?)

@@ -205,7 +205,7 @@ fn http_date(value: &str) -> Option<u64> {
 }
 
 fn is_leap(year: u64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in_month(year: u64, month: u64) -> u64 {
@@ -320,7 +320,8 @@ mod tests {
         );
         let unsatisfied = ContentRange::parse("bytes */1234").unwrap();
         assert_eq!(unsatisfied, ContentRange { range: None, total: Some(1234) });
-        assert!(unsatisfied.is_empty() && unsatisfied.len() == 0);
+        assert!(unsatisfied.is_empty());
+        assert_eq!(unsatisfied.len(), 0);
         assert_eq!(
             ContentRange::parse("bytes 1233-1233/1234").map(|r| r.range),
             Some(Some((1233, 1233)))
