@@ -190,6 +190,9 @@ fn cli_message(error: &(dyn std::error::Error + 'static)) -> String {
         Some(hub_api::Error::RepoExists { repo, url }) => {
             format!("repository {repo} already exists at {url}; pass --exist-ok to use it as it is")
         }
+        Some(e @ hub_api::Error::RateLimited { .. }) => {
+            e.to_string().replace("`hf auth login`", "`hub-cli auth login`")
+        }
         _ => error.to_string(),
     }
 }
