@@ -312,3 +312,23 @@ async fn a_storage_refusal_speaks_neither_of_tokens_nor_of_the_signature() -> an
     assert!(text.contains("storage server refused"), "{text}");
     Ok(())
 }
+
+#[tokio::test]
+async fn with_the_hub_gone_cached_files_are_served_at_once() -> anyhow::Result<()> {
+    let (hub, _seed) = seeded()?;
+    let cache = tempfile::tempdir()?;
+    let options = hub_api::DownloadOptions::new(hub_cache::CacheDir::new(cache.path().into()));
+    let client = client(&hub, None)?;
+    let file = client.hf_hub_download(&tiny()?, "config.json", &options).await?;
+    let url = format!("{}/acme/tiny-model/resolve/main/config.json", hub.endpoint());
+    let legacy = client.cached_download(&url, &options).await?;
+    drop(hub); // nothing listens on the endpoint's port any more
+    let started = Instant::now();
+    assert_eq!(client.hf_hub_download(&tiny()?, "config.json", &options).await?, file);
+    assert_eq!(client.cached_download(&url, &options).await?, legacy);
+    assert!(started.elapsed() < Duration::from_secs(1), "no retries: {:?}", started.elapsed());
+    let err = client.hf_hub_download(&tiny()?, "tokenizer.json", &options).await.expect_err("gone");
+    let Error::NotCached { source, .. } = &err else { panic!("{err:?}") };
+    assert!(matches!(**source, Error::Unreachable { .. }), "{source:?}");
+    Ok(())
+}

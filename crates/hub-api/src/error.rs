@@ -707,6 +707,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the Hub gave no usable answer for a reason a cached copy can stand in for:
+    /// offline mode, an unreachable Hub, a transient failure, retries run out, a rate limit.
+    pub fn is_unavailable(&self) -> bool {
+        self.is_transient()
+            || matches!(
+                self,
+                Error::Offline { .. }
+                    | Error::Unreachable { .. }
+                    | Error::RetriesExhausted { .. }
+                    | Error::RateLimited { .. }
+            )
+    }
+}
+
 /// A wait as people read it: `250 ms`, `4 s`, `4 min 10 s`, `2 h 5 min`.
 pub(crate) fn duration_text(d: Duration) -> String {
     let secs = d.as_secs_f64().round() as u64;
