@@ -708,6 +708,17 @@ impl Error {
 }
 
 impl Error {
+    /// The HTTP status of the error answer behind this error, the last one of exhausted
+    /// retries included; `None` when there was no answer (or its status is not known).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Hub(e) => e.status(),
+            Error::RetriesExhausted { source, .. } => source.status(),
+            Error::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
     /// Whether the Hub gave no usable answer for a reason a cached copy can stand in for:
     /// offline mode, an unreachable Hub, a transient failure, retries run out, a rate limit.
     pub fn is_unavailable(&self) -> bool {

@@ -259,7 +259,7 @@ impl LfsClient {
         };
         let response = self.hub.send(req).await.map_err(|e| match e {
             hub_api::Error::LocalFile { .. } => Error::Api(e),
-            other => failed(with_causes(&other), None),
+            other => failed(with_causes(&other), other.status()),
         })?;
         let (head, body) = response.into_parts();
         let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
