@@ -213,7 +213,11 @@ fn recording(hub: &TestHub) -> anyhow::Result<(HubClient, Arc<Mutex<Vec<RetryNot
     let seen = notices.clone();
     let client = HubClient::builder(Endpoint::new(hub.endpoint())?)
         .retry(RetryConfig { max_retries: 3, seed: Some(1), ..RetryConfig::default() })
-        .on_retry(Arc::new(move |n: &RetryNotice| seen.lock().unwrap().push(n.clone())))
+        .on_retry(Arc::new(move |n: &RetryNotice| {
+            if let Ok(mut seen) = seen.lock() {
+                seen.push(n.clone());
+            }
+        }))
         .build()?;
     Ok((client, notices))
 }
