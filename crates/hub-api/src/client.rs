@@ -2,10 +2,11 @@
 //! to the endpoint's origin, timeouts, and the one retry policy ([`RetryConfig`]: a number of
 //! retries, an overall deadline, backoff with seeded jitter, `Retry-After`).
 //!
-//! The Hub's rate limit is shared by all the requests of a client and its clones: a 429 (or a
+//! The Hub's rate limits are shared by all the requests of a client and its clones: a 429 (or a
 //! `RateLimit` header saying no request is left) closes a gate until the reset the Hub states
-//! (`RateLimit: "api";r=0;t=55`, else `Retry-After`), and every request to the Hub waits at it,
-//! those sent with [`Retry::Never`] included. A reset further than [`RATE_LIMIT_WAIT_MAX`]
+//! (`RateLimit: "api";r=0;t=55`, else `Retry-After`), and every request to the Hub of the same
+//! kind (API calls, file resolves, other pages: the Hub limits them apart) waits at it, those
+//! sent with [`Retry::Never`] included. A reset further than [`RATE_LIMIT_WAIT_MAX`]
 //! fails at once with [`Error::RateLimited`]. A Hub that cannot be reached at all (connection
 //! refused, no such host) is not retried: [`Error::Unreachable`].
 //!
@@ -345,7 +346,7 @@ impl ClientBuilder {
                 read_timeout: self.read_timeout,
                 jitter: Mutex::new(self.retry.seed.unwrap_or_else(time_seed)),
                 on_retry: self.on_retry.0,
-                gate: Mutex::new(None),
+                gates: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -449,13 +450,15 @@ struct Inner {
     /// The state of the jitter's generator (splitmix64).
     jitter: Mutex<u64>,
     on_retry: Option<RetryHook>,
-    /// The Hub's rate limit: no request to the Hub before this reset.
-    gate: Mutex<Option<Gate>>,
+    /// The Hub's rate limits, one per kind of request ([`bucket`]): no request of that kind
+    /// before the reset.
+    gates: Mutex<Vec<Gate>>,
 }
 
-/// A pending reset of the Hub's rate limit.
+/// A pending reset of the Hub's rate limit for one kind of request.
 #[derive(Debug, Clone)]
 struct Gate {
+    bucket: Bucket,
     until: Instant,
     resets_at: SystemTime,
     policy: Option<String>,
@@ -676,7 +679,7 @@ impl HubClient {
             if attempt < max && start.elapsed() + wait <= policy.deadline {
                 attempt += 1;
                 if matches!(reason, RetryReason::RateLimited { .. }) {
-                    self.gate_told();
+                    self.gate_told(&req.url);
                 }
                 self.report_retry(&RetryNotice::new(&req.url, reason, attempt, max, wait));
                 tokio::time::sleep(wait).await;
@@ -749,18 +752,17 @@ impl HubClient {
         }
     }
 
-    /// Waits while the Hub's rate limit is reached (a 429, or a `RateLimit` with no request
-    /// left, closed the gate); fails at once with [`Error::RateLimited`] when the reset is
-    /// further than [`RATE_LIMIT_WAIT_MAX`]. The first wait of a closing is told.
+    /// Waits while the Hub's rate limit for requests like this one is reached (a 429, or a
+    /// `RateLimit` with no request left, closed the gate of its [`bucket`]); fails at once
+    /// with [`Error::RateLimited`] when the reset is further than [`RATE_LIMIT_WAIT_MAX`]. The
+    /// first wait of a closing is told.
     pub(crate) async fn wait_for_rate_limit(&self, url: &str) -> Result<(), Error> {
+        let bucket = bucket(url);
         let (wait, notice) = {
-            let mut gate = self.inner.gate.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(g) = gate.as_mut() else { return Ok(()) };
+            let mut gates = self.inner.gates.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            if g.until <= now {
-                *gate = None;
-                return Ok(());
-            }
+            gates.retain(|g| g.until > now);
+            let Some(g) = gates.iter_mut().find(|g| g.bucket == bucket) else { return Ok(()) };
             let wait = g.until - now;
             if wait > RATE_LIMIT_WAIT_MAX {
                 return Err(Error::RateLimited {
@@ -784,30 +786,30 @@ impl HubClient {
         Ok(())
     }
 
-    /// Marks the pending rate-limit wait as told (its retry said so).
-    fn gate_told(&self) {
-        if let Some(g) = self.inner.gate.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            g.told = true;
-        }
+    /// Marks the pending rate-limit wait for requests like `url` as told (a retry said so).
+    fn gate_told(&self, url: &str) {
+        let bucket = bucket(url);
+        let mut gates = self.inner.gates.lock().unwrap_or_else(|e| e.into_inner());
+        gates.iter_mut().filter(|g| g.bucket == bucket).for_each(|g| g.told = true);
     }
 
-    /// Closes the gate until the reset an answer of the Hub states: always for a 429; for
-    /// another answer only when its `RateLimit` has no request left and resets soon enough to
-    /// wait for.
-    fn observe_rate_limit(&self, status: StatusCode, headers: &HeaderMap) {
+    /// Closes the gate of `url`'s [`bucket`] until the reset an answer of the Hub states:
+    /// always for a 429; for another answer only when its `RateLimit` has no request left and
+    /// resets soon enough to wait for.
+    fn observe_rate_limit(&self, url: &str, status: StatusCode, headers: &HeaderMap) {
         let now = SystemTime::now();
         let Some((reset, policy)) = stated_reset(status, headers, now) else { return };
         if status != StatusCode::TOO_MANY_REQUESTS && reset > RATE_LIMIT_WAIT_MAX {
             return;
         }
-        let until = Instant::now() + reset;
-        let mut gate = self.inner.gate.lock().unwrap_or_else(|e| e.into_inner());
-        match gate.as_mut() {
+        let (bucket, until, resets_at) = (bucket(url), Instant::now() + reset, now + reset);
+        let mut gates = self.inner.gates.lock().unwrap_or_else(|e| e.into_inner());
+        let live = Instant::now();
+        gates.retain(|g| g.until > live);
+        match gates.iter_mut().find(|g| g.bucket == bucket) {
             Some(g) if g.until >= until => (),
-            Some(g) if g.until > Instant::now() => {
-                (g.until, g.resets_at, g.policy) = (until, now + reset, policy);
-            }
-            _ => *gate = Some(Gate { until, resets_at: now + reset, policy, told: false }),
+            Some(g) => (g.until, g.resets_at, g.policy) = (until, resets_at, policy),
+            None => gates.push(Gate { bucket, until, resets_at, policy, told: false }),
         }
     }
 
@@ -840,7 +842,7 @@ impl HubClient {
             Ok(Err(e)) => Err(Error::connection(&req.url, to_hub, Box::new(e))),
             Ok(Ok(response)) => {
                 if to_hub {
-                    self.observe_rate_limit(response.status(), response.headers());
+                    self.observe_rate_limit(&req.url, response.status(), response.headers());
                 }
                 Ok(response)
             }
@@ -916,6 +918,32 @@ impl HubClient {
         if let Some(hook) = &self.inner.on_retry {
             hook(notice);
         }
+    }
+}
+
+/// The kinds of request the Hub limits apart (its `"api"`, `"resolvers"` and `"pages"`
+/// policies): a 429 on one leaves the others alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bucket {
+    /// `/api/…`.
+    Api,
+    /// `…/resolve/…`: file downloads.
+    Resolvers,
+    /// Anything else (web pages, git).
+    Pages,
+}
+
+/// Which of the Hub's limits a request to `url` counts against, by its path.
+fn bucket(url: &str) -> Bucket {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    if path.contains("/resolve/") {
+        Bucket::Resolvers
+    } else if path.starts_with("/api/") {
+        Bucket::Api
+    } else {
+        Bucket::Pages
     }
 }
 
@@ -1083,12 +1111,26 @@ mod tests {
         assert!(!text.contains("secret"), "{text}");
     }
 
+    #[test]
+    fn requests_count_against_the_limit_of_their_kind() {
+        assert_eq!(bucket("https://h/acme/m/resolve/main/a.bin"), Bucket::Resolvers);
+        assert_eq!(bucket("https://h/datasets/a/b/resolve/refs%2Fpr%2F1/x"), Bucket::Resolvers);
+        assert_eq!(bucket("https://h/api/models/acme/m"), Bucket::Api);
+        assert_eq!(bucket("https://h/acme/m.git/info/refs?x=/resolve/"), Bucket::Pages);
+        assert_eq!(bucket("https://h"), Bucket::Pages);
+        assert_eq!(bucket("garbage"), Bucket::Pages);
+    }
+
     #[tokio::test]
     async fn a_far_reset_closes_the_gate_and_a_near_one_is_waited_for() {
         let far = client("http://127.0.0.1:9", seeded(5));
         let mut headers = HeaderMap::new();
         headers.insert("ratelimit", HeaderValue::from_static("\"api\";r=0;t=3000"));
-        far.observe_rate_limit(StatusCode::TOO_MANY_REQUESTS, &headers);
+        far.observe_rate_limit(
+            "http://127.0.0.1:9/api/models",
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+        );
         let err = far.wait_for_rate_limit("http://127.0.0.1:9/api/models").await;
         let err = err.expect_err("too far to wait");
         let Error::RateLimited { reset_in, policy, .. } = &err else { panic!("{err:?}") };
@@ -1099,11 +1141,15 @@ mod tests {
         // Nothing is sent meanwhile: the request fails before connecting.
         let sent = far.send(&HubRequest::get("http://127.0.0.1:9/api/x".into())).await;
         assert!(matches!(sent, Err(Error::RateLimited { .. })), "{sent:?}");
+        // Downloads count against another limit: not held back.
+        let started = Instant::now();
+        far.wait_for_rate_limit("http://127.0.0.1:9/acme/m/resolve/main/x?api/").await.unwrap();
+        assert!(started.elapsed() < Duration::from_millis(100));
 
         let near = client("http://127.0.0.1:9", seeded(5));
         headers.insert("ratelimit", HeaderValue::from_static("\"api\";r=0;t=1"));
         // A success that says no request is left closes the gate too.
-        near.observe_rate_limit(StatusCode::OK, &headers);
+        near.observe_rate_limit("http://127.0.0.1:9/api/y", StatusCode::OK, &headers);
         let started = Instant::now();
         near.wait_for_rate_limit("http://127.0.0.1:9/api/x").await.unwrap();
         assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
