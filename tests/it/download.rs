@@ -19,6 +19,7 @@ pub(crate) fn fast_retry() -> RetryConfig {
         max_retries: 3,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        ..RetryConfig::default()
     }
 }
 

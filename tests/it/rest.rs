@@ -702,7 +702,8 @@ async fn a_rate_limited_get_is_retried_but_a_failed_post_is_not() -> anyhow::Res
     hub.reset();
     hub.faults().fail_next(10, 429, Some(0));
     let err = alice.whoami().await.err();
-    assert!(matches!(err, Some(Error::Hub(HubError::RateLimited { .. }))), "{err:?}");
+    let Some(Error::RetriesExhausted { attempts: 4, source, .. }) = &err else { panic!("{err:?}") };
+    assert!(matches!(**source, Error::Hub(HubError::RateLimited { .. })), "{source:?}");
     assert_eq!(logged(&hub, "GET", "/api/whoami-v2"), 4, "1 + 3 retries");
     hub.faults().clear();
     Ok(())

@@ -41,7 +41,7 @@ impl HubClient {
         }
         let parts = match self.head(url).await {
             Ok(parts) => parts,
-            Err(e) if e.is_transient() || matches!(e, Error::Offline { .. }) => {
+            Err(e) if e.is_unavailable() => {
                 return not_cached(e);
             }
             Err(e) => return Err(e),

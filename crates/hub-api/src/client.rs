@@ -1,18 +1,31 @@
 //! The HTTP transport: one pooled hyper client over rustls, the user agent, the token sent only
-//! to the endpoint's origin, timeouts, and retries with backoff, jitter and `Retry-After`.
+//! to the endpoint's origin, timeouts, and the one retry policy ([`RetryConfig`]: a number of
+//! retries, an overall deadline, backoff with seeded jitter, `Retry-After`).
+//!
+//! The Hub's rate limits are shared by all the requests of a client and its clones: a 429 (or a
+//! `RateLimit` header saying no request is left) closes a gate until the reset the Hub states
+//! (`RateLimit: "api";r=0;t=55`, else `Retry-After`), and every request to the Hub of the same
+//! kind (API calls, file resolves, other pages: the Hub limits them apart) waits at it, those
+//! sent with [`Retry::Never`] included. A reset further than [`RATE_LIMIT_WAIT_MAX`]
+//! fails at once with [`Error::RateLimited`]. A Hub that cannot be reached at all (connection
+//! refused, no such host) is not retried: [`Error::Unreachable`].
+//!
+//! Each retry and each wait for the rate limit is told to the hook of
+//! [`ClientBuilder::on_retry`] as a [`RetryNotice`] (`retrying in 4 s (HTTP 503, attempt 2 of
+//! 5)`), and logged with `tracing`.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
-use hub_url::{Endpoint, Origin};
+use hub_url::{Endpoint, Origin, RedactedUrl};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -21,8 +34,10 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioExecutor;
 use hyper_util::rt::TokioIo;
 
-use crate::Error;
 use crate::body::{HyperBody, RequestBody};
+use crate::error::{clock, duration_text};
+use crate::headers::{RateLimit, parse_retry_after};
+use crate::{Error, HubError};
 
 /// A Hub access token. Never shown: `Debug` prints `Token(***)`, and there is no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -58,31 +73,138 @@ impl fmt::Debug for Token {
     }
 }
 
-/// How often and how patiently a request is retried.
+/// How often and how patiently a request is retried: the one policy of the client, used by
+/// [`HubClient::send`] and by the downloads' range requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryConfig {
     /// Retries after the first attempt.
     pub max_retries: u32,
+    /// The time budget of one request with all its retries and waits: no retry starts whose
+    /// wait would end past it.
+    pub deadline: Duration,
     /// The first wait; doubled each time.
     pub initial_backoff: Duration,
     /// The longest wait between attempts when the server does not say; a `Retry-After` is
     /// honoured up to [`MAX_RETRY_AFTER`].
     pub max_backoff: Duration,
+    /// The seed of the jitter: the same seed gives the same waits. `None`: seeded from the
+    /// clock and the process id.
+    pub seed: Option<u64>,
 }
 
 impl Default for RetryConfig {
-    /// 5 retries, 1 s doubling up to 8 s, as the Python library.
+    /// 5 retries, 1 s doubling up to 8 s (as the Python library), with jitter, within 5 minutes.
     fn default() -> RetryConfig {
         RetryConfig {
             max_retries: 5,
+            deadline: Duration::from_secs(300),
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(8),
+            seed: None,
         }
     }
 }
 
-/// The longest `Retry-After` a client waits for before retrying.
+/// The longest `Retry-After` of a 5xx answer a client waits for before retrying.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The longest wait for the Hub's rate limit to reset: a 429 whose reset is nearer is waited
+/// for (and told); a later one fails at once with [`Error::RateLimited`].
+pub const RATE_LIMIT_WAIT_MAX: Duration = Duration::from_secs(60);
+
+/// Why a request is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryReason {
+    /// The server answered this status (408, 429, 5xx).
+    Status(u16),
+    /// The connection failed or broke.
+    Network,
+    /// No answer in time.
+    Timeout,
+    /// The answer's bytes stopped coming.
+    Stalled,
+    /// The Hub's rate limit: waiting until it resets.
+    RateLimited {
+        /// When the limit resets.
+        resets_at: SystemTime,
+    },
+}
+
+/// A retry, or a wait for the rate limit, about to happen: what [`ClientBuilder::on_retry`]
+/// hooks receive. Its `Display` is one line for a person: `retrying in 4 s (HTTP 503, attempt
+/// 2 of 5)`, `waiting 55 s for the Hub's rate limit (resets at 21:55:03 UTC)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryNotice {
+    /// The URL (whole: show it with [`RedactedUrl`]).
+    pub url: String,
+    /// Why.
+    pub reason: RetryReason,
+    /// Which retry this is, from 1 (0: a wait for the rate limit before a first attempt).
+    pub attempt: u32,
+    /// The retries allowed.
+    pub max: u32,
+    /// How long until it is sent.
+    pub wait: Duration,
+}
+
+impl RetryNotice {
+    /// A notice of retry `attempt` of `max` of `url` after `wait`.
+    pub fn new(
+        url: &str,
+        reason: RetryReason,
+        attempt: u32,
+        max: u32,
+        wait: Duration,
+    ) -> RetryNotice {
+        RetryNotice { url: url.to_owned(), reason, attempt, max, wait }
+    }
+}
+
+impl fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let wait = duration_text(self.wait);
+        let attempt = |f: &mut fmt::Formatter<'_>| match self.attempt {
+            0 => Ok(()),
+            n => write!(f, ", attempt {n} of {}", self.max),
+        };
+        match self.reason {
+            RetryReason::RateLimited { resets_at } => {
+                write!(
+                    f,
+                    "waiting {wait} for the Hub's rate limit (resets at {}",
+                    clock(resets_at)
+                )?;
+                attempt(f)?;
+                f.write_str(")")
+            }
+            reason => {
+                write!(f, "retrying in {wait} (")?;
+                match reason {
+                    RetryReason::Status(status) => write!(f, "HTTP {status}")?,
+                    RetryReason::Network => f.write_str("network error")?,
+                    RetryReason::Timeout => f.write_str("timed out")?,
+                    _ => f.write_str("stalled")?,
+                }
+                attempt(f)?;
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+/// The function told of each retry (see [`ClientBuilder::on_retry`]).
+pub type RetryHook = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
+
+#[derive(Clone, Default)]
+struct Hook(Option<RetryHook>);
+
+impl fmt::Debug for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(<hook>)" } else { "None" })
+    }
+}
 
 /// Builds a [`HubClient`].
 #[derive(Debug, Clone)]
@@ -95,6 +217,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     read_timeout: Duration,
     proxy: Proxy,
+    on_retry: Hook,
 }
 
 /// Proxies, as curl reads them from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
@@ -140,7 +263,15 @@ impl ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(10),
             proxy: Proxy::default(),
+            on_retry: Hook::default(),
         }
+    }
+
+    /// Tells `hook` of every retry and every wait for the rate limit before it happens (a CLI
+    /// prints them on stderr). Called from the task that retries: keep it quick.
+    pub fn on_retry(mut self, hook: RetryHook) -> ClientBuilder {
+        self.on_retry = Hook(Some(hook));
+        self
     }
 
     /// The proxies to go through.
@@ -213,6 +344,9 @@ impl ClientBuilder {
                 offline: self.offline,
                 retry: self.retry,
                 read_timeout: self.read_timeout,
+                jitter: Mutex::new(self.retry.seed.unwrap_or_else(time_seed)),
+                on_retry: self.on_retry.0,
+                gates: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -313,6 +447,41 @@ struct Inner {
     offline: bool,
     retry: RetryConfig,
     read_timeout: Duration,
+    /// The state of the jitter's generator (splitmix64).
+    jitter: Mutex<u64>,
+    on_retry: Option<RetryHook>,
+    /// The Hub's rate limits, one per kind of request ([`bucket`]): no request of that kind
+    /// before the reset.
+    gates: Mutex<Vec<Gate>>,
+}
+
+/// A pending reset of the Hub's rate limit for one kind of request.
+#[derive(Debug, Clone)]
+struct Gate {
+    bucket: Bucket,
+    until: Instant,
+    resets_at: SystemTime,
+    policy: Option<String>,
+    /// Whether a wait for it was told already (one line for many waiting requests).
+    told: bool,
+}
+
+/// A seed for the jitter when none is given: the clock and the process id.
+fn time_seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// The next number of a splitmix64 sequence.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl fmt::Debug for HubClient {
@@ -452,39 +621,82 @@ impl HubClient {
         self.inner.read_timeout
     }
 
-    /// Sends `req`, retrying per its policy, and returns the answer, whatever its status (error
-    /// statuses are for the caller to map, see [`crate::HubError::from_response`]), once retries
-    /// are exhausted.
+    /// The retry policy, the one every layer retries by.
+    pub fn retry_config(&self) -> &RetryConfig {
+        &self.inner.retry
+    }
+
+    /// Whether `url` is on the endpoint's origin: the Hub itself, not its CDN or a storage host.
+    pub fn is_hub_url(&self, url: &str) -> bool {
+        Origin::parse(url).as_ref() == Some(self.inner.endpoint.origin())
+    }
+
+    /// Maps an error answer to `url` with the meanings of its host: the Hub's
+    /// ([`HubError::from_response`]) for the endpoint's origin, a storage server's
+    /// ([`HubError::from_storage_response`], never a word about tokens) for any other.
+    pub fn error_from_response(
+        &self,
+        url: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<HubError> {
+        if self.is_hub_url(url) {
+            HubError::from_response(url, status, headers, body)
+        } else {
+            HubError::from_storage_response(url, status, headers, body)
+        }
+    }
+
+    /// Sends `req`, retrying per its policy and the client's [`RetryConfig`], and returns the
+    /// answer whatever its status when it is not retried (error statuses are for the caller
+    /// to map, see [`HubClient::error_from_response`]).
+    ///
+    /// Once retries are exhausted (the count, or the deadline), the last failure comes back as
+    /// [`Error::RetriesExhausted`], an error status included. A 429 of the Hub is waited for
+    /// until the reset it states, when that is within [`RATE_LIMIT_WAIT_MAX`]; else
+    /// [`Error::RateLimited`] at once.
     pub async fn send(&self, req: &HubRequest) -> Result<Response<Incoming>, Error> {
         if self.inner.offline {
             return Err(Error::Offline { url: req.url.clone() });
         }
-        let max_retries = req.max_retries.unwrap_or(self.inner.retry.max_retries);
+        let policy = self.inner.retry;
+        let max = req.max_retries.unwrap_or(policy.max_retries);
+        let start = Instant::now();
         let mut attempt = 0;
         loop {
             let res = self.send_once(req).await;
-            let wait = match &res {
+            let next = match &res {
                 Ok(response) => {
-                    self.retry_wait(req.retry, response.status(), response.headers(), attempt)
+                    self.status_retry(req, response.status(), response.headers(), attempt)?
                 }
                 Err(e) if e.is_transient() && req.retry == Retry::Idempotent => {
-                    self.backoff_wait(attempt)
+                    Some((self.backoff(attempt), reason_of(e)))
                 }
                 Err(_) => None,
             };
-            match wait {
-                Some(wait) if attempt < max_retries => {
-                    tracing::debug!(
-                        "retrying {} {} in {wait:?} (attempt {})",
-                        req.method,
-                        req.url,
-                        attempt + 1
-                    );
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
+            let Some((wait, reason)) = next else { return res };
+            if attempt < max && start.elapsed() + wait <= policy.deadline {
+                attempt += 1;
+                if matches!(reason, RetryReason::RateLimited { .. }) {
+                    self.gate_told(&req.url);
                 }
-                _ => return res,
+                self.report_retry(&RetryNotice::new(&req.url, reason, attempt, max, wait));
+                tokio::time::sleep(wait).await;
+                continue;
             }
+            if attempt == 0 {
+                return res;
+            }
+            let last = match res {
+                Ok(response) => self.error_of(&req.url, response).await,
+                Err(e) => e,
+            };
+            return Err(Error::RetriesExhausted {
+                attempts: attempt + 1,
+                elapsed: start.elapsed(),
+                source: Box::new(last),
+            });
         }
     }
 
@@ -494,17 +706,26 @@ impl HubClient {
         req: &HubRequest,
     ) -> Result<(http::response::Parts, Bytes), Error> {
         let response = self.send(req).await?;
-        let (parts, mut body) = response.into_parts();
-        // The read timeout bounds each wait for more bytes, not the whole body.
+        let (parts, body) = response.into_parts();
+        let body = self.read_body(&req.url, body, usize::MAX).await?;
+        if let Some(e) = self.error_from_response(&req.url, parts.status, &parts.headers, &body) {
+            return Err(Error::Hub(e));
+        }
+        Ok((parts, body))
+    }
+
+    /// Reads a body, at most `limit` bytes of it; the read timeout bounds each wait for more
+    /// bytes, not the whole body.
+    async fn read_body(&self, url: &str, mut body: Incoming, limit: usize) -> Result<Bytes, Error> {
         let mut collected = Vec::new();
-        loop {
+        while collected.len() < limit {
             let frame = tokio::time::timeout(self.inner.read_timeout, body.frame())
                 .await
-                .map_err(|_| Error::Timeout { url: req.url.clone() })?;
+                .map_err(|_| Error::Timeout { url: url.to_owned() })?;
             match frame {
                 None => break,
                 Some(Err(e)) => {
-                    return Err(Error::Network { url: req.url.clone(), cause: Box::new(e) });
+                    return Err(Error::Network { url: url.to_owned(), cause: Box::new(e) });
                 }
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
@@ -513,16 +734,90 @@ impl HubClient {
                 }
             }
         }
-        let body = Bytes::from(collected);
-        if let Some(e) =
-            crate::HubError::from_response(&req.url, parts.status, &parts.headers, &body)
-        {
-            return Err(Error::Hub(e));
+        Ok(Bytes::from(collected))
+    }
+
+    /// The typed error of an error answer (its body read, up to 64 KiB, for the message).
+    async fn error_of(&self, url: &str, response: Response<Incoming>) -> Error {
+        let (parts, body) = response.into_parts();
+        let body = match self.read_body(url, body, 64 << 10).await {
+            Ok(body) => body,
+            Err(e) => return e,
+        };
+        match self.error_from_response(url, parts.status, &parts.headers, &body) {
+            Some(e) => Error::Hub(e),
+            None => {
+                Error::Protocol { url: url.to_owned(), reason: format!("status {}", parts.status) }
+            }
         }
-        Ok((parts, body))
+    }
+
+    /// Waits while the Hub's rate limit for requests like this one is reached (a 429, or a
+    /// `RateLimit` with no request left, closed the gate of its [`bucket`]); fails at once
+    /// with [`Error::RateLimited`] when the reset is further than [`RATE_LIMIT_WAIT_MAX`]. The
+    /// first wait of a closing is told.
+    pub(crate) async fn wait_for_rate_limit(&self, url: &str) -> Result<(), Error> {
+        let bucket = bucket(url);
+        let (wait, notice) = {
+            let mut gates = self.inner.gates.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            gates.retain(|g| g.until > now);
+            let Some(g) = gates.iter_mut().find(|g| g.bucket == bucket) else { return Ok(()) };
+            let wait = g.until - now;
+            if wait > RATE_LIMIT_WAIT_MAX {
+                return Err(Error::RateLimited {
+                    url: url.to_owned(),
+                    reset_in: wait,
+                    resets_at: g.resets_at,
+                    policy: g.policy.clone(),
+                });
+            }
+            let resets_at = g.resets_at;
+            let notice = (!g.told && wait >= Duration::from_secs(1)).then(|| {
+                g.told = true;
+                RetryNotice::new(url, RetryReason::RateLimited { resets_at }, 0, 0, wait)
+            });
+            (wait, notice)
+        };
+        if let Some(notice) = notice {
+            self.report_retry(&notice);
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Marks the pending rate-limit wait for requests like `url` as told (a retry said so).
+    fn gate_told(&self, url: &str) {
+        let bucket = bucket(url);
+        let mut gates = self.inner.gates.lock().unwrap_or_else(|e| e.into_inner());
+        gates.iter_mut().filter(|g| g.bucket == bucket).for_each(|g| g.told = true);
+    }
+
+    /// Closes the gate of `url`'s [`bucket`] until the reset an answer of the Hub states:
+    /// always for a 429; for another answer only when its `RateLimit` has no request left and
+    /// resets soon enough to wait for.
+    fn observe_rate_limit(&self, url: &str, status: StatusCode, headers: &HeaderMap) {
+        let now = SystemTime::now();
+        let Some((reset, policy)) = stated_reset(status, headers, now) else { return };
+        if status != StatusCode::TOO_MANY_REQUESTS && reset > RATE_LIMIT_WAIT_MAX {
+            return;
+        }
+        let (bucket, until, resets_at) = (bucket(url), Instant::now() + reset, now + reset);
+        let mut gates = self.inner.gates.lock().unwrap_or_else(|e| e.into_inner());
+        let live = Instant::now();
+        gates.retain(|g| g.until > live);
+        match gates.iter_mut().find(|g| g.bucket == bucket) {
+            Some(g) if g.until >= until => (),
+            Some(g) => (g.until, g.resets_at, g.policy) = (until, resets_at, policy),
+            None => gates.push(Gate { bucket, until, resets_at, policy, told: false }),
+        }
     }
 
     async fn send_once(&self, req: &HubRequest) -> Result<Response<Incoming>, Error> {
+        let to_hub = self.is_hub_url(&req.url);
+        if to_hub {
+            self.wait_for_rate_limit(&req.url).await?;
+        }
         let mut builder = Request::builder().method(req.method.clone()).uri(&req.url);
         if let Some(headers) = builder.headers_mut() {
             headers.extend(req.headers.clone());
@@ -544,57 +839,321 @@ impl HubClient {
             .get_or_init(|| pooled_client(self.inner.connect_timeout, self.inner.proxy.clone()));
         match tokio::time::timeout(self.inner.read_timeout, http.request(request)).await {
             Err(_) => Err(Error::Timeout { url: req.url.clone() }),
-            Ok(Err(e)) => Err(Error::connection(&req.url, Box::new(e))),
-            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(Error::connection(&req.url, to_hub, Box::new(e))),
+            Ok(Ok(response)) => {
+                if to_hub {
+                    self.observe_rate_limit(&req.url, response.status(), response.headers());
+                }
+                Ok(response)
+            }
         }
     }
 
-    fn retry_wait(
+    /// Whether and when to retry an answer with `status`: `None` when it is not retried (a
+    /// success, a permanent error, or a status the request's policy does not retry).
+    fn status_retry(
         &self,
-        retry: Retry,
+        req: &HubRequest,
         status: StatusCode,
         headers: &HeaderMap,
         attempt: u32,
-    ) -> Option<Duration> {
-        let retryable = match retry {
+    ) -> Result<Option<(Duration, RetryReason)>, Error> {
+        let retryable = match req.retry {
             Retry::Never => false,
             Retry::OnlyRateLimited => status == StatusCode::TOO_MANY_REQUESTS,
             Retry::Idempotent => matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504),
         };
         if !retryable {
-            return None;
+            return Ok(None);
+        }
+        let now = SystemTime::now();
+        if status == StatusCode::TOO_MANY_REQUESTS && self.is_hub_url(&req.url) {
+            return match stated_reset(status, headers, now) {
+                Some((reset, policy)) if reset > RATE_LIMIT_WAIT_MAX => Err(Error::RateLimited {
+                    url: req.url.clone(),
+                    reset_in: reset,
+                    resets_at: now + reset,
+                    policy,
+                }),
+                Some((reset, _)) => {
+                    // Not all at the same instant, when many requests waited for the reset.
+                    let spread = (reset / 10).min(Duration::from_secs(1));
+                    let wait = reset + spread.mul_f64(self.random_unit());
+                    Ok(Some((wait, RetryReason::RateLimited { resets_at: now + reset })))
+                }
+                None => Ok(Some((self.backoff(attempt), RetryReason::Status(429)))),
+            };
         }
         let retry_after = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        match retry_after {
-            Some(wait) => Some(wait.min(MAX_RETRY_AFTER)),
-            None => self.backoff_wait(attempt),
-        }
+            .and_then(|v| parse_retry_after(v, now));
+        let wait = match retry_after {
+            Some(wait) => wait.min(MAX_RETRY_AFTER),
+            None => self.backoff(attempt),
+        };
+        Ok(Some((wait, RetryReason::Status(status.as_u16()))))
     }
 
-    /// The retry policy.
-    pub fn retry_config(&self) -> &RetryConfig {
-        &self.inner.retry
-    }
-
-    /// How long to wait before retry number `attempt + 1`.
+    /// The wait before retry `attempt + 1`: [`RetryConfig::initial_backoff`] doubled `attempt`
+    /// times, at most [`RetryConfig::max_backoff`], of which a random half is left out
+    /// (jitter, from the seeded generator): between half the base and the base.
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
-        self.backoff_wait(attempt).unwrap_or_default()
-    }
-
-    /// Exponential backoff with ±25 % jitter.
-    fn backoff_wait(&self, attempt: u32) -> Option<Duration> {
         let retry = &self.inner.retry;
         let base =
             retry.initial_backoff.saturating_mul(1 << attempt.min(16)).min(retry.max_backoff);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let jitter = 0.75 + f64::from(nanos % 1000) / 2000.0;
-        Some(base.mul_f64(jitter))
+        base.mul_f64(0.5 + 0.5 * self.random_unit())
+    }
+
+    /// A number in `[0, 1)` from the jitter's generator.
+    fn random_unit(&self) -> f64 {
+        let mut state = self.inner.jitter.lock().unwrap_or_else(|e| e.into_inner());
+        (splitmix64(&mut state) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Tells of a retry (or a wait for the rate limit) about to happen: logged, and handed to
+    /// the hook of [`ClientBuilder::on_retry`].
+    pub(crate) fn report_retry(&self, notice: &RetryNotice) {
+        tracing::info!("{}: {notice}", RedactedUrl(&notice.url));
+        if let Some(hook) = &self.inner.on_retry {
+            hook(notice);
+        }
+    }
+}
+
+/// The kinds of request the Hub limits apart (its `"api"`, `"resolvers"` and `"pages"`
+/// policies): a 429 on one leaves the others alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bucket {
+    /// `/api/…`.
+    Api,
+    /// `…/resolve/…`: file downloads.
+    Resolvers,
+    /// Anything else (web pages, git).
+    Pages,
+}
+
+/// Which of the Hub's limits a request to `url` counts against, by its path.
+fn bucket(url: &str) -> Bucket {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    if path.contains("/resolve/") {
+        Bucket::Resolvers
+    } else if path.starts_with("/api/") {
+        Bucket::Api
+    } else {
+        Bucket::Pages
+    }
+}
+
+/// Why a failed request is retried.
+pub(crate) fn reason_of(error: &Error) -> RetryReason {
+    match error {
+        Error::Timeout { .. } => RetryReason::Timeout,
+        Error::Hub(e) => e.status().map_or(RetryReason::Network, RetryReason::Status),
+        _ => RetryReason::Network,
+    }
+}
+
+/// The reset an answer states, with the limit's policy name: on a 429, the `RateLimit`'s
+/// `t` when it has no request left, else `Retry-After`, else any `RateLimit`'s `t`; on another
+/// answer, a `RateLimit` with no request left.
+fn stated_reset(
+    status: StatusCode,
+    headers: &HeaderMap,
+    now: SystemTime,
+) -> Option<(Duration, Option<String>)> {
+    let limit = headers.get("ratelimit").and_then(|v| v.to_str().ok()).and_then(RateLimit::parse);
+    let exhausted = limit.as_ref().filter(|l| l.is_exhausted());
+    if status != StatusCode::TOO_MANY_REQUESTS {
+        return exhausted.map(|l| (l.reset, l.policy.clone()));
+    }
+    if let Some(l) = exhausted {
+        return Some((l.reset, l.policy.clone()));
+    }
+    let retry_after = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now));
+    match (retry_after, limit) {
+        (Some(wait), limit) => Some((wait, limit.and_then(|l| l.policy))),
+        (None, Some(l)) => Some((l.reset, l.policy)),
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port nothing listens on: bound, then closed.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    fn client(endpoint: &str, retry: RetryConfig) -> HubClient {
+        HubClient::builder(Endpoint::new(endpoint).unwrap()).retry(retry).build().unwrap()
+    }
+
+    fn seeded(seed: u64) -> RetryConfig {
+        RetryConfig { seed: Some(seed), ..RetryConfig::default() }
+    }
+
+    #[test]
+    fn seeded_jitter_is_the_same_every_time_and_stays_within_the_curve() {
+        let a = client("https://hub.test", seeded(7));
+        let b = client("https://hub.test", seeded(7));
+        let waits: Vec<Duration> = (0..8).map(|n| a.backoff(n)).collect();
+        assert_eq!(waits, (0..8).map(|n| b.backoff(n)).collect::<Vec<_>>());
+        let other: Vec<Duration> =
+            (0..8).map(|n| client("https://hub.test", seeded(8)).backoff(n)).collect();
+        assert_ne!(waits, other, "another seed, other waits");
+        for (n, wait) in waits.iter().enumerate() {
+            let base = Duration::from_secs(1 << n.min(3));
+            assert!(*wait >= base / 2 && *wait <= base, "attempt {n}: {wait:?} within {base:?}");
+        }
+        let spread: std::collections::BTreeSet<Duration> = (0..20).map(|_| a.backoff(3)).collect();
+        assert!(spread.len() > 10, "jitter spreads the waits: {spread:?}");
+    }
+
+    #[test]
+    fn notices_read_as_one_line_for_a_person() {
+        let notice = RetryNotice::new(
+            "https://hub.test/x?sig=1",
+            RetryReason::Status(503),
+            2,
+            5,
+            Duration::from_millis(4200),
+        );
+        assert_eq!(notice.to_string(), "retrying in 4 s (HTTP 503, attempt 2 of 5)");
+        let network = RetryNotice::new("u", RetryReason::Network, 1, 5, Duration::from_millis(600));
+        assert_eq!(network.to_string(), "retrying in 600 ms (network error, attempt 1 of 5)");
+        let resets_at =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(86_400 * 3 + 21 * 3600 + 55 * 60 + 3);
+        let wait = RetryNotice::new(
+            "u",
+            RetryReason::RateLimited { resets_at },
+            0,
+            0,
+            Duration::from_secs(55),
+        );
+        assert_eq!(
+            wait.to_string(),
+            "waiting 55 s for the Hub's rate limit (resets at 21:55:03 UTC)"
+        );
+        let retry = RetryNotice { attempt: 1, max: 5, ..wait };
+        assert!(retry.to_string().ends_with("UTC, attempt 1 of 5)"), "{retry}");
+    }
+
+    #[tokio::test]
+    async fn the_hub_unreachable_fails_at_once() {
+        let port = closed_port();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let client = client(&endpoint, RetryConfig { max_retries: 5, ..seeded(1) });
+        let started = Instant::now();
+        let err = client.send(&HubRequest::get(format!("{endpoint}/api/x?token=s"))).await;
+        let err = err.expect_err("nothing listens");
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        assert!(
+            matches!(&err, Error::Unreachable { reason, .. } if reason == "connection refused"),
+            "{err:?}"
+        );
+        assert!(!err.is_transient());
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot reach {endpoint} (connection refused): check your network, or set \
+                 HF_HUB_OFFLINE=1 to use the cache only"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn another_host_refusing_is_retried_within_the_deadline() {
+        let endpoint = format!("http://127.0.0.1:{}", closed_port());
+        let cdn = format!("http://127.0.0.1:{}/lfs/x?X-Signature=secret", closed_port());
+        let notices = Arc::new(Mutex::new(Vec::new()));
+        let seen = notices.clone();
+        let retry = RetryConfig {
+            max_retries: 100,
+            deadline: Duration::from_millis(400),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(100),
+            seed: Some(3),
+        };
+        let client = HubClient::builder(Endpoint::new(&endpoint).unwrap())
+            .retry(retry)
+            .on_retry(Arc::new(move |n: &RetryNotice| {
+                seen.lock().unwrap().push(n.clone());
+            }))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let err = client.send(&HubRequest::get(cdn.clone())).await.expect_err("refused");
+        let elapsed = started.elapsed();
+        let Error::RetriesExhausted { attempts, source, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(matches!(**source, Error::Network { .. }), "{source:?}");
+        let notices = notices.lock().unwrap();
+        assert_eq!(*attempts as usize, notices.len() + 1, "every retry was told");
+        assert!((4..=9).contains(attempts), "{attempts} attempts of 50-100 ms in 400 ms");
+        assert!(elapsed < Duration::from_millis(600), "the deadline holds: {elapsed:?}");
+        assert!(notices.iter().all(|n| n.reason == RetryReason::Network && n.max == 100));
+        assert_eq!(
+            notices.iter().map(|n| n.attempt).collect::<Vec<_>>(),
+            (1..*attempts).collect::<Vec<_>>()
+        );
+        let text = format!("{err}: {source}");
+        assert!(text.starts_with(&format!("gave up after {attempts} attempts in ")), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn requests_count_against_the_limit_of_their_kind() {
+        assert_eq!(bucket("https://h/acme/m/resolve/main/a.bin"), Bucket::Resolvers);
+        assert_eq!(bucket("https://h/datasets/a/b/resolve/refs%2Fpr%2F1/x"), Bucket::Resolvers);
+        assert_eq!(bucket("https://h/api/models/acme/m"), Bucket::Api);
+        assert_eq!(bucket("https://h/acme/m.git/info/refs?x=/resolve/"), Bucket::Pages);
+        assert_eq!(bucket("https://h"), Bucket::Pages);
+        assert_eq!(bucket("garbage"), Bucket::Pages);
+    }
+
+    #[tokio::test]
+    async fn a_far_reset_closes_the_gate_and_a_near_one_is_waited_for() {
+        let far = client("http://127.0.0.1:9", seeded(5));
+        let mut headers = HeaderMap::new();
+        headers.insert("ratelimit", HeaderValue::from_static("\"api\";r=0;t=3000"));
+        far.observe_rate_limit(
+            "http://127.0.0.1:9/api/models",
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+        );
+        let err = far.wait_for_rate_limit("http://127.0.0.1:9/api/models").await;
+        let err = err.expect_err("too far to wait");
+        let Error::RateLimited { reset_in, policy, .. } = &err else { panic!("{err:?}") };
+        assert!(*reset_in > Duration::from_secs(2990), "{reset_in:?}");
+        assert_eq!(policy.as_deref(), Some("api"));
+        let text = err.to_string();
+        assert!(text.contains("resets in 50 min") && text.contains("log in"), "{text}");
+        // Nothing is sent meanwhile: the request fails before connecting.
+        let sent = far.send(&HubRequest::get("http://127.0.0.1:9/api/x".into())).await;
+        assert!(matches!(sent, Err(Error::RateLimited { .. })), "{sent:?}");
+        // Downloads count against another limit: not held back.
+        let started = Instant::now();
+        far.wait_for_rate_limit("http://127.0.0.1:9/acme/m/resolve/main/x?api/").await.unwrap();
+        assert!(started.elapsed() < Duration::from_millis(100));
+
+        let near = client("http://127.0.0.1:9", seeded(5));
+        headers.insert("ratelimit", HeaderValue::from_static("\"api\";r=0;t=1"));
+        // A success that says no request is left closes the gate too.
+        near.observe_rate_limit("http://127.0.0.1:9/api/y", StatusCode::OK, &headers);
+        let started = Instant::now();
+        near.wait_for_rate_limit("http://127.0.0.1:9/api/x").await.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+        // Another host is not the Hub's rate limit.
+        assert!(!near.is_hub_url("http://127.0.0.2:9/lfs/x"));
     }
 }

@@ -293,7 +293,7 @@ impl HubClient {
                 let fresh = client.file_metadata(&repo, &revision, &file).await?;
                 if fresh.etag != etag {
                     return Err(Error::Protocol {
-                        url: transfer::redact(&fresh.location).to_owned(),
+                        url: fresh.location.clone(),
                         reason: format!(
                             "{file} changed on the Hub during the download (etag {etag}, now {}); run it again",
                             fresh.etag

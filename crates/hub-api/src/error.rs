@@ -1,14 +1,25 @@
 //! Typed errors from the Hub's answers (`hub-protocol.md` §2.6): the `X-Error-Code` header
-//! first, then the status; each carries the server's message and the request id.
+//! first, then the status; each carries the server's message and the request id. Answers of
+//! other hosts (the CDN, a storage server) are mapped without the Hub's meanings: a 403 there
+//! is a refused link, never a matter of the token. Every URL is shown redacted
+//! ([`RedactedUrl`]), while the error keeps it whole.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, StatusCode};
+use hub_url::RedactedUrl;
+
+/// A URL as errors show it: without query, fragment or user info.
+fn shown(url: &str) -> RedactedUrl<'_> {
+    RedactedUrl(url)
+}
 
 /// An error answer from the Hub, mapped as the Python library maps it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HubError {
     /// The repo does not exist, or is private and the token (if any) has no access.
-    #[error("repository not found: {url}{}; check the repo id and type, and if the repo is private or gated, pass a token with access", context(.server))]
+    #[error("repository not found: {}{}; check the repo id and type, and if the repo is private or gated, pass a token with access", shown(.url), context(.server))]
     RepositoryNotFound {
         /// The URL requested.
         url: String,
@@ -16,7 +27,7 @@ pub enum HubError {
         server: ServerContext,
     },
     /// The repo is gated: the user must ask for access on its page.
-    #[error("cannot access gated repo: {url}{}; ask for access on the repo's page and pass a token of an account that has it", context(.server))]
+    #[error("cannot access gated repo: {}{}; ask for access on the repo's page and pass a token of an account that has it", shown(.url), context(.server))]
     GatedRepo {
         /// The URL requested.
         url: String,
@@ -24,7 +35,7 @@ pub enum HubError {
         server: ServerContext,
     },
     /// The revision (branch, tag or commit) does not exist.
-    #[error("revision not found: {url}{}; check the branch, tag or commit", context(.server))]
+    #[error("revision not found: {}{}; check the branch, tag or commit", shown(.url), context(.server))]
     RevisionNotFound {
         /// The URL requested.
         url: String,
@@ -32,7 +43,7 @@ pub enum HubError {
         server: ServerContext,
     },
     /// The file does not exist at that revision.
-    #[error("entry not found: {url}{}", context(.server))]
+    #[error("entry not found: {}{}", shown(.url), context(.server))]
     EntryNotFound {
         /// The URL requested.
         url: String,
@@ -42,7 +53,7 @@ pub enum HubError {
         commit: Option<String>,
     },
     /// The repo was disabled by the Hub.
-    #[error("access to this repository is disabled: {url}{}", context(.server))]
+    #[error("access to this repository is disabled: {}{}", shown(.url), context(.server))]
     DisabledRepo {
         /// The URL requested.
         url: String,
@@ -50,7 +61,7 @@ pub enum HubError {
         server: ServerContext,
     },
     /// The token was refused.
-    #[error("invalid token for {url}{}; log in again or check HF_TOKEN", context(.server))]
+    #[error("invalid token for {}{}; log in again or check HF_TOKEN", shown(.url), context(.server))]
     Unauthorized {
         /// The URL requested.
         url: String,
@@ -58,7 +69,7 @@ pub enum HubError {
         server: ServerContext,
     },
     /// The token has no permission for this action.
-    #[error("forbidden: {url}{}; make sure your token has the right permissions", context(.server))]
+    #[error("forbidden: {}{}; make sure your token has the right permissions", shown(.url), context(.server))]
     Forbidden {
         /// The URL requested.
         url: String,
@@ -66,7 +77,7 @@ pub enum HubError {
         server: ServerContext,
     },
     /// The request was malformed.
-    #[error("bad request: {url}{}", context(.server))]
+    #[error("bad request: {}{}", shown(.url), context(.server))]
     BadRequest {
         /// The URL requested.
         url: String,
@@ -74,7 +85,7 @@ pub enum HubError {
         server: ServerContext,
     },
     /// The request conflicts with the repo as it is: what it would create exists already.
-    #[error("conflict: {url}{}", context(.server))]
+    #[error("conflict: {}{}", shown(.url), context(.server))]
     Conflict {
         /// The URL requested.
         url: String,
@@ -82,7 +93,7 @@ pub enum HubError {
         server: ServerContext,
     },
     /// Too many requests.
-    #[error("rate limited by the Hub: {url}{}{}", context(.server), retry_hint(*.retry_after))]
+    #[error("rate limited by the Hub: {}{}{}", shown(.url), context(.server), retry_hint(*.retry_after))]
     RateLimited {
         /// The URL requested.
         url: String,
@@ -91,8 +102,19 @@ pub enum HubError {
         /// Seconds to wait, from `Retry-After`.
         retry_after: Option<u64>,
     },
+    /// A host other than the Hub (the CDN, a storage server) refused a link the Hub gave
+    /// (401 or 403): it expired, or was signed for another request. No token is involved.
+    #[error("the storage server refused the download link {} (HTTP {status}){}; the link may have expired: try again", shown(.url), context(.server))]
+    StorageRefused {
+        /// The status.
+        status: u16,
+        /// The URL requested.
+        url: String,
+        /// What the server said.
+        server: ServerContext,
+    },
     /// Any other error status.
-    #[error("HTTP {status} for {url}{}", context(.server))]
+    #[error("HTTP {status} for {}{}", shown(.url), context(.server))]
     Http {
         /// The status.
         status: u16,
@@ -129,7 +151,10 @@ fn retry_hint(retry_after: Option<u64>) -> String {
 }
 
 impl HubError {
-    /// Maps an error answer. `None` for 1xx–3xx answers, which are not errors.
+    /// Maps an error answer of the Hub (a URL on the endpoint's origin). `None` for 1xx–3xx
+    /// answers, which are not errors. For any other host use
+    /// [`HubError::from_storage_response`], or let
+    /// [`HubClient::error_from_response`](crate::HubClient::error_from_response) choose.
     pub fn from_response(
         url: &str,
         status: StatusCode,
@@ -141,12 +166,7 @@ impl HubError {
         }
         let header =
             |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let server = ServerContext {
-            message: header("x-error-message").or_else(|| body_message(body)),
-            request_id: header("x-request-id")
-                .or_else(|| header("x-amzn-trace-id"))
-                .or_else(|| header("x-amz-cf-id")),
-        };
+        let server = server_context(headers, body);
         let url = url.to_owned();
         let code = header("x-error-code");
         let invalid_credentials =
@@ -181,6 +201,46 @@ impl HubError {
         })
     }
 
+    /// Maps an error answer of a host that is not the Hub (the CDN, a storage server, a
+    /// presigned upload URL): 401 and 403 are [`HubError::StorageRefused`], anything else
+    /// [`HubError::Http`]; nothing here speaks of tokens. `None` for 1xx–3xx answers.
+    pub fn from_storage_response(
+        url: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<HubError> {
+        if !(status.is_client_error() || status.is_server_error()) {
+            return None;
+        }
+        let server = server_context(headers, body);
+        let (url, status) = (url.to_owned(), status.as_u16());
+        Some(match status {
+            401 | 403 => HubError::StorageRefused { status, url, server },
+            _ => HubError::Http { status, url, server },
+        })
+    }
+
+    /// The HTTP status this error was mapped from, when it is known from the variant.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HubError::StorageRefused { status, .. } | HubError::Http { status, .. } => {
+                Some(*status)
+            }
+            HubError::RateLimited { .. } => Some(429),
+            HubError::Unauthorized { .. } => Some(401),
+            HubError::Forbidden { .. } => Some(403),
+            HubError::BadRequest { .. } => Some(400),
+            HubError::Conflict { .. } => Some(409),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again may help: 408, 429 and 5xx answers.
+    pub fn is_transient(&self) -> bool {
+        self.status().is_some_and(|s| s == 408 || s == 429 || (500..600).contains(&s))
+    }
+
     /// The server's context of this error.
     pub fn server(&self) -> &ServerContext {
         match self {
@@ -194,8 +254,20 @@ impl HubError {
             | HubError::BadRequest { server, .. }
             | HubError::Conflict { server, .. }
             | HubError::RateLimited { server, .. }
+            | HubError::StorageRefused { server, .. }
             | HubError::Http { server, .. } => server,
         }
+    }
+}
+
+/// The message and the request id of an error answer.
+fn server_context(headers: &HeaderMap, body: &[u8]) -> ServerContext {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    ServerContext {
+        message: header("x-error-message").or_else(|| body_message(body)),
+        request_id: header("x-request-id")
+            .or_else(|| header("x-amzn-trace-id"))
+            .or_else(|| header("x-amz-cf-id")),
     }
 }
 
@@ -335,6 +407,75 @@ mod tests {
         assert!(HubError::from_response("u", StatusCode::FOUND, &HeaderMap::new(), b"").is_none());
     }
 
+    #[test]
+    fn a_refused_storage_link_never_speaks_of_tokens_nor_shows_its_signature() {
+        let cdn = "http://127.0.0.2:9/lfs/abc?X-Expires=17&X-Signature=deadbeef";
+        for status in [401, 403] {
+            let e = HubError::from_storage_response(
+                cdn,
+                StatusCode::from_u16(status).unwrap(),
+                &HeaderMap::new(),
+                b"<Error>AccessDenied</Error>",
+            )
+            .unwrap();
+            assert!(matches!(e, HubError::StorageRefused { .. }), "{e:?}");
+            let text = e.to_string();
+            assert_eq!(
+                text,
+                format!(
+                    "the storage server refused the download link http://127.0.0.2:9/lfs/abc \
+                     (HTTP {status}); the link may have expired: try again"
+                )
+            );
+            assert!(!text.to_lowercase().contains("token"), "{text}");
+            assert!(!Error::Hub(e).is_transient(), "a refused link is permanent");
+        }
+        let e = HubError::from_storage_response(
+            cdn,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &HeaderMap::new(),
+            b"",
+        )
+        .unwrap();
+        assert!(matches!(e, HubError::Http { status: 503, .. }) && e.is_transient());
+        // The Hub's own errors keep the whole URL for programs, and show it redacted.
+        let e = map("https://hub.test/api/x?token=hf_secret#f", 403, &[], "");
+        assert!(matches!(&e, HubError::Forbidden { url, .. } if url.contains("hf_secret")));
+        assert_eq!(
+            e.to_string(),
+            "forbidden: https://hub.test/api/x; make sure your token has the right permissions"
+        );
+    }
+
+    #[test]
+    fn transient_and_permanent_errors() {
+        assert!(Error::Hub(map(RESOLVE, 503, &[], "")).is_transient());
+        assert!(Error::Hub(map(RESOLVE, 429, &[], "")).is_transient());
+        assert!(Error::Hub(map(RESOLVE, 408, &[], "")).is_transient());
+        assert!(!Error::Hub(map(RESOLVE, 403, &[], "")).is_transient());
+        assert!(!Error::Hub(map(RESOLVE, 404, &[], "")).is_transient());
+        assert!(Error::Timeout { url: RESOLVE.into() }.is_transient());
+        let exhausted = Error::RetriesExhausted {
+            attempts: 6,
+            elapsed: Duration::from_millis(31_400),
+            source: Box::new(Error::Timeout { url: RESOLVE.into() }),
+        };
+        assert!(!exhausted.is_transient());
+        assert_eq!(exhausted.to_string(), "gave up after 6 attempts in 31 s");
+        assert!(std::error::Error::source(&exhausted).is_some(), "the last failure is the source");
+    }
+
+    #[test]
+    fn durations_and_times_as_people_read_them() {
+        let cases = [(250, "250 ms"), (4_200, "4 s"), (59_600, "1 min"), (250_000, "4 min 10 s")];
+        for (ms, text) in cases {
+            assert_eq!(duration_text(Duration::from_millis(ms)), text);
+        }
+        assert_eq!(duration_text(Duration::from_secs(7_500)), "2 h 5 min");
+        let t = UNIX_EPOCH + Duration::from_secs(1_000 * 86_400 + 9 * 3600 + 5 * 60 + 7);
+        assert_eq!(clock(t), "09:05:07 UTC");
+    }
+
     #[derive(Debug, thiserror::Error)]
     #[error("tcp connect error")]
     struct Connect(#[source] std::io::Error);
@@ -377,7 +518,7 @@ pub enum Error {
     NotLoggedIn,
     /// [`HubClient::create_repo`](crate::HubClient::create_repo) without `exist_ok`: the repo
     /// exists already (the Hub answered 409).
-    #[error("repository {repo} already exists at {url}; set exist_ok to use it as it is")]
+    #[error("repository {repo} already exists at {}; set exist_ok to use it as it is", shown(.url))]
     RepoExists {
         /// The repo (`namespace/name`, with its type's prefix for a dataset or a space).
         repo: String,
@@ -385,13 +526,13 @@ pub enum Error {
         url: String,
     },
     /// Offline mode is on (`HF_HUB_OFFLINE`): nothing was sent.
-    #[error("cannot reach {url}: offline mode is enabled; unset HF_HUB_OFFLINE to go online")]
+    #[error("cannot reach {}: offline mode is enabled; unset HF_HUB_OFFLINE to go online", shown(.url))]
     Offline {
         /// The URL that was not requested.
         url: String,
     },
     /// No connection, or it broke.
-    #[error("network error for {url}: {}; check your connection and try again", causes(cause.as_ref()))]
+    #[error("network error for {}: {}; check your connection and try again", shown(.url), causes(cause.as_ref()))]
     Network {
         /// The URL requested.
         url: String,
@@ -399,10 +540,53 @@ pub enum Error {
         /// are not repeated as a [`source`](std::error::Error::source)).
         cause: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The Hub itself cannot be reached: the connection to the endpoint's origin was refused, or
+    /// its name does not resolve. Not retried (it would fail the same way); a download serves
+    /// the cached file instead, at once.
+    #[error("cannot reach {} ({reason}): check your network, or set HF_HUB_OFFLINE=1 to use the cache only", origin(.url))]
+    Unreachable {
+        /// The URL requested.
+        url: String,
+        /// What failed, in a few words (`connection refused`, `host not found`…).
+        reason: String,
+        /// The cause. Its message is told by `reason`; it is not repeated as a
+        /// [`source`](std::error::Error::source).
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Retries gave up: the last error is the [`source`](std::error::Error::source).
+    #[error("gave up after {attempts} attempts in {}", duration_text(*.elapsed))]
+    RetriesExhausted {
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// From the first attempt to the last failure.
+        elapsed: Duration,
+        /// The last failure.
+        source: Box<Error>,
+    },
+    /// The Hub's rate limit is reached and resets too late to wait for (beyond
+    /// [`RATE_LIMIT_WAIT_MAX`](crate::RATE_LIMIT_WAIT_MAX)): nothing more is sent to the Hub
+    /// by this client until then.
+    #[error(
+        "rate limited by the Hub{}: the limit resets in {} (at {}); wait until then, log in (`hf auth login`) for a higher limit if you are not, or upgrade your plan",
+        policy.as_deref().map(|p| format!(" ({p:?} requests)")).unwrap_or_default(),
+        duration_text(*.reset_in),
+        clock(*.resets_at),
+    )]
+    RateLimited {
+        /// The URL requested (or about to be).
+        url: String,
+        /// How long until the limit resets, when this error was made.
+        reset_in: Duration,
+        /// When the limit resets.
+        resets_at: SystemTime,
+        /// The limit's policy name (`api`, `resolvers`…), when the Hub said it.
+        policy: Option<String>,
+    },
     /// The server's TLS certificate was refused: no trusted root vouches for it, or it names
     /// another host.
     #[error(
-        "the TLS certificate of {url} was refused ({reason}); if a proxy or gateway re-signs TLS, set SSL_CERT_FILE to a PEM bundle holding its certificate authority"
+        "the TLS certificate of {} was refused ({reason}); if a proxy or gateway re-signs TLS, set SSL_CERT_FILE to a PEM bundle holding its certificate authority",
+        shown(.url)
     )]
     Certificate {
         /// The URL requested.
@@ -411,13 +595,13 @@ pub enum Error {
         reason: String,
     },
     /// No answer in time.
-    #[error("timed out waiting for {url}; check your connection, or raise the timeout")]
+    #[error("timed out waiting for {}; check your connection, or raise the timeout", shown(.url))]
     Timeout {
         /// The URL requested.
         url: String,
     },
     /// A URL that cannot be requested.
-    #[error("invalid URL {url}: {reason}")]
+    #[error("invalid URL {}: {reason}", shown(.url))]
     InvalidUrl {
         /// The URL.
         url: String,
@@ -438,7 +622,7 @@ pub enum Error {
         user_agent: String,
     },
     /// The answer is not what a Hub sends.
-    #[error("unexpected answer from {url}: {reason}")]
+    #[error("unexpected answer from {}: {reason}", shown(.url))]
     Protocol {
         /// The URL requested.
         url: String,
@@ -490,7 +674,7 @@ pub enum Error {
     /// A download made less than the least progress for too long, on every connection.
     #[error(
         "the download from {} stalled: almost nothing arrived for {seconds} s; check your connection, or raise HF_HUB_DOWNLOAD_STALL_TIMEOUT",
-        crate::transfer::redact(url)
+        shown(.url)
     )]
     Stalled {
         /// Where the bytes came from.
@@ -499,42 +683,104 @@ pub enum Error {
         seconds: u64,
     },
     /// The storage server (a CDN, not the Hub) refused the download link the Hub gave, and
-    /// a fresh link from the Hub too. Tokens never go to it, so it is not a token problem.
+    /// fresh links from the Hub too. Tokens never go to it, so it is not a token problem.
     #[error(
         "the storage server refused the download link {} (HTTP {status}), even a fresh one from the Hub; try again later",
-        crate::transfer::redact(url)
+        shown(.url)
     )]
-    StorageRefused {
+    DownloadRefused {
         /// The link, signature included (shown without it).
         url: String,
         /// The status it answered.
         status: u16,
     },
-    /// A request kept failing in a way that trying again could fix, until the retries ran out.
-    #[error("{last} (gave up after {attempts} attempts in {} s)", elapsed.as_secs())]
-    RetriesExhausted {
-        /// How many times it was sent.
-        attempts: u32,
-        /// How long it was tried for.
-        elapsed: std::time::Duration,
-        /// The last failure, whose message is part of this one's.
-        last: Box<Error>,
-    },
 }
 
 impl Error {
     /// The error for a request that got no answer: [`Error::Certificate`] when the cause is an
-    /// untrusted TLS certificate (trying again cannot help), else [`Error::Network`].
-    pub(crate) fn connection(url: &str, cause: Box<dyn std::error::Error + Send + Sync>) -> Error {
-        match certificate_problem(cause.as_ref()) {
-            Some(reason) => Error::Certificate { url: url.to_owned(), reason },
-            None => Error::Network { url: url.to_owned(), cause },
+    /// untrusted TLS certificate (trying again cannot help); [`Error::Unreachable`] when `to_hub`
+    /// (the URL is on the endpoint's origin) and the connection could not even be opened
+    /// (refused, no such host, no route); else [`Error::Network`].
+    pub(crate) fn connection(
+        url: &str,
+        to_hub: bool,
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Error {
+        if let Some(reason) = certificate_problem(cause.as_ref()) {
+            return Error::Certificate { url: url.to_owned(), reason };
+        }
+        match unreachable_reason(cause.as_ref()) {
+            Some(reason) if to_hub => {
+                Error::Unreachable { url: url.to_owned(), reason: reason.to_owned(), cause }
+            }
+            _ => Error::Network { url: url.to_owned(), cause },
         }
     }
 
-    /// Whether trying again may help (a connection problem or a timeout).
+    /// Whether trying again may help: a connection problem (to a host other than the Hub's,
+    /// see [`Error::Unreachable`]), a timeout, or a 408, 429 or 5xx answer. Permanent errors
+    /// (4xx, a refused storage link, an unreachable Hub, a rate limit that resets too late,
+    /// retries already exhausted) are not.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Network { .. } | Error::Timeout { .. })
+        match self {
+            Error::Network { .. } | Error::Timeout { .. } => true,
+            Error::Hub(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+impl Error {
+    /// The HTTP status of the error answer behind this error, the last one of exhausted
+    /// retries included; `None` when there was no answer (or its status is not known).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Hub(e) => e.status(),
+            Error::RetriesExhausted { source, .. } => source.status(),
+            Error::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// Whether the Hub gave no usable answer for a reason a cached copy can stand in for:
+    /// offline mode, an unreachable Hub, a transient failure, retries run out, a rate limit.
+    pub fn is_unavailable(&self) -> bool {
+        self.is_transient()
+            || matches!(
+                self,
+                Error::Offline { .. }
+                    | Error::Unreachable { .. }
+                    | Error::RetriesExhausted { .. }
+                    | Error::RateLimited { .. }
+            )
+    }
+}
+
+/// A wait as people read it: `250 ms`, `4 s`, `4 min 10 s`, `2 h 5 min`.
+pub(crate) fn duration_text(d: Duration) -> String {
+    let secs = d.as_secs_f64().round() as u64;
+    match secs {
+        _ if d < Duration::from_millis(950) => format!("{} ms", d.as_millis()),
+        0..60 => format!("{secs} s"),
+        60..3600 if secs.is_multiple_of(60) => format!("{} min", secs / 60),
+        60..3600 => format!("{} min {} s", secs / 60, secs % 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// A time of day in UTC: `21:55:03 UTC`.
+pub(crate) fn clock(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default() % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// The origin of a URL as shown: `https://huggingface.co`.
+fn origin(url: &str) -> String {
+    let shown = RedactedUrl(url).to_string();
+    let start = shown.find("://").map_or(0, |i| i + 3);
+    match shown[start..].find('/') {
+        Some(i) => shown[..start + i].to_owned(),
+        None => shown,
     }
 }
 
@@ -552,6 +798,32 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
         next = e.source();
     }
     text
+}
+
+/// Why a connection could not be opened, when its cause says it definitely cannot be (as
+/// opposed to a timeout or a dropped connection): refused, no such host, no route.
+fn unreachable_reason(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Some("connection refused"),
+                std::io::ErrorKind::NetworkUnreachable => return Some("network unreachable"),
+                std::io::ErrorKind::HostUnreachable => return Some("host unreachable"),
+                std::io::ErrorKind::AddrNotAvailable => return Some("address not available"),
+                _ => (),
+            }
+        }
+        // hyper-util's connector says `dns error` for a name that does not resolve.
+        if e.to_string().starts_with("dns error") {
+            return Some("host not found");
+        }
+        next = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
 }
 
 /// The certificate problem somewhere in `error`'s chain of causes, if any. rustls's error

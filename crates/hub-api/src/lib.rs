@@ -65,6 +65,7 @@ mod config;
 mod download;
 mod error;
 mod hash;
+pub mod headers;
 pub mod login;
 mod metadata;
 mod patterns;
@@ -78,7 +79,8 @@ pub use api::{
 };
 pub use body::{FileRange, RequestBody};
 pub use client::{
-    ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Proxy, Retry, RetryConfig, Token,
+    ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Proxy, RATE_LIMIT_WAIT_MAX, Retry,
+    RetryConfig, RetryHook, RetryNotice, RetryReason, Token,
 };
 pub use config::token_from_vars;
 pub use download::{CHUNK_SIZE_ENV, CONNECTIONS_ENV, DISABLE_VERIFICATION_ENV, DownloadOptions};

@@ -6,8 +6,8 @@ use http::header::{ACCEPT_ENCODING, CONTENT_LENGTH, ETAG, HeaderValue, LOCATION}
 use hub_cache::{CommitHash, Etag};
 use hub_url::{Origin, Repo, RepoPath, Revision};
 
+use crate::Error;
 use crate::client::{HubClient, HubRequest};
-use crate::{Error, HubError};
 
 /// A file's metadata at a revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +99,7 @@ impl HubClient {
         let req = HubRequest::head(url.to_owned())
             .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         let (parts, _body) = self.send(&req).await?.into_parts();
-        match HubError::from_response(url, parts.status, &parts.headers, b"") {
+        match self.error_from_response(url, parts.status, &parts.headers, b"") {
             Some(e) => Err(Error::Hub(e)),
             None => Ok(parts),
         }

@@ -10,7 +10,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use hub_api::{DownloadOptions, HubClient, Patterns, Progress, SnapshotOptions, TransferConfig};
 use hub_cache::{CacheLookup, LocalDir};
 use hub_url::{Repo, RepoPath, Revision};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::args::{RepoArgs, TokenArg};
 use crate::common::{ProgressBars, runtime};
@@ -212,11 +212,7 @@ impl Default for Bars {
             "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
-        Bars {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
-            bars: Mutex::new(Vec::new()),
-            style,
-        }
+        Bars { multi: crate::common::progress_bars(), bars: Mutex::new(Vec::new()), style }
     }
 }
 

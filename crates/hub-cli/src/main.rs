@@ -177,18 +177,23 @@ fn format_error(err: &anyhow::Error) -> String {
 
 /// The message of one error of a chain, in hub-cli's words where the library's are not.
 fn cli_message(error: &(dyn std::error::Error + 'static)) -> String {
-    let api = error.downcast_ref::<hub_api::Error>().or_else(|| {
-        match error.downcast_ref::<hub_lfs::Error>() {
+    // A library error's source (`Box<hub_api::Error>`) is the box in the chain.
+    let api = error
+        .downcast_ref::<hub_api::Error>()
+        .or_else(|| error.downcast_ref::<Box<hub_api::Error>>().map(|b| &**b))
+        .or_else(|| match error.downcast_ref::<hub_lfs::Error>() {
             Some(hub_lfs::Error::Api(api)) => Some(api),
             _ => None,
-        }
-    });
+        });
     match api {
         Some(hub_api::Error::NotLoggedIn) => {
             "not logged in: run `hub-cli auth login` or set HF_TOKEN".to_owned()
         }
         Some(hub_api::Error::RepoExists { repo, url }) => {
             format!("repository {repo} already exists at {url}; pass --exist-ok to use it as it is")
+        }
+        Some(e @ hub_api::Error::RateLimited { .. }) => {
+            e.to_string().replace("`hf auth login`", "`hub-cli auth login`")
         }
         _ => error.to_string(),
     }

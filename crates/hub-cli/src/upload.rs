@@ -8,7 +8,7 @@ use anyhow::Context;
 use hub_api::{CreateRepoOptions, Progress};
 use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
 use hub_url::{RepoPath, Revision, RevisionKind};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{RepoArgs, TokenArg, owned_repo};
 use crate::common::{ProgressBars, runtime};
@@ -171,7 +171,8 @@ struct TotalBar {
 
 impl TotalBar {
     fn new() -> TotalBar {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        // In the process's bars, so that a retry's line is printed above it.
+        let bar = crate::common::progress_bars().add(ProgressBar::new(0));
         let style = ProgressStyle::with_template(
             "Uploading {bar:30} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4}",
         )

@@ -8,7 +8,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use http::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
-use hub_api::{FileRange, HubClient, HubError, HubRequest, Progress, RequestBody, Retry};
+use hub_api::{FileRange, HubClient, HubRequest, Progress, RequestBody, Retry};
 use hub_url::Repo;
 use tokio::io::AsyncWriteExt;
 
@@ -147,8 +147,16 @@ fn with_action_headers(mut req: HubRequest, action: &Action) -> HubRequest {
 }
 
 /// A URL without its query, for messages: presigned URLs carry their signature there.
-fn redact(url: &str) -> &str {
-    url.split_once('?').map_or(url, |(base, _)| base)
+/// An error's message followed by those of its sources (URLs in them are shown redacted).
+fn with_causes(error: &hub_api::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = std::error::Error::source(error);
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
 }
 
 impl LfsClient {
@@ -251,13 +259,11 @@ impl LfsClient {
         };
         let response = self.hub.send(req).await.map_err(|e| match e {
             hub_api::Error::LocalFile { .. } => Error::Api(e),
-            other => failed(other.to_string().replace(&req.url, redact(&req.url)), None),
+            other => failed(with_causes(&other), other.status()),
         })?;
         let (head, body) = response.into_parts();
         let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        if let Some(e) =
-            HubError::from_response(redact(&req.url), head.status, &head.headers, &body)
-        {
+        if let Some(e) = self.hub.error_from_response(&req.url, head.status, &head.headers, &body) {
             return Err(failed(e.to_string(), Some(head.status.as_u16())));
         }
         Ok(head.headers.get(ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned())
@@ -404,7 +410,7 @@ impl LfsClient {
         let (head, mut body) = response.into_parts();
         if head.status != StatusCode::OK {
             let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            let e = HubError::from_response(redact(&req.url), head.status, &head.headers, &bytes);
+            let e = self.hub.error_from_response(&req.url, head.status, &head.headers, &bytes);
             return Err(match e {
                 Some(e) => Error::Api(e.into()),
                 None => Error::InvalidAction {
@@ -418,10 +424,7 @@ impl LfsClient {
         let mut size = 0u64;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| {
-                Error::Api(hub_api::Error::Network {
-                    url: redact(&req.url).to_owned(),
-                    cause: Box::new(e),
-                })
+                Error::Api(hub_api::Error::Network { url: req.url.clone(), cause: Box::new(e) })
             })?;
             if let Ok(data) = frame.into_data() {
                 sha2::Digest::update(&mut hasher, &data);

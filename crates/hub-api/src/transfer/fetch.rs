@@ -15,15 +15,16 @@ use http::header::{
 };
 use http_body_util::BodyExt;
 use hub_cache::BlobWriter;
-use hub_url::Origin;
+use hub_url::{Origin, RedactedUrl};
 use hyper::body::Incoming;
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::hasher::{Pace, WINDOW, Written};
 use super::source::{Location, Source};
 use super::{Progress, TransferConfig};
-use crate::client::{HubClient, HubRequest, Retry};
-use crate::{Error, HubError};
+use crate::Error;
+use crate::client::{HubClient, HubRequest, Retry, RetryNotice, RetryReason};
+use crate::headers::ContentRange;
 
 /// Bytes gathered from the body before they are written in one go.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -116,14 +117,14 @@ impl Tries {
                 self.refusals += 1;
                 // A fresh link refused again at once: the storage server means it.
                 if !job.source.can_refresh() || self.refusals > 2 {
-                    return Err(Stop::Failed(Error::StorageRefused {
+                    return Err(Stop::Failed(Error::DownloadRefused {
                         url: location.url.to_string(),
                         status,
                     }));
                 }
                 tracing::debug!(
                     "{}: refused (HTTP {status}); asking the Hub for a new link",
-                    super::redact(&location.url)
+                    RedactedUrl(&location.url)
                 );
                 job.source.refresh(location.generation).await?;
                 Ok(())
@@ -134,16 +135,18 @@ impl Tries {
                     return Err(Stop::Failed(Error::RetriesExhausted {
                         attempts: self.failures,
                         elapsed: self.began.elapsed(),
-                        last: Box::new(error),
+                        source: Box::new(error),
                     }));
                 }
                 let wait = wait.unwrap_or_else(|| job.client.backoff(self.failures - 1));
-                tracing::debug!(
-                    "{}: {error}; retrying in {wait:?} (attempt {} of {})",
-                    super::redact(&location.url),
-                    self.failures,
-                    retry.max_retries
-                );
+                tracing::debug!("{}: {error}", RedactedUrl(&location.url));
+                let reason = match &error {
+                    Error::Stalled { .. } => RetryReason::Stalled,
+                    e => crate::client::reason_of(e),
+                };
+                let notice =
+                    RetryNotice::new(&location.url, reason, self.failures, retry.max_retries, wait);
+                job.client.report_retry(&notice);
                 tokio::time::sleep(wait).await;
                 Ok(())
             }
@@ -384,8 +387,10 @@ async fn request_range(
         Fault::Fatal(Stop::Failed(Error::Protocol { url: url.to_owned(), reason }))
     };
     match status {
-        StatusCode::PARTIAL_CONTENT => match header(CONTENT_RANGE).and_then(parse_content_range) {
-            Some((first, total)) if first == start && total.is_none_or(|t| t == size) => {
+        StatusCode::PARTIAL_CONTENT => match header(CONTENT_RANGE).and_then(ContentRange::parse) {
+            Some(ContentRange { range: Some((first, _)), total })
+                if first == start && total.is_none_or(|t| t == size) =>
+            {
                 Ok(response)
             }
             _ => Err(changed(format!(
@@ -418,11 +423,11 @@ async fn refusal(job: &Job, url: &str, response: hyper::Response<Incoming>) -> F
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s).min(crate::client::MAX_RETRY_AFTER));
+        .and_then(|v| crate::headers::parse_retry_after(v, std::time::SystemTime::now()))
+        .map(|wait| wait.min(crate::client::MAX_RETRY_AFTER));
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let error = match HubError::from_response(url, parts.status, &parts.headers, &body) {
+    let error = match job.client.error_from_response(url, parts.status, &parts.headers, &body) {
         Some(e) => Error::Hub(e),
         None => Error::Protocol { url: url.to_owned(), reason: format!("status {status}") },
     };
@@ -430,30 +435,5 @@ async fn refusal(job: &Job, url: &str, response: hyper::Response<Incoming>) -> F
         Fault::Transient { error, wait }
     } else {
         Fault::Fatal(Stop::Failed(error))
-    }
-}
-
-/// `bytes <first>-<last>/<total|*>` → (first, total).
-pub(crate) fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
-    let rest = value.trim().strip_prefix("bytes ")?;
-    let (range, total) = rest.split_once('/')?;
-    let (first, last) = range.split_once('-')?;
-    let (first, last): (u64, u64) = (first.trim().parse().ok()?, last.trim().parse().ok()?);
-    let total = if total.trim() == "*" { None } else { Some(total.trim().parse::<u64>().ok()?) };
-    (first <= last && total.is_none_or(|t| last < t)).then_some((first, total))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_ranges_are_parsed() {
-        assert_eq!(parse_content_range("bytes 10-19/100"), Some((10, Some(100))));
-        assert_eq!(parse_content_range("bytes 0-0/*"), Some((0, None)));
-        assert_eq!(parse_content_range("items 0-1/2"), None);
-        assert_eq!(parse_content_range("bytes 5-4/10"), None);
-        assert_eq!(parse_content_range("bytes 0-10/10"), None);
-        assert_eq!(parse_content_range("bytes */10"), None);
     }
 }

@@ -30,7 +30,9 @@ use std::time::Duration;
 use hub_cache::BlobWriter;
 use tokio::sync::{Notify, mpsc, watch};
 
-pub(crate) use source::{Relocate, redact};
+pub(crate) use source::Relocate;
+
+use hub_url::RedactedUrl;
 
 use crate::Error;
 use crate::client::HubClient;
@@ -144,7 +146,7 @@ pub(crate) async fn download(
             }
         };
         if response.status() == http::StatusCode::OK {
-            tracing::debug!("{} ignores Range: downloading it whole", redact(url));
+            tracing::debug!("{} ignores Range: downloading it whole", RedactedUrl(url));
             plan = Plan::whole(size);
         }
         first = Some((0, location, response));
@@ -190,7 +192,7 @@ pub(crate) async fn download(
                 Some(Err(e)) if e.is_cancelled() => {}
                 Some(Err(e)) => {
                     failure.get_or_insert(Stop::Failed(Error::Protocol {
-                        url: redact(url).to_owned(),
+                        url: url.to_owned(),
                         reason: format!("download task: {e}"),
                     }));
                     fetchers.abort_all();
@@ -209,7 +211,7 @@ pub(crate) async fn download(
     let written = job.written.load(Ordering::Relaxed);
     drop(job);
     let hashed = hasher.await.unwrap_or_else(|e| {
-        Err(Error::Protocol { url: redact(url).to_owned(), reason: format!("hash task: {e}") })
+        Err(Error::Protocol { url: url.to_owned(), reason: format!("hash task: {e}") })
     });
     // A write in flight when its fetcher was cancelled holds the writer a moment longer.
     let mut shared = writer;
@@ -219,7 +221,7 @@ pub(crate) async fn download(
             Ok(writer) => break writer,
             Err(_) if waited >= Duration::from_secs(30) => {
                 return Err(Error::Protocol {
-                    url: redact(url).to_owned(),
+                    url: url.to_owned(),
                     reason: "a write to the partial file did not end".to_owned(),
                 });
             }
@@ -233,7 +235,7 @@ pub(crate) async fn download(
     let result = match (failure, hashed) {
         (Some(Stop::Failed(e)), _) | (None | Some(Stop::HasherGone), Err(e)) => Err(e),
         (Some(Stop::HasherGone), Ok(_)) => Err(Error::Protocol {
-            url: redact(url).to_owned(),
+            url: url.to_owned(),
             reason: "the hasher stopped early".to_owned(),
         }),
         (None, Ok(hashed)) => Ok(hashed),
@@ -243,7 +245,7 @@ pub(crate) async fn download(
             let path = tokio::task::spawn_blocking(move || writer.commit(verification))
                 .await
                 .map_err(|e| Error::Protocol {
-                    url: redact(url).to_owned(),
+                    url: url.to_owned(),
                     reason: format!("commit task: {e}"),
                 })??;
             progress.finish(name);
@@ -251,7 +253,7 @@ pub(crate) async fn download(
         }
         Ok(hashed) => {
             let e = Error::Protocol {
-                url: redact(url).to_owned(),
+                url: url.to_owned(),
                 reason: "the download ended before its last byte; run it again to resume"
                     .to_owned(),
             };
@@ -272,7 +274,7 @@ impl Stop {
         match self {
             Stop::Failed(e) => e,
             Stop::HasherGone => Error::Protocol {
-                url: redact(url).to_owned(),
+                url: url.to_owned(),
                 reason: "the hasher stopped early".to_owned(),
             },
         }

@@ -8,6 +8,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hub_url::RedactedUrl;
+
 use crate::Error;
 
 /// Asks the Hub again where the file is: the new location (the same file: callers check the
@@ -74,7 +76,7 @@ impl Source {
             .is_some_and(|at| at <= SystemTime::now() + EXPIRY_MARGIN)
             && location.obtained.elapsed() > EXPIRY_MARGIN;
         if expiring && self.can_refresh() {
-            tracing::debug!("{}: the signed URL is about to expire", redact(&location.url));
+            tracing::debug!("{}: the signed URL is about to expire", RedactedUrl(&location.url));
             return self.refresh(location.generation).await;
         }
         Ok(location)
@@ -91,18 +93,13 @@ impl Source {
         let Some(relocate) = &self.relocate else { return Ok(location) };
         let url = relocate().await?;
         let fresh = Location { url: url.into(), generation: seen + 1, obtained: Instant::now() };
-        tracing::debug!("new download location from the Hub: {}", redact(&fresh.url));
+        tracing::debug!("new download location from the Hub: {}", RedactedUrl(&fresh.url));
         match self.current.lock() {
             Ok(mut current) => *current = fresh.clone(),
             Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
         }
         Ok(fresh)
     }
-}
-
-/// `url` with its query string (the signature) left out, for messages and logs.
-pub(crate) fn redact(url: &str) -> &str {
-    url.split_once(['?', '#']).map_or(url, |(base, _)| base)
 }
 
 /// When a signed URL says it expires: `X-Expires` or `Expires` (unix seconds: the local Hub,
@@ -183,13 +180,6 @@ mod tests {
         assert_eq!(unix("https://s3/x?X-Amz-Date=2023-11-14&X-Amz-Expires=1"), None);
         assert_eq!(unix("https://s3/x?X-Amz-Expires=1"), None);
         assert_eq!(unix("https://cdn/x?Expires=soon"), None);
-    }
-
-    #[test]
-    fn redaction_drops_the_signature() {
-        assert_eq!(redact("http://h/lfs/ab?X-Expires=1&X-Signature=s"), "http://h/lfs/ab");
-        assert_eq!(redact("http://h/a#frag"), "http://h/a");
-        assert_eq!(redact("http://h/a"), "http://h/a");
     }
 
     #[tokio::test]

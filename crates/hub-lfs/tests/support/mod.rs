@@ -30,6 +30,7 @@ pub(crate) fn client(
         max_retries: 2,
         initial_backoff: std::time::Duration::from_millis(10),
         max_backoff: std::time::Duration::from_millis(20),
+        ..RetryConfig::default()
     };
     Ok(HubClient::builder(Endpoint::new(hub.endpoint())?)
         .token(token.map(Token::new).transpose()?)

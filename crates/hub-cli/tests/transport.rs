@@ -1,0 +1,179 @@
+//! `hub-cli download` when the Hub is unreachable, overloaded or rate limited, as a user sees
+//! it: the built binary against a TestHub started in-process (or an endpoint nothing listens
+//! on). What is checked is what a person notices: how long it takes, the exit status, the path
+//! on stdout, and each line on stderr.
+#![cfg(unix)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hub_tests::{HubConfig, TestHub};
+
+mod common;
+use common::{ok, stderr, stdout};
+
+const MODEL: &str = "acme/tiny-model";
+
+/// A seeded hub and a fresh `HOME` / `HF_HOME` / cache (no token file) for one test.
+struct Setup {
+    hub: TestHub,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn start() -> anyhow::Result<Setup> {
+        let hub = TestHub::start(HubConfig::default())?;
+        hub.seed_default()?;
+        let dir = tempfile::tempdir().context("creating a temp dir")?;
+        Ok(Setup { hub, dir })
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("hub-cache")
+    }
+
+    /// `hub-cli download ARGS…` against `endpoint`, with this setup's cache.
+    fn download_from(&self, endpoint: &str, args: &[&str]) -> Command {
+        let mut cmd = common::hub_cli(self.dir.path(), endpoint);
+        cmd.env("HF_HUB_CACHE", self.cache()).arg("download").args(args);
+        cmd
+    }
+
+    /// Runs `hub-cli download ARGS…` against the hub; the output and how long it took.
+    fn download(&self, args: &[&str]) -> anyhow::Result<(Output, Duration)> {
+        timed(self.download_from(self.hub.endpoint(), args))
+    }
+}
+
+fn timed(mut cmd: Command) -> anyhow::Result<(Output, Duration)> {
+    let started = Instant::now();
+    let out = cmd.output().context("running hub-cli")?;
+    Ok((out, started.elapsed()))
+}
+
+/// An endpoint nothing listens on: a port bound, then closed.
+fn closed_endpoint() -> anyhow::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(format!("http://{}", listener.local_addr()?))
+}
+
+/// The lines of stderr that are not empty.
+fn lines(out: &Output) -> Vec<String> {
+    stderr(out).lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
+}
+
+#[test]
+fn an_unreachable_hub_serves_a_cached_file_at_once() -> anyhow::Result<()> {
+    let setup = Setup::start()?;
+    let (first, _) = setup.download(&[MODEL, "config.json"])?;
+    let path = ok(&first)?;
+    let down = closed_endpoint()?;
+    let (out, took) = timed(setup.download_from(&down, &[MODEL, "config.json"]))?;
+    assert_eq!(ok(&out)?, path, "the cached file, as when the hub answered");
+    assert!(took < Duration::from_secs(1), "served from the cache in {took:?}");
+    assert_eq!(stderr(&out), "", "nothing to say: the file is there");
+    Ok(())
+}
+
+#[test]
+fn an_unreachable_hub_without_the_file_says_so_in_one_line() -> anyhow::Result<()> {
+    let setup = Setup::start()?;
+    let down = closed_endpoint()?;
+    let (out, took) = timed(setup.download_from(&down, &[MODEL, "config.json"]))?;
+    assert!(!out.status.success());
+    assert!(took < Duration::from_secs(3), "no retries: {took:?}");
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        lines(&out),
+        [format!(
+            "error: {MODEL}: config.json at main is not in the cache, and the Hub cannot provide \
+             it: cannot reach {down} (connection refused): check your network, or set \
+             HF_HUB_OFFLINE=1 to use the cache only"
+        )]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_503_storm_is_told_retry_by_retry() -> anyhow::Result<()> {
+    let setup = Setup::start()?;
+    setup.hub.faults().fail_next(2, 503, Some(1));
+    let (out, took) = setup.download(&[MODEL, "config.json"])?;
+    ok(&out)?;
+    assert!(took >= Duration::from_secs(2), "the hub asked for 1 s twice: {took:?}");
+    let url = format!("{}/{MODEL}/resolve/main/config.json", setup.hub.endpoint());
+    assert_eq!(
+        lines(&out),
+        [
+            format!("warning: {url}: retrying in 1 s (HTTP 503, attempt 1 of 5)"),
+            format!("warning: {url}: retrying in 1 s (HTTP 503, attempt 2 of 5)"),
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn retries_that_run_out_say_how_many_there_were() -> anyhow::Result<()> {
+    let setup = Setup::start()?;
+    setup.hub.faults().fail_next(6, 503, Some(0));
+    let (out, _) = setup.download(&[MODEL, "config.json"])?;
+    assert!(!out.status.success());
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 6, "5 retries told, then the error: {lines:#?}");
+    let error = &lines[5];
+    assert!(
+        error.starts_with(&format!(
+            "error: {MODEL}: config.json at main is not in the cache, and the Hub cannot provide \
+             it: gave up after 6 attempts in "
+        )),
+        "{error}"
+    );
+    assert!(error.contains(": HTTP 503 for "), "the last failure is told: {error}");
+    Ok(())
+}
+
+#[test]
+fn a_near_rate_limit_is_waited_for_and_said() -> anyhow::Result<()> {
+    let setup = Setup::start()?;
+    setup.hub.faults().fail_next(1, 429, None);
+    setup.hub.faults().override_header("injected-failure", "ratelimit", r#""api";r=0;t=2"#);
+    let (out, took) = setup.download(&[MODEL, "config.json"])?;
+    ok(&out)?;
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let url = format!("{}/{MODEL}/resolve/main/config.json", setup.hub.endpoint());
+    let prefix = format!("warning: {url}: waiting 2 s for the Hub's rate limit (resets at ");
+    assert!(lines[0].starts_with(&prefix), "{}", lines[0]);
+    assert!(lines[0].ends_with(" UTC, attempt 1 of 5)"), "{}", lines[0]);
+    Ok(())
+}
+
+#[test]
+fn a_far_rate_limit_fails_at_once_with_the_reset_time() -> anyhow::Result<()> {
+    let setup = Setup::start()?;
+    setup.hub.faults().fail_next(1, 429, None);
+    setup.hub.faults().override_header("injected-failure", "ratelimit", r#""api";r=0;t=3000"#);
+    let (out, took) = setup.download(&[MODEL, "config.json"])?;
+    assert!(!out.status.success());
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let prefix = format!(
+        "error: {MODEL}: config.json at main is not in the cache, and the Hub cannot provide it: \
+         rate limited by the Hub (\"api\" requests): the limit resets in 50 min (at "
+    );
+    assert!(lines[0].starts_with(&prefix), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with(
+            " UTC); wait until then, log in (`hub-cli auth login`) for a higher limit if you \
+             are not, or upgrade your plan"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(setup.hub.stats().log.len(), 1, "one request, not retried");
+    Ok(())
+}
