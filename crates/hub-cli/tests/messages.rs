@@ -7,12 +7,12 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use hub_tests::{HubConfig, TestHub, seed};
+use hub_tests::{TestHub, seed};
 
 mod common;
 use common::{ok, stderr, stdout};
@@ -21,23 +21,9 @@ use common::{ok, stderr, stdout};
 const NOT_LOGGED_IN: &str = "error: not logged in: run `hub-cli auth login` or set HF_TOKEN";
 
 /// A seeded hub and a fresh `HOME` / `HF_HOME` / cache (no token file) for one test.
-struct Setup {
-    hub: TestHub,
-    dir: tempfile::TempDir,
-}
+type Setup = common::Seeded;
 
 impl Setup {
-    fn start() -> anyhow::Result<Setup> {
-        let hub = TestHub::start(HubConfig::default())?;
-        hub.seed_default()?;
-        let dir = tempfile::tempdir().context("creating a temp dir")?;
-        Ok(Setup { hub, dir })
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("hub-cache")
-    }
-
     fn ep(&self) -> &str {
         self.hub.endpoint()
     }

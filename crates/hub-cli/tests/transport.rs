@@ -4,12 +4,10 @@
 //! on stdout, and each line on stderr.
 #![cfg(unix)]
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use hub_tests::{HubConfig, TestHub};
 
 mod common;
 use common::{ok, stderr, stdout};
@@ -17,23 +15,9 @@ use common::{ok, stderr, stdout};
 const MODEL: &str = "acme/tiny-model";
 
 /// A seeded hub and a fresh `HOME` / `HF_HOME` / cache (no token file) for one test.
-struct Setup {
-    hub: TestHub,
-    dir: tempfile::TempDir,
-}
+type Setup = common::Seeded;
 
 impl Setup {
-    fn start() -> anyhow::Result<Setup> {
-        let hub = TestHub::start(HubConfig::default())?;
-        hub.seed_default()?;
-        let dir = tempfile::tempdir().context("creating a temp dir")?;
-        Ok(Setup { hub, dir })
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("hub-cache")
-    }
-
     /// `hub-cli download ARGS…` against `endpoint`, with this setup's cache.
     fn download_from(&self, endpoint: &str, args: &[&str]) -> Command {
         let mut cmd = common::hub_cli(self.dir.path(), endpoint);

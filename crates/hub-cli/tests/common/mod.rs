@@ -50,3 +50,26 @@ pub(crate) fn ok(out: &Output) -> anyhow::Result<String> {
     }
     Ok(stdout(out))
 }
+
+/// A hub seeded with the default seed, and a fresh folder for `HOME`, `HF_HOME` and the cache
+/// of one test. Each test file adds the methods it needs in its own `impl Seeded`.
+pub(crate) struct Seeded {
+    pub(crate) hub: hub_tests::TestHub,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Seeded {
+    /// Starts the hub and seeds it.
+    pub(crate) fn start() -> anyhow::Result<Seeded> {
+        let hub = hub_tests::TestHub::start(hub_tests::HubConfig::default())?;
+        hub.seed_default()?;
+        let dir =
+            tempfile::tempdir().map_err(|e| anyhow::format_err!("creating a temp dir: {e}"))?;
+        Ok(Seeded { hub, dir })
+    }
+
+    /// The cache folder (`HF_HUB_CACHE`) of this setup.
+    pub(crate) fn cache(&self) -> std::path::PathBuf {
+        self.dir.path().join("hub-cache")
+    }
+}
