@@ -337,10 +337,11 @@ fn hub_requests(hub: &LocalHub) -> anyhow::Result<u64> {
 }
 
 pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
+    // The baseline first: a mistyped path or revision fails before the long build of ours.
+    let baseline = opts.baseline.as_ref().map(baseline_binary).transpose()?;
     let bin = release_binaries()?;
     let hub_cli_bin = bin.join("hub-cli");
     require_command(&hub_cli_bin, "download")?;
-    let baseline = opts.baseline.as_ref().map(baseline_binary).transpose()?;
     if let Some(baseline) = &baseline {
         require_command(&baseline.path, "download")?;
         say(&format!("baseline: {}", baseline.name));
@@ -571,7 +572,6 @@ fn build_baseline(rev: &str) -> anyhow::Result<BaselineBin> {
             anyhow::format_err!("cannot copy {} to {}: {e}", built.display(), binary.display())
         },
     )?;
-    say(&format!("baseline: {}", binary.display()));
     Ok(bin(binary))
 }
 
