@@ -51,7 +51,7 @@ const MEASURE: &str = "__measure";
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("download") => {
-            let extras = Extras { runs: true, ..Extras::NONE };
+            let extras = Extras { runs: true, baseline: true, ..Extras::NONE };
             with_opts(&args[1..], download::HELP, extras, download::run)
         }
         Some("upload") => with_opts(&args[1..], upload::HELP, Extras::NONE, upload::run),
@@ -93,14 +93,16 @@ struct Extras {
     small: bool,
     /// `--runs N` (`bench download`).
     runs: bool,
+    /// `--baseline PATH` and `--baseline-rev REV` (`bench download`).
+    baseline: bool,
 }
 
 impl Extras {
-    const NONE: Extras = Extras { small: false, runs: false };
+    const NONE: Extras = Extras { small: false, runs: false, baseline: false };
 }
 
-/// The options the benchmarks take (`small`: `bench upload-http` only; `runs`: `bench download`
-/// only; the others keep the defaults).
+/// The options the benchmarks take (`small`: `bench upload-http` only; `runs` and `baseline`:
+/// `bench download` only; the others keep the defaults).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Opts {
     size: u64,
@@ -109,12 +111,29 @@ struct Opts {
     small: usize,
     /// The rounds of measurements, at least 1.
     runs: usize,
+    /// Another `hub-cli` measured beside ours, in the same rounds.
+    baseline: Option<Baseline>,
 }
 
-/// `None` when help was asked for. `--small N` and `--runs N` only if `extras` says so.
+/// The `hub-cli` a benchmark compares ours with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Baseline {
+    /// `--baseline PATH`: a binary built already.
+    Binary(PathBuf),
+    /// `--baseline-rev REV`: the git revision to build it from.
+    Rev(String),
+}
+
+/// `None` when help was asked for. `--small N`, `--runs N`, `--baseline PATH` and
+/// `--baseline-rev REV` only if `extras` says so.
 fn parse_args(args: &[String], help: &str, extras: Extras) -> anyhow::Result<Option<Opts>> {
-    let mut opts =
-        Opts { size: DEFAULT_SIZE, keep: false, small: DEFAULT_SMALL_FILES, runs: DEFAULT_RUNS };
+    let mut opts = Opts {
+        size: DEFAULT_SIZE,
+        keep: false,
+        small: DEFAULT_SMALL_FILES,
+        runs: DEFAULT_RUNS,
+        baseline: None,
+    };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -142,6 +161,20 @@ fn parse_args(args: &[String], help: &str, extras: Extras) -> anyhow::Result<Opt
                     text.trim().parse().ok().filter(|&n: &usize| n >= 1).ok_or_else(|| {
                         anyhow::format_err!("--runs {text:?}: expected a number of runs, 1 or more")
                     })?;
+            }
+            "--baseline" | "--baseline-rev" if extras.baseline => {
+                if opts.baseline.is_some() {
+                    anyhow::bail!(
+                        "--baseline and --baseline-rev name one baseline: give one of them, once"
+                    );
+                }
+                let text = value()?;
+                anyhow::ensure!(!text.trim().is_empty(), "{name} needs a value\n\n{help}");
+                opts.baseline = Some(if name == "--baseline" {
+                    Baseline::Binary(PathBuf::from(text))
+                } else {
+                    Baseline::Rev(text.trim().to_owned())
+                });
             }
             _ => anyhow::bail!("unexpected argument '{arg}'\n\n{help}"),
         }
@@ -187,10 +220,13 @@ fn release_binaries() -> anyhow::Result<PathBuf> {
         "--bin",
         "testhub",
     ]))?;
+    Ok(target_root().join("release"))
+}
+
+/// The build's target folder: `target/` at the project root, or `CARGO_TARGET_DIR`.
+fn target_root() -> PathBuf {
     let root = project_root();
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| root.join(d));
-    Ok(target.join("release"))
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| root.join(d))
 }
 
 /// Fails unless `hub-cli` (not yet rebuilt with it, say) has `command`.
@@ -862,11 +898,12 @@ mod tests {
             keep: false,
             small: DEFAULT_SMALL_FILES,
             runs: DEFAULT_RUNS,
+            baseline: None,
         };
         assert_eq!(parse(&[]).unwrap(), Some(default.clone()));
         assert_eq!(
             parse(&["--size", "268435456", "--keep"]).unwrap(),
-            Some(Opts { size: 256 << 20, keep: true, ..default })
+            Some(Opts { size: 256 << 20, keep: true, ..default.clone() })
         );
         assert_eq!(parse(&["--size=1GiB"]).unwrap().unwrap().size, 1 << 30);
         assert_eq!(parse(&["--keep", "--help"]).unwrap(), None);
@@ -901,6 +938,45 @@ mod tests {
         for bad in ["0", "-1", "two", "1.5", ""] {
             let err = runs(&["--runs", bad]).unwrap_err().to_string();
             assert_eq!(err, format!("--runs {bad:?}: expected a number of runs, 1 or more"));
+        }
+        assert!(runs(&["--baseline", "old/hub-cli"]).is_err());
+    }
+
+    #[test]
+    fn parses_a_baseline() {
+        let download = Extras { runs: true, baseline: true, ..Extras::NONE };
+        let parse = |list: &[&str]| parse_args(&args(list), "help", download);
+        let baseline = |list: &[&str]| parse(list).unwrap().unwrap().baseline;
+        assert_eq!(baseline(&[]), None);
+        assert_eq!(
+            baseline(&["--baseline", "old/hub-cli", "--runs", "1"]),
+            Some(Baseline::Binary(PathBuf::from("old/hub-cli")))
+        );
+        assert_eq!(
+            baseline(&["--baseline=/tmp/hub-cli"]),
+            Some(Baseline::Binary(PathBuf::from("/tmp/hub-cli")))
+        );
+        assert_eq!(baseline(&["--baseline-rev", "d8853a6"]), Some(Baseline::Rev("d8853a6".into())));
+        assert_eq!(baseline(&["--baseline-rev=main~2"]), Some(Baseline::Rev("main~2".into())));
+        for list in
+            [&["--baseline"][..], &["--baseline-rev"], &["--baseline-rev="], &["--baseline", " "]]
+        {
+            let err = parse(list).unwrap_err().to_string();
+            assert!(err.contains("needs a value"), "{list:?}: {err}");
+        }
+        for list in [
+            &["--baseline", "a", "--baseline-rev", "b"][..],
+            &["--baseline-rev", "a", "--baseline-rev", "b"],
+            &["--baseline", "a", "--baseline", "b"],
+        ] {
+            let err = parse(list).unwrap_err().to_string();
+            assert!(err.contains("give one of them, once"), "{list:?}: {err}");
+        }
+        // Only bench download takes one.
+        let upload_http = Extras { small: true, ..Extras::NONE };
+        for extras in [Extras::NONE, upload_http] {
+            let err = parse_args(&args(&["--baseline-rev", "HEAD"]), "help", extras).unwrap_err();
+            assert!(err.to_string().starts_with("unexpected argument '--baseline-rev'"), "{err}");
         }
     }
 

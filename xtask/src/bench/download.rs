@@ -1,25 +1,39 @@
 //! `cargo xtask bench download`: how fast `hub-cli download` fetches a large LFS file from the
-//! local Hub, against `curl` and `openssl dgst -sha256` on the same bytes, measured in one run.
+//! local Hub, against `curl` and `openssl dgst -sha256` on the same bytes, measured in one run;
+//! with a baseline, also against another `hub-cli` (a build of an older commit), so that one run
+//! shows ours before and after a change.
 //!
 //! One run of a transfer is noisy on a small VM (the same command varies by up to 2x), so the
 //! transfers are measured in `--runs` interleaved rounds (curl, sha256, verified, unverified),
 //! and every row of the table, and the targets, take the median time of its runs (with the
 //! largest peak RSS and the most CPU others used during any of them). The cached lookups run
 //! once, after the rounds, on the last round's verified download.
+//!
+//! The baseline is `--baseline PATH`, a `hub-cli` binary, or `--baseline-rev REV`, built here:
+//! `git worktree add --detach` of that commit under `target/tmp/`, `cargo build --release -p
+//! hub-cli --target-dir target/bench-baseline` in it, then the worktree is removed; the binary
+//! is kept as `target/bench-baseline/hub-cli-<commit>`, which a later run at the same commit
+//! reuses. In every round the baseline's verified and unverified downloads run beside ours, each
+//! into a fresh cache as ours: ours first in odd rounds, the baseline's first in even ones, so
+//! that neither always runs into the memory the other just gave back. Its rows are in the table,
+//! and the targets add the time ratios ours / baseline: ours more than 10 % slower is MISSED
+//! (like every target, informational: it does not fail the command).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use super::{
-    Check, CpuMeter, Measured, Opts, Row, Scratch, busy_note, format_mib, measured, mib_per_sec,
-    release_binaries, require_command, results_with_note, rss_check, speed_check, sync,
+    Baseline, Check, CpuMeter, Measured, Opts, Row, Scratch, busy_note, format_mib, measured,
+    mib_per_sec, release_binaries, require_command, results_with_note, rss_check, speed_check,
+    sync, target_root,
 };
 use crate::demo::{LocalHub, start_hub};
-use crate::util::{describe, exec, openssl_digest, output, say, step};
+use crate::util::{cargo, describe, exec, openssl_digest, output, project_root, say, shout, step};
 
 pub(super) const HELP: &str = "\
-cargo xtask bench download [--size BYTES] [--runs N] [--keep]
+cargo xtask bench download [--size BYTES] [--runs N] [--baseline PATH | --baseline-rev REV]
+                           [--keep]
 
 Builds hub-cli and the local Hub (testhub) in release mode, starts the Hub on loopback with a
 large LFS file (bench/large-model, model.bin) and measures, in the same run, N rounds of:
@@ -41,11 +55,23 @@ internet.
 Run it on an idle machine: it measures the CPU other processes (builds, test suites) use
 during each measurement and flags the figures they may have skewed with (!).
 
+With a baseline (another hub-cli, built from an older commit: ours before a change), every
+round also measures the baseline's verified and unverified downloads, each into a fresh cache
+as ours, ours first in odd rounds and the baseline first in even ones. The table gets the rows
+`baseline verified` and `baseline unverified` (with their peak RSS), and the targets the time
+ratios ours / baseline: ours more than 10 % slower than the baseline is MISSED.
+
 Options:
-  --size BYTES  size of the file: bytes, or with KiB/MiB/GiB (default 2GiB)
-  --runs N      rounds of the transfers, 1 or more (default 3): a single run of the same
-                command varies by up to 2x on a small VM
-  --keep        keep the scratch directory (Hub root, caches) instead of deleting it
+  --size BYTES        size of the file: bytes, or with KiB/MiB/GiB (default 2GiB)
+  --runs N            rounds of the transfers, 1 or more (default 3): a single run of the
+                      same command varies by up to 2x on a small VM
+  --baseline PATH     the hub-cli binary to measure beside ours (an older build of it)
+  --baseline-rev REV  build the baseline from git revision REV: a detached `git worktree add`
+                      under target/tmp/, `cargo build --release -p hub-cli --target-dir
+                      target/bench-baseline` in it, then the worktree is removed. The binary
+                      is kept as target/bench-baseline/hub-cli-<commit> and reused by later
+                      runs at that commit (delete it to build again). A few minutes of CPU.
+  --keep              keep the scratch directory (Hub root, caches) instead of deleting it
 ";
 
 const REPO_ID: &str = "bench/large-model";
@@ -56,6 +82,8 @@ const LOOKUP_RUNS: usize = 10;
 const VERIFIED_VS_SHA256: f64 = 0.9;
 const UNVERIFIED_VS_CURL: f64 = 1.4;
 const MAX_LOOKUP_MS: f64 = 5.0;
+/// Ours may take at most this times the baseline's time (10 % slower) before it is a regression.
+const MAX_VS_BASELINE: f64 = 1.1;
 
 /// A run timed here (curl, openssl): its wall time and the CPU others used meanwhile.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,12 +102,21 @@ struct Download {
     others: f64,
 }
 
-/// One round of the transfers, in the order they run. [`summary`] gives one of the same shape
-/// for all the rounds.
+/// One round of the transfers, in the order they run (but for the baseline's, each beside ours).
+/// [`summary`] gives one of the same shape for all the rounds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Round {
     curl: Timed,
     sha256: Timed,
+    verified: Download,
+    unverified: Download,
+    /// The baseline's downloads, when there is one.
+    baseline: Option<Downloads>,
+}
+
+/// The verified and the unverified download of one `hub-cli`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Downloads {
     verified: Download,
     unverified: Download,
 }
@@ -101,6 +138,8 @@ struct Figures {
     size: u64,
     /// At least one.
     rounds: Vec<Round>,
+    /// How the report names the baseline, when there is one (then every round has its figures).
+    baseline: Option<String>,
     lookup_offline: Lookup,
     lookup_pinned: Lookup,
     lookup_runs: usize,
@@ -119,19 +158,23 @@ fn summary(rounds: &[Round]) -> Round {
             others: most(runs.iter().map(|t| t.others).collect()),
         }
     };
-    let download = |pick: fn(&Round) -> Download| {
-        let runs: Vec<Download> = rounds.iter().map(pick).collect();
-        Download {
-            secs: median(runs.iter().map(|d| d.secs).collect()),
-            max_rss_bytes: runs.iter().map(|d| d.max_rss_bytes).max().unwrap_or(0),
-            others: most(runs.iter().map(|d| d.others).collect()),
-        }
+    let downloads = |runs: Vec<Download>| Download {
+        secs: median(runs.iter().map(|d| d.secs).collect()),
+        max_rss_bytes: runs.iter().map(|d| d.max_rss_bytes).max().unwrap_or(0),
+        others: most(runs.iter().map(|d| d.others).collect()),
     };
+    let download = |pick: fn(&Round) -> Download| downloads(rounds.iter().map(pick).collect());
+    // The baseline's, only when every round has them.
+    let baseline: Option<Vec<Downloads>> = rounds.iter().map(|r| r.baseline).collect();
     Round {
         curl: timed(|r| r.curl),
         sha256: timed(|r| r.sha256),
         verified: download(|r| r.verified),
         unverified: download(|r| r.unverified),
+        baseline: baseline.filter(|b| !b.is_empty()).map(|b| Downloads {
+            verified: downloads(b.iter().map(|d| d.verified).collect()),
+            unverified: downloads(b.iter().map(|d| d.unverified).collect()),
+        }),
     }
 }
 
@@ -169,7 +212,22 @@ fn checks(f: &Figures) -> Vec<Check> {
         required: "0".to_owned(),
         ok: f.lookup_requests == 0,
     });
+    if let Some(baseline) = all.baseline {
+        out.push(vs_baseline("verified", all.verified, baseline.verified));
+        out.push(vs_baseline("unverified", all.unverified, baseline.unverified));
+    }
     out
+}
+
+/// Our time over the baseline's for the `what` downloads: a regression above `MAX_VS_BASELINE`.
+fn vs_baseline(what: &str, ours: Download, baseline: Download) -> Check {
+    let ratio = ours.secs / baseline.secs;
+    Check {
+        what: format!("{what} ours/baseline (time)"),
+        measured: format!("{ratio:.2}x"),
+        required: format!("<= {MAX_VS_BASELINE:.2}x"),
+        ok: ratio <= MAX_VS_BASELINE,
+    }
 }
 
 fn report(f: &Figures) -> String {
@@ -185,15 +243,23 @@ fn report(f: &Figures) -> String {
         peak_rss: String::new(),
         others: l.others,
     };
-    let rows = [
+    let mut rows = vec![
         transfer("curl, one stream", all.curl.secs, None, all.curl.others),
         transfer("sha256 (openssl dgst, page cache)", all.sha256.secs, None, all.sha256.others),
         download("hub-cli download, verified", all.verified),
         download("hub-cli download, unverified", all.unverified),
-        lookup("cached lookup, offline", f.lookup_offline),
-        lookup("cached lookup, pinned commit", f.lookup_pinned),
     ];
-    results_with_note(f.size, &rows, &rounds_note(f.rounds.len()), &checks(f))
+    let mut note = rounds_note(f.rounds.len());
+    if let (Some(name), Some(baseline)) = (&f.baseline, all.baseline) {
+        rows.push(download("baseline verified", baseline.verified));
+        rows.push(download("baseline unverified", baseline.unverified));
+        note.push_str(&format!(
+            "baseline: {name}, beside ours in every round (ours first in odd rounds)\n"
+        ));
+    }
+    rows.push(lookup("cached lookup, offline", f.lookup_offline));
+    rows.push(lookup("cached lookup, pinned commit", f.lookup_pinned));
+    results_with_note(f.size, &rows, &note, &checks(f))
 }
 
 /// How to read the transfers' rows of `runs` rounds.
@@ -271,9 +337,15 @@ fn hub_requests(hub: &LocalHub) -> anyhow::Result<u64> {
 }
 
 pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
+    // The baseline first: a mistyped path or revision fails before the long build of ours.
+    let baseline = opts.baseline.as_ref().map(baseline_binary).transpose()?;
     let bin = release_binaries()?;
     let hub_cli_bin = bin.join("hub-cli");
     require_command(&hub_cli_bin, "download")?;
+    if let Some(baseline) = &baseline {
+        require_command(&baseline.path, "download")?;
+        say(&format!("baseline: {}", baseline.name));
+    }
 
     let scratch = Scratch::create("download", opts.keep)?;
     std::fs::create_dir_all(scratch.path.join("home"))?;
@@ -295,8 +367,9 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     say(&format!("sha256 {}  commit {}\nCDN URL {cdn_url}", file.sha256, file.commit));
 
     let pid = hub.pid();
-    let hub_cli = |cache: &Path, extra: &[&str]| {
-        let mut cmd = Command::new(&hub_cli_bin);
+    // A download by the `hub-cli` at `program` into `cache`.
+    let download_cmd = |program: &Path, cache: &Path, extra: &[&str]| {
+        let mut cmd = Command::new(program);
         cmd.args(["download", REPO_ID, FILE, "--quiet", "--cache-dir"])
             .arg(cache)
             .args(extra)
@@ -315,13 +388,10 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
         }
         cmd
     };
+    let hub_cli = |cache: &Path, extra: &[&str]| download_cmd(&hub_cli_bin, cache, extra);
     let curl_file = scratch.path.join("curl.bin");
     let mut curl = Command::new("curl");
     curl.args(["-sSf", "--noproxy", "*", "-o"]).arg(&curl_file).arg(&cdn_url);
-    let verified_cache = scratch.path.join("cache-verified");
-    let unverified_cache = scratch.path.join("cache-unverified");
-    let mut unverified = hub_cli(&unverified_cache, &[]);
-    unverified.env("HF_HUB_DISABLE_DOWNLOAD_VERIFICATION", "1");
 
     step("curl, one stream: an untimed warm-up run");
     // The warm-up puts every run on the same footing: on a VM, memory the guest never touched
@@ -349,21 +419,47 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
         let sha256 = measured_sha256(&curl_file, &file.sha256, pid)?;
         std::fs::remove_file(&curl_file)?;
 
-        step(&format!("{of}: hub-cli download, verified"));
-        let (verified, path) = measured_download(&hub_cli(&verified_cache, &[]), file.size, pid)?;
-        if round == opts.runs {
-            // The lookups run here, so the cache is gone before the unverified download, which
-            // then writes into the memory it gave back, as every other run does.
-            lookups = Some(cached_lookups(&hub, &hub_cli, &verified_cache, &path, &file.commit)?);
+        // Ours and the baseline's, verified then unverified, each into a fresh cache.
+        let mut ours = [None, None];
+        let mut theirs = [None, None];
+        for (at, verified) in [true, false].into_iter().enumerate() {
+            let (kind, name) = if verified {
+                ("verified", "verified")
+            } else {
+                ("unverified (HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1)", "unverified")
+            };
+            for &side in sides(round, baseline.is_some()) {
+                let (program, label) = match (side, &baseline) {
+                    (Side::Baseline, Some(baseline)) => (baseline.path.as_path(), "baseline"),
+                    _ => (hub_cli_bin.as_path(), "hub-cli"),
+                };
+                step(&format!("{of}: {label} download, {kind}"));
+                let cache = scratch.path.join(format!("cache-{label}-{name}"));
+                let mut cmd = download_cmd(program, &cache, &[]);
+                if !verified {
+                    cmd.env("HF_HUB_DISABLE_DOWNLOAD_VERIFICATION", "1");
+                }
+                let (run, path) = measured_download(&cmd, file.size, pid)?;
+                if verified && side == Side::Ours && round == opts.runs {
+                    // The lookups run here, so the cache is gone before the unverified download,
+                    // which then writes into the memory it gave back, as every other run does.
+                    lookups = Some(cached_lookups(&hub, &hub_cli, &cache, &path, &file.commit)?);
+                }
+                std::fs::remove_dir_all(&cache)?;
+                match side {
+                    Side::Ours => ours[at] = Some(run),
+                    Side::Baseline => theirs[at] = Some(run),
+                }
+            }
         }
-        std::fs::remove_dir_all(&verified_cache)?;
-
-        step(&format!(
-            "{of}: hub-cli download, unverified (HF_HUB_DISABLE_DOWNLOAD_VERIFICATION=1)"
-        ));
-        let (unverified, _) = measured_download(&unverified, file.size, pid)?;
-        std::fs::remove_dir_all(&unverified_cache)?;
-        rounds.push(Round { curl: curl_run, sha256, verified, unverified });
+        let [Some(verified), Some(unverified)] = ours else {
+            anyhow::bail!("{of}: hub-cli's downloads did not all run");
+        };
+        let baseline = match theirs {
+            [Some(verified), Some(unverified)] => Some(Downloads { verified, unverified }),
+            _ => None,
+        };
+        rounds.push(Round { curl: curl_run, sha256, verified, unverified, baseline });
     }
     let (lookup_offline, lookup_pinned, lookup_requests) =
         lookups.ok_or_else(|| anyhow::format_err!("no round ran the cached lookups"))?;
@@ -372,6 +468,7 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     let figures = Figures {
         size: file.size,
         rounds,
+        baseline: baseline.map(|b| b.name),
         lookup_offline,
         lookup_pinned,
         lookup_runs: LOOKUP_RUNS,
@@ -380,6 +477,131 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     step("results");
     say(&report(&figures));
     Ok(())
+}
+
+/// Whose download runs: ours, or the baseline's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Ours,
+    Baseline,
+}
+
+/// The downloads of each kind in round `round` (from 1), in the order they run: ours alone, or
+/// with a baseline, ours first in odd rounds and the baseline's first in even ones.
+fn sides(round: usize, with_baseline: bool) -> &'static [Side] {
+    match (with_baseline, round % 2) {
+        (false, _) => &[Side::Ours],
+        (true, 1) => &[Side::Ours, Side::Baseline],
+        (true, _) => &[Side::Baseline, Side::Ours],
+    }
+}
+
+/// The baseline's `hub-cli`, and how the report names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BaselineBin {
+    path: PathBuf,
+    name: String,
+}
+
+/// The binary `--baseline` names, or the one `--baseline-rev` builds.
+fn baseline_binary(baseline: &Baseline) -> anyhow::Result<BaselineBin> {
+    match baseline {
+        Baseline::Binary(path) => {
+            let path = std::path::absolute(path)
+                .map_err(|e| anyhow::format_err!("--baseline {}: {e}", path.display()))?;
+            anyhow::ensure!(
+                path.is_file(),
+                "--baseline {}: no such file; give a hub-cli binary, or --baseline-rev REV to \
+                 build one",
+                path.display()
+            );
+            Ok(BaselineBin { name: path.display().to_string(), path })
+        }
+        Baseline::Rev(rev) => build_baseline(rev),
+    }
+}
+
+/// Builds `hub-cli` at git revision `rev` in release mode, in a worktree of its own, into
+/// `target/bench-baseline/`; keeps the binary as `hub-cli-<commit>` there, and reuses it when
+/// it is there already.
+fn build_baseline(rev: &str) -> anyhow::Result<BaselineBin> {
+    let root = project_root();
+    let mut parse = Command::new("git");
+    parse.current_dir(&root).args(["rev-parse", "--verify", "--quiet", "--end-of-options"]);
+    parse.arg(format!("{rev}^{{commit}}"));
+    let commit = output(&mut parse)
+        .map_err(|_| {
+            anyhow::format_err!("--baseline-rev {rev:?}: not a commit of this repository")
+        })?
+        .trim()
+        .to_owned();
+    let short = commit.get(..12).unwrap_or(&commit);
+    let out = target_root().join("bench-baseline");
+    let binary = out.join(format!("hub-cli-{short}{}", std::env::consts::EXE_SUFFIX));
+    let bin =
+        |path: PathBuf| BaselineBin { name: format!("{rev} ({short}), {}", path.display()), path };
+    if binary.is_file() {
+        say(&format!(
+            "baseline: reusing {}, built at {commit} (delete it to build it again)",
+            binary.display()
+        ));
+        return Ok(bin(binary));
+    }
+    step(&format!("build the baseline: hub-cli at {rev} ({short}), release"));
+    let tmp = target_root().join("tmp");
+    std::fs::create_dir_all(&tmp)
+        .map_err(|e| anyhow::format_err!("cannot create {}: {e}", tmp.display()))?;
+    let worktree = Worktree::add(
+        &root,
+        &tmp.join(format!("bench-baseline-{short}-{}", std::process::id())),
+        &commit,
+    )?;
+    exec(
+        cargo()
+            .current_dir(&worktree.path)
+            .args(["build", "--release", "-p", "hub-cli", "--target-dir"])
+            .arg(&out),
+    )?;
+    drop(worktree);
+    let built = out.join("release").join(format!("hub-cli{}", std::env::consts::EXE_SUFFIX));
+    // Copied under a temp name, then renamed: a binary at the final name is always whole.
+    let partial = out.join(format!(".hub-cli-{short}.{}.tmp", std::process::id()));
+    std::fs::copy(&built, &partial).and_then(|_| std::fs::rename(&partial, &binary)).map_err(
+        |e| {
+            let _ = std::fs::remove_file(&partial);
+            anyhow::format_err!("cannot copy {} to {}: {e}", built.display(), binary.display())
+        },
+    )?;
+    Ok(bin(binary))
+}
+
+/// A detached git worktree, removed when dropped.
+struct Worktree {
+    /// The repository it belongs to (a worktree of it).
+    repo: PathBuf,
+    path: PathBuf,
+}
+
+impl Worktree {
+    fn add(repo: &Path, path: &Path, commit: &str) -> anyhow::Result<Worktree> {
+        let mut add = Command::new("git");
+        add.current_dir(repo).args(["worktree", "add", "--detach"]).arg(path).arg(commit);
+        exec(&mut add)?;
+        Ok(Worktree { repo: repo.to_owned(), path: path.to_owned() })
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        let mut remove = Command::new("git");
+        remove.current_dir(&self.repo).args(["worktree", "remove", "--force"]).arg(&self.path);
+        if let Err(err) = exec(&mut remove) {
+            shout(&format!(
+                "cannot remove the worktree {} ({err}): run `git worktree remove --force {0}`",
+                self.path.display()
+            ));
+        }
+    }
 }
 
 /// Times `openssl dgst -sha256` of `path`, read once before so that it comes from the page
@@ -490,10 +712,16 @@ mod tests {
     /// 0.7 s, each from a different round; the largest peak RSS and others' CPU are from yet
     /// others.
     fn figures() -> Figures {
-        let round =
-            |curl, sha256, verified, unverified| Round { curl, sha256, verified, unverified };
+        let round = |curl, sha256, verified, unverified| Round {
+            curl,
+            sha256,
+            verified,
+            unverified,
+            baseline: None,
+        };
         Figures {
             size: 1 << 30,
+            baseline: None,
             rounds: vec![
                 round(
                     timed(1.0, 0.0),
@@ -644,6 +872,139 @@ mod tests {
         assert_eq!(busy_note(35.0), " (other processes used 35% of the CPU meanwhile: unreliable)");
         assert_eq!(busy_note(9.9), "");
         assert_eq!(busy_note(f64::NAN), "");
+    }
+
+    /// [`figures`] with a baseline: its verified medians 0.4 s (ours 0.5 s: 1.25x, a regression)
+    /// and its unverified 0.7 s (ours 0.7 s: 1.00x); its peak RSS is the largest of its rounds.
+    fn with_baseline() -> Figures {
+        let mut f = figures();
+        let theirs = [(0.4, 0.9), (0.3, 0.7), (0.45, 0.6)];
+        for (at, (round, (verified, unverified))) in f.rounds.iter_mut().zip(theirs).enumerate() {
+            round.baseline = Some(Downloads {
+                verified: download(verified, (40 + at as u64) << 20, 0.0),
+                unverified: download(unverified, 30 << 20, if at == 2 { 12.0 } else { 0.0 }),
+            });
+        }
+        f.baseline =
+            Some("d8853a6 (d8853a6aaaaa), target/bench-baseline/hub-cli-d8853a6aaaaa".into());
+        f
+    }
+
+    #[test]
+    fn summarises_the_baseline() {
+        let all = summary(&with_baseline().rounds).baseline.unwrap();
+        assert_eq!(all.verified, download(0.4, 42 << 20, 0.0));
+        assert_eq!(all.unverified, download(0.7, 30 << 20, 12.0));
+        // A baseline missing from one round (it never is): none at all rather than a median
+        // of fewer runs than ours.
+        let mut f = with_baseline();
+        f.rounds[1].baseline = None;
+        assert_eq!(summary(&f.rounds).baseline, None);
+        assert_eq!(summary(&figures().rounds).baseline, None);
+    }
+
+    #[test]
+    fn compares_ours_with_the_baseline() {
+        let got: Vec<(String, String, String, bool)> = checks(&with_baseline())
+            .into_iter()
+            .map(|c| (c.what, c.measured, c.required, c.ok))
+            .collect();
+        // Ours first, as without a baseline, then the two ratios.
+        let plain = checks(&figures());
+        assert_eq!(got.len(), plain.len() + 2);
+        for (with, without) in got.iter().zip(&plain) {
+            assert_eq!(with.0, without.what);
+        }
+        let ratio = |what: &str, measured: &str, ok| {
+            (what.to_owned(), measured.to_owned(), "<= 1.10x".to_owned(), ok)
+        };
+        assert_eq!(
+            got[plain.len()..],
+            [
+                ratio("verified ours/baseline (time)", "1.25x", false),
+                ratio("unverified ours/baseline (time)", "1.00x", true),
+            ]
+        );
+        // 10 % slower is still no regression; more is.
+        let at = |ours: f64| vs_baseline("verified", download(ours, 0, 0.0), download(1.0, 0, 0.0));
+        assert!(at(1.1).ok);
+        assert!(!at(1.1001).ok);
+        assert!(at(0.5).ok);
+        assert_eq!(at(0.5).measured, "0.50x");
+    }
+
+    #[test]
+    fn reports_the_baseline() {
+        let text = report(&with_baseline());
+        let lines: Vec<&str> = text.lines().collect();
+        let at = |start: &str| {
+            lines
+                .iter()
+                .position(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("{start}: {text}"))
+        };
+        let words = |start: &str| lines[at(start)].split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(words("baseline verified"), "baseline verified 0.400 s 2560 MiB/s 42.0 MiB 0%");
+        assert_eq!(
+            words("baseline unverified"),
+            "baseline unverified 0.700 s 1463 MiB/s 30.0 MiB 12% (!)"
+        );
+        // Right under ours, before the lookups.
+        assert_eq!(at("baseline verified"), at("hub-cli download, unverified") + 1);
+        assert_eq!(at("baseline unverified"), at("baseline verified") + 1);
+        assert_eq!(at("cached lookup, offline"), at("baseline unverified") + 1);
+        assert_eq!(
+            lines[at("transfers:") + 1],
+            "baseline: d8853a6 (d8853a6aaaaa), target/bench-baseline/hub-cli-d8853a6aaaaa, beside \
+             ours in every round (ours first in odd rounds)"
+        );
+        assert!(text.contains("(!) other processes used 10%"), "{text}");
+        assert_eq!(
+            words("verified ours/baseline"),
+            "verified ours/baseline (time) 1.25x <= 1.10x MISSED"
+        );
+        assert_eq!(
+            words("unverified ours/baseline"),
+            "unverified ours/baseline (time) 1.00x <= 1.10x ok"
+        );
+        let speed_end = |l: &str| l.find("MiB/s").unwrap() + "MiB/s".len();
+        assert_eq!(speed_end(lines[at("baseline verified")]), speed_end(lines[at("curl, one")]));
+        // Without one: no row, no note, no ratio.
+        let text = report(&figures());
+        assert!(!text.contains("baseline"), "{text}");
+    }
+
+    #[test]
+    fn alternates_who_goes_first() {
+        assert_eq!(sides(1, false), [Side::Ours]);
+        assert_eq!(sides(2, false), [Side::Ours]);
+        assert_eq!(sides(1, true), [Side::Ours, Side::Baseline]);
+        assert_eq!(sides(2, true), [Side::Baseline, Side::Ours]);
+        assert_eq!(sides(3, true), [Side::Ours, Side::Baseline]);
+    }
+
+    #[test]
+    fn a_baseline_must_exist() {
+        let missing = std::env::temp_dir().join(format!("no-hub-cli-{}", std::process::id()));
+        let err = baseline_binary(&Baseline::Binary(missing.clone())).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "--baseline {}: no such file; give a hub-cli binary, or --baseline-rev REV to \
+                 build one",
+                missing.display()
+            )
+        );
+        // A relative path is named in full, as it is run.
+        let here = std::env::current_dir().unwrap();
+        let found = baseline_binary(&Baseline::Binary("Cargo.toml".into())).unwrap();
+        assert_eq!(found.path, here.join("Cargo.toml"));
+        assert_eq!(found.name, here.join("Cargo.toml").display().to_string());
+        // A revision that is no commit fails before anything is built, even one like an option.
+        for rev in ["no-such-branch-for-the-bench", "--help", "HEAD:Cargo.toml"] {
+            let err = baseline_binary(&Baseline::Rev(rev.to_owned())).unwrap_err().to_string();
+            assert_eq!(err, format!("--baseline-rev {rev:?}: not a commit of this repository"));
+        }
     }
 
     #[test]
