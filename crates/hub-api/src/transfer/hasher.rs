@@ -45,6 +45,8 @@ pub(crate) struct Pace {
 /// read on while it is busy.
 pub(crate) const WINDOW: u64 = 16 << 20;
 const READ_BUFFER: usize = 1 << 20;
+/// How long the hasher waits for bytes before it lets fetchers read on beyond its window.
+const STARVED_AFTER: Duration = Duration::from_millis(5);
 /// How often what is on disk is recorded for a later process.
 const RECORD_EVERY: Duration = Duration::from_millis(500);
 
@@ -97,13 +99,20 @@ pub(crate) fn run(job: HashJob) -> Result<Hashed, Error> {
             Ok(event) => Some(event),
             Err(mpsc::error::TryRecvError::Disconnected) => None,
             Err(mpsc::error::TryRecvError::Empty) => {
-                pace.send_if_modified(|p| !std::mem::replace(&mut p.waiting, true));
-                match runtime
-                    .block_on(async { tokio::time::timeout(RECORD_EVERY, events.recv()).await })
-                {
+                // On a link faster than hashing the next bytes are a moment away: fetchers stay
+                // held back. Only a longer wait shows the network is the slower side.
+                let mut wait =
+                    |d| runtime.block_on(async { tokio::time::timeout(d, events.recv()).await });
+                match wait(STARVED_AFTER) {
                     Ok(event) => event,
-                    // Nothing for a while: record what arrived last, then wait again.
-                    Err(_) => continue,
+                    Err(_) => {
+                        pace.send_if_modified(|p| !std::mem::replace(&mut p.waiting, true));
+                        match wait(RECORD_EVERY) {
+                            Ok(event) => event,
+                            // Nothing for a while: record what arrived last, then wait again.
+                            Err(_) => continue,
+                        }
+                    }
                 }
             }
         };
