@@ -1,5 +1,5 @@
 //! The fetchers: each takes the next span of the plan, asks for it with a `Range`, writes what
-//! arrives at its offsets (on a blocking thread), hands it to the hasher, and on a failure asks
+//! arrives at its offsets, hands it to the hasher, and on a failure asks
 //! again for what is still missing of the span: after a backoff for a transient failure, with a
 //! fresh location for a refused signed URL, on a new connection for a stalled one. This is the
 //! one layer that retries ranges: its requests are sent with [`Retry::Never`].
@@ -280,8 +280,14 @@ impl Fetcher {
             if batched >= WRITE_BUFFER as u64 || past_end || *at + batched == end {
                 self.flush(&mut batch, &mut batched, at).await?;
             }
-            if past_end || *at == end {
+            if past_end {
                 // Anything more the server sends is not ours: the connection goes with it.
+                return Ok(());
+            }
+            if *at == end {
+                // The end of the body, read so the connection goes back to the pool (it comes
+                // at once after the last byte); anything else and the connection goes.
+                let _ = tokio::time::timeout(Duration::from_millis(20), body.frame()).await;
                 return Ok(());
             }
             if window.0.elapsed() >= stall {
@@ -318,7 +324,7 @@ impl Fetcher {
         }
     }
 
-    /// Writes the batch at `*at` on a blocking thread, then tells the hasher.
+    /// Writes the batch at `*at`, then tells the hasher.
     async fn flush(
         &mut self,
         batch: &mut Vec<Bytes>,
@@ -333,19 +339,18 @@ impl Fetcher {
         let data = std::mem::take(batch);
         *batched = 0;
         let writer = Arc::clone(&job.writer);
-        let data = tokio::task::spawn_blocking(move || -> Result<Vec<Bytes>, Error> {
+        let write = move || -> Result<Vec<Bytes>, Error> {
             let mut o = offset;
             for bytes in &data {
                 writer.write_at(o, bytes)?;
                 o += bytes.len() as u64;
             }
             Ok(data)
-        })
-        .await
-        .map_err(|e| Error::Protocol {
-            url: job.source_url(),
-            reason: format!("write task: {e}"),
-        })??;
+        };
+        // A positional write into the page cache, on this worker: handing it to the blocking
+        // pool cost 7 % of an unverified download's time (1 GiB on loopback: 0.465 s against
+        // 0.437 s), `block_in_place` 30 %. Reads (the hasher) and the commit are off the workers.
+        let data = write()?;
         *at += len;
         job.written.fetch_add(len, Ordering::Relaxed);
         job.progress.advance(&job.name, len);

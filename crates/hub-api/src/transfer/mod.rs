@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! plan (pure)    on disk (adopted) ∪ spans to fetch = [0, size), each byte in exactly one
-//! fetchers (N)   span by span: Range GET → write at offset (blocking thread) → Written event
+//! fetchers (N)   span by span: Range GET → write at offset → Written event
 //!                retries, fresh signed URLs and the stall watchdog live here, nowhere else
 //! hasher (1)     events through a bounded channel; hashes [0, size) in order, once: from the
 //!                bytes handed over when near, else read back; records what is on disk;
