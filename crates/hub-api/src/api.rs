@@ -646,7 +646,7 @@ impl HubClient {
 }
 
 /// The `rel="next"` URL of a `Link` header.
-fn next_link(base: &str, header: Option<&HeaderValue>) -> Option<String> {
+pub(crate) fn next_link(base: &str, header: Option<&HeaderValue>) -> Option<String> {
     let value = header?.to_str().ok()?;
     value.split(',').find_map(|link| {
         let (target, params) = link.split_once(';')?;
@@ -655,7 +655,9 @@ fn next_link(base: &str, header: Option<&HeaderValue>) -> Option<String> {
             p == "rel=\"next\"" || p == "rel=next"
         });
         let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        is_next.then(|| join_url(base, target))
+        // A header may hold tabs; a URL may not, and a browser drops them (WHATWG URL).
+        let target: String = target.chars().filter(|&c| c != '\t').collect();
+        is_next.then(|| join_url(base, target.trim()))
     })
 }
 
