@@ -65,6 +65,7 @@ mod config;
 mod download;
 mod error;
 mod hash;
+pub mod headers;
 pub mod login;
 mod metadata;
 mod patterns;
