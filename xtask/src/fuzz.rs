@@ -30,9 +30,10 @@ crates/hub-fuzz/tests/corpora.rs.
 
 Options:
   --time SECONDS  how long each target runs (default 60)
-  --merge         then minimise each committed corpus with what was found (libFuzzer
-                  -merge=1): the hand-written seed-* and the crash-* files stay, the others are
-                  replaced by the smallest set with the same coverage
+  --merge         then minimise each committed corpus with what was found: the hand-written
+                  seed-* and the crash-* files stay, the others are replaced by a small set
+                  that reaches every edge reached (libFuzzer -set_cover_merge=1
+                  -use_counters=0), so the corpora stay a few hundred small files
 ";
 
 const DEFAULT_SECONDS: u64 = 60;
@@ -237,8 +238,9 @@ fn figures(target: &str, log: &str, crash: Option<String>) -> Figures {
     }
 }
 
-/// Replaces the generated files of `fuzz/corpus/TARGET/` by libFuzzer's minimal merge of it
-/// with the working corpus; `seed-*` and `crash-*` stay as they are.
+/// Replaces the generated files of `fuzz/corpus/TARGET/` by a set cover of the edges it and the
+/// working corpus reach (hit counts aside, or the set is thousands of files); `seed-*` and
+/// `crash-*` stay as they are.
 fn merge_corpus(toolchain: &str, fuzz_dir: &Path, work: &Path, target: &str) -> anyhow::Result<()> {
     let committed = fuzz_dir.join("corpus").join(target);
     let merged = work.join("merged").join(target);
@@ -252,7 +254,7 @@ fn merge_corpus(toolchain: &str, fuzz_dir: &Path, work: &Path, target: &str) -> 
             .arg(&merged)
             .arg(&committed)
             .arg(work.join("corpus").join(target))
-            .args(["--", "-merge=1"]),
+            .args(["--", "-set_cover_merge=1", "-use_counters=0"]),
     )?;
     let kept = |name: &str| name.starts_with("seed-") || name.starts_with("crash-");
     let mut known = HashSet::new();
