@@ -655,9 +655,7 @@ pub(crate) fn next_link(base: &str, header: Option<&HeaderValue>) -> Option<Stri
             p == "rel=\"next\"" || p == "rel=next"
         });
         let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        // A header may hold tabs; a URL may not, and a browser drops them (WHATWG URL).
-        let target: String = target.chars().filter(|&c| c != '\t').collect();
-        is_next.then(|| join_url(base, target.trim()))
+        is_next.then(|| join_url(base, target))
     })
 }
 

@@ -28,14 +28,13 @@ fn link(base: &str, value: &[u8]) {
     let raw = String::from_utf8_lossy(value);
     assert!(next.contains("://"), "{raw:?} on {base:?} gave {next:?}: not absolute");
     // Only a link that names a host (`scheme://host/…` or `//host/…`) may leave the page's
-    // origin: a relative one stays where the token may be sent.
+    // origin: a relative one stays where the token may be sent. A tab inside the brackets
+    // (which a header may hold) stays too: dropped, as a browser does, `/\t/x` would become
+    // the host `x`; kept, the next request fails on the malformed URL and says so.
     if let Some(origin) = Origin::parse(base)
         && !raw.contains("//")
     {
         assert_eq!(Origin::parse(&next), Some(origin), "{raw:?} on {base:?} gave {next:?}");
-    }
-    if !base.chars().any(char::is_control) {
-        assert!(!next.chars().any(char::is_control), "{next:?}");
     }
 }
 

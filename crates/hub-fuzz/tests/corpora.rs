@@ -121,9 +121,11 @@ mod regressions {
     }
 
     #[test]
-    fn a_tab_in_a_link_target_is_dropped() {
-        let next =
-            hub_api::fuzzing::next_link("http://h:1/api/models", b"<\t/api/models?p=2>; rel=next");
+    fn a_tab_cannot_turn_a_relative_link_into_another_host() {
+        let base = "http://h:1/api/models";
+        let next = hub_api::fuzzing::next_link(base, b"</\t/x>; rel=next").unwrap();
+        assert_eq!(hub_url::Origin::parse(&next), hub_url::Origin::parse(base), "{next:?}");
+        let next = hub_api::fuzzing::next_link(base, b"</api/models?p=2>; rel=next");
         assert_eq!(next.as_deref(), Some("http://h:1/api/models?p=2"));
     }
 }
