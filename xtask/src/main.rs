@@ -16,10 +16,14 @@
 //! - `cargo xtask bench upload-http`: `hub-cli upload` of a folder (a large file, many small
 //!   ones) in one commit over HTTP, against one `curl -T` of the large file, with peak memory,
 //!   the requests by route, and an unchanged second run that sends nothing.
+//! - `cargo xtask fuzz [--time S] [--merge] [TARGET…]`: coverage-guided fuzzing of the parsers of
+//!   untrusted input (`crates/hub-fuzz`) with cargo-fuzz on the nightly toolchain, each target
+//!   for S seconds, with its figures; a crash fails it with the reproducer ([`fuzz`]).
 
 mod bench;
 mod demo;
 mod dist;
+mod fuzz;
 mod layering;
 mod publish_check;
 mod release;
@@ -42,6 +46,9 @@ Tasks:
   bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups),
           `bench upload` (the multipart agent vs curl -T, memory), `bench upload-http` (hub-cli
           upload of a folder vs curl -T, memory, requests by route, an unchanged re-run)
+  fuzz    coverage-guided fuzzing (cargo-fuzz, nightly) of the parsers of untrusted input, each
+          target for --time S seconds, with runs, execs/s, coverage and crashes (`cargo test -p
+          hub-fuzz` runs the same targets on stable over the committed corpora)
   tidy    source rules: module docs, no todo!/dbg!, environment read only in from_env, layering,
           the README's environment table generated from hub_url::env (part of `test`)
   release bump the lockstep version, date the CHANGELOG, run the tests, print the tag to create
@@ -63,6 +70,7 @@ fn main() -> ExitCode {
         Some("release") => release::run(&args[1..]),
         Some("publish-check") => publish_check::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             util::say(HELP);
             Ok(())

@@ -646,7 +646,7 @@ impl HubClient {
 }
 
 /// The `rel="next"` URL of a `Link` header.
-fn next_link(base: &str, header: Option<&HeaderValue>) -> Option<String> {
+pub(crate) fn next_link(base: &str, header: Option<&HeaderValue>) -> Option<String> {
     let value = header?.to_str().ok()?;
     value.split(',').find_map(|link| {
         let (target, params) = link.split_once(';')?;

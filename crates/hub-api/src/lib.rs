@@ -91,3 +91,14 @@ pub use patterns::Patterns;
 pub use repo_info::{RepoInfo, Sibling, SiblingLfs};
 pub use snapshot::{SnapshotDownload, SnapshotOptions};
 pub use transfer::{NoProgress, Progress, STALL_ROUNDS, TransferConfig};
+
+/// The client's parsers of HTTP headers, for the fuzz targets (`crates/hub-fuzz`): not part of
+/// the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The `rel="next"` URL of a `Link` header's raw bytes, resolved against `base`.
+    pub fn next_link(base: &str, value: &[u8]) -> Option<String> {
+        let value = http::HeaderValue::from_bytes(value).ok()?;
+        crate::api::next_link(base, Some(&value))
+    }
+}

@@ -292,11 +292,15 @@ fn normalise(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
     merged
 }
 
-/// A progress record: `N` (the first N bytes, as first written) or `a-b,c-d,…`.
-fn parse_progress(text: &str) -> Option<Vec<(u64, u64)>> {
+/// A progress record: `N` (the first N bytes, as first written) or `a-b,c-d,…`. The ranges
+/// returned are sorted, non-empty, and neither overlap nor touch.
+pub(crate) fn parse_progress(text: &str) -> Option<Vec<(u64, u64)>> {
     let text = text.trim();
+    if text.is_empty() {
+        return Some(Vec::new()); // what `record_ranges(&[])` writes
+    }
     if let Ok(n) = text.parse::<u64>() {
-        return Some(vec![(0, n)]);
+        return Some(normalise(vec![(0, n)]));
     }
     text.split(',')
         .map(|r| {

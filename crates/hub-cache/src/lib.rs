@@ -58,6 +58,37 @@ pub use scan::{
 };
 pub use trees::{TreeFile, read_tree, tree_path, write_tree};
 
+/// The cache's parsers of what it reads from disk, for the fuzz targets (`crates/hub-fuzz`):
+/// not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::collections::BTreeMap;
+
+    use hub_url::Repo;
+
+    use crate::{LocalMetadata, TreeFile};
+
+    /// A blob's progress record (`N` or `a-b,c-d,…`), as a resume reads it.
+    pub fn parse_progress(text: &str) -> Option<Vec<(u64, u64)>> {
+        crate::blob::parse_progress(text)
+    }
+
+    /// The repo a cache folder's name stands for, as the scan reads it.
+    pub fn repo_of_folder(name: &str) -> Option<Result<Repo, String>> {
+        crate::scan::repo_of_folder(name)
+    }
+
+    /// A `local_dir` `.metadata` file.
+    pub fn parse_local_metadata(content: &str) -> Option<LocalMetadata> {
+        LocalMetadata::parse(content)
+    }
+
+    /// A cached tree listing (`trees/<commit>.json`).
+    pub fn parse_tree(content: &[u8]) -> Option<BTreeMap<String, TreeFile>> {
+        crate::trees::parse_tree(content)
+    }
+}
+
 /// What can go wrong with the cache.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -32,6 +32,17 @@ pub struct LocalMetadata {
     pub timestamp: f64,
 }
 
+impl LocalMetadata {
+    /// Parses a `.metadata` file: commit, etag and time, one a line.
+    pub(crate) fn parse(content: &str) -> Option<LocalMetadata> {
+        let mut lines = content.lines();
+        let commit = CommitHash::new(lines.next()?.trim()).ok()?;
+        let etag = Etag::new(lines.next()?.trim()).ok()?;
+        let timestamp: f64 = lines.next()?.trim().parse().ok()?;
+        Some(LocalMetadata { commit, etag, timestamp })
+    }
+}
+
 impl LocalDir {
     /// A local dir at `root` (it may not exist yet).
     pub fn new(root: PathBuf) -> LocalDir {
@@ -66,14 +77,7 @@ impl LocalDir {
     pub fn read_metadata(&self, file: &RepoPath) -> Option<LocalMetadata> {
         let path = self.metadata_path(file);
         let content = std::fs::read_to_string(&path).ok()?;
-        let mut lines = content.lines();
-        let parsed = (|| {
-            let commit = CommitHash::new(lines.next()?.trim()).ok()?;
-            let etag = Etag::new(lines.next()?.trim()).ok()?;
-            let timestamp: f64 = lines.next()?.trim().parse().ok()?;
-            Some(LocalMetadata { commit, etag, timestamp })
-        })();
-        let Some(metadata) = parsed else {
+        let Some(metadata) = LocalMetadata::parse(&content) else {
             let _ = std::fs::remove_file(&path);
             return None;
         };

@@ -124,17 +124,31 @@ impl CacheDir {
     }
 }
 
+/// The repo a cache folder's name (`models--org--name`) stands for: `None` when the name has
+/// no `--` (not a repo folder), an error for an unknown type or an invalid id. Only the plural
+/// types are accepted, as the Python library's scan: the inverse of
+/// [`Repo::cache_folder_name`].
+pub(crate) fn repo_of_folder(name: &str) -> Option<Result<Repo, String>> {
+    let (plural, id) = name.split_once("--")?;
+    let Some(repo_type) = RepoType::from_plural(plural) else {
+        return Some(Err(format!("unsupported repo type '{plural}'")));
+    };
+    Some(
+        RepoId::new(&id.replace("--", "/"))
+            .map(|id| Repo::new(repo_type, id))
+            .map_err(|e| format!("not a repo folder: {e}")),
+    )
+}
+
 /// Reads one repo folder; `Ok(None)` for folders that are not repos of this cache's layout
 /// (legacy flat files, unknown types are reported as warnings).
 fn scan_repo(path: &Path, name: &str) -> Result<Option<CachedRepo>, String> {
-    let Some((plural, id)) = name.split_once("--") else {
-        return Ok(None);
+    let repo = match repo_of_folder(name) {
+        None => return Ok(None),
+        Some(Ok(repo)) => repo,
+        Some(Err(e)) => return Err(format!("{}: {e}", path.display())),
     };
-    let repo_type: RepoType = plural
-        .parse()
-        .map_err(|_| format!("{}: unsupported repo type '{plural}'", path.display()))?;
-    let repo_id = RepoId::new(&id.replace("--", "/"))
-        .map_err(|e| format!("{}: not a repo folder: {e}", path.display()))?;
+    let (repo_type, repo_id) = (repo.repo_type(), repo.id().clone());
     let snapshots_dir = path.join("snapshots");
     if !snapshots_dir.is_dir() {
         return Err(format!("{}: no snapshots/ folder", path.display()));

@@ -44,8 +44,13 @@ pub fn tree_path(folder: &Path, commit: &CommitHash) -> PathBuf {
 
 /// Reads a cached listing; `None` when absent, unreadable or of another format version.
 pub fn read_tree(folder: &Path, commit: &CommitHash) -> Option<BTreeMap<String, TreeFile>> {
-    let content = std::fs::read(tree_path(folder, commit)).ok()?;
-    let doc: TreeDoc = serde_json::from_slice(&content).ok()?;
+    parse_tree(&std::fs::read(tree_path(folder, commit)).ok()?)
+}
+
+/// The files of a cached listing's text; `None` when it does not parse or is of another format
+/// version.
+pub(crate) fn parse_tree(content: &[u8]) -> Option<BTreeMap<String, TreeFile>> {
+    let doc: TreeDoc = serde_json::from_slice(content).ok()?;
     (doc.format_version == FORMAT_VERSION).then_some(doc.files)
 }
 

@@ -48,7 +48,8 @@ impl RepoType {
         }
     }
 
-    fn from_plural(s: &str) -> Option<RepoType> {
+    /// The type whose [`plural`](RepoType::plural) is `s` (`models`, `datasets`, `spaces`).
+    pub fn from_plural(s: &str) -> Option<RepoType> {
         RepoType::ALL.into_iter().find(|t| t.plural() == s)
     }
 }
@@ -211,7 +212,14 @@ impl Repo {
         if let Some((first, rest)) = s.split_once('/')
             && let Some(repo_type) = RepoType::from_plural(first)
         {
-            return Ok(Repo::new(repo_type, RepoId::new(rest)?));
+            let id = RepoId::new(rest)?;
+            // `models/datasets/x` would be shown, and sent to the Hub, as the dataset `x`.
+            if repo_type == RepoType::Model
+                && id.namespace().and_then(RepoType::from_plural).is_some()
+            {
+                return Err(RepoIdError::TooManyParts { id: s.to_owned() }.into());
+            }
+            return Ok(Repo::new(repo_type, id));
         }
         Ok(Repo::new(default_type, RepoId::new(s)?))
     }
