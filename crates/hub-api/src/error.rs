@@ -264,7 +264,7 @@ impl HubError {
 fn server_context(headers: &HeaderMap, body: &[u8]) -> ServerContext {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     ServerContext {
-        message: header("x-error-message").or_else(|| body_message(body)),
+        message: header("x-error-message").or_else(|| body_message(body)).map(|m| printable(&m)),
         request_id: header("x-request-id")
             .or_else(|| header("x-amzn-trace-id"))
             .or_else(|| header("x-amz-cf-id")),
@@ -279,6 +279,16 @@ fn is_repo_url(url: &str) -> bool {
         || path.starts_with("api/datasets/")
         || path.starts_with("api/spaces/")
         || path.contains("/resolve/")
+}
+
+/// A server's words as they may be shown in a one-line error: control characters (a terminal
+/// escape sequence, a line break) are written as escapes, so a server cannot paint the user's
+/// terminal or fake a prompt on a new line.
+fn printable(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| if c.is_control() { c.escape_default().collect() } else { c.to_string() })
+        .collect()
 }
 
 /// The message of an error body: JSON `error` (string or list), `error_description`,
@@ -314,6 +324,22 @@ mod tests {
     use http::HeaderValue;
 
     use super::*;
+
+    /// Found by fuzzing: a text body reached the terminal as it was.
+    #[test]
+    fn a_servers_message_cannot_hold_terminal_escapes_or_line_breaks() {
+        let body = b"\x1b[2J\x1b[31mfake prompt\nPassword:";
+        let e = HubError::from_response(
+            "https://huggingface.co/api/whoami-v2",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &HeaderMap::new(),
+            body,
+        )
+        .unwrap();
+        let text = e.to_string();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(text.contains("fake prompt\\nPassword:"), "{text:?}");
+    }
 
     fn map(url: &str, status: u16, headers: &[(&'static str, &str)], body: &str) -> HubError {
         let mut map = HeaderMap::new();
