@@ -837,7 +837,10 @@ impl HubClient {
             .inner
             .http
             .get_or_init(|| pooled_client(self.inner.connect_timeout, self.inner.proxy.clone()));
-        match tokio::time::timeout(self.inner.read_timeout, http.request(request)).await {
+        // The connection has its own timeout (a black-holed Hub is then told as unreachable, not
+        // retried); the answer's headers have the read timeout after it.
+        let limit = self.inner.connect_timeout.saturating_add(self.inner.read_timeout);
+        match tokio::time::timeout(limit, http.request(request)).await {
             Err(_) => Err(Error::Timeout { url: req.url.clone() }),
             Ok(Err(e)) => Err(Error::connection(&req.url, to_hub, Box::new(e))),
             Ok(Ok(response)) => {

@@ -325,6 +325,24 @@ mod tests {
 
     use super::*;
 
+    /// A Hub that does not answer a connection at all (dropped packets) is unreachable, as one
+    /// that refuses it: not retried, so a cached file is served after one connect timeout.
+    #[test]
+    fn a_connection_that_times_out_to_the_hub_is_unreachable() {
+        let timed_out = || {
+            Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timeout"))
+                as Box<dyn std::error::Error + Send + Sync>
+        };
+        let e = Error::connection("https://huggingface.co/api/whoami-v2", true, timed_out());
+        assert!(
+            matches!(&e, Error::Unreachable { reason, .. } if reason == "connection timed out"),
+            "{e:?}"
+        );
+        assert!(!e.is_transient() && e.is_unavailable());
+        let cdn = Error::connection("https://cdn-lfs.hf.co/x", false, timed_out());
+        assert!(cdn.is_transient(), "a CDN that times out is retried: {cdn:?}");
+    }
+
     /// Found by fuzzing: a text body reached the terminal as it was.
     #[test]
     fn a_servers_message_cannot_hold_terminal_escapes_or_line_breaks() {
@@ -837,6 +855,9 @@ fn unreachable_reason(error: &(dyn std::error::Error + 'static)) -> Option<&'sta
                 std::io::ErrorKind::NetworkUnreachable => return Some("network unreachable"),
                 std::io::ErrorKind::HostUnreachable => return Some("host unreachable"),
                 std::io::ErrorKind::AddrNotAvailable => return Some("address not available"),
+                // The connector's own timeout: nothing answers at that address (a firewall
+                // that drops, a cluster node with no route out).
+                std::io::ErrorKind::TimedOut => return Some("connection timed out"),
                 _ => (),
             }
         }

@@ -80,6 +80,49 @@ fn an_unreachable_hub_without_the_file_says_so_in_one_line() -> anyhow::Result<(
     Ok(())
 }
 
+/// A Hub whose address takes connections in but never completes them (a firewall that drops
+/// packets, a cluster node with no route out): a listener whose accept queue is full, so the
+/// kernel drops the next handshakes. Returns the endpoint and what keeps it full.
+fn black_holed_endpoint()
+-> anyhow::Result<(String, std::net::TcpListener, Vec<std::net::TcpStream>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let mut queued = Vec::new();
+    // The queue holds its backlog plus one; connect until a handshake stops completing.
+    loop {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(stream) => queued.push(stream),
+            Err(_) => break,
+        }
+        anyhow::ensure!(queued.len() < 10_000, "the accept queue never filled");
+    }
+    Ok((format!("http://{addr}"), listener, queued))
+}
+
+/// A black-holed Hub costs one connect timeout, not a retry storm: the cached file is served
+/// after it, and without one a single line says the Hub cannot be reached.
+#[test]
+fn a_black_holed_hub_costs_one_connect_timeout() -> anyhow::Result<()> {
+    let setup = Setup::start()?;
+    let (first, _) = setup.download(&[MODEL, "config.json"])?;
+    let path = ok(&first)?;
+    let (down, _listener, _queued) = black_holed_endpoint()?;
+    let mut cmd = setup.download_from(&down, &[MODEL, "config.json"]);
+    cmd.env("HF_HUB_DOWNLOAD_TIMEOUT", "1");
+    let (out, took) = timed(cmd)?;
+    assert_eq!(ok(&out)?, path, "the cached file");
+    assert!(took < Duration::from_secs(4), "one connect timeout of 1 s, then the cache: {took:?}");
+    let mut cmd = setup.download_from(&down, &[MODEL, "missing.json"]);
+    cmd.env("HF_HUB_DOWNLOAD_TIMEOUT", "1");
+    let (out, took) = timed(cmd)?;
+    assert!(!out.status.success());
+    assert!(took < Duration::from_secs(4), "no retries: {took:?}");
+    let told = lines(&out);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].contains(&format!("cannot reach {down} (connection timed out)")), "{told:?}");
+    Ok(())
+}
+
 #[test]
 fn a_503_storm_is_told_retry_by_retry() -> anyhow::Result<()> {
     let setup = Setup::start()?;
