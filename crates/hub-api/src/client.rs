@@ -738,7 +738,7 @@ impl HubClient {
     }
 
     /// The typed error of an error answer (its body read, up to 64 KiB, for the message).
-    async fn error_of(&self, url: &str, response: Response<Incoming>) -> Error {
+    pub(crate) async fn error_of(&self, url: &str, response: Response<Incoming>) -> Error {
         let (parts, body) = response.into_parts();
         let body = match self.read_body(url, body, 64 << 10).await {
             Ok(body) => body,
@@ -854,7 +854,8 @@ impl HubClient {
 
     /// Whether and when to retry an answer with `status`: `None` when it is not retried (a
     /// success, a permanent error, or a status the request's policy does not retry).
-    fn status_retry(
+    /// The download's fetchers, which retry ranges themselves, ask this too (as `Idempotent`).
+    pub(crate) fn status_retry(
         &self,
         req: &HubRequest,
         status: StatusCode,
@@ -954,6 +955,7 @@ fn bucket(url: &str) -> Bucket {
 pub(crate) fn reason_of(error: &Error) -> RetryReason {
     match error {
         Error::Timeout { .. } => RetryReason::Timeout,
+        Error::Stalled { .. } => RetryReason::Stalled,
         Error::Hub(e) => e.status().map_or(RetryReason::Network, RetryReason::Status),
         _ => RetryReason::Network,
     }

@@ -107,14 +107,15 @@ fn a_black_holed_hub_costs_one_connect_timeout() -> anyhow::Result<()> {
     let (first, _) = setup.download(&[MODEL, "config.json"])?;
     let path = ok(&first)?;
     let (down, _listener, _queued) = black_holed_endpoint()?;
-    let mut cmd = setup.download_from(&down, &[MODEL, "config.json"]);
-    cmd.env("HF_HUB_DOWNLOAD_TIMEOUT", "1");
-    let (out, took) = timed(cmd)?;
+    let download = |file| {
+        let mut cmd = setup.download_from(&down, &[MODEL, file]);
+        cmd.env("HF_HUB_DOWNLOAD_TIMEOUT", "1");
+        timed(cmd)
+    };
+    let (out, took) = download("config.json")?;
     assert_eq!(ok(&out)?, path, "the cached file");
     assert!(took < Duration::from_secs(4), "one connect timeout of 1 s, then the cache: {took:?}");
-    let mut cmd = setup.download_from(&down, &[MODEL, "missing.json"]);
-    cmd.env("HF_HUB_DOWNLOAD_TIMEOUT", "1");
-    let (out, took) = timed(cmd)?;
+    let (out, took) = download("missing.json")?;
     assert!(!out.status.success());
     assert!(took < Duration::from_secs(4), "no retries: {took:?}");
     let told = lines(&out);

@@ -10,12 +10,10 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use http::StatusCode;
-use http::header::{
-    ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, HeaderValue, RANGE, RETRY_AFTER,
-};
+use http::header::{ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, HeaderValue, RANGE};
 use http_body_util::BodyExt;
 use hub_cache::BlobWriter;
-use hub_url::{Origin, RedactedUrl};
+use hub_url::RedactedUrl;
 use hyper::body::Incoming;
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -65,8 +63,8 @@ impl From<Error> for Stop {
 #[derive(Debug)]
 enum Fault {
     /// Trying again may help (a dropped connection, a timeout, a stall, 5xx, 429), after
-    /// `wait` when the server said so.
-    Transient { error: Error, wait: Option<Duration> },
+    /// `wait` and for that reason when the retry policy judged an answer's status.
+    Transient { error: Error, wait: Option<(Duration, RetryReason)> },
     /// The storage server refused the signed URL: ask the Hub for a fresh one.
     Refused { status: u16 },
     /// Trying again cannot help.
@@ -138,12 +136,10 @@ impl Tries {
                         source: Box::new(error),
                     }));
                 }
-                let wait = wait.unwrap_or_else(|| job.client.backoff(self.failures - 1));
+                let (wait, reason) = wait.unwrap_or_else(|| {
+                    (job.client.backoff(self.failures - 1), crate::client::reason_of(&error))
+                });
                 tracing::debug!("{}: {error}", RedactedUrl(&location.url));
-                let reason = match &error {
-                    Error::Stalled { .. } => RetryReason::Stalled,
-                    e => crate::client::reason_of(e),
-                };
                 let notice =
                     RetryNotice::new(&location.url, reason, self.failures, retry.max_retries, wait);
                 job.client.report_retry(&notice);
@@ -164,7 +160,7 @@ impl Job {
     ) -> Result<(Location, hyper::Response<Incoming>), Stop> {
         loop {
             let location = self.source.fresh().await?;
-            match request_range(self, &location.url, at, end).await {
+            match request_range(self, &location.url, at, end, tries.failures).await {
                 Ok(response) => return Ok((location, response)),
                 Err(fault) => tries.after(self, fault, &location).await?,
             }
@@ -365,13 +361,15 @@ fn transient(error: Error) -> Fault {
     Fault::Transient { error, wait: None }
 }
 
-/// `GET url` for bytes `[start, end)`, sent once (this layer retries). A `206` for the bytes
+/// `GET url` for bytes `[start, end)`, sent once (this layer retries; `attempt` counts the
+/// range's failures so far). A `206` for the bytes
 /// asked and a `200` for the whole file are answers to read; the rest become faults.
 async fn request_range(
     job: &Job,
     url: &str,
     start: u64,
     end: u64,
+    attempt: u32,
 ) -> Result<hyper::Response<Incoming>, Fault> {
     let size = job.writer.size();
     let range = HeaderValue::from_str(&format!("bytes={start}-{}", end - 1)).map_err(|e| {
@@ -413,32 +411,29 @@ async fn request_range(
                 _ => Ok(response),
             }
         }
-        _ => Err(refusal(job, url, response).await),
+        _ => Err(refusal(job, &req, response, attempt).await),
     }
 }
 
-/// What an error status means for a range request.
-async fn refusal(job: &Job, url: &str, response: hyper::Response<Incoming>) -> Fault {
+/// What an error status means for a range request: a refused signed URL; else what the client's
+/// one retry policy says of the status (`attempt` is the range's failures so far).
+async fn refusal(
+    job: &Job,
+    req: &HubRequest,
+    response: hyper::Response<Incoming>,
+    attempt: u32,
+) -> Fault {
     let status = response.status();
-    let on_hub = Origin::parse(url).as_ref() == Some(job.client.endpoint().origin());
-    if !on_hub && matches!(status.as_u16(), 401 | 403 | 410) {
+    if !job.client.is_hub_url(&req.url) && matches!(status.as_u16(), 401 | 403 | 410) {
         return Fault::Refused { status: status.as_u16() };
     }
-    let wait = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::headers::parse_retry_after(v, std::time::SystemTime::now()))
-        .map(|wait| wait.min(crate::client::MAX_RETRY_AFTER));
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let error = match job.client.error_from_response(url, parts.status, &parts.headers, &body) {
-        Some(e) => Error::Hub(e),
-        None => Error::Protocol { url: url.to_owned(), reason: format!("status {status}") },
-    };
-    if matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504) {
-        Fault::Transient { error, wait }
-    } else {
-        Fault::Fatal(Stop::Failed(error))
+    let policy = HubRequest { retry: Retry::Idempotent, ..req.clone() };
+    let retry = job.client.status_retry(&policy, status, response.headers(), attempt);
+    let error = job.client.error_of(&req.url, response).await;
+    match retry {
+        Ok(Some(wait)) => Fault::Transient { error, wait: Some(wait) },
+        Ok(None) => Fault::Fatal(Stop::Failed(error)),
+        // A rate limit that resets too late to wait for.
+        Err(e) => Fault::Fatal(Stop::Failed(e)),
     }
 }

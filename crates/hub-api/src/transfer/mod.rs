@@ -213,25 +213,11 @@ pub(crate) async fn download(
     let hashed = hasher.await.unwrap_or_else(|e| {
         Err(Error::Protocol { url: url.to_owned(), reason: format!("hash task: {e}") })
     });
-    // A write in flight when its fetcher was cancelled holds the writer a moment longer.
-    let mut shared = writer;
-    let mut waited = Duration::ZERO;
-    let writer = loop {
-        match Arc::try_unwrap(shared) {
-            Ok(writer) => break writer,
-            Err(_) if waited >= Duration::from_secs(30) => {
-                return Err(Error::Protocol {
-                    url: url.to_owned(),
-                    reason: "a write to the partial file did not end".to_owned(),
-                });
-            }
-            Err(still) => {
-                shared = still;
-                tokio::time::sleep(Duration::from_millis(2)).await;
-                waited += Duration::from_millis(2);
-            }
-        }
-    };
+    // Every fetcher has ended and the hasher returned: nothing else holds the writer.
+    let writer = Arc::try_unwrap(writer).map_err(|_| Error::Protocol {
+        url: url.to_owned(),
+        reason: "download tasks outlived the download".to_owned(),
+    })?;
     let result = match (failure, hashed) {
         (Some(Stop::Failed(e)), _) | (None | Some(Stop::HasherGone), Err(e)) => Err(e),
         (Some(Stop::HasherGone), Ok(_)) => Err(Error::Protocol {
