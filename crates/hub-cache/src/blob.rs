@@ -1,9 +1,12 @@
 //! The atomic blob writer that a download streams into.
 //!
 //! ```text
-//! begin_blob(etag, size) ── takes .locks/<repo>/<etag>.lock
-//!   ├─ blobs/<etag> exists ─────────────► BlobStart::Exists (another process finished it)
-//!   └─ otherwise ───────────────────────► BlobStart::Write(BlobWriter)
+//! claim_blob(etag, size).poll() ── .locks/<repo>/<etag>.lock (flock: this node)
+//!   │                                 .locks/<repo>/<etag>.lease (O_EXCL + heartbeat: every node)
+//!   ├─ blobs/<etag> exists ─────────────► Claim::Exists (another process finished it)
+//!   ├─ another writer holds either ─────► Claim::Busy(Waiting) (who, how far): poll again;
+//!   │                                     a stale lease is broken and taken over
+//!   └─ otherwise ───────────────────────► Claim::Write(BlobWriter)
 //!        temp file blobs/<etag>.<unique>.incomplete, unique to this writer;
 //!        an orphaned partial file is adopted only by renaming it to our own unique name first
 //! write_at(offset, bytes) ── positional: several ranges can land at once
@@ -19,11 +22,13 @@
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crate::Error;
 use crate::fsutil::{create_dir_all, io_err, unique_suffix, write_atomic};
 use crate::ids::Etag;
 use crate::layout::RepoCache;
+use crate::lease::{Lease, LeaseConfig, LeaseHolder, LeaseState, LeaseWatch};
 use crate::lock::BlobLock;
 
 /// What [`RepoCache::begin_blob`] found.
@@ -62,6 +67,8 @@ pub struct BlobWriter {
     identity: Option<FileIdentity>,
     /// Whether the file's disk space was reserved (at the first write).
     reserved: AtomicBool,
+    /// Released (removed) before the lock.
+    _lease: Option<Box<Lease>>,
     _lock: BlobLock,
 }
 
@@ -70,6 +77,7 @@ const PROGRESS: &str = ".progress";
 
 /// Where a writer works: the folder of its temp files, the name stem they share (an adopter
 /// looks for `<stem>.*.incomplete` there), the destination and the lock.
+#[derive(Debug)]
 pub(crate) struct WriteTarget {
     pub(crate) temp_dir: PathBuf,
     pub(crate) stem: String,
@@ -79,16 +87,27 @@ pub(crate) struct WriteTarget {
 }
 
 impl WriteTarget {
-    /// Takes the lock (waiting for another writer to finish), then either finds the destination
-    /// (unless `replace`) or returns a writer for it, adopting a partial file left by a dead
-    /// process.
+    /// Waits until this process may write the destination (taking the lock and the lease,
+    /// adopting a partial file left by a dead writer), or until another writer made it
+    /// (unless `replace`).
     pub(crate) fn begin(self, size: u64, replace: bool) -> Result<BlobStart, Error> {
-        let lock = BlobLock::acquire(&self.lock_path)?;
-        if !replace && self.destination.is_file() {
-            return Ok(BlobStart::Exists(self.destination));
-        }
+        BlobClaim::new(self, size, replace).wait()
+    }
+
+    /// `.locks/<repo>/<etag>.lease` beside `<etag>.lock`.
+    fn lease_path(&self) -> PathBuf {
+        self.lock_path.with_extension("lease")
+    }
+
+    fn start(
+        &self,
+        size: u64,
+        suffix: &str,
+        lock: BlobLock,
+        lease: Option<Lease>,
+    ) -> Result<BlobWriter, Error> {
         create_dir_all(&self.temp_dir)?;
-        let unique = format!("{}.{}", self.stem, unique_suffix());
+        let unique = format!("{}.{suffix}", self.stem);
         let temp_path = self.temp_dir.join(format!("{unique}{INCOMPLETE}"));
         let progress_path = self.temp_dir.join(format!("{unique}{PROGRESS}"));
         let resumed = adopt_orphan(&self.temp_dir, &self.stem, size, &temp_path, &progress_path);
@@ -100,18 +119,165 @@ impl WriteTarget {
             .open(&temp_path)
             .map_err(io_err(&temp_path))?;
         let identity = FileIdentity::of_file(&file);
-        Ok(BlobStart::Write(BlobWriter {
-            expected: self.expected,
+        Ok(BlobWriter {
+            expected: self.expected.clone(),
             size,
             file,
             temp_path,
             progress_path,
-            destination: self.destination,
+            destination: self.destination.clone(),
             resumed,
             identity,
             reserved: AtomicBool::new(false),
+            _lease: lease.map(Box::new),
             _lock: lock,
-        }))
+        })
+    }
+
+    /// The bytes a writer has recorded as on disk, by the unique part of its names.
+    fn progress_of(&self, unique: &str) -> Option<u64> {
+        let path = self.temp_dir.join(format!("{}.{unique}{PROGRESS}", self.stem));
+        let ranges = parse_progress(&std::fs::read_to_string(path).ok()?)?;
+        Some(ranges.iter().map(|(a, b)| b - a).sum())
+    }
+}
+
+/// How long a waiting writer sleeps between two looks at the lock, the lease and the
+/// destination.
+pub const CLAIM_POLL: Duration = Duration::from_millis(250);
+
+/// A claim on a file to write, shared by every process and node using the cache: poll it
+/// ([`BlobClaim::poll`]) until it says the file exists or is this process's to write, or call
+/// [`BlobClaim::wait`].
+///
+/// On one node the `flock` decides; across nodes, where `flock` may do nothing, the lease
+/// (see [`LeaseConfig`]). A writer whose lease goes stale (its process died, its node froze)
+/// is taken over, and its partial file adopted, so a waiter never waits forever.
+#[derive(Debug)]
+pub struct BlobClaim {
+    target: WriteTarget,
+    size: u64,
+    replace: bool,
+    config: LeaseConfig,
+    watch: LeaseWatch,
+}
+
+/// What [`BlobClaim::poll`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// The file is in the cache (another writer finished it).
+    Exists(PathBuf),
+    /// The file is this process's to write: it holds the lock and the lease.
+    Write(BlobWriter),
+    /// Another writer is at it: poll again later.
+    Busy(Waiting),
+}
+
+/// Another writer has the file: who, and how far it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// Who holds the lease; `None` for a writer without one (another process of this node
+    /// holding the `flock`, such as the Python client).
+    pub holder: Option<LeaseHolder>,
+    /// The bytes it recorded as on disk, when its progress record can be read.
+    pub done: Option<u64>,
+    /// The file's size.
+    pub size: u64,
+}
+
+impl std::fmt::Display for Waiting {
+    /// `node-7 (pid 4121): 43%`, or `another process of this node`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.holder {
+            Some(holder) => write!(f, "{holder}")?,
+            None => write!(f, "another process of this node")?,
+        }
+        if let Some(done) = self.done.filter(|_| self.size > 0) {
+            write!(f, ": {}%", done.min(self.size) * 100 / self.size)?;
+        }
+        Ok(())
+    }
+}
+
+impl BlobClaim {
+    fn new(target: WriteTarget, size: u64, replace: bool) -> BlobClaim {
+        let (config, watch) = (LeaseConfig::default(), LeaseWatch::default());
+        BlobClaim { target, size, replace, config, watch }
+    }
+
+    /// Uses `config` for the lease (how often it is renewed, when a silent one is stale).
+    pub fn lease_config(mut self, config: LeaseConfig) -> BlobClaim {
+        self.config = config;
+        self
+    }
+
+    /// One look, without blocking: the file exists, or is ours to write, or another writer is
+    /// at it (then look again after [`CLAIM_POLL`]).
+    pub fn poll(&mut self) -> Result<Claim, Error> {
+        self.poll_once().map_err(Error::writing_cache)
+    }
+
+    fn poll_once(&mut self) -> Result<Claim, Error> {
+        let target = &self.target;
+        if !self.replace && target.destination.is_file() {
+            return Ok(Claim::Exists(target.destination.clone()));
+        }
+        let lease_path = target.lease_path();
+        let Some(lock) = BlobLock::try_acquire(&target.lock_path)? else {
+            let text = std::fs::read_to_string(&lease_path).unwrap_or_default();
+            return Ok(Claim::Busy(self.waiting(LeaseHolder::parse(&text))));
+        };
+        if !self.replace && target.destination.is_file() {
+            return Ok(Claim::Exists(target.destination.clone()));
+        }
+        for _ in 0..3 {
+            let suffix = unique_suffix();
+            if let Some(lease) = Lease::try_create(&lease_path, &suffix, &self.config)? {
+                self.watch = LeaseWatch::default();
+                return target.start(self.size, &suffix, lock, Some(lease)).map(Claim::Write);
+            }
+            match self.watch.observe(&lease_path, &self.config, |u| target.progress_of(u)) {
+                LeaseState::Free => {}
+                LeaseState::Live(holder) => return Ok(Claim::Busy(self.waiting(holder))),
+                LeaseState::Stale(holder) => {
+                    if self.watch.break_stale(&lease_path) {
+                        let who = holder.map_or_else(|| "a writer".to_owned(), |h| h.to_string());
+                        tracing::info!(
+                            "taking over {} from {who}: its lease went stale",
+                            target.destination.display()
+                        );
+                    }
+                }
+            }
+        }
+        Ok(Claim::Busy(self.waiting(None)))
+    }
+
+    /// Waits (blocking the thread, looking every [`CLAIM_POLL`]) until the file exists or is
+    /// this process's to write.
+    pub fn wait(mut self) -> Result<BlobStart, Error> {
+        let mut told = false;
+        loop {
+            match self.poll()? {
+                Claim::Exists(path) => return Ok(BlobStart::Exists(path)),
+                Claim::Write(writer) => return Ok(BlobStart::Write(writer)),
+                Claim::Busy(waiting) => {
+                    if !told {
+                        tracing::info!(
+                            "waiting for {waiting} of {}",
+                            self.target.destination.display()
+                        );
+                        told = true;
+                    }
+                    std::thread::sleep(CLAIM_POLL);
+                }
+            }
+        }
+    }
+
+    fn waiting(&self, holder: Option<LeaseHolder>) -> Waiting {
+        let done = holder.as_ref().and_then(|h| self.target.progress_of(&h.unique));
+        Waiting { holder, done, size: self.size }
     }
 }
 
@@ -135,6 +301,18 @@ impl RepoCache {
                 cause: std::io::Error::other("the blob writer did not start"),
             }),
         }
+    }
+
+    /// A claim on the blob, to poll without blocking (see [`BlobClaim`]): what an async
+    /// caller uses to wait for another writer while it shows that writer's progress.
+    pub fn claim_blob(&self, etag: &Etag, size: u64) -> BlobClaim {
+        BlobClaim::new(self.blob_target(etag), size, false)
+    }
+
+    /// As [`RepoCache::claim_blob`], for a writer whose commit replaces an existing blob
+    /// (`force_download`): it never finds [`Claim::Exists`].
+    pub fn claim_blob_replacing(&self, etag: &Etag, size: u64) -> BlobClaim {
+        BlobClaim::new(self.blob_target(etag), size, true)
     }
 
     fn blob_target(&self, etag: &Etag) -> WriteTarget {
@@ -414,7 +592,7 @@ fn adopt_orphan(
 /// Whether the writer that made the unique name `unique` ([`unique_suffix`]) is a process of
 /// this host that no longer runs. A name of another host, or one that cannot be read, is
 /// never judged dead.
-fn writer_is_dead(unique: &str) -> bool {
+pub(crate) fn writer_is_dead(unique: &str) -> bool {
     let mut fields = unique.split('-');
     let Some(pid) = fields.next().and_then(|p| p.parse::<i32>().ok()) else { return false };
     let host = fields.nth(2);

@@ -100,3 +100,12 @@ pub(crate) fn host_tag() -> &'static str {
         format!("{hash:08x}")
     })
 }
+
+/// This host's name (`uname -n`), for people: who holds a lease.
+pub(crate) fn host_name() -> String {
+    #[cfg(unix)]
+    let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    #[cfg(not(unix))]
+    let name = std::env::var("COMPUTERNAME").unwrap_or_default();
+    name.chars().filter(|c| !c.is_control()).collect()
+}

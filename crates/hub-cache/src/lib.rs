@@ -37,6 +37,7 @@ mod blob;
 mod fsutil;
 mod ids;
 mod layout;
+mod lease;
 mod legacy;
 mod local_dir;
 mod location;
@@ -46,9 +47,10 @@ mod trees;
 
 use std::path::PathBuf;
 
-pub use blob::{BlobStart, BlobWriter, Verification};
+pub use blob::{BlobClaim, BlobStart, BlobWriter, CLAIM_POLL, Claim, Verification, Waiting};
 pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
+pub use lease::{LeaseConfig, LeaseHolder};
 pub use legacy::{LegacyEntry, legacy_file_name, legacy_url_of};
 pub use local_dir::{LocalDir, LocalMetadata};
 pub use location::{CacheDir, HfHome};
