@@ -13,9 +13,9 @@ use hub_url::Endpoint;
 use hub_url::env::{
     ALL_PROXY, ALL_PROXY_LOWERCASE, HF_ENDPOINT, HF_HUB_DISABLE_DOWNLOAD_VERIFICATION,
     HF_HUB_DISABLE_IMPLICIT_TOKEN, HF_HUB_DOWNLOAD_CHUNK_SIZE, HF_HUB_DOWNLOAD_CONNECTIONS,
-    HF_HUB_DOWNLOAD_STALL_TIMEOUT, HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT, HF_HUB_OFFLINE,
-    HTTP_PROXY, HTTP_PROXY_LOWERCASE, HTTPS_PROXY, HTTPS_PROXY_LOWERCASE, NO_PROXY,
-    NO_PROXY_LOWERCASE, TRANSFORMERS_OFFLINE,
+    HF_HUB_DOWNLOAD_STALL_TIMEOUT, HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT,
+    HF_HUB_LEASE_TIMEOUT, HF_HUB_OFFLINE, HTTP_PROXY, HTTP_PROXY_LOWERCASE, HTTPS_PROXY,
+    HTTPS_PROXY_LOWERCASE, NO_PROXY, NO_PROXY_LOWERCASE, TRANSFORMERS_OFFLINE,
 };
 
 use crate::Error;
@@ -134,7 +134,8 @@ impl TransferConfig {
     /// `HF_HUB_DISABLE_DOWNLOAD_VERIFICATION` is true; the connections per file
     /// (`HF_HUB_DOWNLOAD_CONNECTIONS`, at most 64) and the range size
     /// (`HF_HUB_DOWNLOAD_CHUNK_SIZE`, at least 64 KiB) and the stall timeout
-    /// (`HF_HUB_DOWNLOAD_STALL_TIMEOUT`, whole seconds) when set. A value that is not valid
+    /// (`HF_HUB_DOWNLOAD_STALL_TIMEOUT`, whole seconds) and the lease timeout
+    /// (`HF_HUB_LEASE_TIMEOUT`, whole seconds) when set. A value that is not valid
     /// UTF-8 counts as unset.
     pub fn from_vars(var: &dyn Fn(&str) -> Option<OsString>) -> Result<TransferConfig, Error> {
         let mut transfer = TransferConfig {
@@ -161,6 +162,9 @@ impl TransferConfig {
         }
         if let Some(n) = number(HF_HUB_DOWNLOAD_STALL_TIMEOUT)? {
             transfer.stall_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(HF_HUB_LEASE_TIMEOUT)? {
+            transfer.lease = hub_cache::LeaseConfig::with_stale_after(Duration::from_secs(n));
         }
         Ok(transfer)
     }

@@ -199,22 +199,30 @@ impl HubClient {
         options.cache.ensure_tag()?;
         cache.write_ref(revision, &metadata.commit)?;
         let size = metadata.required_size()?;
-        let writer = {
-            let (cache, etag, force) =
-                (cache.clone(), metadata.etag.clone(), options.force_download);
-            blocking(move || {
-                if force {
-                    cache.begin_blob_replacing(&etag, size).map(BlobStart::Write)
-                } else {
-                    cache.begin_blob(&etag, size)
-                }
-            })
-            .await??
-        };
-        if let BlobStart::Write(writer) = writer {
-            self.fetch(repo, &metadata, writer, file, options).await?;
+        // A writer judged dead by another process or node (frozen past its lease) finds its
+        // partial file adopted: it then waits for the new writer like any other.
+        let mut tries = 0;
+        loop {
+            let claim = if options.force_download {
+                cache.claim_blob_replacing(&metadata.etag, size)
+            } else {
+                cache.claim_blob(&metadata.etag, size)
+            };
+            let claim = claim.lease_config(options.transfer.lease);
+            if let BlobStart::Write(writer) =
+                claim_blob(claim, file.as_str(), &options.progress).await?
+            {
+                match self.fetch(repo, &metadata, writer, file, options).await {
+                    Err(Error::Cache(hub_cache::Error::Adopted { path })) if tries < 3 => {
+                        tries += 1;
+                        tracing::info!("{} was taken over by another writer", path.display());
+                        continue;
+                    }
+                    outcome => outcome?,
+                };
+            }
+            return Ok(cache.link_snapshot(&metadata.commit, file, &metadata.etag)?);
         }
-        Ok(cache.link_snapshot(&metadata.commit, file, &metadata.etag)?)
     }
 
     /// The metadata from the Hub; or, when the Hub cannot be asked, the cached file.
@@ -402,6 +410,38 @@ pub(crate) fn not_cached(error: Error, what: String) -> Error {
 enum Lookup {
     Cached(PathBuf),
     Remote(FileMetadata),
+}
+
+/// Waits until the blob exists or is this process's to write, polling the claim off the async
+/// threads and telling `progress` whom it waits for.
+pub(crate) async fn claim_blob(
+    mut claim: hub_cache::BlobClaim,
+    name: &str,
+    progress: &Arc<dyn Progress>,
+) -> Result<BlobStart, Error> {
+    let mut waited = false;
+    loop {
+        let (back, polled) = blocking(move || {
+            let polled = claim.poll();
+            (claim, polled)
+        })
+        .await?;
+        claim = back;
+        match polled? {
+            hub_cache::Claim::Exists(path) => {
+                if waited {
+                    progress.finish(name);
+                }
+                return Ok(BlobStart::Exists(path));
+            }
+            hub_cache::Claim::Write(writer) => return Ok(BlobStart::Write(writer)),
+            hub_cache::Claim::Busy(waiting) => {
+                progress.waiting(name, &waiting);
+                waited = true;
+                tokio::time::sleep(hub_cache::CLAIM_POLL).await;
+            }
+        }
+    }
 }
 
 /// Runs file-system work that may block (locks, hashing) off the async threads.

@@ -75,8 +75,8 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
     if args.dry_run {
         return runtime()?.block_on(dry_run(&client, &repo, &args, &options));
     }
-    if !args.quiet && ProgressBars::from_env().shown {
-        options = options.progress(Arc::new(Bars::default()));
+    if !args.quiet {
+        options = options.progress(Arc::new(Bars::new(ProgressBars::from_env().shown)));
     }
     if !args.files.is_empty()
         && (!args.include.is_empty() || !args.exclude.is_empty())
@@ -199,20 +199,48 @@ fn filters(include: &[String], exclude: &[String]) -> String {
     include.chain(exclude).collect::<Vec<_>>().join(" ")
 }
 
-/// One bar per file being downloaded, on stderr.
+/// One bar per file being downloaded, on stderr when it is a terminal; and, drawn or not, one
+/// line when the download waits for another process or node.
 struct Bars {
     multi: MultiProgress,
     bars: Mutex<Vec<(String, ProgressBar)>>,
+    /// Per file, whom it was last told to wait for.
+    waits: Mutex<Vec<(String, Option<String>)>>,
     style: ProgressStyle,
+    draw: bool,
 }
 
-impl Default for Bars {
-    fn default() -> Bars {
+impl Bars {
+    fn new(draw: bool) -> Bars {
         let style = ProgressStyle::with_template(
             "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
-        Bars { multi: crate::common::progress_bars(), bars: Mutex::new(Vec::new()), style }
+        Bars {
+            multi: crate::common::progress_bars(),
+            bars: Mutex::new(Vec::new()),
+            waits: Mutex::new(Vec::new()),
+            style,
+            draw,
+        }
+    }
+
+    fn bar(&self, file: &str, size: u64, message: String) -> ProgressBar {
+        let bar =
+            if self.draw { self.multi.add(ProgressBar::new(size)) } else { ProgressBar::hidden() };
+        bar.set_style(self.style.clone());
+        bar.set_message(message);
+        if let Ok(mut bars) = self.bars.lock() {
+            bars.retain(|(name, old)| {
+                let keep = name != file;
+                if !keep {
+                    old.finish_and_clear();
+                }
+                keep
+            });
+            bars.push((file.to_owned(), bar.clone()));
+        }
+        bar
     }
 }
 
@@ -231,14 +259,39 @@ impl Bars {
 
 impl Progress for Bars {
     fn start(&self, file: &str, size: u64, done: u64) {
-        let bar = self.multi.add(ProgressBar::new(size));
-        bar.set_style(self.style.clone());
-        bar.set_message(file.to_owned());
-        bar.set_position(done);
-        if let Ok(mut bars) = self.bars.lock() {
-            bars.retain(|(name, _)| name != file);
-            bars.push((file.to_owned(), bar));
+        self.bar(file, size, file.to_owned()).set_position(done);
+        if let Ok(mut waits) = self.waits.lock() {
+            waits.retain(|(name, _)| name != file);
         }
+    }
+
+    /// `waiting for node-7 (pid 4121): 43% of model.safetensors`, once per file and writer,
+    /// above the bars; the bar follows the other writer's progress.
+    fn waiting(&self, file: &str, waiting: &hub_cache::Waiting) {
+        let holder = waiting.holder.as_ref().map(ToString::to_string);
+        let told = self.waits.lock().ok().map(|mut waits| {
+            match waits.iter_mut().find(|(name, _)| name == file) {
+                Some((_, seen)) if *seen == holder => true,
+                Some((_, seen)) => {
+                    *seen = holder.clone();
+                    false
+                }
+                None => {
+                    waits.push((file.to_owned(), holder.clone()));
+                    false
+                }
+            }
+        });
+        if told == Some(false) {
+            let line = format!("waiting for {waiting} of {file}");
+            match self.draw {
+                true => self.multi.suspend(|| eprintln!("{line}")),
+                false => eprintln!("{line}"),
+            }
+            let who = holder.unwrap_or_else(|| "another process".to_owned());
+            self.bar(file, waiting.size, format!("{file} (by {who})"));
+        }
+        self.with(file, |bar| bar.set_position(waiting.done.unwrap_or(0)));
     }
 
     fn advance(&self, file: &str, bytes: u64) {

@@ -51,6 +51,9 @@ pub const HF_HUB_DOWNLOAD_CONNECTIONS: &str = "HF_HUB_DOWNLOAD_CONNECTIONS";
 pub const HF_HUB_DOWNLOAD_CHUNK_SIZE: &str = "HF_HUB_DOWNLOAD_CHUNK_SIZE";
 /// Ours: seconds a download connection may bring almost nothing before it is replaced.
 pub const HF_HUB_DOWNLOAD_STALL_TIMEOUT: &str = "HF_HUB_DOWNLOAD_STALL_TIMEOUT";
+/// Ours: seconds a download lease may go unrenewed before another process or node takes the
+/// download over.
+pub const HF_HUB_LEASE_TIMEOUT: &str = "HF_HUB_LEASE_TIMEOUT";
 /// Ours: the parts of one file uploaded at once.
 pub const HF_HUB_UPLOAD_CONNECTIONS: &str = "HF_HUB_UPLOAD_CONNECTIONS";
 /// Ours: the retries of a failed upload part.
@@ -169,6 +172,13 @@ pub const VARS: &[Var] = &[
         HF_HUB_DOWNLOAD_STALL_TIMEOUT,
         &[],
         "seconds a download connection may bring under 64 KiB before its range is asked again on a new one; 12 times this with nothing on any connection fails the download",
+        Some("10"),
+        true,
+    ),
+    var(
+        HF_HUB_LEASE_TIMEOUT,
+        &[],
+        "seconds the lease of a file being downloaded may go unrenewed (its writer died, its node froze) before a waiting process or node takes the download over; renewed five times as often",
         Some("10"),
         true,
     ),

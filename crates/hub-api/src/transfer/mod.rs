@@ -58,6 +58,9 @@ pub struct TransferConfig {
     /// The least progress, in bytes per [`TransferConfig::stall_timeout`], of a connection
     /// that is not stalled.
     pub stall_floor: u64,
+    /// How a download's lease is renewed and when another writer's silent lease is taken
+    /// over (`hub_cache::BlobClaim`).
+    pub lease: hub_cache::LeaseConfig,
 }
 
 /// How many stall timeouts without a byte on any connection end a download.
@@ -73,6 +76,7 @@ impl Default for TransferConfig {
             verify: true,
             stall_timeout: Duration::from_secs(10),
             stall_floor: 64 << 10,
+            lease: hub_cache::LeaseConfig::default(),
         }
     }
 }
@@ -90,6 +94,12 @@ pub trait Progress: Send + Sync {
     /// `file` is complete and verified.
     fn finish(&self, file: &str) {
         let _ = file;
+    }
+    /// Another process or node is downloading `file`: this one waits for it (called again
+    /// each time it looks, about every [`hub_cache::CLAIM_POLL`]). If that writer dies, this
+    /// one takes over, and [`Progress::start`] follows.
+    fn waiting(&self, file: &str, waiting: &hub_cache::Waiting) {
+        let _ = (file, waiting);
     }
 }
 
