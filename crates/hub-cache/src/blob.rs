@@ -99,6 +99,7 @@ impl WriteTarget {
             .truncate(resumed.is_empty())
             .open(&temp_path)
             .map_err(io_err(&temp_path))?;
+        crate::perms::set_file_mode(&file, &temp_path, &self.temp_dir, None);
         let identity = FileIdentity::of_file(&file);
         Ok(BlobStart::Write(BlobWriter {
             expected: self.expected,
@@ -254,6 +255,8 @@ impl BlobWriter {
         }
         if let Some(dir) = self.destination.parent() {
             create_dir_all(dir)?;
+            // The mode a new file of that folder gets (the Python library's for its blobs).
+            crate::perms::set_file_mode(&self.file, &self.temp_path, dir, None);
         }
         std::fs::rename(&self.temp_path, &self.destination).map_err(io_err(&self.destination))?;
         let _ = std::fs::remove_file(&self.progress_path);

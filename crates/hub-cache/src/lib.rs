@@ -41,6 +41,7 @@ mod legacy;
 mod local_dir;
 mod location;
 mod lock;
+mod perms;
 mod scan;
 mod trees;
 
@@ -189,6 +190,27 @@ pub enum Error {
         /// repeated as a [`source`](std::error::Error::source)).
         cause: std::io::Error,
     },
+    /// The system refused a write into the cache: the file or folder at fault belongs to
+    /// another user, or lacks the write permission (a cache shared by several users).
+    #[error(
+        "cannot write to {}: it belongs to {owner} (group {group}, mode {}); {}",
+        path.display(),
+        perms::mode_string(*mode),
+        perms::denied_hint(*mode, owner, group, *yours)
+    )]
+    PermissionDenied {
+        /// The file or folder that may not be written (the folder, when a file could not be
+        /// made in it).
+        path: PathBuf,
+        /// Its owner: the user name from `/etc/passwd`, else `uid <n>`.
+        owner: String,
+        /// Its group: the name from `/etc/group`, else `gid <n>`.
+        group: String,
+        /// Its mode (`st_mode`, with the file type bits).
+        mode: u32,
+        /// Whether the user running this process owns it.
+        yours: bool,
+    },
     /// A file-system operation failed.
     #[error("{}: {cause}", path.display())]
     Io {
@@ -201,11 +223,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// A failed write into the cache: [`Error::CacheNotWritable`] when the user can fix it by
-    /// fixing permissions or moving the cache, else the error as it is.
+    /// A failed write into the cache: [`Error::PermissionDenied`] (naming the file or folder at
+    /// fault and its owner) or [`Error::CacheNotWritable`] when the user can fix it by fixing
+    /// permissions or moving the cache, else the error as it is.
     pub(crate) fn writing_cache(self) -> Error {
         use std::io::ErrorKind::{NotADirectory, PermissionDenied, ReadOnlyFilesystem};
         match self {
+            Error::Io { path, cause } if cause.kind() == PermissionDenied => {
+                perms::denied(&path, cause)
+            }
             Error::Io { path, cause }
                 if matches!(
                     cause.kind(),
