@@ -34,6 +34,7 @@
 struct ReadmeDoctests;
 
 mod blob;
+mod fskind;
 mod fsutil;
 mod ids;
 mod layout;
@@ -48,6 +49,7 @@ mod trees;
 use std::path::PathBuf;
 
 pub use blob::{BlobStart, BlobWriter, Verification};
+pub use fskind::{FileSystem, FsKind};
 pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
 pub use legacy::{LegacyEntry, legacy_file_name, legacy_url_of};
