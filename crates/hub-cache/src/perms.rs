@@ -113,11 +113,17 @@ pub(crate) fn create_dir_all(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(parent) = parent {
-        create_dir_all(parent)?;
-    }
-    match make_dir(dir, parent.unwrap_or(Path::new("."))) {
+    // As std's: the folder first, its parents only when missing, so that a file in the way
+    // says "not a directory".
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let res = match make_dir(dir, parent) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && parent != Path::new(".") => {
+            create_dir_all(parent)?;
+            make_dir(dir, parent)
+        }
+        res => res,
+    };
+    match res {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         res => res,
     }
