@@ -166,7 +166,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             other => anyhow::bail!("unexpected argument '{other}'\n\n{HELP}"),
         }
     }
-    tools::ensure()?;
+    tools::ensure(&[])?;
     if hide_tools {
         step("the demo with git-lfs, curl and openssl hidden from PATH");
         return tools::demo_with_tools_hidden();

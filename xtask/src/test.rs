@@ -8,8 +8,8 @@ use crate::{tidy, tools};
 const HELP: &str = "\
 cargo xtask test
 
-First makes sure git, git-lfs, curl and openssl are present, as `cargo xtask demo` does
-(Debian's packages, installed with apt-get when missing, through sudo -n when not root; when
+First makes sure git, git-lfs, curl and openssl are present, as `cargo xtask demo` does,
+and bindfs and setpriv (util-linux) for the tests of FUSE and multi-user caches (Debian's packages, installed with apt-get when missing, through sudo -n when not root; when
 that cannot be done, it fails with the command to run by hand), and makes a Python venv with
 the official huggingface_hub under target/py-venv. Then runs, stopping at the first failure:
   cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings as errors,
@@ -25,7 +25,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let root = project_root();
 
-    tools::ensure()?;
+    tools::ensure(&tools::TEST_TOOLS)?;
     step("a Python venv for the fidelity suite");
     let python = ensure_venv(&root)?;
 

@@ -48,7 +48,7 @@ use std::sync::OnceLock;
 use crate::util::{cargo, describe, exec, output, project_root, say, step};
 
 /// An external program and the Debian package that has it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tool {
     pub(crate) program: &'static str,
     pub(crate) package: &'static str,
@@ -64,6 +64,14 @@ pub(crate) const TOOLS: [Tool; 4] = [
     Tool { program: "git-lfs", package: "git-lfs", version_args: &["version"] },
     Tool { program: "curl", package: "curl", version_args: &["--version"] },
     Tool { program: "openssl", package: "openssl", version_args: &["version"] },
+];
+
+/// What `cargo xtask test` needs beyond [`TOOLS`]: bindfs (a FUSE mount, for the test that
+/// `hub-cli env` names a FUSE file system) and setpriv (util-linux: the multi-user cache tests
+/// run `hub-cli` as other users).
+pub(crate) const TEST_TOOLS: [Tool; 2] = [
+    Tool { program: "bindfs", package: "bindfs", version_args: &["--version"] },
+    Tool { program: "setpriv", package: "util-linux", version_args: &["--version"] },
 ];
 
 /// Where Debian's packages put these programs, looked at when one is not on `PATH`.
@@ -124,17 +132,19 @@ struct Found<'t> {
     installed: bool,
 }
 
-/// Makes sure every tool of [`TOOLS`] is present, installing Debian's packages for the
-/// missing ones, and links those found off `PATH` for the child processes (see the module's
-/// docs). Prints where each tool is and its version.
-pub(crate) fn ensure() -> anyhow::Result<()> {
-    step("tools: git, git-lfs, curl, openssl (Debian's packages, installed when missing)");
+/// Makes sure every tool of [`TOOLS`] and of `extra` is present, installing Debian's packages
+/// for the missing ones, and links those found off `PATH` for the child processes (see the
+/// module's docs). Prints where each tool is and its version.
+pub(crate) fn ensure(extra: &[Tool]) -> anyhow::Result<()> {
+    let tools: Vec<Tool> = TOOLS.iter().chain(extra).cloned().collect();
+    let names: Vec<&str> = tools.iter().map(|tool| tool.program).collect();
+    step(&format!("tools: {} (Debian's packages, installed when missing)", names.join(", ")));
     let path = SearchPath::from_env();
     let dirs = path.dirs();
     let is_root = output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
     let by_hand = if is_root { "apt-get install" } else { "sudo apt-get install" };
     let found = resolve(
-        &TOOLS,
+        &tools,
         &dirs,
         &[PathBuf::from(DEBIAN_BIN)],
         &mut |packages| apt_install(!is_root, packages),

@@ -118,6 +118,7 @@ impl WriteTarget {
             .truncate(resumed.is_empty())
             .open(&temp_path)
             .map_err(io_err(&temp_path))?;
+        crate::perms::set_file_mode(&file, &temp_path, &self.temp_dir, None);
         let identity = FileIdentity::of_file(&file);
         Ok(BlobWriter {
             expected: self.expected.clone(),
@@ -432,6 +433,8 @@ impl BlobWriter {
         }
         if let Some(dir) = self.destination.parent() {
             create_dir_all(dir)?;
+            // The mode a new file of that folder gets (the Python library's for its blobs).
+            crate::perms::set_file_mode(&self.file, &self.temp_path, dir, None);
         }
         std::fs::rename(&self.temp_path, &self.destination).map_err(io_err(&self.destination))?;
         let _ = std::fs::remove_file(&self.progress_path);
@@ -553,6 +556,7 @@ fn adopt_orphan(
     type Candidate<'u> = (u64, Vec<(u64, u64)>, &'u str);
     let mut candidates: Vec<Candidate<'_>> = uniques
         .iter()
+        .filter(|unique| writer_of(unique).is_some())
         .filter_map(|unique| {
             let (data, progress) = paths(unique);
             let ranges = parse_progress(&std::fs::read_to_string(&progress).ok()?)?;
@@ -590,16 +594,25 @@ fn adopt_orphan(
 }
 
 /// Whether the writer that made the unique name `unique` ([`unique_suffix`]) is a process of
-/// this host that no longer runs. A name of another host, or one that cannot be read, is
-/// never judged dead.
+/// this host that no longer runs. A name of another host, or not of our shape (the Python
+/// library's `<etag>.<8 hex>.incomplete`, whose 8 hex digits may all be digits), is never
+/// judged dead.
 pub(crate) fn writer_is_dead(unique: &str) -> bool {
-    let mut fields = unique.split('-');
-    let Some(pid) = fields.next().and_then(|p| p.parse::<i32>().ok()) else { return false };
-    let host = fields.nth(2);
-    if host.is_some_and(|h| h != crate::fsutil::host_tag()) {
-        return false;
+    match writer_of(unique) {
+        Some((pid, host)) if host == crate::fsutil::host_tag() => process_is_gone(pid),
+        _ => false,
     }
-    process_is_gone(pid)
+}
+
+/// The pid and host tag of a unique name of ours, `{pid}-{nanos:08x}-{n}-{host tag}`; `None`
+/// for any other name.
+fn writer_of(unique: &str) -> Option<(i32, &str)> {
+    let fields: Vec<&str> = unique.split('-').collect();
+    let &[pid, nanos, n, host] = fields.as_slice() else { return None };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let hex8 = |s: &str| s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (digits(pid) && hex8(nanos) && digits(n) && hex8(host)).then_some(())?;
+    Some((pid.parse().ok()?, host))
 }
 
 #[cfg(unix)]

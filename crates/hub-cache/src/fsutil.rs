@@ -1,4 +1,5 @@
-//! File-system helpers: atomic writes and relative symlinks, with errors that name the path.
+//! File-system helpers: atomic writes and relative symlinks, with errors that name the path,
+//! and the modes of a shared cache ([`crate::perms`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,10 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |cause| Error::Io { path: path.to_path_buf(), cause }
 }
 
+/// `mkdir -p`, each new folder with the mode and group a shared cache expects
+/// ([`crate::perms`]).
 pub(crate) fn create_dir_all(dir: &Path) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))
+    crate::perms::create_dir_all(dir).map_err(io_err(dir))
 }
 
 fn parent(path: &Path) -> Result<&Path, Error> {
@@ -22,7 +25,9 @@ fn parent(path: &Path) -> Result<&Path, Error> {
 }
 
 /// Writes `bytes` to `path` atomically: a temp file in the same folder, then a rename.
-/// A crash leaves either the old content or the new one, never a mix.
+/// A crash leaves either the old content or the new one, never a mix. The file gets the mode
+/// of a new file of its folder ([`crate::perms`]; `tempfile` makes them `0o600`) before the
+/// rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = parent(path)?;
     create_dir_all(dir)?;
@@ -32,6 +37,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .tempfile_in(dir)
         .map_err(io_err(dir))?;
     tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+    crate::perms::set_file_mode(tmp.as_file(), tmp.path(), dir, None);
     tmp.persist(path).map_err(|e| Error::Io { path: path.to_path_buf(), cause: e.error })?;
     Ok(())
 }
@@ -65,6 +71,9 @@ pub(crate) fn symlink_atomic(target: &Path, link: &Path, copy_from: &Path) -> Re
     let made: std::io::Result<()> = Err(std::io::Error::other("no symlinks"));
     if made.is_err() {
         std::fs::copy(copy_from, &tmp).map_err(io_err(&tmp))?;
+        if let Ok(file) = std::fs::File::open(&tmp) {
+            crate::perms::set_file_mode(&file, &tmp, dir, None);
+        }
     }
     std::fs::rename(&tmp, link).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use hub_url::{Repo, RepoPath, Revision, RevisionKind};
 
 use crate::Error;
-use crate::fsutil::{create_dir_all, io_err, relative_blob_target, symlink_atomic, write_atomic};
+use crate::fsutil::{create_dir_all, relative_blob_target, symlink_atomic, write_atomic};
 use crate::ids::{CommitHash, Etag};
 use crate::location::CacheDir;
 
@@ -197,10 +197,7 @@ impl RepoCache {
     /// Creates `blobs/` and `snapshots/` (what the Python scanner requires of a repo folder).
     pub fn create_dirs(&self) -> Result<(), Error> {
         create_dir_all(&self.blobs_dir()).map_err(Error::writing_cache)?;
-        let snapshots = self.path.join("snapshots");
-        std::fs::create_dir_all(&snapshots)
-            .map_err(io_err(&snapshots))
-            .map_err(Error::writing_cache)
+        create_dir_all(&self.path.join("snapshots")).map_err(Error::writing_cache)
     }
 }
 

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::Error;
 use crate::fsutil::{create_dir_all, io_err, unique_suffix};
+use crate::perms::{LOCK_MODE, set_file_mode};
 
 /// How often a lease is renewed, and how long an unchanged lease is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,12 +140,17 @@ impl Lease {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o664);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, LOCK_MODE);
         let mut file = match options.open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
             Err(e) => return Err(io_err(path)(e)),
         };
+        // 0664 past the umask, as the lock beside it: every user of a shared cache may renew
+        // or break it.
+        if let Some(dir) = path.parent() {
+            set_file_mode(&file, path, dir, Some(LOCK_MODE));
+        }
         let holder = LeaseHolder::ours(unique);
         if let Err(e) = file.write_all(holder.to_text().as_bytes()) {
             let _ = std::fs::remove_file(path);

@@ -34,6 +34,7 @@
 struct ReadmeDoctests;
 
 mod blob;
+mod fskind;
 mod fsutil;
 mod ids;
 mod layout;
@@ -42,12 +43,14 @@ mod legacy;
 mod local_dir;
 mod location;
 mod lock;
+mod perms;
 mod scan;
 mod trees;
 
 use std::path::PathBuf;
 
 pub use blob::{BlobClaim, BlobStart, BlobWriter, CLAIM_POLL, Claim, Verification, Waiting};
+pub use fskind::{FileSystem, FsKind};
 pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
 pub use lease::{LeaseConfig, LeaseHolder};
@@ -191,6 +194,27 @@ pub enum Error {
         /// repeated as a [`source`](std::error::Error::source)).
         cause: std::io::Error,
     },
+    /// The system refused a write into the cache: the file or folder at fault belongs to
+    /// another user, or lacks the write permission (a cache shared by several users).
+    #[error(
+        "cannot write to {}: it belongs to {owner} (group {group}, mode {}); {}",
+        path.display(),
+        perms::mode_string(*mode),
+        perms::denied_hint(*mode, owner, group, *yours)
+    )]
+    PermissionDenied {
+        /// The file or folder that may not be written (the folder, when a file could not be
+        /// made in it).
+        path: PathBuf,
+        /// Its owner: the user name from `/etc/passwd`, else `uid <n>`.
+        owner: String,
+        /// Its group: the name from `/etc/group`, else `gid <n>`.
+        group: String,
+        /// Its mode (`st_mode`, with the file type bits).
+        mode: u32,
+        /// Whether the user running this process owns it.
+        yours: bool,
+    },
     /// A file-system operation failed.
     #[error("{}: {cause}", path.display())]
     Io {
@@ -203,11 +227,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// A failed write into the cache: [`Error::CacheNotWritable`] when the user can fix it by
-    /// fixing permissions or moving the cache, else the error as it is.
+    /// A failed write into the cache: [`Error::PermissionDenied`] (naming the file or folder at
+    /// fault and its owner) or [`Error::CacheNotWritable`] when the user can fix it by fixing
+    /// permissions or moving the cache, else the error as it is.
     pub(crate) fn writing_cache(self) -> Error {
         use std::io::ErrorKind::{NotADirectory, PermissionDenied, ReadOnlyFilesystem};
         match self {
+            Error::Io { path, cause } if cause.kind() == PermissionDenied => {
+                perms::denied(&path, cause)
+            }
             Error::Io { path, cause }
                 if matches!(
                     cause.kind(),

@@ -147,6 +147,8 @@ impl LocalDir {
             .map_err(|cause| Error::Io { path: dir.clone(), cause })?;
         std::fs::copy(from, tmp.path())
             .map_err(|cause| Error::Io { path: from.to_path_buf(), cause })?;
+        // `copy` gave the temp file the source's mode: a shared store's blob is read-only.
+        crate::perms::set_file_mode(tmp.as_file(), tmp.path(), &dir, None);
         tmp.persist(&destination)
             .map_err(|e| Error::Io { path: destination.clone(), cause: e.error })?;
         Ok(destination)

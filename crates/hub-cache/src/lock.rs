@@ -11,6 +11,7 @@ use fs2::FileExt;
 
 use crate::Error;
 use crate::fsutil::{create_dir_all, io_err};
+use crate::perms::{LOCK_MODE, set_file_mode};
 
 /// A held lock; released when dropped. The lock file stays, as with the Python library.
 #[derive(Debug)]
@@ -54,13 +55,32 @@ impl Drop for BlobLock {
     }
 }
 
+/// Opens the lock file, creating it when missing: a lock file this process created gets mode
+/// 0664 past the umask (as py-filelock gives the Python library's, so that every user of a
+/// shared cache can take it) and, under a setgid folder, the folder's group.
 fn open_lock_file(path: &Path) -> Result<File, Error> {
-    if let Some(dir) = path.parent() {
-        create_dir_all(dir)?;
-    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    create_dir_all(dir)?;
     let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
+    options.read(true).write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o664);
-    options.open(path).map_err(io_err(path))
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, LOCK_MODE);
+    match options.open(path) {
+        Ok(file) => {
+            set_file_mode(&file, path, dir, Some(LOCK_MODE));
+            Ok(file)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match OpenOptions::new().read(true).write(true).open(path) {
+                // A lock file of another user that this one may not write (made 0644 by an
+                // old client): `flock` takes a file open for reading as well.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    File::open(path).map_err(|_| io_err(path)(e))
+                }
+                res => res.map_err(io_err(path)),
+            }
+        }
+        Err(e) => Err(io_err(path)(e)),
+    }
+    .map_err(Error::writing_cache)
 }

@@ -330,6 +330,88 @@ mod blob_writer {
     }
 
     #[test]
+    fn a_python_partial_file_is_neither_deleted_nor_adopted() {
+        let (_dir, _cache, repo) = setup();
+        let data = content(3000);
+        let (digest, etag) = sha256(&data);
+        std::fs::create_dir_all(repo.blobs_dir()).unwrap();
+        // Python 1.18+: `<etag>.<8 hex>.incomplete`, no progress record. All digits, these 8
+        // hex would read as the pid of a process that is gone; with letters, as no pid.
+        let python = ["99999999", "0badcafe"]
+            .map(|hex| repo.blobs_dir().join(format!("{etag}.{hex}.incomplete")));
+        for path in &python {
+            std::fs::write(path, &data[..1000]).unwrap();
+        }
+        // Even with a record beside it (which Python never writes), it is not ours to adopt.
+        let record = repo.blobs_dir().join(format!("{etag}.99999999.progress"));
+        std::fs::write(&record, "0-1000").unwrap();
+        // Ours, of a dead writer of this host: removed.
+        let ours_dead = repo
+            .blobs_dir()
+            .join(format!("{etag}.99999999-0000abcd-0-{}.incomplete", crate::fsutil::host_tag()));
+        std::fs::write(&ours_dead, b"x").unwrap();
+
+        let w = writer(&repo, &etag, 3000);
+        assert_eq!(w.resume_from(), 0, "nothing adopted");
+        w.write_at(0, &data).unwrap();
+        w.commit(Verification::Sha256(digest)).unwrap();
+        for path in &python {
+            assert_eq!(std::fs::read(path).unwrap(), &data[..1000], "{} kept", path.display());
+        }
+        assert!(record.exists());
+        assert!(!ours_dead.exists(), "a dead writer of ours is cleaned up");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn blobs_linked_into_a_shared_store_are_used_and_never_written_through() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, _cache, repo) = setup();
+        let commit = CommitHash::new(COMMIT).unwrap();
+        let data = content(500);
+        let (digest, etag) = sha256(&data);
+        let other = content(600);
+        let (other_digest, other_etag) = sha256(&other);
+        // Python 2.4's store: `<cache>/blobs/<xx>/<hash>`, read-only; one repo blob a relative
+        // symlink into it, one a hard link.
+        let store = dir.path().join("blobs/ab");
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::create_dir_all(repo.blobs_dir()).unwrap();
+        let (stored, stored_other) = (store.join("ab01"), store.join("ab02"));
+        for (path, bytes) in [(&stored, &data), (&stored_other, &other)] {
+            std::fs::write(path, bytes).unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        }
+        std::os::unix::fs::symlink("../../blobs/ab/ab01", repo.blob_path(&etag)).unwrap();
+        std::fs::hard_link(&stored_other, repo.blob_path(&other_etag)).unwrap();
+
+        for (file, e) in [("a.bin", &etag), ("b.bin", &other_etag)] {
+            assert!(matches!(repo.begin_blob(e, 1).unwrap(), BlobStart::Exists(_)));
+            repo.link_snapshot(&commit, &path(file), e).unwrap();
+            let found = repo.lookup(&path(file), &rev(COMMIT)).unwrap();
+            assert_eq!(found, CacheLookup::Found(repo.pointer_path(&commit, &path(file))));
+        }
+        assert_eq!(std::fs::read(repo.pointer_path(&commit, &path("a.bin"))).unwrap(), data);
+
+        // force_download: the repo's names are replaced; the store's files are untouched.
+        for (e, d, bytes) in [(&etag, digest, &data), (&other_etag, other_digest, &other)] {
+            let w = repo.begin_blob_replacing(e, bytes.len() as u64).unwrap();
+            w.write_at(0, bytes).unwrap();
+            w.commit(Verification::Sha256(d)).unwrap();
+            let meta = std::fs::symlink_metadata(repo.blob_path(e)).unwrap();
+            assert!(meta.is_file(), "a regular file of the repo now");
+        }
+        assert_eq!(std::fs::read(&stored).unwrap(), data);
+        assert_eq!(std::fs::read(&stored_other).unwrap(), other);
+        for path in [&stored, &stored_other] {
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o444, "{} still read-only", path.display());
+        }
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&stored_other).unwrap().nlink(), 1, "the hard link is gone");
+    }
+
+    #[test]
     fn a_writer_whose_file_was_adopted_stops_and_deletes_nothing() {
         let (_dir, _cache, repo) = setup();
         let data = content(1000);

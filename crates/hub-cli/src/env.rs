@@ -48,6 +48,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
         ("ENDPOINT", endpoint.to_string()),
         (HF_HOME, hf_home.path().display().to_string()),
         (HF_HUB_CACHE, cache.path().display().to_string()),
+        ("Cache file system", cache.file_system().to_string()),
+        ("Locks", "flock (this node) + lease files (every node)".to_owned()),
         ("Token path", token_path.display().to_string()),
         ("Has a token", token),
         (HF_HUB_OFFLINE, if offline.is_empty() { "unset".to_owned() } else { offline }),

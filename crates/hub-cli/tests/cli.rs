@@ -120,3 +120,64 @@ fn the_seed_names_still_parse_and_max_workers_zero_is_refused() {
         "{err}"
     );
 }
+
+/// The `- Cache file system: …` line of `hub-cli env` for the cache `cache`.
+fn env_file_system(cache: &std::path::Path) -> anyhow::Result<String> {
+    let home = tempfile::tempdir()?;
+    let out =
+        hub_cli().arg("env").env("HF_HOME", home.path()).env("HF_HUB_CACHE", cache).output()?;
+    anyhow::ensure!(out.status.success(), "hub-cli env failed: {out:?}");
+    let stdout = String::from_utf8(out.stdout)?;
+    anyhow::ensure!(
+        stdout.contains("- Locks: flock (this node) + lease files (every node)\n"),
+        "{stdout}"
+    );
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("- Cache file system: "))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::format_err!("no file system line in {stdout}"))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn env_names_a_local_file_system() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    // The cache need not exist yet: its nearest folder is asked.
+    let line = env_file_system(&dir.path().join("not-yet/hub"))?;
+    assert!(line.starts_with("local ("), "{line}");
+    Ok(())
+}
+
+/// A `bindfs` (FUSE) mount, unmounted when dropped.
+#[cfg(target_os = "linux")]
+struct FuseMount(std::path::PathBuf);
+
+#[cfg(target_os = "linux")]
+impl Drop for FuseMount {
+    fn drop(&mut self) {
+        let _ = Command::new("fusermount").arg("-u").arg(&self.0).status();
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn env_names_a_fuse_file_system() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (source, mount) = (dir.path().join("source"), dir.path().join("mount"));
+    std::fs::create_dir(&source)?;
+    std::fs::create_dir(&mount)?;
+    let status = Command::new("bindfs").arg(&source).arg(&mount).status().map_err(|e| {
+        anyhow::format_err!("cannot run bindfs ({e}): install it (`apt-get install bindfs`; `cargo xtask test` does)")
+    })?;
+    anyhow::ensure!(
+        status.success(),
+        "bindfs {} {} failed: {status}",
+        source.display(),
+        mount.display()
+    );
+    let _mounted = FuseMount(mount.clone());
+    let line = env_file_system(&mount.join("hub"))?;
+    assert!(line.starts_with("fuse ("), "{line}");
+    Ok(())
+}
