@@ -42,6 +42,7 @@ mod local_dir;
 mod location;
 mod lock;
 mod scan;
+mod shared;
 mod trees;
 
 use std::path::PathBuf;
