@@ -61,7 +61,7 @@ pub use scan::{
     CacheInfo, CachedFile, CachedRepo, CachedRevision, ChosenRepo, DeletePlan, DeleteTarget,
 };
 pub use trees::{TreeFile, read_tree, tree_path, write_tree};
-pub use verify::{FileState, STAMP_FILE, Stamps, blob_digest};
+pub use verify::{FileState, STAMP_FILE, Stamps, blob_digest, remove_blob};
 
 /// The cache's parsers of what it reads from disk, for the fuzz targets (`crates/hub-fuzz`):
 /// not part of the API.

@@ -192,3 +192,20 @@ impl Stamps {
         Ok(())
     }
 }
+
+/// Removes a repo's blob (`<repo>/blobs/<etag>`) found bad, so it can be downloaded again.
+/// When it is a link into the shared blob store, the link goes and the store entry is swept
+/// (kept for the other repos that link to it, deleted when none does).
+pub fn remove_blob(cache: &crate::CacheDir, blob: &Path) -> Result<(), Error> {
+    let store = crate::shared::store_target(cache.path(), blob);
+    match std::fs::remove_file(blob) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::Io { path: blob.to_path_buf(), cause: e }.writing_cache());
+        }
+        _ => (),
+    }
+    if let Some(payload) = store {
+        crate::shared::sweep(cache.path(), &payload)?;
+    }
+    Ok(())
+}
