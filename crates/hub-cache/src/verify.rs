@@ -82,9 +82,9 @@ pub struct FileState {
     /// Bytes.
     pub size: u64,
     /// Modification time, nanoseconds since the Unix epoch.
-    pub mtime_ns: u128,
+    pub mtime_ns: u64,
     /// Status change time, nanoseconds since the Unix epoch (0 where unknown).
-    pub ctime_ns: i128,
+    pub ctime_ns: i64,
     /// Device.
     pub dev: u64,
     /// Inode.
@@ -99,12 +99,12 @@ impl FileState {
             .modified()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         #[cfg(unix)]
         let (ctime_ns, dev, ino) = {
             use std::os::unix::fs::MetadataExt;
             (
-                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                meta.ctime().saturating_mul(1_000_000_000).saturating_add(meta.ctime_nsec()),
                 meta.dev(),
                 meta.ino(),
             )
@@ -117,7 +117,6 @@ impl FileState {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Stamp {
-    #[serde(flatten)]
     state: FileState,
     /// When it was verified, seconds since the Unix epoch.
     verified_at: u64,
