@@ -662,3 +662,75 @@ fn remove_dir(dir: &Path) -> Result<(), Error> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn link(repo: &Path, commit: &str, file: &str, etag: &str) {
+        let pointer = repo.join("snapshots").join(commit).join(file);
+        std::fs::create_dir_all(pointer.parent().unwrap()).unwrap();
+        let depth = file.split('/').count() - 1;
+        std::os::unix::fs::symlink(crate::fsutil::relative_blob_target(depth, etag), pointer)
+            .unwrap();
+    }
+
+    /// 40 repos, each with two revisions sharing a blob; every fifth hard-links its blob to the
+    /// first repo's; one broken repo.
+    fn many_repos(root: &Path) {
+        let first_blob = root.join("models--org--m0/blobs").join("a".repeat(40));
+        for i in 0..40 {
+            let repo = root.join(format!("models--org--m{i}"));
+            std::fs::create_dir_all(repo.join("blobs")).unwrap();
+            let shared = repo.join("blobs").join("a".repeat(40));
+            if i % 5 == 0 && i > 0 {
+                std::fs::hard_link(&first_blob, &shared).unwrap();
+            } else {
+                std::fs::write(&shared, vec![b'x'; 100 + i]).unwrap();
+            }
+            std::fs::write(repo.join("blobs").join("b".repeat(40)), vec![b'y'; 10]).unwrap();
+            link(&repo, &"1".repeat(40), "README.md", &"a".repeat(40));
+            link(&repo, &"2".repeat(40), "README.md", &"a".repeat(40));
+            link(&repo, &"2".repeat(40), "sub/x.bin", &"b".repeat(40));
+            std::fs::create_dir_all(repo.join("refs")).unwrap();
+            std::fs::write(repo.join("refs/main"), "2".repeat(40)).unwrap();
+        }
+        std::fs::create_dir_all(root.join("models--broken/refs")).unwrap();
+    }
+
+    #[test]
+    fn a_parallel_scan_finds_what_a_serial_one_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        many_repos(dir.path());
+        let cache = CacheDir::new(dir.path().to_path_buf());
+        let serial = cache.scan_with_threads(1).unwrap();
+        for threads in [2, 3, 8, 64] {
+            let parallel = cache.scan_with_threads(threads).unwrap();
+            assert_eq!(format!("{parallel:?}"), format!("{serial:?}"), "{threads} threads");
+        }
+        assert_eq!(serial.repos.len(), 40);
+        assert_eq!(serial.warnings.len(), 1, "{:?}", serial.warnings);
+    }
+
+    #[test]
+    fn hard_linked_blobs_count_once_in_the_total_and_in_their_repo() {
+        let dir = tempfile::tempdir().unwrap();
+        many_repos(dir.path());
+        let info = CacheDir::new(dir.path().to_path_buf()).scan().unwrap();
+        // m0 is 100 + 10 bytes; m5, m10, … hard-link m0's 100 bytes: only their 10 count.
+        let expected: u64 =
+            (0..40u64).map(|i| if i % 5 == 0 && i > 0 { 10 } else { 110 + i }).sum();
+        assert_eq!(info.size_on_disk, expected);
+        let m5 = info.repos.iter().find(|r| r.path.ends_with("models--org--m5")).unwrap();
+        assert_eq!(m5.size_on_disk, 110, "a repo counts each of its own files");
+        // Deleting m5 frees only its own 10 bytes: m0 still holds the hard-linked 100.
+        let plan = info.plan_delete(&[DeleteTarget::Repo(m5.repo.clone())]);
+        assert_eq!(plan.expected_freed_size, 10);
+        let m7 = info.repos.iter().find(|r| r.path.ends_with("models--org--m7")).unwrap();
+        let plan = info.plan_delete(&[DeleteTarget::Repo(m7.repo.clone())]);
+        assert_eq!(plan.expected_freed_size, 117);
+    }
+}
