@@ -33,6 +33,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod archive;
 mod blob;
 mod fskind;
 mod fsutil;
@@ -45,12 +46,15 @@ mod location;
 mod lock;
 mod perms;
 mod scan;
+mod shared;
 mod trees;
+mod verify;
 
 use std::path::PathBuf;
 
 pub use blob::{BlobClaim, BlobStart, BlobWriter, CLAIM_POLL, Claim, Verification, Waiting};
 pub use fskind::{FileSystem, FsKind};
+pub use archive::{ExportSummary, ImportSummary, KeptRef, export, import};
 pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
 pub use lease::{LeaseConfig, LeaseHolder};
@@ -62,6 +66,7 @@ pub use scan::{
     CacheInfo, CachedFile, CachedRepo, CachedRevision, ChosenRepo, DeletePlan, DeleteTarget,
 };
 pub use trees::{TreeFile, read_tree, tree_path, write_tree};
+pub use verify::{FileState, STAMP_FILE, Stamps, blob_digest, remove_blob};
 
 /// The cache's parsers of what it reads from disk, for the fuzz targets (`crates/hub-fuzz`):
 /// not part of the API.
@@ -214,6 +219,22 @@ pub enum Error {
         mode: u32,
         /// Whether the user running this process owns it.
         yours: bool,
+    },
+    /// A repo or revision asked for is not in the cache.
+    #[error("{what} is not in the cache {}; `hub-cli cache ls --revisions` lists what is", cache.display())]
+    NotCached {
+        /// The repo, or `repo@revision`.
+        what: String,
+        /// The cache folder.
+        cache: PathBuf,
+    },
+    /// An archive entry that cannot go into a cache: nothing of the archive was imported.
+    #[error("archive entry `{entry}`: {reason}; the archive was refused and nothing was imported")]
+    BadArchive {
+        /// The entry's path in the archive.
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A file-system operation failed.
     #[error("{}: {cause}", path.display())]

@@ -1,5 +1,11 @@
 //! Scanning the cache (what is there, how big, what is broken) and deleting revisions or repos,
 //! as the Python library's `scan_cache_dir` and `delete_revisions` (`hub-protocol.md` §4.8).
+//!
+//! Repos are scanned in parallel (a few threads of `std::thread::scope`); the result is the
+//! same as a scan on one thread. Sizes count each file once by its (device, inode): blobs
+//! hard-linked across repos, and the Python library's shared blob store
+//! (`<cache>/blobs/<xx>/<xet_hash>`, which per-repo blobs are symlinks into), count once in the
+//! cache's total; a repo's size counts each of its own files once.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -10,6 +16,7 @@ use hub_url::{Repo, RepoId, RepoType};
 use crate::Error;
 use crate::fsutil::io_err;
 use crate::location::CacheDir;
+use crate::shared;
 
 /// What the cache holds.
 #[derive(Debug, Clone)]
@@ -18,7 +25,8 @@ pub struct CacheInfo {
     pub cache_dir: PathBuf,
     /// The repos, sorted by type and id.
     pub repos: Vec<CachedRepo>,
-    /// Bytes on disk of all repos (unique blobs).
+    /// Bytes on disk: each file counted once (by device and inode), the shared store's
+    /// payloads included, even those no repo uses any more (as the Python library counts).
     pub size_on_disk: u64,
     /// Partial downloads (`blobs/*.incomplete`).
     pub incomplete_files: Vec<PathBuf>,
@@ -33,9 +41,9 @@ pub struct CachedRepo {
     pub repo: Repo,
     /// `<cache>/models--org--name`.
     pub path: PathBuf,
-    /// Bytes of the unique blobs its snapshots point to.
+    /// Bytes of the files its snapshots point to, each counted once (by device and inode).
     pub size_on_disk: u64,
-    /// How many unique blobs.
+    /// How many unique blobs (by path, as the Python library counts).
     pub nb_files: usize,
     /// The cached revisions, sorted by commit.
     pub revisions: Vec<CachedRevision>,
@@ -58,10 +66,13 @@ pub struct CachedRevision {
     pub refs: BTreeSet<String>,
     /// Its files.
     pub files: Vec<CachedFile>,
-    /// Bytes of its unique blobs.
+    /// Bytes of its blobs, each file counted once (by device and inode).
     pub size_on_disk: u64,
-    /// Latest modification time of the snapshot folder.
+    /// Latest modification time of its blobs (of the snapshot folder when it has none), as
+    /// the Python library reports it.
     pub last_modified: Option<SystemTime>,
+    /// Latest access time of its blobs (of the snapshot folder when it has none).
+    pub last_accessed: Option<SystemTime>,
 }
 
 /// One file of a snapshot.
@@ -75,17 +86,80 @@ pub struct CachedFile {
     pub blob_path: PathBuf,
     /// The blob's size.
     pub size_on_disk: u64,
+    /// The blob's (device, inode), following symlinks: two files with the same one are the
+    /// same bytes on disk. `None` where the platform has no inodes.
+    pub file_id: Option<(u64, u64)>,
+    /// The blob's last access time.
+    pub blob_last_accessed: Option<SystemTime>,
+    /// The blob's last modification time.
+    pub blob_last_modified: Option<SystemTime>,
+}
+
+/// What identifies a file's bytes on disk: (device, inode), or its path without inodes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum FileKey {
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+impl CachedFile {
+    fn key(&self) -> FileKey {
+        match self.file_id {
+            Some((dev, ino)) => FileKey::Inode(dev, ino),
+            None => FileKey::Path(self.blob_path.clone()),
+        }
+    }
+}
+
+fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// How many threads scan repos at once by default.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get()).clamp(2, 8)
 }
 
 impl CacheDir {
-    /// Scans the cache. A missing cache folder is an error; a broken repo is a warning.
+    /// Scans the cache, repos in parallel. A missing cache folder is an error; a broken repo
+    /// is a warning.
     pub fn scan(&self) -> Result<CacheInfo, Error> {
+        self.scan_with_threads(default_threads())
+    }
+
+    /// [`CacheDir::scan`] on at most `threads` threads (1: serially). Every thread count gives
+    /// the same result.
+    pub fn scan_with_threads(&self, threads: usize) -> Result<CacheInfo, Error> {
         let root = self.path();
         let meta = std::fs::metadata(root)
             .map_err(|_| Error::CacheNotFound { path: root.to_path_buf() })?;
         if !meta.is_dir() {
             return Err(Error::CacheIsAFile { path: root.to_path_buf() });
         }
+        let mut entries: Vec<_> = std::fs::read_dir(root)
+            .map_err(io_err(root))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|path| {
+                let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                // The top-level `blobs/` is the shared store (or a stray folder): never a repo.
+                !matches!(
+                    name.as_ref(),
+                    ".locks" | "CACHEDIR.TAG" | "blobs" | ".DS_Store" | "Thumbs.db" | "desktop.ini"
+                ) && path.is_dir()
+            })
+            .collect();
+        entries.sort();
+        let results = scan_repos(&entries, threads.max(1));
         let mut info = CacheInfo {
             cache_dir: root.to_path_buf(),
             repos: Vec::new(),
@@ -93,26 +167,10 @@ impl CacheDir {
             incomplete_files: Vec::new(),
             warnings: Vec::new(),
         };
-        let mut entries: Vec<_> = std::fs::read_dir(root)
-            .map_err(io_err(root))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            let name =
-                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if matches!(
-                name.as_str(),
-                ".locks" | "CACHEDIR.TAG" | "blobs" | ".DS_Store" | "Thumbs.db" | "desktop.ini"
-            ) || !path.is_dir()
-            {
-                continue;
-            }
-            match scan_repo(&path, &name) {
+        for (path, result) in entries.iter().zip(results) {
+            match result {
                 Ok(Some(repo)) => {
-                    info.incomplete_files.extend(incomplete_files(&path));
-                    info.size_on_disk += repo.size_on_disk;
+                    info.incomplete_files.extend(incomplete_files(path));
                     info.repos.push(repo);
                 }
                 Ok(None) => (),
@@ -120,8 +178,62 @@ impl CacheDir {
             }
         }
         info.repos.sort_by(|a, b| a.repo.cmp(&b.repo));
+        // Each file once: hard links across repos and the shared store's payloads (reached
+        // through per-repo symlinks, or left with no repo using them) are the same bytes.
+        let mut seen: BTreeMap<FileKey, u64> = BTreeMap::new();
+        for file in info.repos.iter().flat_map(|r| &r.revisions).flat_map(|r| &r.files) {
+            seen.entry(file.key()).or_insert(file.size_on_disk);
+        }
+        for payload in shared::store_payloads(root) {
+            if let Ok(meta) = std::fs::metadata(&payload) {
+                let key =
+                    file_id(&meta).map_or(FileKey::Path(payload), |(d, i)| FileKey::Inode(d, i));
+                seen.entry(key).or_insert(meta.len());
+            }
+        }
+        info.size_on_disk = seen.values().sum();
         Ok(info)
     }
+}
+
+type RepoResult = Result<Option<CachedRepo>, String>;
+
+/// Scans `folders` on up to `threads` threads, each taking the next folder not yet taken;
+/// the results are in the order of `folders`.
+fn scan_repos(folders: &[PathBuf], threads: usize) -> Vec<RepoResult> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let scan_one = |path: &PathBuf| {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        scan_repo(path, &name)
+    };
+    if threads <= 1 || folders.len() <= 1 {
+        return folders.iter().map(scan_one).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<RepoResult>>> = Mutex::new(vec![None; folders.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(folders.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = folders.get(i) else { break };
+                    let result = scan_one(path);
+                    if let Ok(mut results) = results.lock() {
+                        results[i] = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    results
+        .into_iter()
+        .zip(folders)
+        .map(|(r, path)| {
+            r.unwrap_or_else(|| Err(format!("{}: could not be scanned", path.display())))
+        })
+        .collect()
 }
 
 /// The repo a cache folder's name (`models--org--name`) stands for: `None` when the name has
@@ -154,8 +266,6 @@ fn scan_repo(path: &Path, name: &str) -> Result<Option<CachedRepo>, String> {
         return Err(format!("{}: no snapshots/ folder", path.display()));
     }
     let refs = read_refs(&path.join("refs")).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut blobs: BTreeMap<PathBuf, (u64, Option<SystemTime>, Option<SystemTime>)> =
-        BTreeMap::new();
     let mut revisions = Vec::new();
     let mut snapshot_dirs: Vec<PathBuf> = std::fs::read_dir(&snapshots_dir)
         .map_err(|e| format!("{}: {e}", snapshots_dir.display()))?
@@ -168,7 +278,6 @@ fn scan_repo(path: &Path, name: &str) -> Result<Option<CachedRepo>, String> {
         let commit =
             snapshot.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mut files = Vec::new();
-        let mut revision_blobs = HashSet::new();
         for file_path in walk_files(&snapshot) {
             let blob_path = match std::fs::read_link(&file_path) {
                 Ok(target) => file_path.parent().map(|p| p.join(&target)).unwrap_or(target),
@@ -181,25 +290,41 @@ fn scan_repo(path: &Path, name: &str) -> Result<Option<CachedRepo>, String> {
                     blob_path.display()
                 )
             })?;
+            // The first hop: a repo's `blobs/<etag>` may itself link into the shared store,
+            // and deleting must unlink the repo's link, not the shared payload.
             let blob_path = normalize(&blob_path);
-            blobs.entry(blob_path.clone()).or_insert((
-                meta.len(),
-                meta.accessed().ok(),
-                meta.modified().ok(),
-            ));
-            revision_blobs.insert(blob_path.clone());
             let file_name = slash_path(&snapshot, &file_path);
-            files.push(CachedFile { file_name, file_path, blob_path, size_on_disk: meta.len() });
+            files.push(CachedFile {
+                file_name,
+                file_path,
+                blob_path,
+                size_on_disk: meta.len(),
+                file_id: file_id(&meta),
+                blob_last_accessed: meta.accessed().ok(),
+                blob_last_modified: meta.modified().ok(),
+            });
         }
         files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
-        let size_on_disk = revision_blobs.iter().filter_map(|b| blobs.get(b)).map(|b| b.0).sum();
+        let folder_meta = std::fs::metadata(&snapshot).ok();
+        let (last_modified, last_accessed) = if files.is_empty() {
+            (
+                folder_meta.as_ref().and_then(|m| m.modified().ok()),
+                folder_meta.as_ref().and_then(|m| m.accessed().ok()),
+            )
+        } else {
+            (
+                files.iter().filter_map(|f| f.blob_last_modified).max(),
+                files.iter().filter_map(|f| f.blob_last_accessed).max(),
+            )
+        };
         revisions.push(CachedRevision {
             refs: refs.iter().filter(|(_, c)| **c == commit).map(|(r, _)| r.clone()).collect(),
-            last_modified: std::fs::metadata(&snapshot).and_then(|m| m.modified()).ok(),
+            last_modified,
+            last_accessed,
+            size_on_disk: unique_size(&files),
             commit_hash: commit,
             snapshot_path: snapshot,
             files,
-            size_on_disk,
         });
     }
     for (name, commit) in &refs {
@@ -210,16 +335,36 @@ fn scan_repo(path: &Path, name: &str) -> Result<Option<CachedRepo>, String> {
             ));
         }
     }
+    let all_files: Vec<&CachedFile> = revisions.iter().flat_map(|r| &r.files).collect();
+    let blob_paths: BTreeSet<&Path> = all_files.iter().map(|f| f.blob_path.as_path()).collect();
+    let (last_accessed, last_modified) = if all_files.is_empty() {
+        let meta = std::fs::metadata(path).ok();
+        (
+            meta.as_ref().and_then(|m| m.accessed().ok()),
+            meta.as_ref().and_then(|m| m.modified().ok()),
+        )
+    } else {
+        (
+            all_files.iter().filter_map(|f| f.blob_last_accessed).max(),
+            all_files.iter().filter_map(|f| f.blob_last_modified).max(),
+        )
+    };
     Ok(Some(CachedRepo {
         repo: Repo::new(repo_type, repo_id),
         path: path.to_path_buf(),
-        size_on_disk: blobs.values().map(|b| b.0).sum(),
-        nb_files: blobs.len(),
+        size_on_disk: unique_size(all_files.iter().copied()),
+        nb_files: blob_paths.len(),
         revisions,
         refs,
-        last_accessed: blobs.values().filter_map(|b| b.1).max(),
-        last_modified: blobs.values().filter_map(|b| b.2).max(),
+        last_accessed,
+        last_modified,
     }))
+}
+
+/// The bytes of `files`, each file on disk once.
+fn unique_size<'a>(files: impl IntoIterator<Item = &'a CachedFile>) -> u64 {
+    let mut seen = HashSet::new();
+    files.into_iter().filter(|f| seen.insert(f.key())).map(|f| f.size_on_disk).sum()
 }
 
 /// `refs/` read recursively: `refs/refs/pr/1` is the ref `refs/pr/1`.
@@ -275,20 +420,7 @@ fn incomplete_files(repo_dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Removes `.` and `..` components lexically (the blob of `snapshots/c/a/../../blobs/x`).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => (),
-            other => out.push(other),
-        }
-    }
-    out
-}
+use crate::shared::normalize;
 
 /// What deleting some revisions will remove, computed before anything is removed.
 #[derive(Debug, Clone, Default)]
@@ -303,7 +435,14 @@ pub struct DeletePlan {
     pub refs: Vec<PathBuf>,
     /// Blobs no remaining snapshot points to.
     pub blobs: Vec<PathBuf>,
-    /// Bytes freed.
+    /// Payloads of the shared blob store that links being deleted point to: after the
+    /// deletion, each one's manifest is rewritten with the links left, and the payload goes
+    /// when none is (as the Python library sweeps them).
+    pub shared: Vec<PathBuf>,
+    /// The cache folder (where the shared store is).
+    pub cache_dir: PathBuf,
+    /// Bytes freed: a file hard-linked elsewhere frees nothing, a shared payload frees its
+    /// bytes only when every link to it goes.
     pub expected_freed_size: u64,
     /// Chosen targets that are not in the cache.
     pub unknown: Vec<String>,
@@ -339,7 +478,9 @@ impl CacheInfo {
     /// Plans the deletion of `targets`. A blob is deleted only when no remaining snapshot of
     /// its repo points to it.
     pub fn plan_delete(&self, targets: &[DeleteTarget]) -> DeletePlan {
-        let mut plan = DeletePlan::default();
+        let mut plan = DeletePlan { cache_dir: self.cache_dir.clone(), ..DeletePlan::default() };
+        // Every blob (or symlink into the shared store) that goes.
+        let mut unlinked: BTreeSet<PathBuf> = BTreeSet::new();
         // Repo index → indices of its chosen revisions.
         let mut chosen: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
         for target in targets {
@@ -396,7 +537,12 @@ impl CacheInfo {
             });
             if whole {
                 plan.repos.push(repo.path.clone());
-                plan.expected_freed_size += repo.size_on_disk;
+                unlinked.extend(
+                    repo.revisions.iter().flat_map(|r| &r.files).map(|f| f.blob_path.clone()),
+                );
+                if let Ok(entries) = std::fs::read_dir(repo.path.join("blobs")) {
+                    unlinked.extend(entries.filter_map(Result::ok).map(|e| normalize(&e.path())));
+                }
                 continue;
             }
             let (deleted, kept): (Vec<_>, Vec<_>) =
@@ -405,7 +551,7 @@ impl CacheInfo {
                 .iter()
                 .flat_map(|(_, r)| r.files.iter().map(|f| f.blob_path.as_path()))
                 .collect();
-            let mut freed: BTreeMap<&Path, u64> = BTreeMap::new();
+            let mut freed: BTreeSet<&Path> = BTreeSet::new();
             for (_, rev) in deleted {
                 plan.snapshots.push(rev.snapshot_path.clone());
                 for name in &rev.refs {
@@ -415,19 +561,75 @@ impl CacheInfo {
                 }
                 for file in rev.files.iter().filter(|f| !kept_blobs.contains(f.blob_path.as_path()))
                 {
-                    freed.insert(&file.blob_path, file.size_on_disk);
+                    freed.insert(&file.blob_path);
                 }
             }
-            plan.expected_freed_size += freed.values().sum::<u64>();
-            plan.blobs.extend(freed.keys().map(|p| p.to_path_buf()));
+            unlinked.extend(freed.iter().map(|p| p.to_path_buf()));
+            plan.blobs.extend(freed.iter().map(|p| p.to_path_buf()));
         }
+        let (freed, shared) = freed_bytes(&self.cache_dir, &unlinked);
+        plan.expected_freed_size = freed;
+        plan.shared = shared;
         plan
+    }
+}
+
+/// The bytes freed by unlinking `unlinked`, and the shared store payloads they link to.
+/// A file counts when all its hard links are among them; a shared payload when every valid
+/// reference of its manifest is.
+fn freed_bytes(cache: &Path, unlinked: &BTreeSet<PathBuf>) -> (u64, Vec<PathBuf>) {
+    let store = shared::is_store(cache);
+    let mut shared_paths: BTreeSet<PathBuf> = BTreeSet::new();
+    // (device, inode) → (size, links on disk, links that go).
+    let mut by_inode: BTreeMap<FileKey, (u64, u64, u64)> = BTreeMap::new();
+    for blob in unlinked {
+        if store && let Some(target) = shared::store_target(cache, blob) {
+            shared_paths.insert(target);
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(blob) else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        #[cfg(unix)]
+        let links = std::os::unix::fs::MetadataExt::nlink(&meta);
+        #[cfg(not(unix))]
+        let links = 1;
+        let key = file_id(&meta).map_or(FileKey::Path(blob.clone()), |(d, i)| FileKey::Inode(d, i));
+        by_inode.entry(key).or_insert((meta.len(), links, 0)).2 += 1;
+    }
+    let unlinked_list: Vec<PathBuf> = unlinked.iter().cloned().collect();
+    let mut freed: u64 =
+        by_inode.values().filter(|(_, links, going)| going >= links).map(|(size, _, _)| size).sum();
+    for target in &shared_paths {
+        freed += shared::freed_if_deleted(cache, target, &unlinked_list);
+    }
+    (freed, shared_paths.into_iter().collect())
+}
+
+impl CacheInfo {
+    /// The revisions not accessed for `older_than` (their blobs' latest access time), by
+    /// repo and commit: what `hub-cli cache prune --older-than` deletes.
+    pub fn revisions_not_accessed_for(
+        &self,
+        older_than: std::time::Duration,
+        now: SystemTime,
+    ) -> Vec<(Repo, String)> {
+        self.repos
+            .iter()
+            .flat_map(|repo| repo.revisions.iter().map(move |rev| (repo, rev)))
+            .filter(|(_, rev)| {
+                rev.last_accessed
+                    .is_some_and(|t| now.duration_since(t).is_ok_and(|age| age > older_than))
+            })
+            .map(|(repo, rev)| (repo.repo.clone(), rev.commit_hash.clone()))
+            .collect()
     }
 }
 
 impl DeletePlan {
     /// Deletes, in the order that keeps the cache valid at every step: repos, snapshots, refs,
-    /// and blobs last (so no ref points at a missing snapshot, no symlink at a missing blob).
+    /// blobs, then the shared store's payloads no link uses any more (so no ref points at a missing snapshot, no symlink at a missing blob).
     pub fn execute(&self) -> Result<(), Error> {
         for repo in &self.repos {
             remove_dir(repo)?;
@@ -443,6 +645,11 @@ impl DeletePlan {
                 _ => (),
             }
         }
+        // The links are gone: each shared payload keeps the links left in its manifest, or
+        // goes with it when none is left.
+        for payload in &self.shared {
+            shared::sweep(&self.cache_dir, payload)?;
+        }
         Ok(())
     }
 }
@@ -453,5 +660,77 @@ fn remove_dir(dir: &Path) -> Result<(), Error> {
             Err(Error::Io { path: dir.to_path_buf(), cause: e })
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn link(repo: &Path, commit: &str, file: &str, etag: &str) {
+        let pointer = repo.join("snapshots").join(commit).join(file);
+        std::fs::create_dir_all(pointer.parent().unwrap()).unwrap();
+        let depth = file.split('/').count() - 1;
+        std::os::unix::fs::symlink(crate::fsutil::relative_blob_target(depth, etag), pointer)
+            .unwrap();
+    }
+
+    /// 40 repos, each with two revisions sharing a blob; every fifth hard-links its blob to the
+    /// first repo's; one broken repo.
+    fn many_repos(root: &Path) {
+        let first_blob = root.join("models--org--m0/blobs").join("a".repeat(40));
+        for i in 0..40 {
+            let repo = root.join(format!("models--org--m{i}"));
+            std::fs::create_dir_all(repo.join("blobs")).unwrap();
+            let shared = repo.join("blobs").join("a".repeat(40));
+            if i % 5 == 0 && i > 0 {
+                std::fs::hard_link(&first_blob, &shared).unwrap();
+            } else {
+                std::fs::write(&shared, vec![b'x'; 100 + i]).unwrap();
+            }
+            std::fs::write(repo.join("blobs").join("b".repeat(40)), vec![b'y'; 10]).unwrap();
+            link(&repo, &"1".repeat(40), "README.md", &"a".repeat(40));
+            link(&repo, &"2".repeat(40), "README.md", &"a".repeat(40));
+            link(&repo, &"2".repeat(40), "sub/x.bin", &"b".repeat(40));
+            std::fs::create_dir_all(repo.join("refs")).unwrap();
+            std::fs::write(repo.join("refs/main"), "2".repeat(40)).unwrap();
+        }
+        std::fs::create_dir_all(root.join("models--broken/refs")).unwrap();
+    }
+
+    #[test]
+    fn a_parallel_scan_finds_what_a_serial_one_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        many_repos(dir.path());
+        let cache = CacheDir::new(dir.path().to_path_buf());
+        let serial = cache.scan_with_threads(1).unwrap();
+        for threads in [2, 3, 8, 64] {
+            let parallel = cache.scan_with_threads(threads).unwrap();
+            assert_eq!(format!("{parallel:?}"), format!("{serial:?}"), "{threads} threads");
+        }
+        assert_eq!(serial.repos.len(), 40);
+        assert_eq!(serial.warnings.len(), 1, "{:?}", serial.warnings);
+    }
+
+    #[test]
+    fn hard_linked_blobs_count_once_in_the_total_and_in_their_repo() {
+        let dir = tempfile::tempdir().unwrap();
+        many_repos(dir.path());
+        let info = CacheDir::new(dir.path().to_path_buf()).scan().unwrap();
+        // m0 is 100 + 10 bytes; m5, m10, … hard-link m0's 100 bytes: only their 10 count.
+        let expected: u64 =
+            (0..40u64).map(|i| if i % 5 == 0 && i > 0 { 10 } else { 110 + i }).sum();
+        assert_eq!(info.size_on_disk, expected);
+        let m5 = info.repos.iter().find(|r| r.path.ends_with("models--org--m5")).unwrap();
+        assert_eq!(m5.size_on_disk, 110, "a repo counts each of its own files");
+        // Deleting m5 frees only its own 10 bytes: m0 still holds the hard-linked 100.
+        let plan = info.plan_delete(&[DeleteTarget::Repo(m5.repo.clone())]);
+        assert_eq!(plan.expected_freed_size, 10);
+        let m7 = info.repos.iter().find(|r| r.path.ends_with("models--org--m7")).unwrap();
+        let plan = info.plan_delete(&[DeleteTarget::Repo(m7.repo.clone())]);
+        assert_eq!(plan.expected_freed_size, 117);
     }
 }

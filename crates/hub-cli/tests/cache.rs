@@ -443,9 +443,22 @@ fn cache_verify_checks_each_blob_against_the_hash_it_is_named_by() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         stderr(&out),
-        "Verified 2 cached file(s) of acme/verified: every one matches its hash (files never \
-         downloaded are not checked: the Hub is not asked).\n"
+        "Verified 2 cached file(s) of acme/verified: every one matches its hash (2 hashed, 0 \
+         unchanged since verified; files never downloaded are not checked).\n"
     );
+    // The second run reads nothing: the stamps match the untouched blobs.
+    let out = run(&["cache", "verify", "--cache-dir", root]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stderr(&out).contains("(0 hashed, 2 unchanged since verified;"), "{}", stderr(&out));
+    // --deep ignores them.
+    let out = run(&["cache", "verify", "acme/verified", "--cache-dir", root, "--deep"]);
+    assert!(stderr(&out).contains("(2 hashed, 0 unchanged since verified;"), "{}", stderr(&out));
+    // A stamp file that is not ours is ignored, never trusted, and replaced.
+    std::fs::write(repo.join(".hub-verified.json"), "{\"blobs\": 1}").unwrap();
+    let out = run(&["cache", "verify", "acme/verified", "--cache-dir", root]);
+    assert!(stderr(&out).contains("(2 hashed, 0 unchanged since verified;"), "{}", stderr(&out));
+    let out = run(&["cache", "verify", "acme/verified", "--cache-dir", root]);
+    assert!(stderr(&out).contains("(0 hashed, 2 unchanged since verified;"), "{}", stderr(&out));
 
     // One flipped byte in the LFS blob: named, and exit 1.
     let mut bad = weights.clone();
@@ -465,8 +478,8 @@ fn cache_verify_checks_each_blob_against_the_hash_it_is_named_by() {
     );
     assert_eq!(
         lines[1],
-        "error: 1 of 2 cached file(s) of acme/verified do not match their hash; delete them \
-         with `hub-cli cache rm` and download again"
+        "error: 1 of 2 cached file(s) of acme/verified do not match their hash; run again \
+         with --repair to download them again, or delete them with `hub-cli cache rm`"
     );
 
     let out = run(&["cache", "verify", "acme/absent", "--cache-dir", root]);

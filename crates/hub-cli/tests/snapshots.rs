@@ -74,6 +74,8 @@ const HELP: &[&str] = &[
     "cache rm",
     "cache prune",
     "cache verify",
+    "cache export",
+    "cache import",
     "models",
     "models ls",
     "datasets",
