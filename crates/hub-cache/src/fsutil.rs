@@ -115,6 +115,6 @@ pub(crate) fn host_name() -> String {
     #[cfg(unix)]
     let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
     #[cfg(not(unix))]
-    let name = std::env::var("COMPUTERNAME").unwrap_or_default();
+    let name = String::from("this host");
     name.chars().filter(|c| !c.is_control()).collect()
 }

@@ -40,6 +40,7 @@ mod fsutil;
 mod ids;
 mod layout;
 mod lease;
+mod leftovers;
 mod legacy;
 mod local_dir;
 mod location;
@@ -52,12 +53,13 @@ mod verify;
 
 use std::path::PathBuf;
 
+pub use archive::{ExportSummary, ImportSummary, KeptRef, export, import};
 pub use blob::{BlobClaim, BlobStart, BlobWriter, CLAIM_POLL, Claim, Verification, Waiting};
 pub use fskind::{FileSystem, FsKind};
-pub use archive::{ExportSummary, ImportSummary, KeptRef, export, import};
 pub use ids::{CommitHash, Etag};
 pub use layout::{CACHEDIR_TAG, CacheLookup, RepoCache, try_to_load_from_cache};
 pub use lease::{LeaseConfig, LeaseHolder};
+pub use leftovers::{Leftover, LeftoverKind};
 pub use legacy::{LegacyEntry, legacy_file_name, legacy_url_of};
 pub use local_dir::{LocalDir, LocalMetadata};
 pub use location::{CacheDir, HfHome};

@@ -122,7 +122,9 @@ pub(crate) enum CacheCommand {
     /// through the shared store stays for that repo.
     Rm(RmArgs),
     /// Delete the detached revisions (no branch or tag points to them any more) and, with
-    /// --older-than, the revisions not accessed for that long.
+    /// --older-than, the revisions not accessed for that long; and what dead downloads left:
+    /// partial files of writers gone from this host, or untouched for an hour with no renewed
+    /// lease naming them, and lease files nobody renews.
     Prune {
         #[command(flatten)]
         dir: CacheDirArg,
@@ -291,12 +293,17 @@ struct PruneSection {
 enum PruneAction {
     /// Revisions, through the cache's delete plan (refs, snapshots, blobs, shared store).
     Revisions(DeletePlan),
+    /// Partial files and lease files of dead downloads.
+    Leftovers(Vec<hub_cache::Leftover>),
 }
 
 impl PruneAction {
     fn execute(&self) -> anyhow::Result<()> {
         match self {
             PruneAction::Revisions(plan) => Ok(plan.execute()?),
+            PruneAction::Leftovers(files) => {
+                files.iter().try_for_each(hub_cache::Leftover::remove).map_err(Into::into)
+            }
         }
     }
 }
@@ -359,18 +366,54 @@ fn revision_section(info: &CacheInfo, older_than: Option<Duration>) -> Option<Pr
     })
 }
 
+/// How long a partial file or lease of a writer whose liveness cannot be asked (another
+/// node's, the Python library's) must have been left unmodified to count as abandoned.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(3600);
+
+/// The section of partial downloads and lease files that dead writers left.
+fn leftover_section(cache: &hub_cache::CacheDir) -> Option<PruneSection> {
+    let files = cache.leftovers(LEFTOVER_GRACE);
+    if files.is_empty() {
+        return None;
+    }
+    let lines = files
+        .iter()
+        .map(|f| {
+            let what = match f.kind {
+                hub_cache::LeftoverKind::Partial => "partial download of a dead writer",
+                hub_cache::LeftoverKind::StaleLease => "lease nobody renews",
+                _ => "leftover",
+            };
+            format!("  {} ({what}, {})", f.path.display(), format::size(f.size))
+        })
+        .collect();
+    Some(PruneSection {
+        title: format!("Leftovers of dead downloads ({}):", files.len()),
+        lines,
+        freed: files.iter().map(|f| f.size).sum(),
+        action: PruneAction::Leftovers(files),
+    })
+}
+
 fn prune(
     dir: CacheDirArg,
     older_than: Option<Duration>,
     dry_run: bool,
     yes: bool,
 ) -> anyhow::Result<()> {
-    let info = cache_dir(dir.cache_dir)?.scan()?;
+    let cache = cache_dir(dir.cache_dir)?;
+    let info = cache.scan()?;
     let sections: Vec<PruneSection> =
-        [revision_section(&info, older_than)].into_iter().flatten().collect();
+        [revision_section(&info, older_than), leftover_section(&cache)]
+            .into_iter()
+            .flatten()
+            .collect();
     if sections.is_empty() {
         match older_than {
-            None => eprintln!("Nothing to prune: every cached revision has a ref."),
+            None => eprintln!(
+                "Nothing to prune: every cached revision has a ref, and no dead download left \
+                 a file."
+            ),
             Some(_) => eprintln!(
                 "Nothing to prune: every cached revision has a ref and was accessed recently."
             ),

@@ -417,7 +417,10 @@ fn cache_prune_deletes_only_the_revisions_no_ref_points_to() {
 
     let out = run(&["cache", "prune", "--dir", cache.root(), "-y"]);
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(stderr(&out), "Nothing to prune: every cached revision has a ref.\n");
+    assert_eq!(
+        stderr(&out),
+        "Nothing to prune: every cached revision has a ref, and no dead download left a file.\n"
+    );
 }
 
 #[test]
@@ -489,4 +492,50 @@ fn cache_verify_checks_each_blob_against_the_hash_it_is_named_by() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `cache prune` deletes what dead downloads left (a dead writer's partial file and record, a
+/// lease nobody renewed for hours) and keeps what live ones use (a fresh Python partial file,
+/// a renewed lease and the partial it names), and the blobs.
+#[test]
+fn prune_deletes_the_leftovers_of_dead_downloads_and_keeps_live_ones() {
+    let cache = cache();
+    let blobs = cache.model.join("blobs");
+    let locks = cache.root.join(".locks").join("models--julien-c--EsperBERTo-small");
+    std::fs::create_dir_all(&locks).unwrap();
+    // A writer of another node that stopped renewing two hours ago, and one that renews.
+    let (silent, live) = ("77-00000000-0-0badf00d", "78-00000000-0-0badf00d");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let mut gone = Vec::new();
+    for (unique, stale) in [(silent, true), (live, false)] {
+        let partial = blobs.join(format!("{NEW}.{unique}.incomplete"));
+        let lease = locks.join(format!("{NEW}-{unique}.lease"));
+        std::fs::write(&partial, b"part").unwrap();
+        std::fs::write(&lease, format!("host=node-2\npid=77\nstarted=1\nwriter={unique}\n"))
+            .unwrap();
+        if stale {
+            for path in [&partial, &lease] {
+                let file = std::fs::File::options().write(true).open(path).unwrap();
+                file.set_modified(old).unwrap();
+            }
+            gone.extend([partial, lease]);
+        }
+    }
+    let python = blobs.join(format!("{NEW}.1a2b3c4d.incomplete"));
+    std::fs::write(&python, b"python").unwrap();
+
+    let out = run(&["cache", "prune", "--dir", cache.root(), "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = stdout(&out);
+    assert!(plan.contains("Leftovers of dead downloads (2):"), "{plan}");
+    assert!(gone.iter().all(|p| p.exists()), "a dry run deletes nothing");
+
+    let out = run(&["cache", "prune", "--dir", cache.root(), "-y"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for path in &gone {
+        assert!(!path.exists(), "{} was left", path.display());
+    }
+    assert!(python.exists(), "a fresh partial file of the Python library is left alone");
+    assert!(blobs.join(format!("{NEW}.{live}.incomplete")).exists(), "a live writer's file");
+    assert!(blobs.join(NEW).exists() && blobs.join(SHARED).exists(), "blobs are kept");
 }
