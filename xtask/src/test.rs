@@ -65,7 +65,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         "hub-cli",
     ]))?;
     let testhub = root.join("target/debug/testhub");
-    exec(cargo().args(["test", "--workspace", "--locked"]).env("TESTHUB_BIN", &testhub))?;
+    exec(
+        cargo()
+            .args(["test", "--workspace", "--locked"])
+            .env("TESTHUB_BIN", &testhub)
+            .env("HUB_PYTHON", &python),
+    )?;
 
     step("Python fidelity suite (the official huggingface_hub against the TestHub)");
     exec(

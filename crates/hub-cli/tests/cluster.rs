@@ -346,3 +346,64 @@ fn eight_nodes_fetch_a_snapshot_once_each_file_under_faults_and_never_mix_commit
     let leftovers: Vec<String> = names_in(&blobs).into_iter().filter(|n| n.contains('.')).collect();
     assert!(leftovers.is_empty(), "no partial file left: {leftovers:?}");
 }
+
+/// The venv's Python with the official client (`cargo xtask test` makes it).
+fn python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/py-venv/bin/python");
+    let python = std::env::var_os("HUB_PYTHON").map_or(venv, PathBuf::from);
+    assert!(
+        python.exists(),
+        "{} is missing: `cargo xtask test` creates the venv with huggingface_hub",
+        python.display()
+    );
+    python
+}
+
+#[test]
+fn the_python_client_on_one_node_and_ours_on_three_leave_a_valid_cache() {
+    let cluster = Cluster::mount(4);
+    let size = 64 << 20;
+    let (hub, file) = hub_with_file(size);
+    hub.faults().throttle(Some(8 << 20));
+    let script = "import sys, huggingface_hub as h\n\
+                  print(h.hf_hub_download('cluster/large', 'big.bin'))\n";
+    let home = cluster.dir.path().join("home-py");
+    let mut py = Command::new("unshare");
+    common::isolate(&mut py, &home, hub.endpoint())
+        .args(["--uts", "--", "sh", "-c", r#"hostname node-1 && exec "$@""#, "sh"])
+        .arg(python())
+        .args(["-c", script])
+        .env("HF_HUB_CACHE", cluster.cache(1))
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut children = vec![py.spawn().unwrap()];
+    for node in 2..=4 {
+        let args = ["download", "cluster/large", "big.bin"];
+        children.push(cluster.hub_cli(&hub, node, &args).spawn().unwrap());
+    }
+    let outputs = wait_all(children, Duration::from_secs(180));
+    for out in &outputs {
+        let printed = common::ok(out).unwrap();
+        let path = PathBuf::from(printed.trim_end());
+        assert_eq!(sha256_file(&path), file.sha256, "{}", path.display());
+    }
+    assert_one_good_blob(&cluster.shared_cache(), FOLDER, &file.sha256);
+    // Python, then ours, find the shared cache valid.
+    let scan = "import sys, huggingface_hub as h\n\
+                info = h.scan_cache_dir(sys.argv[1])\n\
+                assert not info.warnings, info.warnings\n\
+                assert [r.repo_id for r in info.repos] == ['cluster/large'], info.repos\n\
+                assert info.size_on_disk == int(sys.argv[2]), info.size_on_disk\n";
+    let out = Command::new(python())
+        .args(["-c", scan])
+        .arg(cluster.shared_cache())
+        .arg(size.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "Python's scan: {}", common::stderr(&out));
+    let out =
+        cluster.hub_cli(&hub, 2, &["cache", "verify", "cluster/large", "--deep"]).output().unwrap();
+    assert!(out.status.success(), "our verify: {}", common::stderr(&out));
+}
