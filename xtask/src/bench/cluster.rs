@@ -13,6 +13,7 @@
 //!
 //! The views are unmounted when the run ends, also when it fails ([`Views`] is a guard).
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,6 +37,8 @@ the local Hub (testhub) in release mode, starts the Hub on loopback, and measure
 each first on one node alone into a fresh cache, then on N nodes started together into another
 fresh cache. It prints one row per client and scenario:
   nodes ok        nodes whose client exited with 0, of N
+  cache           after the N-node run: `ok` when the shared cache holds exactly the files'
+                  blobs at their sizes (no partial file left), what differs otherwise
   CDN / size      bytes the CDN served to the N nodes over the bytes of the files (1.00x: each
                   byte fetched once)
   N / one node    wall time of the N-node run over that of the one node alone
@@ -140,6 +143,15 @@ pub(super) fn run(args: &[String]) -> anyhow::Result<()> {
     let py_file =
         "import sys, huggingface_hub as h; print(h.hf_hub_download(sys.argv[1], sys.argv[2]))";
     let py_snapshot = "import sys, huggingface_hub as h; print(h.snapshot_download(sys.argv[1]))";
+    let large_blobs = expected_blobs(&hub, LARGE_REPO)?;
+    let snapshot_blobs = expected_blobs(&hub, SNAPSHOT_REPO)?;
+    anyhow::ensure!(
+        large_blobs.len() == 1 && snapshot_blobs.len() == shards.len(),
+        "testhub listed {} and {} large files, not 1 and {}",
+        large_blobs.len(),
+        snapshot_blobs.len(),
+        shards.len()
+    );
     let runs = [
         ("hub-cli", "large file", size, argv(&hub_cli, &["download", LARGE_REPO, LARGE_FILE])),
         ("hub-cli", "snapshot", snapshot_size, argv(&hub_cli, &["download", SNAPSHOT_REPO])),
@@ -148,14 +160,22 @@ pub(super) fn run(args: &[String]) -> anyhow::Result<()> {
     ];
     let mut rows = Vec::new();
     for (i, (client, scenario, bytes, program)) in runs.iter().enumerate() {
+        let (repo, blobs) =
+            if i % 2 == 0 { (LARGE_REPO, &large_blobs) } else { (SNAPSHOT_REPO, &snapshot_blobs) };
+        let blobs_dir = |cache: &str| {
+            shared.join(cache).join(format!("models--{}", repo.replace('/', "--"))).join("blobs")
+        };
         let ctx = Ctx { hub: &hub, views: &views, scratch: &scratch.path, program };
         step(&format!("{client}, {scenario}: one node alone"));
         let one = ctx.run_nodes(&format!("cache-{i}-one"), 1)?;
         say(&one.summary(*bytes));
         step(&format!("{client}, {scenario}: {} nodes together", opts.nodes));
-        let many = ctx.run_nodes(&format!("cache-{i}-many"), opts.nodes)?;
+        let cache = format!("cache-{i}-many");
+        let many = ctx.run_nodes(&cache, opts.nodes)?;
         say(&many.summary(*bytes));
-        rows.push(row(client, scenario, *bytes, &one, &many));
+        let verdict = cache_verdict(&blobs_dir(&cache), blobs);
+        say(&format!("the shared cache's blobs: {verdict}"));
+        rows.push(Figure { cache: verdict, ..row(client, scenario, *bytes, &one, &many) });
     }
     drop(views);
     say(&format!(
@@ -367,6 +387,45 @@ impl Ctx<'_> {
     }
 }
 
+/// The blob names (sha256) and sizes of the large files of `repo`, from the Hub's startup line.
+fn expected_blobs(hub: &LocalHub, repo: &str) -> anyhow::Result<BTreeMap<String, u64>> {
+    let files = hub.info["large_files"]
+        .as_array()
+        .ok_or_else(|| anyhow::format_err!("testhub's startup line lists no large_files"))?;
+    let mut blobs = BTreeMap::new();
+    for file in files.iter().filter(|f| f["repo_id"] == repo) {
+        let sha256 = file["sha256"].as_str();
+        let size = file["size"].as_u64();
+        let (Some(sha256), Some(size)) = (sha256, size) else {
+            anyhow::bail!("a large_files entry without sha256 or size: {file}");
+        };
+        blobs.insert(sha256.to_owned(), size);
+    }
+    Ok(blobs)
+}
+
+/// `ok` when `dir` holds exactly the `expected` blobs at their sizes; what differs otherwise.
+fn cache_verdict(dir: &Path, expected: &BTreeMap<String, u64>) -> String {
+    let mut found = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let size = entry.metadata().map_or(0, |m| m.len());
+            found.insert(entry.file_name().to_string_lossy().into_owned(), size);
+        }
+    }
+    let missing = expected.keys().filter(|name| !found.contains_key(*name)).count();
+    let wrong = expected.iter().filter(|(name, size)| found.get(*name).is_some_and(|s| s != *size));
+    let wrong = wrong.count();
+    let extra = found.keys().filter(|name| !expected.contains_key(*name)).count();
+    let mut problems = Vec::new();
+    for (n, what) in [(missing, "missing"), (wrong, "of a wrong size"), (extra, "other files")] {
+        if n > 0 {
+            problems.push(format!("{n} {what}"));
+        }
+    }
+    if problems.is_empty() { "ok".to_owned() } else { problems.join(", ") }
+}
+
 /// The last non-empty line of a program's stderr: its error, usually.
 fn last_line(stderr: &str) -> &str {
     stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
@@ -394,6 +453,8 @@ struct Figure {
     client: String,
     scenario: String,
     nodes_ok: String,
+    /// What the shared cache holds after the N-node run: `ok`, or what differs.
+    cache: String,
     cdn_ratio: f64,
     wall_one: f64,
     wall_many: f64,
@@ -405,6 +466,7 @@ fn row(client: &str, scenario: &str, bytes: u64, one: &NodesRun, many: &NodesRun
         client: client.to_owned(),
         scenario: scenario.to_owned(),
         nodes_ok: format!("{}/{}", many.ok.len(), many.nodes),
+        cache: String::new(),
         cdn_ratio: many.cdn_bytes as f64 / bytes as f64,
         wall_one: one.wall_secs,
         wall_many: many.wall_secs,
@@ -432,6 +494,7 @@ fn figures(rows: &[Figure]) -> String {
             r.client.clone(),
             r.scenario.clone(),
             r.nodes_ok.clone(),
+            r.cache.clone(),
             format!("{:.2}x", r.cdn_ratio),
             format!("{:.2} s", r.wall_one),
             format!("{:.2} s", r.wall_many),
@@ -439,12 +502,28 @@ fn figures(rows: &[Figure]) -> String {
             format_mib(r.peak_rss),
         ]);
     }
-    table("<<>>>>>>", &lines)
+    table("<<><>>>>>", &lines)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn judges_the_shared_cache() {
+        let dir = std::env::temp_dir().join(format!("xtask-cluster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let expected: BTreeMap<String, u64> = [("aa".to_owned(), 3), ("bb".to_owned(), 2)].into();
+        std::fs::write(dir.join("aa"), "abc").unwrap();
+        assert_eq!(cache_verdict(&dir, &expected), "1 missing");
+        std::fs::write(dir.join("bb"), "b").unwrap();
+        std::fs::write(dir.join("bb.1234.part"), "b").unwrap();
+        assert_eq!(cache_verdict(&dir, &expected), "1 of a wrong size, 1 other files");
+        std::fs::write(dir.join("bb"), "bb").unwrap();
+        std::fs::remove_file(dir.join("bb.1234.part")).unwrap();
+        assert_eq!(cache_verdict(&dir, &expected), "ok");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
@@ -483,6 +562,7 @@ mod tests {
             client: "hub-cli".into(),
             scenario: "large file".into(),
             nodes_ok: "4/4".into(),
+            cache: "ok".into(),
             cdn_ratio: 1.0,
             wall_one: 2.0,
             wall_many: 3.0,
