@@ -480,6 +480,7 @@ fn figures(rows: &[Figure]) -> String {
             "client",
             "scenario",
             "nodes ok",
+            "cache",
             "CDN / size",
             "one node",
             "N nodes",
@@ -569,6 +570,12 @@ mod tests {
             peak_rss: 30 << 20,
         };
         let text = figures(&[figure]);
+        let header = text.lines().next().unwrap();
+        let words: Vec<&str> =
+            header.split("  ").map(str::trim).filter(|w| !w.is_empty()).collect();
+        let cells = ["client", "scenario", "nodes ok", "cache", "CDN / size", "one node"];
+        assert_eq!(words[..6], cells, "{header:?}");
+        assert_eq!(words.len(), 9, "{header:?}");
         let line = text.lines().find(|l| l.starts_with("hub-cli")).unwrap();
         for want in ["large file", "4/4", "1.00x", "2.00 s", "3.00 s", "1.50x", "30.0 MiB"] {
             assert!(line.contains(want), "{want} in {line:?}");
