@@ -6,6 +6,7 @@
 //! the measuring helper (wall time and peak RSS of one program), the meter of the CPU other
 //! processes use meanwhile, and the tables of figures and targets.
 
+mod cluster;
 mod download;
 mod upload;
 mod upload_http;
@@ -32,6 +33,8 @@ Benchmarks:
   upload-http
             hub-cli upload of a folder (a large file, many small ones) in one commit over HTTP,
             against curl -T of the large file; peak RSS, requests by route, an unchanged re-run
+  cluster   N nodes sharing one cache (bindfs views, one UTS namespace each): hub-cli and the
+            Python client on one large file and on a snapshot; CDN bytes, wall time, peak RSS
 
 Run `cargo xtask bench <BENCHMARK> --help` for its options.
 ";
@@ -59,6 +62,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             let extras = Extras { small: true, ..Extras::NONE };
             with_opts(&args[1..], upload_http::HELP, extras, upload_http::run)
         }
+        Some("cluster") => cluster::run(&args[1..]),
         Some(MEASURE) => measure_child(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             say(BENCH_HELP);

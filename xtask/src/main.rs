@@ -16,6 +16,8 @@
 //! - `cargo xtask bench upload-http`: `hub-cli upload` of a folder (a large file, many small
 //!   ones) in one commit over HTTP, against one `curl -T` of the large file, with peak memory,
 //!   the requests by route, and an unchanged second run that sends nothing.
+//! - `cargo xtask bench cluster`: N simulated nodes (bindfs views, one UTS namespace each) on one
+//!   shared cache, `hub-cli` against the official Python client: CDN bytes, wall time, peak RSS.
 //! - `cargo xtask fuzz [--time S] [--merge] [TARGET…]`: coverage-guided fuzzing of the parsers of
 //!   untrusted input (`crates/hub-fuzz`) with cargo-fuzz on the nightly toolchain, each target
 //!   for S seconds, with its figures; a crash fails it with the reproducer ([`fuzz`]).
@@ -45,7 +47,8 @@ Tasks:
           run the library examples (examples/) against it
   bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups),
           `bench upload` (the multipart agent vs curl -T, memory), `bench upload-http` (hub-cli
-          upload of a folder vs curl -T, memory, requests by route, an unchanged re-run)
+          upload of a folder vs curl -T, memory, requests by route, an unchanged re-run),
+          `bench cluster` (N nodes on one shared cache, hub-cli vs the Python client)
   fuzz    coverage-guided fuzzing (cargo-fuzz, nightly) of the parsers of untrusted input, each
           target for --time S seconds, with runs, execs/s, coverage and crashes (`cargo test -p
           hub-fuzz` runs the same targets on stable over the committed corpora)
