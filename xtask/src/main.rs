@@ -18,6 +18,8 @@
 //!   the requests by route, and an unchanged second run that sends nothing.
 //! - `cargo xtask bench cluster`: N simulated nodes (bindfs views, one UTS namespace each) on one
 //!   shared cache, `hub-cli` against the official Python client: CDN bytes, wall time, peak RSS.
+//! - `cargo xtask public-api [--bless]`: the public API of each published library crate, listed
+//!   from rustdoc's JSON, against the listing checked in at `docs/api/` ([`public_api`]).
 //! - `cargo xtask fuzz [--time S] [--merge] [TARGET…]`: coverage-guided fuzzing of the parsers of
 //!   untrusted input (`crates/hub-fuzz`) with cargo-fuzz on the nightly toolchain, each target
 //!   for S seconds, with its figures; a crash fails it with the reproducer ([`fuzz`]).
@@ -27,6 +29,7 @@ mod demo;
 mod dist;
 mod fuzz;
 mod layering;
+mod public_api;
 mod publish_check;
 mod release;
 mod test;
@@ -55,6 +58,9 @@ Tasks:
   tidy    source rules: module docs, no todo!/dbg!, environment read only in from_env, layering,
           the README's environment table generated from hub_url::env (part of `test`)
   release bump the lockstep version, date the CHANGELOG, run the tests, print the tag to create
+  public-api
+          the public API of each published library crate, item by item, against the listing
+          checked in at docs/api/<crate>.txt (part of `test`; --bless writes it)
   publish-check
           package every published crate in dependency order, check its metadata, build it from
           its tarball
@@ -72,6 +78,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(&args[1..]),
         Some("release") => release::run(&args[1..]),
         Some("publish-check") => publish_check::run(&args[1..]),
+        Some("public-api") => public_api::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
