@@ -17,7 +17,6 @@
 
 use std::error::Error;
 
-use futures_util::StreamExt;
 use hub_api::{ClientBuilder, ListOptions};
 
 /// What to list.
@@ -55,11 +54,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ..ListOptions::default()
     };
     println!("models for {} on {}, most downloaded first:", settings.library, client.endpoint());
-    // The stream borrows nothing: pin it and read it; each item is a result.
-    let mut models = std::pin::pin!(client.list_models(&options));
+    // A `Paginated` stream: it borrows nothing, pages are fetched as it is read.
+    let mut models = client.list_models(&options);
     let mut count = 0;
-    while let Some(model) = models.next().await {
-        let model = model?;
+    while let Some(model) = models.try_next().await? {
         // Fields the typed `RepoInfo` does not name are in `extra`, as the Hub sent them.
         let number = |field: &str| model.extra.get(field).and_then(|v| v.as_u64()).unwrap_or(0);
         println!(

@@ -415,8 +415,8 @@ async fn listings_follow_pages_lazily_and_stop_at_the_limit() -> anyhow::Result<
 
     // Lazy: nothing is asked before the stream is read, one page per three items read.
     hub.reset();
-    let stream = anon.list_repos(RepoType::Model, &filter(&["paged"]));
-    let mut stream = std::pin::pin!(stream);
+    // A `Paginated` is `Unpin`: read as it is, no `pin!`.
+    let mut stream = anon.list_repos(RepoType::Model, &filter(&["paged"]));
     assert_eq!(hub.stats().route("list-models"), 0, "no request before reading");
     let first = stream.next().await.transpose()?.map(|i| i.id);
     assert_eq!(first.as_deref(), Some("alice/paged-0"));

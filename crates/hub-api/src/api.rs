@@ -3,11 +3,8 @@
 //! refs, commits, branches and tags. Response models accept unknown fields and missing
 //! optional ones, so a new field on the Hub breaks nothing.
 
-use std::collections::VecDeque;
-
-use futures_util::Stream;
 use http::Method;
-use http::header::{CONTENT_TYPE, HeaderValue, LINK};
+use http::header::{CONTENT_TYPE, HeaderValue};
 use hub_url::{Repo, RepoId, RepoPath, RepoType, Revision};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -15,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client::{HubClient, HubRequest};
 use crate::metadata::join_url;
+use crate::paginated::Paginated;
 use crate::repo_info::RepoInfo;
 use crate::{Error, HubError};
 
@@ -284,7 +282,7 @@ impl HubClient {
     }
 }
 
-fn parse<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, Error> {
+pub(crate) fn parse<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::Protocol {
         url: url.to_owned(),
         reason: format!("unexpected JSON: {e}"),
@@ -439,47 +437,30 @@ impl HubClient {
 
     /// Lists models (see [`HubClient::list_repos`]); `filter` holds tags, and a library name is
     /// a tag: `filter: vec!["asteroid".into()]` lists the models compatible with asteroid.
-    pub fn list_models(
-        &self,
-        options: &ListOptions,
-    ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+    pub fn list_models(&self, options: &ListOptions) -> Paginated<RepoInfo> {
         self.list_repos(RepoType::Model, options)
     }
 
     /// Lists datasets (see [`HubClient::list_repos`]).
-    pub fn list_datasets(
-        &self,
-        options: &ListOptions,
-    ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+    pub fn list_datasets(&self, options: &ListOptions) -> Paginated<RepoInfo> {
         self.list_repos(RepoType::Dataset, options)
     }
 
     /// Lists spaces (see [`HubClient::list_repos`]).
-    pub fn list_spaces(
-        &self,
-        options: &ListOptions,
-    ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
+    pub fn list_spaces(&self, options: &ListOptions) -> Paginated<RepoInfo> {
         self.list_repos(RepoType::Space, options)
     }
 
     /// Lists models, datasets or spaces, following the pagination lazily: pages are fetched
     /// as the stream is read, and reading stops at `options.limit`.
-    pub fn list_repos(
-        &self,
-        repo_type: RepoType,
-        options: &ListOptions,
-    ) -> impl Stream<Item = Result<RepoInfo, Error>> + Send + 'static {
-        paginate(self.clone(), self.list_url(repo_type, options), options.limit)
+    pub fn list_repos(&self, repo_type: RepoType, options: &ListOptions) -> Paginated<RepoInfo> {
+        Paginated::new(self.clone(), self.list_url(repo_type, options), options.limit)
     }
 
     /// As [`HubClient::list_repos`], each item as the Hub sent it: every field it sent, and
     /// only those, for a program that passes the Hub's answer on (`--json`).
-    pub fn list_repos_json(
-        &self,
-        repo_type: RepoType,
-        options: &ListOptions,
-    ) -> impl Stream<Item = Result<Value, Error>> + Send + 'static {
-        paginate(self.clone(), self.list_url(repo_type, options), options.limit)
+    pub fn list_repos_json(&self, repo_type: RepoType, options: &ListOptions) -> Paginated<Value> {
+        Paginated::new(self.clone(), self.list_url(repo_type, options), options.limit)
     }
 
     /// The first page's URL of a listing.
@@ -518,12 +499,12 @@ impl HubClient {
         revision: &Revision,
         path: Option<&RepoPath>,
         recursive: bool,
-    ) -> impl Stream<Item = Result<TreeEntry, Error>> + Send + 'static {
+    ) -> Paginated<TreeEntry> {
         let url = hub_url::with_query(
             self.endpoint().tree_url(repo, revision, path),
             &[("recursive", if recursive { "true" } else { "false" })],
         );
-        paginate(self.clone(), url, None)
+        Paginated::new(self.clone(), url, None)
     }
 
     /// Every file path of a repo at a revision.
@@ -532,9 +513,7 @@ impl HubClient {
         repo: &Repo,
         revision: &Revision,
     ) -> Result<Vec<String>, Error> {
-        use futures_util::TryStreamExt;
-        let entries: Vec<TreeEntry> =
-            self.list_repo_tree(repo, revision, None, true).try_collect().await?;
+        let entries = self.list_repo_tree(repo, revision, None, true).collect_vec().await?;
         Ok(entries.into_iter().filter(TreeEntry::is_file).map(|e| e.path).collect())
     }
 
@@ -569,12 +548,8 @@ impl HubClient {
     }
 
     /// The history of a revision, newest first, following the pagination lazily.
-    pub fn list_repo_commits(
-        &self,
-        repo: &Repo,
-        revision: &Revision,
-    ) -> impl Stream<Item = Result<GitCommitInfo, Error>> + Send + 'static {
-        paginate(self.clone(), self.endpoint().commits_url(repo, revision), None)
+    pub fn list_repo_commits(&self, repo: &Repo, revision: &Revision) -> Paginated<GitCommitInfo> {
+        Paginated::new(self.clone(), self.endpoint().commits_url(repo, revision), None)
     }
 
     /// Creates a branch at `starting_point` (the default branch's head when `None`); with
@@ -645,78 +620,9 @@ impl HubClient {
     }
 }
 
-/// The `rel="next"` URL of a `Link` header.
-pub(crate) fn next_link(base: &str, header: Option<&HeaderValue>) -> Option<String> {
-    let value = header?.to_str().ok()?;
-    value.split(',').find_map(|link| {
-        let (target, params) = link.split_once(';')?;
-        let is_next = params.split(';').any(|p| {
-            let p = p.trim().replace(' ', "");
-            p == "rel=\"next\"" || p == "rel=next"
-        });
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        is_next.then(|| join_url(base, target))
-    })
-}
-
-struct Pages<T> {
-    client: HubClient,
-    next: Option<String>,
-    buffer: VecDeque<T>,
-    remaining: Option<usize>,
-}
-
-/// Items of a paginated JSON array endpoint, one page fetched at a time.
-fn paginate<T: DeserializeOwned + Send + 'static>(
-    client: HubClient,
-    url: String,
-    limit: Option<usize>,
-) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
-    let state = Pages { client, next: Some(url), buffer: VecDeque::new(), remaining: limit };
-    futures_util::stream::unfold(state, |mut state| async move {
-        loop {
-            if state.remaining == Some(0) {
-                return None;
-            }
-            if let Some(item) = state.buffer.pop_front() {
-                state.remaining = state.remaining.map(|r| r - 1);
-                return Some((Ok(item), state));
-            }
-            let url = state.next.take()?;
-            match state.client.send_api(&HubRequest::get(url.clone())).await {
-                Ok((url, parts, body)) => match parse::<Vec<T>>(&url, &body) {
-                    Ok(items) => {
-                        state.next = next_link(&url, parts.headers.get(LINK));
-                        state.buffer.extend(items);
-                    }
-                    Err(e) => return Some((Err(e), state)),
-                },
-                Err(e) => return Some((Err(e), state)),
-            }
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_links_are_found_among_others() {
-        let h = HeaderValue::from_static(
-            "<https://hub/api/models?cursor=a>; rel=\"prev\", <https://hub/api/models?cursor=b>; rel=\"next\"",
-        );
-        assert_eq!(
-            next_link("https://hub/api/models", Some(&h)).as_deref(),
-            Some("https://hub/api/models?cursor=b")
-        );
-        let relative = HeaderValue::from_static("</api/models?p=2>; rel=next");
-        assert_eq!(
-            next_link("http://h:1/api/models", Some(&relative)).as_deref(),
-            Some("http://h:1/api/models?p=2")
-        );
-        assert_eq!(next_link("u", None), None);
-    }
 
     #[test]
     fn responses_accept_unknown_and_missing_fields() {

@@ -24,7 +24,6 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
-use http_body_util::BodyExt;
 use hub_url::{Endpoint, Origin, RedactedUrl};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
@@ -37,7 +36,7 @@ use hyper_util::rt::TokioIo;
 use crate::body::{HyperBody, RequestBody};
 use crate::error::{clock, duration_text};
 use crate::headers::{RateLimit, parse_retry_after};
-use crate::{Error, HubError};
+use crate::{Error, HubError, ResponseBody};
 
 /// A Hub access token. Never shown: `Debug` prints `Token(***)`, and there is no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -650,13 +649,22 @@ impl HubClient {
 
     /// Sends `req`, retrying per its policy and the client's [`RetryConfig`], and returns the
     /// answer whatever its status when it is not retried (error statuses are for the caller
-    /// to map, see [`HubClient::error_from_response`]).
+    /// to map, see [`HubClient::error_from_response`]); its body is read with
+    /// [`ResponseBody::chunk`] or [`ResponseBody::bytes`].
     ///
     /// Once retries are exhausted (the count, or the deadline), the last failure comes back as
     /// [`Error::RetriesExhausted`], an error status included. A 429 of the Hub is waited for
     /// until the reset it states, when that is within [`RATE_LIMIT_WAIT_MAX`]; else
     /// [`Error::RateLimited`] at once.
-    pub async fn send(&self, req: &HubRequest) -> Result<Response<Incoming>, Error> {
+    pub async fn send(&self, req: &HubRequest) -> Result<Response<ResponseBody>, Error> {
+        let response = self.send_raw(req).await?;
+        let read_timeout = self.inner.read_timeout;
+        Ok(response.map(|body| ResponseBody::new(body, &req.url, read_timeout)))
+    }
+
+    /// [`HubClient::send`], with hyper's body: for the crate's own readers, which bound their
+    /// waits themselves.
+    pub(crate) async fn send_raw(&self, req: &HubRequest) -> Result<Response<Incoming>, Error> {
         if self.inner.offline {
             return Err(Error::Offline { url: req.url.clone() });
         }
@@ -705,42 +713,19 @@ impl HubClient {
         &self,
         req: &HubRequest,
     ) -> Result<(http::response::Parts, Bytes), Error> {
-        let response = self.send(req).await?;
-        let (parts, body) = response.into_parts();
-        let body = self.read_body(&req.url, body, usize::MAX).await?;
+        let (parts, body) = self.send(req).await?.into_parts();
+        let body = body.bytes(usize::MAX).await?;
         if let Some(e) = self.error_from_response(&req.url, parts.status, &parts.headers, &body) {
             return Err(Error::Hub(e));
         }
         Ok((parts, body))
     }
 
-    /// Reads a body, at most `limit` bytes of it; the read timeout bounds each wait for more
-    /// bytes, not the whole body.
-    async fn read_body(&self, url: &str, mut body: Incoming, limit: usize) -> Result<Bytes, Error> {
-        let mut collected = Vec::new();
-        while collected.len() < limit {
-            let frame = tokio::time::timeout(self.inner.read_timeout, body.frame())
-                .await
-                .map_err(|_| Error::Timeout { url: url.to_owned() })?;
-            match frame {
-                None => break,
-                Some(Err(e)) => {
-                    return Err(Error::Network { url: url.to_owned(), cause: Box::new(e) });
-                }
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        collected.extend_from_slice(&data);
-                    }
-                }
-            }
-        }
-        Ok(Bytes::from(collected))
-    }
-
     /// The typed error of an error answer (its body read, up to 64 KiB, for the message).
     pub(crate) async fn error_of(&self, url: &str, response: Response<Incoming>) -> Error {
         let (parts, body) = response.into_parts();
-        let body = match self.read_body(url, body, 64 << 10).await {
+        let body = ResponseBody::new(body, url, self.inner.read_timeout);
+        let body = match body.bytes(64 << 10).await {
             Ok(body) => body,
             Err(e) => return e,
         };

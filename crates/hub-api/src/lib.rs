@@ -68,8 +68,10 @@ mod hash;
 pub mod headers;
 pub mod login;
 mod metadata;
+mod paginated;
 mod patterns;
 mod repo_info;
+mod response;
 mod snapshot;
 mod transfer;
 
@@ -87,8 +89,10 @@ pub use download::{CHUNK_SIZE_ENV, CONNECTIONS_ENV, DISABLE_VERIFICATION_ENV, Do
 pub use error::{Error, HubError, ServerContext};
 pub use hash::blob_digest;
 pub use metadata::FileMetadata;
+pub use paginated::Paginated;
 pub use patterns::Patterns;
 pub use repo_info::{RepoInfo, Sibling, SiblingLfs};
+pub use response::ResponseBody;
 pub use snapshot::{SnapshotDownload, SnapshotOptions};
 pub use transfer::{NoProgress, Progress, STALL_ROUNDS, TransferConfig};
 
@@ -99,6 +103,6 @@ pub mod fuzzing {
     /// The `rel="next"` URL of a `Link` header's raw bytes, resolved against `base`.
     pub fn next_link(base: &str, value: &[u8]) -> Option<String> {
         let value = http::HeaderValue::from_bytes(value).ok()?;
-        crate::api::next_link(base, Some(&value))
+        crate::paginated::next_link(base, Some(&value))
     }
 }

@@ -4,7 +4,6 @@
 //! anything is sent.
 
 use clap::Subcommand;
-use futures_util::StreamExt;
 use hub_api::ListOptions;
 use hub_url::RepoType;
 
@@ -88,12 +87,12 @@ pub(crate) fn run(repo_type: RepoType, command: ListCommand) -> anyhow::Result<(
     runtime()?.block_on(async {
         if !args.quiet && format != Format::Table {
             // The Hub's own JSON, not our reading of it.
-            let mut stream = std::pin::pin!(client.list_repos_json(repo_type, &options));
+            let mut stream = client.list_repos_json(repo_type, &options);
             let mut items = Vec::new();
-            while let Some(item) = stream.next().await {
+            while let Some(item) = stream.try_next().await? {
                 match format {
-                    Format::Jsonl => outln!("{}", serde_json::to_string(&item?)?),
-                    _ => items.push(item?),
+                    Format::Jsonl => outln!("{}", serde_json::to_string(&item)?),
+                    _ => items.push(item),
                 }
             }
             if format == Format::Json {
@@ -101,10 +100,9 @@ pub(crate) fn run(repo_type: RepoType, command: ListCommand) -> anyhow::Result<(
             }
             return Ok(());
         }
-        let mut stream = std::pin::pin!(client.list_repos(repo_type, &options));
+        let mut stream = client.list_repos(repo_type, &options);
         let mut rows = Vec::new();
-        while let Some(item) = stream.next().await {
-            let item = item?;
+        while let Some(item) = stream.try_next().await? {
             if args.quiet {
                 outln!("{}", item.id);
             } else {

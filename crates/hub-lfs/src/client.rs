@@ -7,7 +7,6 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use http::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue};
 use http::{Method, StatusCode};
-use http_body_util::BodyExt;
 use hub_api::{FileRange, HubClient, HubRequest, Progress, RequestBody, Retry};
 use hub_url::Repo;
 use tokio::io::AsyncWriteExt;
@@ -262,7 +261,7 @@ impl LfsClient {
             other => failed(with_causes(&other), other.status()),
         })?;
         let (head, body) = response.into_parts();
-        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = body.bytes(64 << 10).await.map_err(|e| failed(with_causes(&e), e.status()))?;
         if let Some(e) = self.hub.error_from_response(&req.url, head.status, &head.headers, &body) {
             return Err(failed(e.to_string(), Some(head.status.as_u16())));
         }
@@ -409,7 +408,7 @@ impl LfsClient {
         let response = self.hub.send(&req).await?;
         let (head, mut body) = response.into_parts();
         if head.status != StatusCode::OK {
-            let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let bytes = body.bytes(64 << 10).await?;
             let e = self.hub.error_from_response(&req.url, head.status, &head.headers, &bytes);
             return Err(match e {
                 Some(e) => Error::Api(e.into()),
@@ -422,16 +421,11 @@ impl LfsClient {
         progress.start(&object.oid, object.size, 0);
         let mut hasher = sha2::Sha256::default();
         let mut size = 0u64;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| {
-                Error::Api(hub_api::Error::Network { url: req.url.clone(), cause: Box::new(e) })
-            })?;
-            if let Ok(data) = frame.into_data() {
-                sha2::Digest::update(&mut hasher, &data);
-                file.write_all(&data).await.map_err(|e| Error::io(&tmp_path, e))?;
-                size += data.len() as u64;
-                progress.advance(&object.oid, data.len() as u64);
-            }
+        while let Some(data) = body.chunk().await? {
+            sha2::Digest::update(&mut hasher, &data);
+            file.write_all(&data).await.map_err(|e| Error::io(&tmp_path, e))?;
+            size += data.len() as u64;
+            progress.advance(&object.oid, data.len() as u64);
         }
         file.flush().await.map_err(|e| Error::io(&tmp_path, e))?;
         file.sync_all().await.map_err(|e| Error::io(&tmp_path, e))?;

@@ -379,7 +379,7 @@ async fn request_range(
         .retry(Retry::Never)
         .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"))
         .header(RANGE, range);
-    let response = match job.client.send(&req).await {
+    let response = match job.client.send_raw(&req).await {
         Ok(response) => response,
         Err(e) if e.is_transient() => return Err(transient(e)),
         Err(e) => return Err(Fault::Fatal(Stop::Failed(e))),
