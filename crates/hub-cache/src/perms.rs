@@ -129,27 +129,64 @@ pub(crate) fn create_dir_all(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Makes `dir` in `parent` with its mode and group already set when it appears under its name:
+/// it is made under a temporary name, given them, then renamed into place (never over a folder
+/// made meanwhile: [`std::io::ErrorKind::AlreadyExists`] then). Made in place, it would be seen
+/// for a moment with the umask's mode, and another download making a folder in it at that
+/// moment would take the group bits from it: a `.locks/<repo>` of mode 2755 in a group cache.
 #[cfg(unix)]
 fn make_dir(dir: &Path, parent: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let Some(name) = dir.file_name() else {
+        return std::fs::DirBuilder::new().create(dir);
+    };
     let sharing = Sharing::of(parent);
     let mode = dir_mode(umask(), sharing.group_writable);
-    std::fs::DirBuilder::new().mode(mode).create(dir)?;
-    let Ok(handle) = File::open(dir) else { return Ok(()) };
-    let Ok(meta) = handle.metadata() else { return Ok(()) };
-    let setgid = if sharing.setgid || meta.mode() & S_ISGID != 0 { S_ISGID } else { 0 };
-    if sharing.setgid
-        && meta.gid() != sharing.gid
-        && let Err(e) = std::os::unix::fs::fchown(&handle, None, Some(sharing.gid))
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.mkdir", crate::fsutil::unique_suffix()));
+    let temp = parent.join(temp_name);
+    std::fs::DirBuilder::new().mode(mode).create(&temp)?;
+    if let Ok(handle) = File::open(&temp)
+        && let Ok(meta) = handle.metadata()
     {
-        tracing::debug!("cannot give {} the group of its folder: {e}", dir.display());
+        let setgid = if sharing.setgid || meta.mode() & S_ISGID != 0 { S_ISGID } else { 0 };
+        if sharing.setgid
+            && meta.gid() != sharing.gid
+            && let Err(e) = std::os::unix::fs::fchown(&handle, None, Some(sharing.gid))
+        {
+            tracing::debug!("cannot give {} the group of its folder: {e}", dir.display());
+        }
+        if meta.mode() & 0o7777 != mode | setgid
+            && let Err(e) = handle.set_permissions(std::fs::Permissions::from_mode(mode | setgid))
+        {
+            tracing::debug!("cannot set the mode {:o} of {}: {e}", mode | setgid, dir.display());
+        }
     }
-    if meta.mode() & 0o7777 != mode | setgid
-        && let Err(e) = handle.set_permissions(std::fs::Permissions::from_mode(mode | setgid))
+    let res = rename_no_replace(&temp, dir);
+    if res.is_err() {
+        let _ = std::fs::remove_dir(&temp);
+    }
+    res
+}
+
+/// `rename(from, to)` that fails with `AlreadyExists` rather than replace `to` (an empty folder
+/// made meanwhile would be replaced by a plain `rename`). Where the file system has no such
+/// rename (`EINVAL`), a plain one after a check: the window left is that of `mkdir -p`.
+#[cfg(unix)]
+fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        tracing::debug!("cannot set the mode {:o} of {}: {e}", mode | setgid, dir.display());
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {}
+            res => return res.map_err(std::io::Error::from),
+        }
     }
-    Ok(())
+    if std::fs::symlink_metadata(to).is_ok() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    std::fs::rename(from, to)
 }
 
 #[cfg(not(unix))]
@@ -348,6 +385,42 @@ mod tests {
         create_dir_all(&plain.join("c"))?;
         let mode = std::fs::metadata(plain.join("c"))?.mode() & 0o7777;
         assert_eq!(mode, dir_mode(umask(), false));
+        Ok(())
+    }
+
+    /// Many downloads at once make the same folders: none may see a new folder before it has
+    /// its group bits, or it makes its own folders in it without them (as a `.locks/<repo>`
+    /// of mode 2755 in a group cache, which the group then cannot write).
+    #[cfg(unix)]
+    #[test]
+    fn folders_made_by_many_threads_at_once_are_all_shared() -> std::io::Result<()> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let tmp = tempfile::tempdir()?;
+        for round in 0..40 {
+            let root = tmp.path().join(format!("cache-{round}"));
+            std::fs::create_dir(&root)?;
+            std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o2770))?;
+            let barrier = std::sync::Barrier::new(8);
+            std::thread::scope(|scope| {
+                for thread in 0..8 {
+                    let (root, barrier) = (&root, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        create_dir_all(&root.join(".locks").join(format!("repo-{}", thread % 3)))
+                    });
+                }
+            });
+            let mut folders = vec![root.join(".locks")];
+            folders.extend((0..3).map(|n| root.join(".locks").join(format!("repo-{n}"))));
+            for dir in folders {
+                let mode = std::fs::metadata(&dir)?.mode();
+                assert_eq!(mode & 0o2070, 0o2070, "{}: {:o}", dir.display(), mode);
+            }
+            let names: Vec<_> = std::fs::read_dir(root.join(".locks"))?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<_, _>>()?;
+            assert_eq!(names.len(), 3, "only the folders asked for: {names:?}");
+        }
         Ok(())
     }
 }
