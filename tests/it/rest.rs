@@ -156,7 +156,7 @@ async fn create_repo_models_datasets_spaces_private_and_exist_ok() -> anyhow::Re
 
     let space = Repo::space("alice/new-space".parse()?);
     let err = alice.create_repo(&space, &public).await.err();
-    assert!(matches!(err, Some(Error::InvalidInput { .. })), "a space needs an SDK: {err:?}");
+    assert!(matches!(err, Some(Error::SpaceSdkRequired)), "a space needs an SDK: {err:?}");
     let options = CreateRepoOptions { space_sdk: Some("static".into()), ..public.clone() };
     assert_eq!(alice.create_repo(&space, &options).await?, format!("{ep}/spaces/alice/new-space"));
     assert!(anon.repo_exists(&space).await?);
@@ -257,7 +257,10 @@ async fn move_repo_renames_and_the_old_name_still_downloads() -> anyhow::Result<
     let err = alice.move_repo(&from, &"acme/gated-model".parse()?).await.err();
     assert!(err.as_ref().is_some_and(is_conflict), "target exists: {err:?}");
     let err = alice.move_repo(&from, &"no-namespace".parse()?).await.err();
-    assert!(matches!(err, Some(Error::InvalidInput { .. })), "{err:?}");
+    assert!(
+        matches!(&err, Some(Error::NamespaceRequired { repo }) if repo == "no-namespace"),
+        "{err:?}"
+    );
 
     assert_eq!(alice.move_repo(&from, &to).await?, format!("{ep}/alice/renamed-model"));
     let main = seeded_commit(&seed, hub_tests::RepoType::Model, "acme/tiny-model", "main")?;
@@ -585,7 +588,7 @@ async fn branches_and_tags_are_created_and_deleted() -> anyhow::Result<()> {
     assert!(err.as_ref().is_some_and(is_conflict), "{err:?}");
     alice.create_branch(&tiny, "feature", None, true).await?;
     let err = alice.create_branch(&tiny, "bad..name", None, false).await.err();
-    assert!(matches!(err, Some(Error::InvalidInput { .. })), "{err:?}");
+    assert!(matches!(err, Some(Error::Url(hub_url::Error::Revision(_)))), "{err:?}");
     let err = alice.create_branch(&tiny, "x", Some(&rev("no-such-rev")?), false).await.err();
     assert!(matches!(err, Some(Error::Hub(HubError::RevisionNotFound { .. }))), "{err:?}");
     let err = client(&hub, Some(seed::BOB))?.create_branch(&tiny, "bobs", None, false).await.err();

@@ -232,7 +232,7 @@ pub struct CommitAuthor {
 impl HubRequest {
     fn json(method: Method, url: String, body: &Value) -> HubRequest {
         HubRequest::new(method, url)
-            .body(serde_json::to_vec(body).unwrap_or_default())
+            .body(body.to_string().into_bytes())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
     }
 }
@@ -324,9 +324,7 @@ impl HubClient {
             body.insert("visibility".into(), json!(if private { "private" } else { "public" }));
         }
         if repo.repo_type() == RepoType::Space {
-            let sdk = options.space_sdk.as_deref().ok_or_else(|| Error::InvalidInput {
-                reason: "a space needs an SDK: gradio, streamlit, docker or static".to_owned(),
-            })?;
+            let sdk = options.space_sdk.as_deref().ok_or(Error::SpaceSdkRequired)?;
             body.insert("sdk".into(), json!(sdk));
         }
         let url = self.endpoint().repo_create_url();
@@ -369,10 +367,10 @@ impl HubClient {
     /// [`Error::NotLoggedIn`] (nothing is sent).
     pub async fn move_repo(&self, from: &Repo, to: &RepoId) -> Result<String, Error> {
         self.require_token()?;
-        if from.id().namespace().is_none() || to.namespace().is_none() {
-            return Err(Error::InvalidInput {
-                reason: "both repo ids must be namespace/name".to_owned(),
-            });
+        for id in [from.id(), to] {
+            if id.namespace().is_none() {
+                return Err(Error::NamespaceRequired { repo: id.to_string() });
+            }
         }
         let body = json!({
             "fromRepo": from.id().as_str(),
@@ -563,8 +561,7 @@ impl HubClient {
         exist_ok: bool,
     ) -> Result<(), Error> {
         self.require_token()?;
-        let branch =
-            Revision::new(branch).map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let branch = Revision::new(branch).map_err(hub_url::Error::from)?;
         let body = match starting_point {
             Some(rev) => json!({ "startingPoint": rev.as_str() }),
             None => json!({}),
@@ -597,7 +594,7 @@ impl HubClient {
         exist_ok: bool,
     ) -> Result<(), Error> {
         self.require_token()?;
-        let tag = Revision::new(tag).map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let tag = Revision::new(tag).map_err(hub_url::Error::from)?;
         let at = revision.map_or("main", Revision::as_str);
         let mut body = json!({ "tag": tag.as_str() });
         if let Some(message) = message {

@@ -58,10 +58,7 @@ impl BlockingClient {
                 }
             })
             .map_err(runtime_error)?;
-        let handle = ready_rx
-            .recv()
-            .map_err(|_| Error::InvalidInput { reason: "the runtime thread died".to_owned() })?
-            .map_err(runtime_error)?;
+        let handle = ready_rx.recv().map_err(|_| Error::RuntimeGone)?.map_err(runtime_error)?;
         Ok(BlockingClient { client, handle, stop: Some(stop), thread: Some(thread) })
     }
 
@@ -80,10 +77,12 @@ impl BlockingClient {
         work: impl Future<Output = Result<T, Error>> + Send + 'static,
     ) -> Result<T, Error> {
         let (tx, rx) = mpsc::channel();
+        let task = self.handle.spawn(work);
         self.handle.spawn(async move {
-            let _ = tx.send(work.await);
+            let _ = tx.send(task.await);
         });
-        rx.recv().map_err(|_| Error::InvalidInput { reason: "the runtime stopped".to_owned() })?
+        // A panic of the work is resumed here, on the caller's thread.
+        crate::error::joined(rx.recv().map_err(|_| Error::RuntimeGone)?)?
     }
 
     /// See [`HubClient::hf_hub_download`].
@@ -165,5 +164,5 @@ impl Drop for BlockingClient {
 }
 
 fn runtime_error(e: std::io::Error) -> Error {
-    Error::InvalidInput { reason: format!("cannot start the download runtime: {e}") }
+    Error::RuntimeStart { cause: e }
 }

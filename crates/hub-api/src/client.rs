@@ -941,7 +941,7 @@ pub(crate) fn reason_of(error: &Error) -> RetryReason {
     match error {
         Error::Timeout { .. } => RetryReason::Timeout,
         Error::Stalled { .. } => RetryReason::Stalled,
-        Error::Hub(e) => e.status().map_or(RetryReason::Network, RetryReason::Status),
+        Error::Hub(e) => RetryReason::Status(e.status()),
         _ => RetryReason::Network,
     }
 }

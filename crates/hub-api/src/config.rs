@@ -44,8 +44,9 @@ impl ClientBuilder {
         home: Option<std::path::PathBuf>,
     ) -> Result<ClientBuilder, Error> {
         let endpoint = match var(HF_ENDPOINT).filter(|v| !v.is_empty()) {
-            Some(url) => Endpoint::new(&url.to_string_lossy())
-                .map_err(|e| Error::InvalidInput { reason: format!("{HF_ENDPOINT}: {e}") })?,
+            Some(url) => Endpoint::new(&url.to_string_lossy()).map_err(|e| {
+                Error::InvalidVariable { name: HF_ENDPOINT, value: e.endpoint, expected: e.reason }
+            })?,
             None => Endpoint::default(),
         };
         let token = if flag(var(HF_HUB_DISABLE_IMPLICIT_TOKEN)) {
@@ -58,19 +59,23 @@ impl ClientBuilder {
             Some(v) => flag(Some(v)),
             None => flag(var(TRANSFORMERS_OFFLINE)),
         };
-        let seconds = |name: &str| -> Result<Duration, Error> {
+        let seconds = |name: &'static str| -> Result<Duration, Error> {
             match var(name).filter(|v| !v.is_empty()) {
                 None => Ok(Duration::from_secs(10)),
-                Some(v) => v
-                    .to_string_lossy()
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|s| s.is_finite() && *s > 0.0)
-                    .map(Duration::from_secs_f64)
-                    .ok_or_else(|| Error::InvalidInput {
-                        reason: format!("{name} must be a positive number of seconds"),
-                    }),
+                Some(v) => {
+                    let value = v.to_string_lossy();
+                    value
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s > 0.0)
+                        .map(Duration::from_secs_f64)
+                        .ok_or_else(|| Error::InvalidVariable {
+                            name,
+                            value: value.into_owned(),
+                            expected: "use a positive number of seconds",
+                        })
+                }
             }
         };
         let read = seconds(HF_HUB_ETAG_TIMEOUT)?;
@@ -142,12 +147,14 @@ impl TransferConfig {
             verify: !flag(var(HF_HUB_DISABLE_DOWNLOAD_VERIFICATION)),
             ..TransferConfig::default()
         };
-        let number = |name: &str| -> Result<Option<u64>, Error> {
+        let number = |name: &'static str| -> Result<Option<u64>, Error> {
             match var(name).and_then(|v| v.into_string().ok()) {
                 Some(v) if !v.trim().is_empty() => {
                     v.trim().parse::<u64>().ok().filter(|n| *n > 0).map(Some).ok_or_else(|| {
-                        Error::InvalidInput {
-                            reason: format!("{name} must be a positive whole number, not {v:?}"),
+                        Error::InvalidVariable {
+                            name,
+                            value: v,
+                            expected: "use a positive whole number",
                         }
                     })
                 }
@@ -196,7 +203,7 @@ mod tests {
             let pairs = [("HF_HUB_DOWNLOAD_CHUNK_SIZE", bad)];
             let var = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into());
             assert!(
-                matches!(TransferConfig::from_vars(&var), Err(Error::InvalidInput { .. })),
+                matches!(TransferConfig::from_vars(&var), Err(Error::InvalidVariable { .. })),
                 "{bad}"
             );
         }
@@ -239,7 +246,7 @@ mod tests {
                 &vars(&[("HF_HUB_ETAG_TIMEOUT", "soon")]),
                 Some(home.path().to_path_buf())
             ),
-            Err(Error::InvalidInput { .. })
+            Err(Error::InvalidVariable { .. })
         ));
     }
 }

@@ -92,8 +92,9 @@ impl DownloadOptions {
     /// Refuses settings that contradict each other.
     pub(crate) fn check(&self) -> Result<(), Error> {
         if self.force_download && self.local_files_only {
-            return Err(Error::InvalidInput {
-                reason: "force_download and local_files_only cannot be used together".to_owned(),
+            return Err(Error::ConflictingOptions {
+                first: "force_download",
+                second: "local_files_only",
             });
         }
         Ok(())
@@ -163,7 +164,7 @@ impl HubClient {
         options: &DownloadOptions,
     ) -> Result<PathBuf, Error> {
         let file = RepoPath::with_subfolder(options.subfolder.as_deref(), filename)
-            .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+            .map_err(hub_url::Error::from)?;
         options.check()?;
         match &options.local_dir {
             Some(dir) => self.download_to_local_dir(repo, &file, options, dir).await,
@@ -239,12 +240,14 @@ impl HubClient {
         } else {
             match self.file_metadata(repo, revision, file).await {
                 Ok(metadata) => return Ok(Lookup::Remote(metadata)),
-                Err(Error::Hub(HubError::EntryNotFound { url, server, commit })) => {
-                    if let Some(commit) = commit.as_deref().and_then(|c| CommitHash::new(c).ok()) {
+                Err(Error::Hub(e @ HubError::EntryNotFound { .. })) => {
+                    if let HubError::EntryNotFound { commit: Some(commit), .. } = &e
+                        && let Ok(commit) = CommitHash::new(commit)
+                    {
                         let _ = cache.mark_missing(&commit, file);
                         let _ = cache.write_ref(revision, &commit);
                     }
-                    return Err(Error::Hub(HubError::EntryNotFound { url, server, commit }));
+                    return Err(Error::Hub(e));
                 }
                 Err(e @ Error::Hub(HubError::RevisionNotFound { .. })) => return Err(e),
                 Err(e) => e,
@@ -290,8 +293,7 @@ impl HubClient {
         metadata: &FileMetadata,
         file: &RepoPath,
     ) -> Result<transfer::Relocate, Error> {
-        let revision = Revision::new(metadata.commit.as_str())
-            .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let revision = Revision::new(metadata.commit.as_str()).map_err(hub_url::Error::from)?;
         let (client, repo, file) = (self.clone(), repo.clone(), file.clone());
         let etag = metadata.etag.clone();
         Ok(Box::new(move || {
@@ -372,8 +374,7 @@ impl HubClient {
         if !options.force_download
             && let CacheLookup::Found(cached) = cache.lookup(
                 file,
-                &Revision::new(metadata.commit.as_str())
-                    .map_err(|e| Error::InvalidInput { reason: e.to_string() })?,
+                &Revision::new(metadata.commit.as_str()).map_err(hub_url::Error::from)?,
             )?
         {
             let copied = {
@@ -444,14 +445,12 @@ pub(crate) async fn claim_blob(
     }
 }
 
-/// Runs file-system work that may block (locks, hashing) off the async threads.
+/// Runs file-system work that may block (locks, hashing) off the async threads; a panic in it
+/// is resumed here.
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| Error::Protocol {
-        url: String::new(),
-        reason: format!("background task: {e}"),
-    })
+    crate::error::joined(tokio::task::spawn_blocking(work).await)
 }
 
 /// The sha256 of a file, streamed.

@@ -21,6 +21,8 @@ pub enum HubError {
     /// The repo does not exist, or is private and the token (if any) has no access.
     #[error("repository not found: {}{}; check the repo id and type, and if the repo is private or gated, pass a token with access", shown(.url), context(.server))]
     RepositoryNotFound {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -29,6 +31,8 @@ pub enum HubError {
     /// The repo is gated: the user must ask for access on its page.
     #[error("cannot access gated repo: {}{}; ask for access on the repo's page and pass a token of an account that has it", shown(.url), context(.server))]
     GatedRepo {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -37,6 +41,8 @@ pub enum HubError {
     /// The revision (branch, tag or commit) does not exist.
     #[error("revision not found: {}{}; check the branch, tag or commit", shown(.url), context(.server))]
     RevisionNotFound {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -45,6 +51,8 @@ pub enum HubError {
     /// The file does not exist at that revision.
     #[error("entry not found: {}{}", shown(.url), context(.server))]
     EntryNotFound {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -55,6 +63,8 @@ pub enum HubError {
     /// The repo was disabled by the Hub.
     #[error("access to this repository is disabled: {}{}", shown(.url), context(.server))]
     DisabledRepo {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -63,6 +73,8 @@ pub enum HubError {
     /// The token was refused.
     #[error("invalid token for {}{}; log in again or check HF_TOKEN", shown(.url), context(.server))]
     Unauthorized {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -71,6 +83,8 @@ pub enum HubError {
     /// The token has no permission for this action.
     #[error("forbidden: {}{}; make sure your token has the right permissions", shown(.url), context(.server))]
     Forbidden {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -79,6 +93,8 @@ pub enum HubError {
     /// The request was malformed.
     #[error("bad request: {}{}", shown(.url), context(.server))]
     BadRequest {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -87,6 +103,8 @@ pub enum HubError {
     /// The request conflicts with the repo as it is: what it would create exists already.
     #[error("conflict: {}{}", shown(.url), context(.server))]
     Conflict {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -95,6 +113,8 @@ pub enum HubError {
     /// Too many requests.
     #[error("rate limited by the Hub: {}{}{}", shown(.url), context(.server), retry_hint(*.retry_after))]
     RateLimited {
+        /// The HTTP status of the answer.
+        status: u16,
         /// The URL requested.
         url: String,
         /// What the server said.
@@ -171,33 +191,42 @@ impl HubError {
         let code = header("x-error-code");
         let invalid_credentials =
             server.message.as_deref() == Some("Invalid credentials in Authorization header");
+        let status_code = status;
+        let status = status.as_u16();
         Some(match code.as_deref() {
-            Some("RevisionNotFound") => HubError::RevisionNotFound { url, server },
+            Some("RevisionNotFound") => HubError::RevisionNotFound { status, url, server },
             Some("EntryNotFound") => {
-                HubError::EntryNotFound { url, server, commit: header("x-repo-commit") }
+                HubError::EntryNotFound { status, url, server, commit: header("x-repo-commit") }
             }
-            Some("GatedRepo") => HubError::GatedRepo { url, server },
+            Some("GatedRepo") => HubError::GatedRepo { status, url, server },
             _ if server.message.as_deref() == Some("Access to this resource is disabled.") => {
-                HubError::DisabledRepo { url, server }
+                HubError::DisabledRepo { status, url, server }
             }
-            Some("RepoNotFound") => HubError::RepositoryNotFound { url, server },
+            Some("RepoNotFound") => HubError::RepositoryNotFound { status, url, server },
             // The Hub answers 401 for missing, private and gated repos alike.
-            _ if status == StatusCode::UNAUTHORIZED
+            _ if status_code == StatusCode::UNAUTHORIZED
                 && !invalid_credentials
                 && is_repo_url(&url) =>
             {
-                HubError::RepositoryNotFound { url, server }
+                HubError::RepositoryNotFound { status, url, server }
             }
-            _ if status == StatusCode::UNAUTHORIZED => HubError::Unauthorized { url, server },
-            _ if status == StatusCode::FORBIDDEN => HubError::Forbidden { url, server },
-            _ if status == StatusCode::BAD_REQUEST => HubError::BadRequest { url, server },
-            _ if status == StatusCode::CONFLICT => HubError::Conflict { url, server },
-            _ if status == StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
+            _ if status_code == StatusCode::UNAUTHORIZED => {
+                HubError::Unauthorized { status, url, server }
+            }
+            _ if status_code == StatusCode::FORBIDDEN => {
+                HubError::Forbidden { status, url, server }
+            }
+            _ if status_code == StatusCode::BAD_REQUEST => {
+                HubError::BadRequest { status, url, server }
+            }
+            _ if status_code == StatusCode::CONFLICT => HubError::Conflict { status, url, server },
+            _ if status_code == StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited {
+                status,
                 url,
                 server,
                 retry_after: header("retry-after").and_then(|v| v.trim().parse().ok()),
             },
-            _ => HubError::Http { status: status.as_u16(), url, server },
+            _ => HubError::Http { status, url, server },
         })
     }
 
@@ -221,24 +250,28 @@ impl HubError {
         })
     }
 
-    /// The HTTP status this error was mapped from, when it is known from the variant.
-    pub fn status(&self) -> Option<u16> {
+    /// The HTTP status of the answer this error was mapped from.
+    pub fn status(&self) -> u16 {
         match self {
-            HubError::StorageRefused { status, .. } | HubError::Http { status, .. } => {
-                Some(*status)
-            }
-            HubError::RateLimited { .. } => Some(429),
-            HubError::Unauthorized { .. } => Some(401),
-            HubError::Forbidden { .. } => Some(403),
-            HubError::BadRequest { .. } => Some(400),
-            HubError::Conflict { .. } => Some(409),
-            _ => None,
+            HubError::RepositoryNotFound { status, .. }
+            | HubError::GatedRepo { status, .. }
+            | HubError::RevisionNotFound { status, .. }
+            | HubError::EntryNotFound { status, .. }
+            | HubError::DisabledRepo { status, .. }
+            | HubError::Unauthorized { status, .. }
+            | HubError::Forbidden { status, .. }
+            | HubError::BadRequest { status, .. }
+            | HubError::Conflict { status, .. }
+            | HubError::RateLimited { status, .. }
+            | HubError::StorageRefused { status, .. }
+            | HubError::Http { status, .. } => *status,
         }
     }
 
     /// Whether trying again may help: 408, 429 and 5xx answers.
     pub fn is_transient(&self) -> bool {
-        self.status().is_some_and(|s| s == 408 || s == 429 || (500..600).contains(&s))
+        let status = self.status();
+        status == 408 || status == 429 || (500..600).contains(&status)
     }
 
     /// The server's context of this error.
@@ -676,7 +709,54 @@ pub enum Error {
     /// The cache refused a name or a write.
     #[error(transparent)]
     Cache(#[from] hub_cache::Error),
-    /// An argument or setting that cannot be used.
+    /// A repo id, revision, path in a repo or endpoint that breaks the Hub's rules (see
+    /// [`hub_url::Error`]): nothing was sent.
+    #[error(transparent)]
+    Url(#[from] hub_url::Error),
+    /// Two options were set that cannot be used together: nothing was done.
+    #[error("{first} and {second} cannot be used together; set one of them")]
+    ConflictingOptions {
+        /// The first option's name.
+        first: &'static str,
+        /// The second option's name.
+        second: &'static str,
+    },
+    /// An environment variable (one of [`hub_url::env`]) holds a value that cannot be used.
+    #[error("invalid {name} {value:?}: {expected}")]
+    InvalidVariable {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it should hold.
+        expected: &'static str,
+    },
+    /// [`HubClient::create_repo`](crate::HubClient::create_repo) of a space without
+    /// `space_sdk`: nothing was sent.
+    #[error("a space needs an SDK: set space_sdk to gradio, streamlit, docker or static")]
+    SpaceSdkRequired,
+    /// [`HubClient::move_repo`](crate::HubClient::move_repo) with a repo id that has no
+    /// namespace: nothing was sent.
+    #[error("cannot move a repo from or to {repo:?}: both repo ids must be namespace/name")]
+    NamespaceRequired {
+        /// The repo id without a namespace.
+        repo: String,
+    },
+    /// The runtime of the [`BlockingClient`](crate::blocking::BlockingClient) cannot be
+    /// started: no thread, or no runtime, could be made.
+    #[error("cannot start the runtime of the blocking client: {cause}")]
+    RuntimeStart {
+        /// The operating system's error, whose message is part of this one's (it is not
+        /// repeated as a [`source`](std::error::Error::source)).
+        cause: std::io::Error,
+    },
+    /// The async runtime shut down before the call finished: the
+    /// [`BlockingClient`](crate::blocking::BlockingClient)'s thread ended, or the caller's
+    /// runtime is shutting down. A download left part of a file is resumed by the next call.
+    #[error("the async runtime shut down before the call finished")]
+    RuntimeGone,
+    /// An argument that cannot be used. Only the token functions (`login`, `auth`) still
+    /// return it; every other check has its own variant.
     #[error("{reason}")]
     InvalidInput {
         /// What is wrong.
@@ -775,13 +855,18 @@ impl Error {
 }
 
 impl Error {
-    /// The HTTP status of the error answer behind this error, the last one of exhausted
-    /// retries included; `None` when there was no answer (or its status is not known).
+    /// The HTTP status of the error answer behind this error (the last one of exhausted
+    /// retries, the one that kept a file from being downloaded, the 409 of an existing repo…);
+    /// `None` when there was no error answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Hub(e) => e.status(),
-            Error::RetriesExhausted { source, .. } => source.status(),
+            Error::Hub(e) => Some(e.status()),
+            Error::RetriesExhausted { source, .. } | Error::NotCached { source, .. } => {
+                source.status()
+            }
             Error::RateLimited { .. } => Some(429),
+            Error::RepoExists { .. } => Some(409),
+            Error::DownloadRefused { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -797,6 +882,17 @@ impl Error {
                     | Error::RetriesExhausted { .. }
                     | Error::RateLimited { .. }
             )
+    }
+}
+
+/// The outcome of a task this crate spawned: a panic in it is resumed on the caller's thread
+/// (it is a bug to fix, not an error to report), and a task that the runtime dropped while
+/// shutting down is [`Error::RuntimeGone`].
+pub(crate) fn joined<T>(outcome: Result<T, tokio::task::JoinError>) -> Result<T, Error> {
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(Error::RuntimeGone),
     }
 }
 

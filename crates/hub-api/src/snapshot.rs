@@ -139,8 +139,7 @@ impl HubClient {
         if files.is_empty() && !info.siblings.is_empty() {
             tracing::warn!("no file of {repo} matches the patterns");
         }
-        let pinned = Revision::new(commit.as_str())
-            .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+        let pinned = Revision::new(commit.as_str()).map_err(hub_url::Error::from)?;
         let per_file = Arc::new(options.clone().revision(pinned).subfolder(None));
         let permits = Arc::new(tokio::sync::Semaphore::new(snapshot.max_workers.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
@@ -155,9 +154,13 @@ impl HubClient {
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
-            let outcome = joined.unwrap_or_else(|e| {
-                Err(Error::Protocol { url: url.clone(), reason: format!("download task: {e}") })
-            });
+            let outcome = match joined {
+                Ok(outcome) => outcome,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // Aborted after the first error, which is kept.
+                Err(_) if first_error.is_some() => continue,
+                Err(_) => Err(Error::RuntimeGone),
+            };
             if let Err(e) = outcome
                 && first_error.is_none()
             {

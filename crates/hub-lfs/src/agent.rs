@@ -84,8 +84,22 @@ impl Progress for ChannelProgress {
     }
 }
 
+/// An object's error as git-lfs shows it: the HTTP status as the code (1 when there was no
+/// answer), and the message with its causes, on one line.
 fn transfer_error(e: &Error) -> TransferError {
-    TransferError { code: e.status().map_or(1, i64::from), message: e.to_string() }
+    TransferError { code: e.status().map_or(1, i64::from), message: with_causes(e) }
+}
+
+/// An error's message followed by those of its sources, joined with `: `.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
 }
 
 async fn send<W: AsyncWrite + Unpin>(output: &mut W, message: &Message) -> io::Result<()> {
@@ -159,8 +173,9 @@ impl Agent {
                 }
                 Err(e) => {
                     summary.failed += 1;
-                    tracing::warn!("LFS object {oid} failed: {e}");
-                    Message::Complete { oid, path: None, error: Some(transfer_error(&e)) }
+                    let error = transfer_error(&e);
+                    tracing::warn!("LFS object {oid} failed: {}", error.message);
+                    Message::Complete { oid, path: None, error: Some(error) }
                 }
             };
             send(&mut output, &message).await?;

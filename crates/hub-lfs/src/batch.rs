@@ -171,8 +171,15 @@ pub struct ObjectError {
 
 /// Encodes a batch request.
 pub fn encode_request(request: &BatchRequest) -> Vec<u8> {
-    // Serializing these plain types cannot fail.
-    serde_json::to_vec(request).unwrap_or_default()
+    encode(request)
+}
+
+/// The JSON of a message this crate sends. Their fields are strings, numbers, lists and maps
+/// with string keys, which always serialize: a failure would be a bug of the message type, not
+/// something a caller could handle.
+pub(crate) fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    serde_json::to_vec(message)
+        .expect("LFS messages hold only strings, numbers, lists and string-keyed maps")
 }
 
 /// Parses a batch answer.

@@ -13,8 +13,8 @@ use tokio::io::AsyncWriteExt;
 
 use crate::Error;
 use crate::batch::{
-    Action, BatchRequest, BatchResponse, LFS_MEDIA_TYPE, ObjectSpec, Operation, encode_request,
-    parse_response,
+    Action, BatchRequest, BatchResponse, LFS_MEDIA_TYPE, ObjectSpec, Operation, encode,
+    encode_request, parse_response,
 };
 use crate::multipart::{CompletedPart, Completion, MultipartPlan, Part};
 use crate::pointer::sha256_reader;
@@ -50,12 +50,14 @@ impl UploadOptions {
 
     /// As [`UploadOptions::from_env`], from any source of variables.
     pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<UploadOptions, Error> {
-        let number = |name: &str| -> Result<Option<u32>, Error> {
+        let number = |name: &'static str| -> Result<Option<u32>, Error> {
             match var(name).filter(|v| !v.trim().is_empty()) {
                 None => Ok(None),
                 Some(v) => v.trim().parse::<u32>().map(Some).map_err(|_| {
-                    Error::Api(hub_api::Error::InvalidInput {
-                        reason: format!("{name}={v:?} is not a whole number"),
+                    Error::Api(hub_api::Error::InvalidVariable {
+                        name,
+                        value: v,
+                        expected: "use a whole number",
                     })
                 }),
             }
@@ -143,19 +145,6 @@ fn with_action_headers(mut req: HubRequest, action: &Action) -> HubRequest {
         }
     }
     req
-}
-
-/// A URL without its query, for messages: presigned URLs carry their signature there.
-/// An error's message followed by those of its sources (URLs in them are shown redacted).
-fn with_causes(error: &hub_api::Error) -> String {
-    let mut text = error.to_string();
-    let mut next = std::error::Error::source(error);
-    while let Some(e) = next {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        next = e.source();
-    }
-    text
 }
 
 impl LfsClient {
@@ -249,21 +238,20 @@ impl LfsClient {
         part: &Part,
         parts: u32,
     ) -> Result<String, Error> {
-        let failed = |reason: String, status: Option<u16>| Error::Part {
+        let failed = |source: hub_api::Error| Error::Part {
             oid: object.oid.clone(),
             part: part.number,
             parts,
-            reason,
-            status,
+            source: Box::new(source),
         };
         let response = self.hub.send(req).await.map_err(|e| match e {
             hub_api::Error::LocalFile { .. } => Error::Api(e),
-            other => failed(with_causes(&other), other.status()),
+            other => failed(other),
         })?;
         let (head, body) = response.into_parts();
         let body = body.bytes(64 << 10).await.map_err(|e| failed(with_causes(&e), e.status()))?;
         if let Some(e) = self.hub.error_from_response(&req.url, head.status, &head.headers, &body) {
-            return Err(failed(e.to_string(), Some(head.status.as_u16())));
+            return Err(failed(e.into()));
         }
         Ok(head.headers.get(ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned())
     }
@@ -291,8 +279,10 @@ impl LfsClient {
                             oid: object.oid.clone(),
                             part: part.number,
                             parts: count,
-                            reason: "the storage answered without an ETag".to_owned(),
-                            status: None,
+                            source: Box::new(hub_api::Error::Protocol {
+                                url: part.url.clone(),
+                                reason: "the storage answered without an ETag".to_owned(),
+                            }),
                         });
                     }
                     progress.advance(&object.oid, part.len);
@@ -304,7 +294,7 @@ impl LfsClient {
             .await?;
         parts.sort_unstable_by_key(|p| p.part_number);
         let completion = Completion { oid: object.oid.clone(), parts };
-        let body = serde_json::to_vec(&completion).unwrap_or_default();
+        let body = encode(&completion);
         // The completion URL carries its own authorization: no token, as the Python library.
         // Completing twice stores the same object: safe to retry, and worth it after every part
         // of a large file was sent.
@@ -319,7 +309,7 @@ impl LfsClient {
 
     /// Confirms an upload through its `verify` action (with the token, like the batch call).
     pub async fn verify(&self, object: &ObjectSpec, action: &Action) -> Result<(), Error> {
-        let body = serde_json::to_vec(object).unwrap_or_default();
+        let body = encode(object);
         let req = with_action_headers(
             lfs_json_request(Method::POST, action.href.clone(), body).retry(Retry::Idempotent),
             action,
@@ -452,10 +442,10 @@ impl LfsClient {
 /// thread so an async caller is not stalled.
 pub async fn object_for_file(path: &Path) -> Result<ObjectSpec, Error> {
     let owned = path.to_owned();
-    let hashed =
+    let hashed = Error::joined(
         tokio::task::spawn_blocking(move || std::fs::File::open(&owned).and_then(sha256_reader))
-            .await
-            .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+            .await,
+    )?;
     let (oid, size) = hashed.map_err(|e| Error::io(path, e))?;
     Ok(ObjectSpec { oid, size })
 }

@@ -162,13 +162,11 @@ pub const DEFAULT_IGNORE_PATTERNS: [&str; 8] = [
 pub fn validate_path_in_repo(path: &str) -> Result<String, Error> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
-    let invalid = |reason: &str| Error::InvalidInput {
-        reason: format!("invalid path in repo {path:?}: {reason}"),
-    };
+    let invalid = |reason| Error::InvalidPathInRepo { path: path.to_owned(), reason };
     if trimmed.split('/').any(|s| s == ".git" || s == ".cache") {
         return Err(invalid("no `.git` or `.cache` folder can be uploaded"));
     }
-    RepoPath::new(trimmed).map_err(|e| invalid(&e.to_string()))?;
+    RepoPath::new(trimmed).map_err(|e| invalid(e.reason))?;
     Ok(trimmed.to_owned())
 }
 
@@ -239,7 +237,7 @@ async fn hash(source: &Source) -> Result<(Vec<u8>, ObjectSpec), Error> {
             }
         }
     });
-    done.await.map_err(|e| Error::io(Path::new("<hashing>"), std::io::Error::other(e)))?
+    Error::joined(done.await)?
 }
 
 /// The content of a regular file, to inline in the commit.
@@ -254,7 +252,7 @@ async fn content(source: &Source) -> Result<Bytes, Error> {
 
 /// A revision given by the caller.
 fn parse_revision(name: &str) -> Result<Revision, Error> {
-    Revision::new(name).map_err(|e| Error::InvalidInput { reason: e.to_string() })
+    Ok(Revision::new(name).map_err(hub_url::Error::from)?)
 }
 
 /// git's blob id of `data`: `sha1("blob <len>\0" + data)`.
@@ -286,16 +284,12 @@ impl LfsClient {
     ) -> Result<CommitInfo, Error> {
         self.hub().require_token()?;
         if options.message.trim().is_empty() {
-            return Err(Error::InvalidInput {
-                reason: "the commit message cannot be empty; pass one".to_owned(),
-            });
+            return Err(Error::EmptyCommitMessage);
         }
         if let Some(parent) = &options.parent_commit
             && !((5..=40).contains(&parent.len()) && parent.bytes().all(|b| b.is_ascii_hexdigit()))
         {
-            return Err(Error::InvalidInput {
-                reason: format!("parent commit {parent:?} is not a commit id (5 to 40 hex digits)"),
-            });
+            return Err(Error::InvalidParentCommit { parent_commit: parent.clone() });
         }
         let revision_name = options.revision.as_deref().unwrap_or("main");
         let revision = parse_revision(revision_name)?;
@@ -310,9 +304,7 @@ impl LfsClient {
                     if let Source::File(local) = &source {
                         let meta = std::fs::metadata(local).map_err(|e| Error::io(local, e))?;
                         if !meta.is_file() {
-                            return Err(Error::InvalidInput {
-                                reason: format!("{} is not a file", local.display()),
-                            });
+                            return Err(Error::NotAFile { path: local.clone() });
                         }
                     }
                     adds.push((path, source));
@@ -375,7 +367,12 @@ impl LfsClient {
         if regular.is_empty() && lfs.is_empty() && others.is_empty() {
             tracing::warn!("no file differs from {revision_name}: no commit was made");
             let info = self.hub().repo_info(repo, Some(&revision), false).await?;
-            let oid = info.sha.unwrap_or_default();
+            let Some(oid) = info.sha else {
+                return Err(Error::Api(hub_api::Error::Protocol {
+                    url: self.hub().endpoint().api_repo_url(repo, Some(&revision)),
+                    reason: "the repo info has no commit (sha)".to_owned(),
+                }));
+            };
             return Ok(CommitInfo {
                 commit_url: self.hub().endpoint().commit_web_url(repo, &oid),
                 commit_oid: oid,
@@ -503,10 +500,10 @@ impl LfsClient {
                 };
                 let sibling = info.siblings.iter().find(|s| &s.rfilename == src_path_in_repo);
                 let Some(sibling) = sibling else {
-                    return Err(Error::InvalidInput {
-                        reason: format!(
-                            "cannot copy {src_path_in_repo}: it is not in {repo} at {src_rev}"
-                        ),
+                    return Err(Error::CopySourceNotFound {
+                        path: src_path_in_repo.clone(),
+                        repo: repo.to_string(),
+                        revision: src_rev.to_string(),
                     });
                 };
                 if let Some(lfs) = &sibling.lfs {
@@ -515,8 +512,7 @@ impl LfsClient {
                         json!({ "path": path_in_repo, "algo": "sha256", "oid": lfs.sha256 }),
                     ));
                 }
-                let path = RepoPath::new(src_path_in_repo)
-                    .map_err(|e| Error::InvalidInput { reason: e.to_string() })?;
+                let path = RepoPath::new(src_path_in_repo).map_err(hub_url::Error::from)?;
                 let url = self.hub().endpoint().resolve_url(repo, &src_rev, &path);
                 let (_, data) = self.hub().send_and_read(&HubRequest::get(url)).await?;
                 Ok(ndjson_line(
@@ -547,10 +543,12 @@ impl LfsClient {
             .retry(Retry::OnlyRateLimited);
         let answer = match self.hub().send_and_read(&req).await {
             Ok((_, answer)) => answer,
-            Err(hub_api::Error::Hub(HubError::Http { status: 412, server, .. })) => {
+            Err(hub_api::Error::Hub(HubError::Http { status: 412, server, .. }))
+                if let Some(parent_commit) = &options.parent_commit =>
+            {
                 return Err(Error::Conflict {
-                    parent_commit: options.parent_commit.clone().unwrap_or_default(),
-                    message: server.message.unwrap_or_default(),
+                    parent_commit: parent_commit.clone(),
+                    message: server.message,
                 });
             }
             Err(e) => return Err(e.into()),
@@ -664,7 +662,7 @@ impl LfsClient {
 fn list_files(root: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
     if !meta.is_dir() {
-        return Err(Error::InvalidInput { reason: format!("{} is not a folder", root.display()) });
+        return Err(Error::NotAFolder { path: root.to_owned() });
     }
     let mut files = Vec::new();
     let mut pending = vec![(root.to_owned(), String::new())];
@@ -673,9 +671,7 @@ fn list_files(root: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else {
-                return Err(Error::InvalidInput {
-                    reason: format!("{} is not a UTF-8 name", entry.path().display()),
-                });
+                return Err(Error::NonUtf8Name { path: entry.path() });
             };
             let path = entry.path();
             let child = format!("{relative}{name}");

@@ -27,8 +27,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// One part of a multipart upload failed after its retries.
-    #[error("part {part} of {parts} of LFS object {oid} was not stored: {reason}")]
+    /// One part of a multipart upload (or the single `PUT` of a `basic` one) failed after its
+    /// retries.
+    #[error("part {part} of {parts} of LFS object {oid} was not stored")]
     Part {
         /// The object.
         oid: String,
@@ -36,10 +37,9 @@ pub enum Error {
         part: u32,
         /// How many parts the object has.
         parts: u32,
-        /// Why (no signed URL in it).
-        reason: String,
-        /// The HTTP status of the last attempt, when there was an answer.
-        status: Option<u16>,
+        /// Why: the last attempt's error (its URL is shown without the signature).
+        #[source]
+        source: Box<hub_api::Error>,
     },
     /// A local file cannot be read or written.
     #[error("{}: {cause}", path.display())]
@@ -62,21 +62,68 @@ pub enum Error {
         /// The file's size.
         actual: u64,
     },
-    /// An argument that cannot be used (a path in the repo, a commit message…).
-    #[error("{reason}")]
-    InvalidInput {
-        /// What is wrong and how to fix it.
-        reason: String,
+    /// A revision, or a path in the repo, that breaks the Hub's rules (see
+    /// [`hub_url::Error`]): nothing was sent.
+    #[error(transparent)]
+    Url(#[from] hub_url::Error),
+    /// A path in the repo that cannot be uploaded to, deleted or copied: nothing was sent.
+    #[error("invalid path in repo {path:?}: {reason}")]
+    InvalidPathInRepo {
+        /// The path as given.
+        path: String,
+        /// The rule it breaks.
+        reason: &'static str,
     },
-    /// The branch moved since `parent_commit`: the commit was refused, nothing changed.
+    /// [`CommitOptions::message`](crate::CommitOptions::message) is empty: nothing was sent.
+    #[error("the commit message cannot be empty; pass one")]
+    EmptyCommitMessage,
+    /// [`CommitOptions::parent_commit`](crate::CommitOptions::parent_commit) is not a commit
+    /// id: nothing was sent.
+    #[error("parent commit {parent_commit:?} is not a commit id (5 to 40 hex digits)")]
+    InvalidParentCommit {
+        /// The value given.
+        parent_commit: String,
+    },
+    /// A local path to upload as a file is not a file (a folder, a socket…): nothing was sent.
+    #[error("{} is not a file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The local folder to upload is not a folder: nothing was sent.
+    #[error("{} is not a folder", path.display())]
+    NotAFolder {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A file in the folder to upload has a name that is not UTF-8, which the Hub cannot
+    /// store: nothing was sent.
+    #[error("{} is not a UTF-8 name; rename it or leave it out with ignore_patterns", path.display())]
+    NonUtf8Name {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A copy's source file is not in the repo at its revision: nothing was committed.
+    #[error("cannot copy {path}: it is not in {repo} at {revision}")]
+    CopySourceNotFound {
+        /// The file to copy.
+        path: String,
+        /// The repo.
+        repo: String,
+        /// The revision it was looked for at.
+        revision: String,
+    },
+    /// The branch moved since `parent_commit` (the Hub answered 412): the commit was refused,
+    /// nothing changed.
     #[error(
-        "the branch has moved since parent commit {parent_commit}, so the commit was refused ({message}); fetch the new head and try again"
+        "the branch has moved since parent commit {parent_commit}, so the commit was refused{}; fetch the new head and try again",
+        message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
     )]
     Conflict {
         /// The parent commit given.
         parent_commit: String,
-        /// The Hub's message.
-        message: String,
+        /// The Hub's message, when it gave one.
+        message: Option<String>,
     },
     /// Downloaded bytes do not hash to the object's id.
     #[error("the download of LFS object {oid} is corrupt (sha256 {actual}); try again")]
@@ -89,20 +136,31 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status behind the error, when there is one.
+    /// The HTTP status of the error answer behind the error (the Hub's, the LFS server's or a
+    /// storage server's, an object's code in a batch answer included); `None` when there was
+    /// no error answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Api(hub_api::Error::Hub(hub_api::HubError::Http { status, .. })) => {
-                Some(*status)
-            }
-            Error::Api(hub_api::Error::Hub(hub_api::HubError::Conflict { .. })) => Some(409),
-            Error::Part { status, .. } => *status,
+            Error::Api(e) => e.status(),
+            Error::Part { source, .. } => source.status(),
             Error::Object { code, .. } => u16::try_from(*code).ok(),
+            Error::Conflict { .. } => Some(412),
             _ => None,
         }
     }
 
     pub(crate) fn io(path: &std::path::Path, cause: std::io::Error) -> Error {
         Error::Io { path: path.to_owned(), cause }
+    }
+
+    /// The outcome of a task this crate spawned: a panic in it is resumed on the caller's
+    /// thread (it is a bug to fix, not an error to report), and a task that the runtime dropped
+    /// while shutting down is [`hub_api::Error::RuntimeGone`].
+    pub(crate) fn joined<T>(outcome: Result<T, tokio::task::JoinError>) -> Result<T, Error> {
+        match outcome {
+            Ok(value) => Ok(value),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::Api(hub_api::Error::RuntimeGone)),
+        }
     }
 }

@@ -249,7 +249,7 @@ async fn bad_input_is_refused_before_anything_is_sent() -> TestResult {
     let ops = vec![CommitOperation::add_bytes("a.txt", &b"x"[..])];
     assert!(matches!(
         s.lfs.create_commit(&s.repo, ops, &options, &NoProgress).await,
-        Err(Error::InvalidInput { .. })
+        Err(Error::InvalidParentCommit { .. })
     ));
     assert_eq!(s.total_requests(), before, "nothing was sent");
     Ok(())
@@ -319,7 +319,7 @@ async fn upload_folder_filters_ignores_and_deletes() -> TestResult {
                 &NoProgress
             )
             .await,
-        Err(Error::InvalidInput { .. })
+        Err(Error::InvalidPathInRepo { .. })
     ));
     Ok(())
 }

@@ -372,9 +372,8 @@ async fn request_range(
     attempt: u32,
 ) -> Result<hyper::Response<Incoming>, Fault> {
     let size = job.writer.size();
-    let range = HeaderValue::from_str(&format!("bytes={start}-{}", end - 1)).map_err(|e| {
-        Stop::Failed(Error::InvalidUrl { url: url.to_owned(), reason: e.to_string() })
-    })?;
+    let range = HeaderValue::from_str(&format!("bytes={start}-{}", end - 1))
+        .expect("digits, `=` and `-` are valid in a header value");
     let req = HubRequest::get(url.to_owned())
         .retry(Retry::Never)
         .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"))

@@ -199,12 +199,11 @@ pub(crate) async fn download(
                     failure.get_or_insert(stop);
                     fetchers.abort_all();
                 }
-                Some(Err(e)) if e.is_cancelled() => {}
-                Some(Err(e)) => {
-                    failure.get_or_insert(Stop::Failed(Error::Protocol {
-                        url: url.to_owned(),
-                        reason: format!("download task: {e}"),
-                    }));
+                Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // Aborted after a failure, which is kept.
+                Some(Err(_)) if failure.is_some() => {}
+                Some(Err(_)) => {
+                    failure.get_or_insert(Stop::Failed(Error::RuntimeGone));
                     fetchers.abort_all();
                 }
             },
@@ -220,9 +219,7 @@ pub(crate) async fn download(
     }
     let written = job.written.load(Ordering::Relaxed);
     drop(job);
-    let hashed = hasher.await.unwrap_or_else(|e| {
-        Err(Error::Protocol { url: url.to_owned(), reason: format!("hash task: {e}") })
-    });
+    let hashed = crate::error::joined(hasher.await).and_then(|hashed| hashed);
     // Every fetcher has ended and the hasher returned: nothing else holds the writer.
     let writer = Arc::try_unwrap(writer).map_err(|_| Error::Protocol {
         url: url.to_owned(),
@@ -238,12 +235,8 @@ pub(crate) async fn download(
     };
     match result {
         Ok(hasher::Hashed { verification: Some(verification), .. }) => {
-            let path = tokio::task::spawn_blocking(move || writer.commit(verification))
-                .await
-                .map_err(|e| Error::Protocol {
-                    url: url.to_owned(),
-                    reason: format!("commit task: {e}"),
-                })??;
+            let committed = tokio::task::spawn_blocking(move || writer.commit(verification)).await;
+            let path = crate::error::joined(committed)??;
             progress.finish(name);
             Ok(path)
         }
