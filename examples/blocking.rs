@@ -18,8 +18,8 @@
 use std::error::Error;
 
 use hub_api::blocking::BlockingClient;
-use hub_api::{ClientBuilder, DownloadOptions, SnapshotOptions};
-use hub_url::Repo;
+use hub_api::{ClientBuilder, DownloadOptions, InfoOptions, SnapshotOptions};
+use hub_url::{Repo, Revision};
 
 /// What to download.
 struct Settings {
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let options = DownloadOptions::from_env()?;
 
     // What the Hub says about the repo: the commit `main` points at, the files.
-    let info = client.repo_info(&settings.repo, None, false)?;
+    let info = client.repo_info(&settings.repo, &InfoOptions::default())?;
     println!(
         "{} at {}: {} file(s)",
         info.id,
@@ -60,13 +60,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         info.siblings.len()
     );
 
+    // Listings are iterators, each page fetched when the items before it have been read.
+    for commit in client.list_repo_commits(&settings.repo, &Revision::main()).take(3) {
+        let commit = commit?;
+        println!("  commit {} {}", commit.id, commit.title);
+    }
+
     let file = client.hf_hub_download(&settings.repo, &settings.filename, &options)?;
     println!("{} {} -> {}", settings.repo, settings.filename, file.display());
     println!("  {} bytes", std::fs::metadata(&file)?.len());
 
     // Only the JSON files of the repo.
-    let only_json =
-        SnapshotOptions { allow_patterns: vec!["*.json".to_owned()], ..Default::default() };
+    let only_json = SnapshotOptions::default().with_allow_patterns(vec!["*.json".to_owned()]);
     let folder = client.snapshot_download(&settings.repo, &options, &only_json)?;
     println!("{} (*.json) -> {}", settings.repo, folder.display());
     Ok(())

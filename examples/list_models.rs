@@ -46,13 +46,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .library(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .build()?;
 
-    let options = ListOptions {
-        filter: vec![settings.library.clone()],
-        sort: Some("downloads".to_owned()),
-        descending: true,
-        limit: Some(settings.limit),
-        ..ListOptions::default()
-    };
+    let options = ListOptions::default()
+        .with_filter(vec![settings.library.clone()])
+        .with_sort("downloads".to_owned())
+        .with_descending(true)
+        .with_limit(settings.limit);
     println!("models for {} on {}, most downloaded first:", settings.library, client.endpoint());
     // A `Paginated` stream: it borrows nothing, pages are fetched as it is read.
     let mut models = client.list_models(&options);

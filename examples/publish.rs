@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         None => format!("{}/hub-examples-model", me.name).parse()?,
     };
 
-    let create = CreateRepoOptions { exist_ok: true, ..CreateRepoOptions::default() };
+    let create = CreateRepoOptions::default().with_exist_ok(true);
     let url = lfs.hub().create_repo(&repo, &create).await?;
     println!("repo: {url}");
 

@@ -13,12 +13,10 @@ use hub_url::{Endpoint, Repo, RepoPath, Revision};
 use crate::support::seeded;
 
 fn client(hub: &TestHub, token: Option<&str>) -> anyhow::Result<HubClient> {
-    let fast = RetryConfig {
-        max_retries: 3,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        ..RetryConfig::default()
-    };
+    let fast = RetryConfig::default()
+        .with_max_retries(3)
+        .with_initial_backoff(Duration::from_millis(10))
+        .with_max_backoff(Duration::from_millis(50));
     Ok(HubClient::builder(Endpoint::new(hub.endpoint())?)
         .token(token.map(Token::new).transpose()?)
         .library("mylib", "1.2.3")
@@ -212,7 +210,7 @@ fn recording(hub: &TestHub) -> anyhow::Result<(HubClient, Arc<Mutex<Vec<RetryNot
     let notices = Arc::new(Mutex::new(Vec::new()));
     let seen = notices.clone();
     let client = HubClient::builder(Endpoint::new(hub.endpoint())?)
-        .retry(RetryConfig { max_retries: 3, seed: Some(1), ..RetryConfig::default() })
+        .retry(RetryConfig::default().with_max_retries(3).with_seed(1))
         .on_retry(Arc::new(move |n: &RetryNotice| {
             if let Ok(mut seen) = seen.lock() {
                 seen.push(n.clone());
@@ -249,12 +247,12 @@ async fn a_near_rate_limit_reset_is_waited_for_by_every_request() -> anyhow::Res
     hub.faults().override_header("injected-failure", "ratelimit", r#""api";r=0;t=2"#);
     let url = format!("{}/api/models/acme/tiny-model", hub.endpoint());
     // Sent once, not retried: the 429 comes back, and closes the gate for everyone.
-    let once = client.send(&HubRequest::get(url.clone()).retry(Retry::Never)).await?;
+    let once = client.send(&HubRequest::get(url.clone()).with_retry(Retry::Never)).await?;
     assert_eq!(once.status(), 429);
     let started = Instant::now();
     let clone = client.clone();
     let (never, retried) =
-        (HubRequest::get(url.clone()).retry(Retry::Never), HubRequest::get(url.clone()));
+        (HubRequest::get(url.clone()).with_retry(Retry::Never), HubRequest::get(url.clone()));
     let (a, b) = tokio::join!(clone.send_and_read(&never), client.send_and_read(&retried));
     let waited = started.elapsed();
     assert_eq!((a?.0.status.as_u16(), b?.0.status.as_u16()), (200, 200));

@@ -15,12 +15,10 @@ use hub_url::{Endpoint, Repo};
 use crate::support::seeded;
 
 pub(crate) fn fast_retry() -> RetryConfig {
-    RetryConfig {
-        max_retries: 3,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        ..RetryConfig::default()
-    }
+    RetryConfig::default()
+        .with_max_retries(3)
+        .with_initial_backoff(Duration::from_millis(10))
+        .with_max_backoff(Duration::from_millis(50))
 }
 
 fn builder(hub: &TestHub) -> anyhow::Result<ClientBuilder> {
@@ -33,11 +31,8 @@ fn client(hub: &TestHub) -> anyhow::Result<HubClient> {
 
 /// Small ranges so that the 1.5 MiB seed weights take several parallel requests.
 fn options(cache: &Path) -> DownloadOptions {
-    DownloadOptions::new(CacheDir::new(cache.to_path_buf())).transfer(TransferConfig {
-        connections: 4,
-        chunk_size: 256 * 1024,
-        ..TransferConfig::default()
-    })
+    DownloadOptions::new(CacheDir::new(cache.to_path_buf()))
+        .with_transfer(TransferConfig::default().with_connections(4).with_chunk_size(256 * 1024))
 }
 
 fn tiny() -> anyhow::Result<Repo> {
@@ -139,7 +134,7 @@ async fn files_land_in_the_python_layout_and_a_cached_commit_costs_no_request() 
 
     // Pinned to a commit that is cached: no request at all.
     let before = requests(&hub);
-    let pinned = opts.clone().revision(weights.commit.parse()?);
+    let pinned = opts.clone().with_revision(weights.commit.parse()?);
     let again = client.hf_hub_download(&tiny()?, "weights.bin", &pinned).await?;
     assert_eq!(again, path.with_file_name("weights.bin"));
     assert_eq!(requests(&hub), before, "a cached commit must not touch the network");
@@ -158,7 +153,7 @@ async fn every_revision_kind_and_repo_type_downloads() -> anyhow::Result<()> {
     let client = client(&hub)?;
     for revision in ["main", "v1.0", "dev", "refs/pr/1"] {
         let e = expected(&seed, revision, "weights.bin");
-        let opts = options(cache.path()).revision(revision.parse()?);
+        let opts = options(cache.path()).with_revision(revision.parse()?);
         let path = client.hf_hub_download(&tiny()?, "weights.bin", &opts).await?;
         assert!(
             path.starts_with(
@@ -193,7 +188,11 @@ async fn offline_mode_serves_the_cache_and_sends_nothing() -> anyhow::Result<()>
     assert_eq!(path, online);
     let local_only = client(&hub)?;
     let path = local_only
-        .hf_hub_download(&tiny()?, "config.json", &options(cache.path()).local_files_only(true))
+        .hf_hub_download(
+            &tiny()?,
+            "config.json",
+            &options(cache.path()).with_local_files_only(true),
+        )
         .await?;
     assert_eq!(path, online);
     let missing = offline.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path())).await;
@@ -458,14 +457,14 @@ async fn force_download_fetches_again() -> anyhow::Result<()> {
     client.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path())).await?;
     let before = cdn_gets(&hub);
     client
-        .hf_hub_download(&tiny()?, "weights.bin", &options(cache.path()).force_download(true))
+        .hf_hub_download(&tiny()?, "weights.bin", &options(cache.path()).with_force_download(true))
         .await?;
     assert!(cdn_gets(&hub) > before);
     let err = client
         .hf_hub_download(
             &tiny()?,
             "weights.bin",
-            &options(cache.path()).force_download(true).local_files_only(true),
+            &options(cache.path()).with_force_download(true).with_local_files_only(true),
         )
         .await
         .unwrap_err();
@@ -480,7 +479,7 @@ async fn local_dir_gets_plain_files_and_reruns_skip_them() -> anyhow::Result<()>
     let local = tempfile::tempdir()?;
     let client = client(&hub)?;
     let e = expected(&seed, "main", "weights.bin");
-    let opts = options(cache.path()).local_dir(Some(local.path().to_path_buf()));
+    let opts = options(cache.path()).with_local_dir(local.path());
     let path = client.hf_hub_download(&tiny()?, "weights.bin", &opts).await?;
     assert_eq!(path, local.path().join("weights.bin"));
     assert!(!std::fs::symlink_metadata(&path)?.file_type().is_symlink());
@@ -576,7 +575,7 @@ async fn progress_reports_exact_byte_counts() -> anyhow::Result<()> {
     let e = expected(&seed, "main", "weights.bin");
     let counted = std::sync::Arc::new(Counted::default());
     hub.faults().drop_after_bytes(300_000);
-    let opts = options(cache.path()).progress(counted.clone());
+    let opts = options(cache.path()).with_progress(counted.clone());
     client(&hub)?.hf_hub_download(&tiny()?, "weights.bin", &opts).await?;
     assert_eq!(*counted.started.lock().expect("lock"), vec![("weights.bin".to_owned(), e.size, 0)]);
     assert_eq!(

@@ -6,8 +6,9 @@
 
 use futures_util::{StreamExt, TryStreamExt};
 use hub_api::{
-    CreateRepoOptions, DownloadOptions, Error, Gated, HubClient, HubError, ListOptions, RepoInfo,
-    RepoSettings, Token, TreeEntry,
+    BranchOptions, CreateRepoOptions, DeleteRepoOptions, DownloadOptions, Error, Gated, HubClient,
+    HubError, InfoOptions, ListOptions, RefsOptions, RepoInfo, RepoSettings, TagOptions, Token,
+    TreeEntry, TreeOptions,
 };
 use hub_cache::CacheDir;
 use hub_tests::{CommitSpec, HubConfig, RepoOptions, SeedManifest, TestHub, seed};
@@ -57,7 +58,7 @@ async fn list_ids(
 }
 
 fn filter(tags: &[&str]) -> ListOptions {
-    ListOptions { filter: tags.iter().map(|t| (*t).to_owned()).collect(), ..ListOptions::default() }
+    ListOptions::default().with_filter(tags.iter().copied())
 }
 
 /// `hub.stats()`'s count of the requests logged with this method whose path starts with `path`.
@@ -115,7 +116,7 @@ async fn create_repo_models_datasets_spaces_private_and_exist_ok() -> anyhow::Re
     assert!(!alice.repo_exists(&repo).await?);
     assert_eq!(alice.create_repo(&repo, &public).await?, format!("{ep}/alice/new-model"));
     assert!(anon.repo_exists(&repo).await?, "a public repo is visible to anyone");
-    let info = anon.repo_info(&repo, None, true).await?;
+    let info = anon.repo_info(&repo, &InfoOptions::default().with_files_metadata(true)).await?;
     assert_eq!(info.id, "alice/new-model");
     assert_eq!(info.private, Some(false));
     assert!(info.sha.as_deref().is_some_and(|s| s.len() == 40), "{info:?}");
@@ -132,7 +133,7 @@ async fn create_repo_models_datasets_spaces_private_and_exist_ok() -> anyhow::Re
     assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), info.sha.as_deref().unwrap_or("-"));
 
     // Existing: the URL with exist_ok, RepoExists (the Hub's 409) without.
-    let exist_ok = CreateRepoOptions { exist_ok: true, ..public.clone() };
+    let exist_ok = public.clone().with_exist_ok(true);
     assert_eq!(alice.create_repo(&repo, &exist_ok).await?, format!("{ep}/alice/new-model"));
     let err = alice.create_repo(&repo, &public).await.err();
     assert!(
@@ -148,16 +149,16 @@ async fn create_repo_models_datasets_spaces_private_and_exist_ok() -> anyhow::Re
     assert!(!anon.repo_exists(&model("acme/new-data")?).await?, "a dataset, not a model");
 
     let private = model("alice/secret")?;
-    let options = CreateRepoOptions { private: Some(true), ..public.clone() };
+    let options = public.clone().with_private(true);
     assert_eq!(alice.create_repo(&private, &options).await?, format!("{ep}/alice/secret"));
     assert!(!anon.repo_exists(&private).await?, "private: invisible without a token");
     assert!(!client(&hub, Some(seed::BOB))?.repo_exists(&private).await?, "and to bob");
-    assert_eq!(alice.repo_info(&private, None, false).await?.private, Some(true));
+    assert_eq!(alice.repo_info(&private, &InfoOptions::default()).await?.private, Some(true));
 
     let space = Repo::space("alice/new-space".parse()?);
     let err = alice.create_repo(&space, &public).await.err();
     assert!(matches!(err, Some(Error::SpaceSdkRequired)), "a space needs an SDK: {err:?}");
-    let options = CreateRepoOptions { space_sdk: Some("static".into()), ..public.clone() };
+    let options = public.clone().with_space_sdk("static");
     assert_eq!(alice.create_repo(&space, &options).await?, format!("{ep}/spaces/alice/new-space"));
     assert!(anon.repo_exists(&space).await?);
 
@@ -178,7 +179,7 @@ async fn create_repo_models_datasets_spaces_private_and_exist_ok() -> anyhow::Re
     // exist_ok where one may not create but the repo exists: its URL, as the Python client.
     let bob = client(&hub, Some(seed::BOB))?;
     let tiny = model("acme/tiny-model")?;
-    let url = bob.create_repo(&tiny, &CreateRepoOptions { exist_ok: true, ..public }).await?;
+    let url = bob.create_repo(&tiny, &public.with_exist_ok(true)).await?;
     assert_eq!(url, format!("{ep}/acme/tiny-model"));
     Ok(())
 }
@@ -191,17 +192,13 @@ async fn writes_without_a_token_are_not_logged_in_and_send_nothing() -> anyhow::
     hub.reset();
     let results = [
         anon.create_repo(&model("alice/x")?, &CreateRepoOptions::default()).await.err(),
-        anon.create_repo(&tiny, &CreateRepoOptions { exist_ok: true, ..Default::default() })
-            .await
-            .err(),
-        anon.delete_repo(&tiny, true).await.err(),
+        anon.create_repo(&tiny, &CreateRepoOptions::default().with_exist_ok(true)).await.err(),
+        anon.delete_repo(&tiny, &DeleteRepoOptions::default().with_missing_ok(true)).await.err(),
         anon.move_repo(&tiny, &"acme/moved".parse()?).await.err(),
-        anon.update_repo_settings(&tiny, &RepoSettings { private: Some(true), gated: None })
-            .await
-            .err(),
-        anon.create_branch(&tiny, "b", None, true).await.err(),
+        anon.update_repo_settings(&tiny, &RepoSettings::default().with_private(true)).await.err(),
+        anon.create_branch(&tiny, "b", &BranchOptions::default().with_exist_ok(true)).await.err(),
         anon.delete_branch(&tiny, "dev").await.err(),
-        anon.create_tag(&tiny, "t", None, None, true).await.err(),
+        anon.create_tag(&tiny, "t", &TagOptions::default().with_exist_ok(true)).await.err(),
         anon.delete_tag(&tiny, "v1.0").await.err(),
     ];
     for (i, err) in results.iter().enumerate() {
@@ -219,24 +216,30 @@ async fn delete_repo_with_and_without_missing_ok() -> anyhow::Result<()> {
     alice.create_repo(&repo, &CreateRepoOptions::default()).await?;
     assert!(alice.repo_exists(&repo).await?);
 
-    let err = client(&hub, Some(seed::BOB))?.delete_repo(&repo, false).await.err();
+    let err = client(&hub, Some(seed::BOB))?
+        .delete_repo(&repo, &DeleteRepoOptions::default())
+        .await
+        .err();
     assert!(matches!(err, Some(Error::Hub(HubError::Forbidden { .. }))), "{err:?}");
     assert!(alice.repo_exists(&repo).await?, "bob's refused delete removed it");
 
-    assert!(alice.delete_repo(&repo, false).await?, "deleted");
+    assert!(alice.delete_repo(&repo, &DeleteRepoOptions::default()).await?, "deleted");
     assert!(!alice.repo_exists(&repo).await?);
     let work = tempfile::tempdir()?;
     let url = format!("{}/alice/short-lived", hub.endpoint());
     let out = git(work.path()).args(["ls-remote", &url]).output()?;
     assert!(!out.status.success(), "git still serves the deleted repo");
 
-    let err = alice.delete_repo(&repo, false).await.err();
+    let err = alice.delete_repo(&repo, &DeleteRepoOptions::default()).await.err();
     assert!(matches!(err, Some(Error::Hub(HubError::RepositoryNotFound { .. }))), "{err:?}");
-    assert!(!alice.delete_repo(&repo, true).await?, "missing_ok: nothing was deleted");
+    assert!(
+        !alice.delete_repo(&repo, &DeleteRepoOptions::default().with_missing_ok(true)).await?,
+        "missing_ok: nothing was deleted"
+    );
 
     // A dataset: the type is sent.
     let dataset = Repo::dataset("acme/tiny-dataset".parse()?);
-    assert!(alice.delete_repo(&dataset, false).await?);
+    assert!(alice.delete_repo(&dataset, &DeleteRepoOptions::default()).await?);
     assert!(!alice.repo_exists(&dataset).await?);
     assert!(alice.repo_exists(&model("acme/tiny-model")?).await?, "only the dataset went");
     Ok(())
@@ -265,7 +268,7 @@ async fn move_repo_renames_and_the_old_name_still_downloads() -> anyhow::Result<
     assert_eq!(alice.move_repo(&from, &to).await?, format!("{ep}/alice/renamed-model"));
     let main = seeded_commit(&seed, hub_tests::RepoType::Model, "acme/tiny-model", "main")?;
     let anon = client(&hub, None)?;
-    let info = anon.repo_info(&Repo::model(to.clone()), None, false).await?;
+    let info = anon.repo_info(&Repo::model(to.clone()), &InfoOptions::default()).await?;
     assert_eq!(
         (info.id.as_str(), info.sha.as_deref()),
         ("alice/renamed-model", Some(main.as_str()))
@@ -280,13 +283,13 @@ async fn move_repo_renames_and_the_old_name_still_downloads() -> anyhow::Result<
     assert!(path.starts_with(cache.path().join("models--acme--tiny-model")), "{}", path.display());
     assert!(hub.stats().route("redirect") >= 1, "the old name answered a redirect");
     assert!(anon.repo_exists(&from).await?, "the old id still exists (it redirects)");
-    let old = anon.repo_info(&from, None, false).await?;
+    let old = anon.repo_info(&from, &InfoOptions::default()).await?;
     assert_eq!(old.id, "alice/renamed-model");
     assert_eq!(anon.list_repo_files(&from, &Revision::main()).await?.len(), 6);
-    assert!(!anon.list_repo_refs(&from, false).await?.branches.is_empty());
+    assert!(!anon.list_repo_refs(&from, &RefsOptions::default()).await?.branches.is_empty());
     // Writes under the old id follow the 307 too (method and body kept).
-    alice.create_branch(&from, "via-old-name", None, false).await?;
-    let refs = alice.list_repo_refs(&Repo::model(to), false).await?;
+    alice.create_branch(&from, "via-old-name", &BranchOptions::default()).await?;
+    let refs = alice.list_repo_refs(&Repo::model(to), &RefsOptions::default()).await?;
     assert!(refs.branches.iter().any(|b| b.name == "via-old-name"), "{refs:?}");
     Ok(())
 }
@@ -298,10 +301,10 @@ async fn settings_private_hides_the_repo_from_others_and_gating_shows() -> anyho
     let anon = client(&hub, None)?;
     let repo = model("alice/visibility")?;
     alice.create_repo(&repo, &CreateRepoOptions::default()).await?;
-    let mine = ListOptions { author: Some("alice".into()), ..ListOptions::default() };
+    let mine = ListOptions::default().with_author("alice");
     assert_eq!(list_ids(&anon, RepoType::Model, &mine).await?, ["alice/visibility"]);
 
-    let private = RepoSettings { private: Some(true), ..RepoSettings::default() };
+    let private = RepoSettings::default().with_private(true);
     let err = client(&hub, Some(seed::BOB))?.update_repo_settings(&repo, &private).await.err();
     assert!(matches!(err, Some(Error::Hub(HubError::Forbidden { .. }))), "{err:?}");
     assert!(anon.repo_exists(&repo).await?, "bob's refused change applied");
@@ -310,22 +313,22 @@ async fn settings_private_hides_the_repo_from_others_and_gating_shows() -> anyho
     assert!(!anon.repo_exists(&repo).await?, "private: an anonymous client no longer sees it");
     assert!(list_ids(&anon, RepoType::Model, &mine).await?.is_empty(), "nor lists it");
     let path = RepoPath::new(".gitattributes")?;
-    assert!(!anon.file_exists(&repo, &path, &Revision::main()).await?);
-    assert_eq!(alice.repo_info(&repo, None, false).await?.private, Some(true));
+    assert!(!anon.file_exists(&repo, &Revision::main(), &path).await?);
+    assert_eq!(alice.repo_info(&repo, &InfoOptions::default()).await?.private, Some(true));
     assert_eq!(list_ids(&alice, RepoType::Model, &mine).await?, ["alice/visibility"]);
 
-    let public = RepoSettings { private: Some(false), ..RepoSettings::default() };
+    let public = RepoSettings::default().with_private(false);
     alice.update_repo_settings(&repo, &public).await?;
     assert!(anon.repo_exists(&repo).await?);
-    assert!(anon.file_exists(&repo, &path, &Revision::main()).await?);
+    assert!(anon.file_exists(&repo, &Revision::main(), &path).await?);
 
-    let gated = RepoSettings { gated: Some(Gated::Manual), ..RepoSettings::default() };
+    let gated = RepoSettings::default().with_gated(Gated::Manual);
     alice.update_repo_settings(&repo, &gated).await?;
-    assert_eq!(alice.repo_info(&repo, None, false).await?.extra["gated"], "manual");
+    assert_eq!(alice.repo_info(&repo, &InfoOptions::default()).await?.extra["gated"], "manual");
     assert!(anon.repo_exists(&repo).await?, "a gated repo exists");
-    let ungated = RepoSettings { gated: Some(Gated::No), ..RepoSettings::default() };
+    let ungated = RepoSettings::default().with_gated(Gated::No);
     alice.update_repo_settings(&repo, &ungated).await?;
-    assert_eq!(alice.repo_info(&repo, None, false).await?.extra["gated"], false);
+    assert_eq!(alice.repo_info(&repo, &InfoOptions::default()).await?.extra["gated"], false);
 
     // A dataset's settings (the type is in the URL).
     let dataset = Repo::dataset("acme/tiny-dataset".parse()?);
@@ -365,25 +368,24 @@ async fn listings_filter_by_tag_library_author_search_sort_and_limit() -> anyhow
     );
     assert!(list_ids(&anon, models, &filter(&["no-such-library"])).await?.is_empty());
 
-    let by = |author: &str| ListOptions { author: Some(author.into()), ..ListOptions::default() };
+    let by = |author: &str| ListOptions::default().with_author(author);
     assert_eq!(list_ids(&anon, models, &by("julien-c")).await?, ["julien-c/EsperBERTo-small"]);
     assert!(list_ids(&anon, models, &by("bob")).await?.is_empty());
-    let search = ListOptions { search: Some("TINY".into()), ..ListOptions::default() };
+    let search = ListOptions::default().with_search("TINY");
     assert_eq!(list_ids(&anon, models, &search).await?, ["acme/tiny-model"]);
     assert_eq!(list_ids(&anon, RepoType::Dataset, &search).await?, ["acme/tiny-dataset"]);
     assert_eq!(list_ids(&anon, RepoType::Space, &search).await?, ["acme/tiny-space"]);
 
-    let sorted =
-        ListOptions { sort: Some("downloads".into()), descending: true, ..ListOptions::default() };
+    let sorted = ListOptions::default().with_sort("downloads").with_descending(true);
     assert_eq!(
         list_ids(&anon, models, &sorted).await?,
         ["julien-c/EsperBERTo-small", "acme/tiny-model", "acme/gated-model"]
     );
-    let top = ListOptions { limit: Some(1), ..sorted };
+    let top = sorted.with_limit(1);
     assert_eq!(list_ids(&anon, models, &top).await?, ["julien-c/EsperBERTo-small"]);
 
     // Items carry what the Hub sent (tags, counters) and, with `full`, the files.
-    let full = ListOptions { full: true, ..filter(&["asteroid"]) };
+    let full = filter(&["asteroid"]).with_full(true);
     let infos: Vec<RepoInfo> = anon.list_repos(models, &full).try_collect().await?;
     let [info] = infos.as_slice() else { anyhow::bail!("one model expected: {infos:?}") };
     assert!(info.tags.iter().any(|t| t == "asteroid"), "{:?}", info.tags);
@@ -407,12 +409,12 @@ async fn listings_follow_pages_lazily_and_stop_at_the_limit() -> anyhow::Result<
     assert_eq!(hub.stats().route("list-models"), 3, "8 items in pages of 3");
 
     hub.reset();
-    let limited = ListOptions { limit: Some(4), ..filter(&["paged"]) };
+    let limited = filter(&["paged"]).with_limit(4);
     assert_eq!(list_ids(&anon, RepoType::Model, &limited).await?, wanted[..4]);
     assert_eq!(hub.stats().route("list-models"), 2, "4 items: two pages, not three");
 
     hub.reset();
-    let limited = ListOptions { limit: Some(3), ..filter(&["paged"]) };
+    let limited = filter(&["paged"]).with_limit(3);
     assert_eq!(list_ids(&anon, RepoType::Model, &limited).await?, wanted[..3]);
     assert_eq!(hub.stats().route("list-models"), 1, "the limit reached: no other page asked");
 
@@ -460,8 +462,10 @@ async fn files_tree_refs_and_commits_at_revisions() -> anyhow::Result<()> {
         assert_eq!(files.iter().collect::<Vec<_>>(), expected, "files at {revision}");
     }
 
-    let top: Vec<TreeEntry> =
-        anon.list_repo_tree(&tiny, &Revision::main(), None, false).try_collect().await?;
+    let top: Vec<TreeEntry> = anon
+        .list_repo_tree(&tiny, &Revision::main(), &TreeOptions::default())
+        .try_collect()
+        .await?;
     let mut names: Vec<(&str, &str)> =
         top.iter().map(|e| (e.kind.as_str(), e.path.as_str())).collect();
     names.sort();
@@ -482,14 +486,18 @@ async fn files_tree_refs_and_commits_at_revisions() -> anyhow::Result<()> {
     assert_eq!(lfs.oid, manifest.revisions["main"].files["weights.bin"].sha256);
     assert_eq!(weights.and_then(|e| e.size), Some(seed::TINY_WEIGHTS_SIZE as u64));
 
-    let all: Vec<TreeEntry> =
-        anon.list_repo_tree(&tiny, &Revision::main(), None, true).try_collect().await?;
+    let all: Vec<TreeEntry> = anon
+        .list_repo_tree(&tiny, &Revision::main(), &TreeOptions::default().with_recursive(true))
+        .try_collect()
+        .await?;
     let paths: Vec<&str> = all.iter().map(|e| e.path.as_str()).collect();
     assert!(paths.contains(&"nested/deep/file.txt") && paths.contains(&"nested/deep"), "{paths:?}");
     assert!(paths.contains(&"unicode/café ü ñ.txt"), "{paths:?}");
     let nested = RepoPath::new("nested")?;
-    let sub: Vec<TreeEntry> =
-        anon.list_repo_tree(&tiny, &Revision::main(), Some(&nested), false).try_collect().await?;
+    let sub: Vec<TreeEntry> = anon
+        .list_repo_tree(&tiny, &Revision::main(), &TreeOptions::default().with_path(nested.clone()))
+        .try_collect()
+        .await?;
     assert_eq!(sub.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["nested/deep"]);
     assert!(!sub[0].is_file());
 
@@ -500,8 +508,14 @@ async fn files_tree_refs_and_commits_at_revisions() -> anyhow::Result<()> {
         ("main", "unicode", "unicode/café ü ñ.txt"),
     ] {
         let folder = RepoPath::new(folder)?;
-        let entries: Vec<TreeEntry> =
-            anon.list_repo_tree(&tiny, &rev(revision)?, Some(&folder), true).try_collect().await?;
+        let entries: Vec<TreeEntry> = anon
+            .list_repo_tree(
+                &tiny,
+                &rev(revision)?,
+                &TreeOptions::default().with_path(folder.clone()).with_recursive(true),
+            )
+            .try_collect()
+            .await?;
         let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, [file], "{folder:?} at {revision}");
     }
@@ -517,7 +531,7 @@ async fn files_tree_refs_and_commits_at_revisions() -> anyhow::Result<()> {
 
     let config = RepoPath::new("config.json")?;
     let err = anon
-        .list_repo_tree(&tiny, &Revision::main(), Some(&config), false)
+        .list_repo_tree(&tiny, &Revision::main(), &TreeOptions::default().with_path(config.clone()))
         .try_collect::<Vec<_>>()
         .await
         .err();
@@ -528,7 +542,7 @@ async fn files_tree_refs_and_commits_at_revisions() -> anyhow::Result<()> {
     assert!(matches!(err, Some(Error::Hub(HubError::RepositoryNotFound { .. }))), "{err:?}");
 
     let commit = |r: &str| seeded_commit(&seed, kind, "acme/tiny-model", r);
-    let refs = anon.list_repo_refs(&tiny, false).await?;
+    let refs = anon.list_repo_refs(&tiny, &RefsOptions::default()).await?;
     let mut branches: Vec<(&str, &str, &str)> = refs
         .branches
         .iter()
@@ -546,7 +560,7 @@ async fn files_tree_refs_and_commits_at_revisions() -> anyhow::Result<()> {
         refs.tags.iter().map(|r| (r.name.as_str(), r.target_commit.as_str())).collect();
     assert_eq!(tags, [("v1.0", commit("v1.0")?.as_str())]);
     assert!(refs.pull_requests.is_empty(), "PRs only when asked: {:?}", refs.pull_requests);
-    let refs = anon.list_repo_refs(&tiny, true).await?;
+    let refs = anon.list_repo_refs(&tiny, &RefsOptions::default().with_include_prs(true)).await?;
     let prs: Vec<(&str, &str)> = refs
         .pull_requests
         .iter()
@@ -561,7 +575,7 @@ async fn files_tree_refs_and_commits_at_revisions() -> anyhow::Result<()> {
     let at_tag: Vec<_> = anon.list_repo_commits(&tiny, &rev("v1.0")?).try_collect().await?;
     assert_eq!(at_tag.len(), 1);
     let dataset = Repo::dataset("acme/tiny-dataset".parse()?);
-    let refs = anon.list_repo_refs(&dataset, false).await?;
+    let refs = anon.list_repo_refs(&dataset, &RefsOptions::default()).await?;
     assert!(refs.branches.iter().any(|b| b.name == "main"));
     Ok(())
 }
@@ -579,19 +593,35 @@ async fn branches_and_tags_are_created_and_deleted() -> anyhow::Result<()> {
         refs.tags.iter().find(|b| b.name == name).map(|b| b.target_commit.clone())
     };
 
-    alice.create_branch(&tiny, "feature", None, false).await?;
-    alice.create_branch(&tiny, "from-tag", Some(&rev("v1.0")?), false).await?;
-    let refs = alice.list_repo_refs(&tiny, false).await?;
+    alice.create_branch(&tiny, "feature", &BranchOptions::default()).await?;
+    alice
+        .create_branch(
+            &tiny,
+            "from-tag",
+            &BranchOptions::default().with_starting_point(rev("v1.0")?),
+        )
+        .await?;
+    let refs = alice.list_repo_refs(&tiny, &RefsOptions::default()).await?;
     assert_eq!(branch(&refs, "feature"), Some(commit("main")?));
     assert_eq!(branch(&refs, "from-tag"), Some(commit("v1.0")?));
-    let err = alice.create_branch(&tiny, "feature", None, false).await.err();
+    let err = alice.create_branch(&tiny, "feature", &BranchOptions::default()).await.err();
     assert!(err.as_ref().is_some_and(is_conflict), "{err:?}");
-    alice.create_branch(&tiny, "feature", None, true).await?;
-    let err = alice.create_branch(&tiny, "bad..name", None, false).await.err();
+    alice.create_branch(&tiny, "feature", &BranchOptions::default().with_exist_ok(true)).await?;
+    let err = alice.create_branch(&tiny, "bad..name", &BranchOptions::default()).await.err();
     assert!(matches!(err, Some(Error::Url(hub_url::Error::Revision(_)))), "{err:?}");
-    let err = alice.create_branch(&tiny, "x", Some(&rev("no-such-rev")?), false).await.err();
+    let err = alice
+        .create_branch(
+            &tiny,
+            "x",
+            &BranchOptions::default().with_starting_point(rev("no-such-rev")?),
+        )
+        .await
+        .err();
     assert!(matches!(err, Some(Error::Hub(HubError::RevisionNotFound { .. }))), "{err:?}");
-    let err = client(&hub, Some(seed::BOB))?.create_branch(&tiny, "bobs", None, false).await.err();
+    let err = client(&hub, Some(seed::BOB))?
+        .create_branch(&tiny, "bobs", &BranchOptions::default())
+        .await
+        .err();
     assert!(matches!(err, Some(Error::Hub(HubError::Forbidden { .. }))), "{err:?}");
 
     // A new branch is a revision downloads resolve.
@@ -602,49 +632,62 @@ async fn branches_and_tags_are_created_and_deleted() -> anyhow::Result<()> {
     assert_eq!(std::fs::read_to_string(path)?, r#"{"revision": "v1.0"}"#);
 
     // A name with a slash is one path segment (`topic%2Fx`).
-    alice.create_branch(&tiny, "topic/x", Some(&rev("dev")?), false).await?;
-    let refs = alice.list_repo_refs(&tiny, false).await?;
+    alice
+        .create_branch(&tiny, "topic/x", &BranchOptions::default().with_starting_point(rev("dev")?))
+        .await?;
+    let refs = alice.list_repo_refs(&tiny, &RefsOptions::default()).await?;
     assert_eq!(branch(&refs, "topic/x"), Some(commit("dev")?));
     alice.delete_branch(&tiny, "topic/x").await?;
-    assert_eq!(branch(&alice.list_repo_refs(&tiny, false).await?, "topic/x"), None);
-    alice.create_tag(&tiny, "release/1", Some(&rev("refs/pr/1")?), None, false).await?;
-    let refs = alice.list_repo_refs(&tiny, false).await?;
+    assert_eq!(
+        branch(&alice.list_repo_refs(&tiny, &RefsOptions::default()).await?, "topic/x"),
+        None
+    );
+    alice
+        .create_tag(&tiny, "release/1", &TagOptions::default().with_revision(rev("refs/pr/1")?))
+        .await?;
+    let refs = alice.list_repo_refs(&tiny, &RefsOptions::default()).await?;
     assert_eq!(tag(&refs, "release/1"), Some(commit("refs/pr/1")?));
     alice.delete_tag(&tiny, "release/1").await?;
 
     alice.delete_branch(&tiny, "feature").await?;
-    assert_eq!(branch(&alice.list_repo_refs(&tiny, false).await?, "feature"), None);
+    assert_eq!(
+        branch(&alice.list_repo_refs(&tiny, &RefsOptions::default()).await?, "feature"),
+        None
+    );
     let err = alice.delete_branch(&tiny, "main").await.err();
     assert!(matches!(err, Some(Error::Hub(HubError::Forbidden { .. }))), "{err:?}");
 
-    alice.create_tag(&tiny, "v2", None, Some("second release"), false).await?;
-    alice.create_tag(&tiny, "light", Some(&rev("dev")?), None, false).await?;
-    let refs = alice.list_repo_refs(&tiny, false).await?;
+    alice.create_tag(&tiny, "v2", &TagOptions::default().with_message("second release")).await?;
+    alice.create_tag(&tiny, "light", &TagOptions::default().with_revision(rev("dev")?)).await?;
+    let refs = alice.list_repo_refs(&tiny, &RefsOptions::default()).await?;
     assert_eq!(tag(&refs, "v2"), Some(commit("main")?), "an annotated tag's target is the commit");
     assert_eq!(tag(&refs, "light"), Some(commit("dev")?));
-    let err = alice.create_tag(&tiny, "v1.0", None, None, false).await.err();
+    let err = alice.create_tag(&tiny, "v1.0", &TagOptions::default()).await.err();
     assert!(err.as_ref().is_some_and(is_conflict), "{err:?}");
-    alice.create_tag(&tiny, "v1.0", None, None, true).await?;
-    assert_eq!(tag(&alice.list_repo_refs(&tiny, false).await?, "v1.0"), Some(commit("v1.0")?));
+    alice.create_tag(&tiny, "v1.0", &TagOptions::default().with_exist_ok(true)).await?;
+    assert_eq!(
+        tag(&alice.list_repo_refs(&tiny, &RefsOptions::default()).await?, "v1.0"),
+        Some(commit("v1.0")?)
+    );
 
     alice.delete_tag(&tiny, "v2").await?;
     alice.delete_tag(&tiny, "light").await?;
-    let refs = alice.list_repo_refs(&tiny, false).await?;
+    let refs = alice.list_repo_refs(&tiny, &RefsOptions::default()).await?;
     assert_eq!((tag(&refs, "v2"), tag(&refs, "light")), (None, None));
     assert_eq!(tag(&refs, "v1.0"), Some(commit("v1.0")?));
 
     // On a repo made by the client, with a commit on a branch: the branch follows it.
     let repo = model("alice/branchy")?;
     alice.create_repo(&repo, &CreateRepoOptions::default()).await?;
-    alice.create_branch(&repo, "side", None, false).await?;
+    alice.create_branch(&repo, "side", &BranchOptions::default()).await?;
     let side = hub.commit_files(
         &hub_tests::Repo::model("alice/branchy"),
         CommitSpec::new("side", "on side").regular("side.txt", "side"),
     )?;
-    let refs = alice.list_repo_refs(&repo, false).await?;
+    let refs = alice.list_repo_refs(&repo, &RefsOptions::default()).await?;
     assert_eq!(branch(&refs, "side"), Some(side));
-    assert!(alice.file_exists(&repo, &RepoPath::new("side.txt")?, &rev("side")?).await?);
-    assert!(!alice.file_exists(&repo, &RepoPath::new("side.txt")?, &Revision::main()).await?);
+    assert!(alice.file_exists(&repo, &rev("side")?, &RepoPath::new("side.txt")?).await?);
+    assert!(!alice.file_exists(&repo, &Revision::main(), &RepoPath::new("side.txt")?).await?);
     Ok(())
 }
 
@@ -655,18 +698,18 @@ async fn file_exists_by_revision_and_visibility() -> anyhow::Result<()> {
     let tiny = model("acme/tiny-model")?;
     let path = |p: &str| RepoPath::new(p);
     let main = Revision::main();
-    assert!(anon.file_exists(&tiny, &path("config.json")?, &main).await?);
-    assert!(anon.file_exists(&tiny, &path("weights.bin")?, &main).await?, "an LFS file");
-    assert!(anon.file_exists(&tiny, &path("unicode/café ü ñ.txt")?, &main).await?);
-    assert!(!anon.file_exists(&tiny, &path("missing.txt")?, &main).await?);
-    assert!(!anon.file_exists(&tiny, &path("dev-only.txt")?, &main).await?);
-    assert!(anon.file_exists(&tiny, &path("dev-only.txt")?, &rev("dev")?).await?);
+    assert!(anon.file_exists(&tiny, &main, &path("config.json")?).await?);
+    assert!(anon.file_exists(&tiny, &main, &path("weights.bin")?).await?, "an LFS file");
+    assert!(anon.file_exists(&tiny, &main, &path("unicode/café ü ñ.txt")?).await?);
+    assert!(!anon.file_exists(&tiny, &main, &path("missing.txt")?).await?);
+    assert!(!anon.file_exists(&tiny, &main, &path("dev-only.txt")?).await?);
+    assert!(anon.file_exists(&tiny, &rev("dev")?, &path("dev-only.txt")?).await?);
     let dataset = Repo::dataset("acme/tiny-dataset".parse()?);
-    assert!(anon.file_exists(&dataset, &path("config.json")?, &main).await?);
+    assert!(anon.file_exists(&dataset, &main, &path("config.json")?).await?);
     let private = model("acme/private-model")?;
-    assert!(!anon.file_exists(&private, &path("config.json")?, &main).await?);
+    assert!(!anon.file_exists(&private, &main, &path("config.json")?).await?);
     let alice = client(&hub, Some(seed::ALICE))?;
-    assert!(alice.file_exists(&private, &path("config.json")?, &main).await?);
+    assert!(alice.file_exists(&private, &main, &path("config.json")?).await?);
     assert!(!anon.repo_exists(&model("nobody/nothing")?).await?);
     Ok(())
 }
@@ -683,7 +726,7 @@ async fn a_rate_limited_get_is_retried_but_a_failed_post_is_not() -> anyhow::Res
 
     hub.reset();
     hub.faults().fail_next(1, 503, None);
-    let refs = alice.list_repo_refs(&model("acme/tiny-model")?, false).await?;
+    let refs = alice.list_repo_refs(&model("acme/tiny-model")?, &RefsOptions::default()).await?;
     assert!(!refs.branches.is_empty(), "a GET is retried on 503 too");
 
     hub.reset();
@@ -717,21 +760,26 @@ async fn model_dataset_and_space_info_name_their_repo_type() -> anyhow::Result<(
     let (hub, seed) = seeded()?;
     let anon = client(&hub, None)?;
     let id: hub_url::RepoId = "acme/tiny-model".parse()?;
-    let v1 = "v1.0".parse()?;
-    let model = anon.model_info(&id, Some(&v1), true).await?;
+    let v1: hub_url::Revision = "v1.0".parse()?;
+    let model = anon
+        .model_info(
+            &id,
+            &InfoOptions::default().with_revision(v1.clone()).with_files_metadata(true),
+        )
+        .await?;
     let expected = &seed.repo(hub_tests::RepoType::Model, "acme/tiny-model").expect("seeded");
     assert_eq!(model.sha.as_deref(), Some(expected.revisions["v1.0"].commit.as_str()));
     assert!(model.siblings.iter().any(|s| s.rfilename == "weights.bin" && s.lfs.is_some()));
-    let dataset = anon.dataset_info(&"acme/tiny-dataset".parse()?, None, false).await?;
+    let dataset = anon.dataset_info(&"acme/tiny-dataset".parse()?, &InfoOptions::default()).await?;
     assert_eq!(dataset.id, "acme/tiny-dataset");
-    let space = anon.space_info(&"acme/tiny-space".parse()?, None, false).await?;
+    let space = anon.space_info(&"acme/tiny-space".parse()?, &InfoOptions::default()).await?;
     assert_eq!(space.id, "acme/tiny-space");
     use futures_util::TryStreamExt;
-    let filter = hub_api::ListOptions { filter: vec!["asteroid".into()], ..Default::default() };
+    let filter = hub_api::ListOptions::default().with_filter(["asteroid"]);
     let asteroid: Vec<hub_api::RepoInfo> = anon.list_models(&filter).try_collect().await?;
     assert!(asteroid.iter().any(|m| m.id == "acme/tiny-model"), "{asteroid:?}");
     assert!(asteroid.iter().all(|m| m.tags.iter().any(|t| t == "asteroid")));
-    let err = anon.dataset_info(&id, None, false).await.unwrap_err();
+    let err = anon.dataset_info(&id, &InfoOptions::default()).await.unwrap_err();
     assert!(
         matches!(err, hub_api::Error::Hub(hub_api::HubError::RepositoryNotFound { .. })),
         "{err}"

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use hub_api::blocking::BlockingClient;
-use hub_api::{Error, HubClient, SnapshotOptions};
+use hub_api::{Error, HubClient, InfoOptions, SnapshotOptions};
 use hub_cache::{CacheDir, legacy_file_name, legacy_url_of};
 use hub_tests::{RepoType, SeedManifest, TestHub};
 use hub_url::{Endpoint, Repo};
@@ -65,7 +65,7 @@ async fn a_snapshot_has_every_file_and_is_served_offline_afterwards() -> anyhow:
     let err = offline
         .snapshot_download(
             &"acme/tiny-model".parse()?,
-            &options(cache.path()).revision("dev".parse()?),
+            &options(cache.path()).with_revision("dev".parse()?),
             &Default::default(),
         )
         .await
@@ -79,11 +79,10 @@ async fn a_snapshot_has_every_file_and_is_served_offline_afterwards() -> anyhow:
 async fn patterns_choose_the_files() -> anyhow::Result<()> {
     let (hub, _seed) = seeded()?;
     let cache = tempfile::tempdir()?;
-    let only = SnapshotOptions {
-        allow_patterns: vec!["*.json".into(), "nested/".into(), "*.txt".into()],
-        ignore_patterns: vec!["unicode/*".into()],
-        max_workers: 2,
-    };
+    let only = SnapshotOptions::default()
+        .with_allow_patterns(["*.json", "nested/", "*.txt"])
+        .with_ignore_patterns(["unicode/*"])
+        .with_max_workers(2);
     let folder = client(&hub)?.snapshot_download(&tiny()?, &options(cache.path()), &only).await?;
     assert!(folder.join("config.json").is_file());
     assert!(folder.join("nested/deep/file.txt").is_file());
@@ -99,8 +98,7 @@ async fn a_snapshot_into_a_local_dir_and_other_repo_types() -> anyhow::Result<()
     let (hub, seed) = seeded()?;
     let cache = tempfile::tempdir()?;
     let local = tempfile::tempdir()?;
-    let opts =
-        options(cache.path()).local_dir(Some(local.path().to_path_buf())).revision("v1.0".parse()?);
+    let opts = options(cache.path()).with_local_dir(local.path()).with_revision("v1.0".parse()?);
     let folder = client(&hub)?.snapshot_download(&tiny()?, &opts, &Default::default()).await?;
     assert_eq!(folder, local.path());
     for (file, sha) in files_at(&seed, "v1.0") {
@@ -125,7 +123,7 @@ async fn a_snapshot_into_a_local_dir_and_other_repo_types() -> anyhow::Result<()
     let err = client(&hub)?
         .snapshot_download(
             &tiny()?,
-            &options(cache.path()).revision("no-such-branch".parse()?),
+            &options(cache.path()).with_revision("no-such-branch".parse()?),
             &Default::default(),
         )
         .await
@@ -176,7 +174,7 @@ async fn the_blocking_client_works_inside_an_async_runtime() -> anyhow::Result<(
     let path = blocking.hf_hub_download(&tiny()?, "weights.bin", &options(cache.path()))?;
     let main = &seed.repo(RepoType::Model, "acme/tiny-model").expect("seeded").revisions["main"];
     assert_eq!(sha256_of(&path)?, main.files["weights.bin"].sha256);
-    let info = blocking.repo_info(&tiny()?, None, true)?;
+    let info = blocking.repo_info(&tiny()?, &InfoOptions::default().with_files_metadata(true))?;
     assert_eq!(info.sha.as_deref(), Some(main.commit.as_str()));
     drop(blocking);
     Ok(())
@@ -206,7 +204,7 @@ fn the_blocking_client_works_from_plain_threads() -> anyhow::Result<()> {
 async fn offline_a_partial_snapshot_is_refused_when_the_listing_says_so() -> anyhow::Result<()> {
     let (hub, seed) = seeded()?;
     let cache = tempfile::tempdir()?;
-    let only_json = SnapshotOptions { allow_patterns: vec!["*.json".into()], ..Default::default() };
+    let only_json = SnapshotOptions::default().with_allow_patterns(["*.json"]);
     client(&hub)?.snapshot_download(&tiny()?, &options(cache.path()), &only_json).await?;
     let commit =
         &seed.repo(RepoType::Model, "acme/tiny-model").expect("seeded").revisions["main"].commit;

@@ -77,6 +77,7 @@ pub struct AccessToken {
 
 /// How [`HubClient::create_repo`] creates a repo.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CreateRepoOptions {
     /// Private (`Some(true)`), public (`Some(false)`) or the Hub's default (`None`).
     pub private: Option<bool>,
@@ -97,8 +98,18 @@ pub enum Gated {
     Manual,
 }
 
+setters!(CreateRepoOptions {
+    /// Private (`true`) or public (`false`); the Hub's default when not set.
+    with_private(private: bool) => Some(private);
+    /// An existing repo is not an error.
+    with_exist_ok(exist_ok: bool);
+    /// The SDK of a space (`gradio`, `streamlit`, `docker`, `static`).
+    with_space_sdk(space_sdk: impl Into<String>) => Some(space_sdk.into());
+});
+
 /// Changes to a repo's settings; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RepoSettings {
     /// Private or public.
     pub private: Option<bool>,
@@ -106,8 +117,16 @@ pub struct RepoSettings {
     pub gated: Option<Gated>,
 }
 
+setters!(RepoSettings {
+    /// Makes the repo private (`true`) or public (`false`).
+    with_private(private: bool) => Some(private);
+    /// Sets the gating.
+    with_gated(gated: Gated) => Some(gated);
+});
+
 /// What to list with [`HubClient::list_repos`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListOptions {
     /// Words in the repo id.
     pub search: Option<String>,
@@ -124,6 +143,122 @@ pub struct ListOptions {
     /// Every field, including the files (`siblings`).
     pub full: bool,
 }
+
+setters!(ListOptions {
+    /// Only repos whose id holds these words.
+    with_search(search: impl Into<String>) => Some(search.into());
+    /// Only the repos of this user or organization.
+    with_author(author: impl Into<String>) => Some(author.into());
+    /// Only repos with every one of these tags (a library name is a tag: `asteroid`).
+    with_filter(filter: impl IntoIterator<Item = impl Into<String>>) =>
+        filter.into_iter().map(Into::into).collect();
+    /// Sorted by `downloads`, `likes`, `lastModified`, `createdAt` or `trendingScore`.
+    with_sort(sort: impl Into<String>) => Some(sort.into());
+    /// In descending order.
+    with_descending(descending: bool);
+    /// At most this many results.
+    with_limit(limit: usize) => Some(limit);
+    /// Every field, including the files.
+    with_full(full: bool);
+});
+
+/// What [`HubClient::repo_info`] (and `model_info`, `dataset_info`, `space_info`) asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InfoOptions {
+    /// The revision to describe; the default branch when `None`.
+    pub revision: Option<Revision>,
+    /// The size and LFS details of every file (`siblings` with `size` and `lfs`).
+    pub files_metadata: bool,
+}
+
+setters!(InfoOptions {
+    /// Describes this revision.
+    with_revision(revision: Revision) => Some(revision);
+    /// Asks for the size and LFS details of every file.
+    with_files_metadata(files_metadata: bool);
+});
+
+/// What [`HubClient::list_repo_tree`] lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TreeOptions {
+    /// The folder to list; the repo's root when `None`.
+    pub path: Option<RepoPath>,
+    /// The entries of the sub-folders too, at any depth.
+    pub recursive: bool,
+}
+
+setters!(TreeOptions {
+    /// Lists this folder.
+    with_path(path: RepoPath) => Some(path);
+    /// Lists the sub-folders' entries too.
+    with_recursive(recursive: bool);
+});
+
+/// What [`HubClient::list_repo_refs`] lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefsOptions {
+    /// The pull requests' refs (`refs/pr/N`) too.
+    pub include_prs: bool,
+}
+
+setters!(RefsOptions {
+    /// Lists the pull requests' refs too.
+    with_include_prs(include_prs: bool);
+});
+
+/// How [`HubClient::delete_repo`] deletes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeleteRepoOptions {
+    /// A repo that does not exist is not an error.
+    pub missing_ok: bool,
+}
+
+setters!(DeleteRepoOptions {
+    /// A missing repo is not an error.
+    with_missing_ok(missing_ok: bool);
+});
+
+/// How [`HubClient::create_branch`] creates a branch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BranchOptions {
+    /// Where the branch starts; the default branch's head when `None`.
+    pub starting_point: Option<Revision>,
+    /// An existing branch is not an error.
+    pub exist_ok: bool,
+}
+
+setters!(BranchOptions {
+    /// Starts the branch at this revision.
+    with_starting_point(starting_point: Revision) => Some(starting_point);
+    /// An existing branch is not an error.
+    with_exist_ok(exist_ok: bool);
+});
+
+/// How [`HubClient::create_tag`] tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TagOptions {
+    /// The revision to tag; the default branch's head when `None`.
+    pub revision: Option<Revision>,
+    /// The message of an annotated tag.
+    pub message: Option<String>,
+    /// An existing tag is not an error.
+    pub exist_ok: bool,
+}
+
+setters!(TagOptions {
+    /// Tags this revision.
+    with_revision(revision: Revision) => Some(revision);
+    /// Makes an annotated tag with this message.
+    with_message(message: impl Into<String>) => Some(message.into());
+    /// An existing tag is not an error.
+    with_exist_ok(exist_ok: bool);
+});
 
 /// One entry of a tree listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,8 +367,8 @@ pub struct CommitAuthor {
 impl HubRequest {
     fn json(method: Method, url: String, body: &Value) -> HubRequest {
         HubRequest::new(method, url)
-            .body(body.to_string().into_bytes())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .with_body(body.to_string().into_bytes())
+            .with_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
     }
 }
 
@@ -349,10 +484,16 @@ impl HubClient {
         }
     }
 
-    /// Deletes a repo and returns whether it was deleted: with `missing_ok`, a repo that does
-    /// not exist (or that the token cannot see) is not an error, and `false` says nothing was
-    /// deleted. Without a token, [`Error::NotLoggedIn`] (nothing is sent).
-    pub async fn delete_repo(&self, repo: &Repo, missing_ok: bool) -> Result<bool, Error> {
+    /// Deletes a repo and returns whether it was deleted: with
+    /// [`DeleteRepoOptions::missing_ok`], a repo that does not exist (or that the token cannot
+    /// see) is not an error, and `false` says nothing was deleted. Without a token,
+    /// [`Error::NotLoggedIn`] (nothing is sent).
+    pub async fn delete_repo(
+        &self,
+        repo: &Repo,
+        options: &DeleteRepoOptions,
+    ) -> Result<bool, Error> {
+        let missing_ok = options.missing_ok;
         self.require_token()?;
         let url = self.endpoint().repo_delete_url();
         let req = HubRequest::json(Method::DELETE, url, &Value::Object(name_body(repo)));
@@ -410,7 +551,7 @@ impl HubClient {
 
     /// Whether the repo exists (and is visible to the token); a gated repo exists.
     pub async fn repo_exists(&self, repo: &Repo) -> Result<bool, Error> {
-        match self.repo_info(repo, None, false).await {
+        match self.repo_info(repo, &InfoOptions::default()).await {
             Ok(_) | Err(Error::Hub(HubError::GatedRepo { .. })) => Ok(true),
             Err(Error::Hub(HubError::RepositoryNotFound { .. })) => Ok(false),
             Err(e) => Err(e),
@@ -421,8 +562,8 @@ impl HubClient {
     pub async fn file_exists(
         &self,
         repo: &Repo,
-        path: &RepoPath,
         revision: &Revision,
+        path: &RepoPath,
     ) -> Result<bool, Error> {
         match self.file_metadata(repo, revision, path).await {
             Ok(_) => Ok(true),
@@ -489,18 +630,17 @@ impl HubClient {
         self.endpoint().list_url(repo_type, &pairs)
     }
 
-    /// A folder's entries at a revision (the repo's root when `path` is `None`), recursively
-    /// or not, following the pagination lazily.
+    /// A folder's entries at a revision ([`TreeOptions::path`], the repo's root when `None`),
+    /// recursively or not, following the pagination lazily.
     pub fn list_repo_tree(
         &self,
         repo: &Repo,
         revision: &Revision,
-        path: Option<&RepoPath>,
-        recursive: bool,
+        options: &TreeOptions,
     ) -> Paginated<TreeEntry> {
         let url = hub_url::with_query(
-            self.endpoint().tree_url(repo, revision, path),
-            &[("recursive", if recursive { "true" } else { "false" })],
+            self.endpoint().tree_url(repo, revision, options.path.as_ref()),
+            &[("recursive", if options.recursive { "true" } else { "false" })],
         );
         Paginated::new(self.clone(), url, None)
     }
@@ -511,13 +651,14 @@ impl HubClient {
         repo: &Repo,
         revision: &Revision,
     ) -> Result<Vec<String>, Error> {
-        let entries = self.list_repo_tree(repo, revision, None, true).collect_vec().await?;
+        let everything = TreeOptions::default().with_recursive(true);
+        let entries = self.list_repo_tree(repo, revision, &everything).collect_vec().await?;
         Ok(entries.into_iter().filter(TreeEntry::is_file).map(|e| e.path).collect())
     }
 
-    /// The repo's branches and tags (and pull requests with `include_prs`).
-    pub async fn list_repo_refs(&self, repo: &Repo, include_prs: bool) -> Result<Refs, Error> {
-        let (url, body) = self.refs_body(repo, include_prs).await?;
+    /// The repo's branches and tags (and pull requests with [`RefsOptions::include_prs`]).
+    pub async fn list_repo_refs(&self, repo: &Repo, options: &RefsOptions) -> Result<Refs, Error> {
+        let (url, body) = self.refs_body(repo, options.include_prs).await?;
         parse(&url, &body)
     }
 
@@ -526,9 +667,9 @@ impl HubClient {
     pub async fn list_repo_refs_json(
         &self,
         repo: &Repo,
-        include_prs: bool,
+        options: &RefsOptions,
     ) -> Result<Value, Error> {
-        let (url, body) = self.refs_body(repo, include_prs).await?;
+        let (url, body) = self.refs_body(repo, options.include_prs).await?;
         parse(&url, &body)
     }
 
@@ -550,19 +691,19 @@ impl HubClient {
         Paginated::new(self.clone(), self.endpoint().commits_url(repo, revision), None)
     }
 
-    /// Creates a branch at `starting_point` (the default branch's head when `None`); with
-    /// `exist_ok`, an existing branch is not an error (without, it is [`HubError::Conflict`]).
-    /// Without a token, [`Error::NotLoggedIn`] (nothing is sent).
+    /// Creates a branch at [`BranchOptions::starting_point`] (the default branch's head when
+    /// `None`); with [`BranchOptions::exist_ok`], an existing branch is not an error (without,
+    /// it is [`HubError::Conflict`]). Without a token, [`Error::NotLoggedIn`] (nothing is sent).
     pub async fn create_branch(
         &self,
         repo: &Repo,
         branch: &str,
-        starting_point: Option<&Revision>,
-        exist_ok: bool,
+        options: &BranchOptions,
     ) -> Result<(), Error> {
         self.require_token()?;
+        let exist_ok = options.exist_ok;
         let branch = Revision::new(branch).map_err(hub_url::Error::from)?;
-        let body = match starting_point {
+        let body = match &options.starting_point {
             Some(rev) => json!({ "startingPoint": rev.as_str() }),
             None => json!({}),
         };
@@ -582,22 +723,22 @@ impl HubClient {
         Ok(())
     }
 
-    /// Tags `revision` (the default branch's head when `None`) as `tag`, with an optional
-    /// message; with `exist_ok`, an existing tag is not an error (without, it is
-    /// [`HubError::Conflict`]). Without a token, [`Error::NotLoggedIn`] (nothing is sent).
+    /// Tags [`TagOptions::revision`] (the default branch's head when `None`) as `tag`, with an
+    /// optional message; with [`TagOptions::exist_ok`], an existing tag is not an error
+    /// (without, it is [`HubError::Conflict`]). Without a token, [`Error::NotLoggedIn`]
+    /// (nothing is sent).
     pub async fn create_tag(
         &self,
         repo: &Repo,
         tag: &str,
-        revision: Option<&Revision>,
-        message: Option<&str>,
-        exist_ok: bool,
+        options: &TagOptions,
     ) -> Result<(), Error> {
         self.require_token()?;
+        let exist_ok = options.exist_ok;
         let tag = Revision::new(tag).map_err(hub_url::Error::from)?;
-        let at = revision.map_or("main", Revision::as_str);
+        let at = options.revision.as_ref().map_or("main", Revision::as_str);
         let mut body = json!({ "tag": tag.as_str() });
-        if let Some(message) = message {
+        if let Some(message) = &options.message {
             body["message"] = json!(message);
         }
         let url = self.endpoint().tag_url(repo, at);

@@ -16,12 +16,33 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use hub_url::{Repo, RepoPath, Revision};
+use hub_url::{Repo, RepoId, RepoPath, RepoType, Revision};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tokio::runtime::Handle;
 
 use crate::{
-    DownloadOptions, Error, FileMetadata, HubClient, RepoInfo, SnapshotDownload, SnapshotOptions,
+    BranchOptions, CreateRepoOptions, DeleteRepoOptions, DownloadOptions, Error, FileMetadata,
+    GitCommitInfo, HubClient, HubRequest, InfoOptions, ListOptions, Paginated, Refs, RefsOptions,
+    RepoInfo, RepoSettings, SnapshotDownload, SnapshotOptions, TagOptions, TreeEntry, TreeOptions,
+    WhoAmI,
 };
+
+/// The blocking methods of [`BlockingClient`], one per async method of [`HubClient`] with the
+/// same name and arguments (all references): each clones its arguments, runs the async method on
+/// the runtime thread and waits for its result.
+macro_rules! blocking {
+    ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: &$ty:ty),* $(,)?) -> $ret:ty; )*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(&self, $($arg: &$ty),*) -> Result<$ret, Error> {
+                let client = self.client.clone();
+                $(let $arg = <$ty as ToOwned>::to_owned($arg);)*
+                self.run(async move { client.$name($(&$arg),*).await })
+            }
+        )*
+    };
+}
 
 /// The blocking client. Dropping it stops its runtime thread.
 #[derive(Debug)]
@@ -72,82 +93,191 @@ impl BlockingClient {
         &self.client
     }
 
-    fn run<T: Send + 'static>(
+    /// Runs `work` on the client's runtime and waits for it: the way to anything the blocking
+    /// client does not wrap (a [`HubClient::send`] of your own, several calls at once).
+    ///
+    /// ```no_run
+    /// use hub_api::blocking::BlockingClient;
+    ///
+    /// let blocking = BlockingClient::from_env()?;
+    /// let client = blocking.client().clone();
+    /// let (me, models) = blocking.block_on(async move {
+    ///     let models = client.list_models(&hub_api::ListOptions::default().with_limit(3));
+    ///     (client.whoami().await, models.collect_vec().await)
+    /// })?;
+    /// # Ok::<(), hub_api::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RuntimeGone`] when the runtime thread is gone. A panic of `work` is resumed on
+    /// the caller's thread.
+    pub fn block_on<T: Send + 'static>(
         &self,
-        work: impl Future<Output = Result<T, Error>> + Send + 'static,
+        work: impl Future<Output = T> + Send + 'static,
     ) -> Result<T, Error> {
         let (tx, rx) = mpsc::channel();
         let task = self.handle.spawn(work);
         self.handle.spawn(async move {
             let _ = tx.send(task.await);
         });
-        // A panic of the work is resumed here, on the caller's thread.
-        crate::error::joined(rx.recv().map_err(|_| Error::RuntimeGone)?)?
+        crate::error::joined(rx.recv().map_err(|_| Error::RuntimeGone)?)
     }
 
-    /// See [`HubClient::hf_hub_download`].
-    pub fn hf_hub_download(
+    fn run<T: Send + 'static>(
         &self,
-        repo: &Repo,
-        filename: &str,
-        options: &DownloadOptions,
-    ) -> Result<PathBuf, Error> {
-        let (client, repo, filename, options) =
-            (self.client.clone(), repo.clone(), filename.to_owned(), options.clone());
-        self.run(async move { client.hf_hub_download(&repo, &filename, &options).await })
+        work: impl Future<Output = Result<T, Error>> + Send + 'static,
+    ) -> Result<T, Error> {
+        self.block_on(work)?
     }
 
-    /// See [`HubClient::snapshot_download`].
-    pub fn snapshot_download(
-        &self,
-        repo: &Repo,
-        options: &DownloadOptions,
-        snapshot: &SnapshotOptions,
-    ) -> Result<PathBuf, Error> {
-        let (client, repo, options, snapshot) =
-            (self.client.clone(), repo.clone(), options.clone(), snapshot.clone());
-        self.run(async move { client.snapshot_download(&repo, &options, &snapshot).await })
+    /// The items of `listing`, read from synchronous code.
+    fn iter<T: DeserializeOwned + Send + 'static>(&self, listing: Paginated<T>) -> Iter<T> {
+        Iter { listing: Some(listing), handle: self.handle.clone() }
     }
 
-    /// See [`HubClient::snapshot_download_detailed`].
-    pub fn snapshot_download_detailed(
-        &self,
-        repo: &Repo,
-        options: &DownloadOptions,
-        snapshot: &SnapshotOptions,
-    ) -> Result<SnapshotDownload, Error> {
-        let (client, repo, options, snapshot) =
-            (self.client.clone(), repo.clone(), options.clone(), snapshot.clone());
-        self.run(async move { client.snapshot_download_detailed(&repo, &options, &snapshot).await })
+    // Each method: its arguments cloned (`ToOwned`), the async method run on the runtime.
+    blocking! {
+        /// See [`HubClient::hf_hub_download`].
+        fn hf_hub_download(repo: &Repo, filename: &str, options: &DownloadOptions) -> PathBuf;
+        /// See [`HubClient::snapshot_download`].
+        fn snapshot_download(
+            repo: &Repo,
+            options: &DownloadOptions,
+            snapshot: &SnapshotOptions,
+        ) -> PathBuf;
+        /// See [`HubClient::snapshot_download_detailed`].
+        fn snapshot_download_detailed(
+            repo: &Repo,
+            options: &DownloadOptions,
+            snapshot: &SnapshotOptions,
+        ) -> SnapshotDownload;
+        /// See [`HubClient::cached_download`].
+        fn cached_download(url: &str, options: &DownloadOptions) -> PathBuf;
+        /// See [`HubClient::file_metadata`].
+        fn file_metadata(repo: &Repo, revision: &Revision, path: &RepoPath) -> FileMetadata;
+        /// See [`HubClient::file_exists`].
+        fn file_exists(repo: &Repo, revision: &Revision, path: &RepoPath) -> bool;
+        /// See [`HubClient::repo_info`].
+        fn repo_info(repo: &Repo, options: &InfoOptions) -> RepoInfo;
+        /// See [`HubClient::repo_info_json`].
+        fn repo_info_json(repo: &Repo, options: &InfoOptions) -> Value;
+        /// See [`HubClient::model_info`].
+        fn model_info(id: &RepoId, options: &InfoOptions) -> RepoInfo;
+        /// See [`HubClient::dataset_info`].
+        fn dataset_info(id: &RepoId, options: &InfoOptions) -> RepoInfo;
+        /// See [`HubClient::space_info`].
+        fn space_info(id: &RepoId, options: &InfoOptions) -> RepoInfo;
+        /// See [`HubClient::repo_exists`].
+        fn repo_exists(repo: &Repo) -> bool;
+        /// See [`HubClient::whoami`].
+        fn whoami() -> WhoAmI;
+        /// See [`HubClient::create_repo`].
+        fn create_repo(repo: &Repo, options: &CreateRepoOptions) -> String;
+        /// See [`HubClient::delete_repo`].
+        fn delete_repo(repo: &Repo, options: &DeleteRepoOptions) -> bool;
+        /// See [`HubClient::move_repo`].
+        fn move_repo(from: &Repo, to: &RepoId) -> String;
+        /// See [`HubClient::update_repo_settings`].
+        fn update_repo_settings(repo: &Repo, settings: &RepoSettings) -> ();
+        /// See [`HubClient::list_repo_files`].
+        fn list_repo_files(repo: &Repo, revision: &Revision) -> Vec<String>;
+        /// See [`HubClient::list_repo_refs`].
+        fn list_repo_refs(repo: &Repo, options: &RefsOptions) -> Refs;
+        /// See [`HubClient::list_repo_refs_json`].
+        fn list_repo_refs_json(repo: &Repo, options: &RefsOptions) -> Value;
+        /// See [`HubClient::create_branch`].
+        fn create_branch(repo: &Repo, branch: &str, options: &BranchOptions) -> ();
+        /// See [`HubClient::delete_branch`].
+        fn delete_branch(repo: &Repo, branch: &str) -> ();
+        /// See [`HubClient::create_tag`].
+        fn create_tag(repo: &Repo, tag: &str, options: &TagOptions) -> ();
+        /// See [`HubClient::delete_tag`].
+        fn delete_tag(repo: &Repo, tag: &str) -> ();
+        /// See [`HubClient::send_and_read`].
+        fn send_and_read(req: &HubRequest) -> (http::response::Parts, bytes::Bytes);
     }
 
-    /// See [`HubClient::cached_download`].
-    pub fn cached_download(&self, url: &str, options: &DownloadOptions) -> Result<PathBuf, Error> {
-        let (client, url, options) = (self.client.clone(), url.to_owned(), options.clone());
-        self.run(async move { client.cached_download(&url, &options).await })
+    /// See [`HubClient::list_models`]: the items as an iterator, each page fetched when the
+    /// items before it have been read.
+    pub fn list_models(&self, options: &ListOptions) -> Iter<RepoInfo> {
+        self.iter(self.client.list_models(options))
     }
 
-    /// See [`HubClient::file_metadata`].
-    pub fn file_metadata(
+    /// See [`HubClient::list_datasets`].
+    pub fn list_datasets(&self, options: &ListOptions) -> Iter<RepoInfo> {
+        self.iter(self.client.list_datasets(options))
+    }
+
+    /// See [`HubClient::list_spaces`].
+    pub fn list_spaces(&self, options: &ListOptions) -> Iter<RepoInfo> {
+        self.iter(self.client.list_spaces(options))
+    }
+
+    /// See [`HubClient::list_repos`].
+    pub fn list_repos(&self, repo_type: RepoType, options: &ListOptions) -> Iter<RepoInfo> {
+        self.iter(self.client.list_repos(repo_type, options))
+    }
+
+    /// See [`HubClient::list_repos_json`].
+    pub fn list_repos_json(&self, repo_type: RepoType, options: &ListOptions) -> Iter<Value> {
+        self.iter(self.client.list_repos_json(repo_type, options))
+    }
+
+    /// See [`HubClient::list_repo_tree`].
+    pub fn list_repo_tree(
         &self,
         repo: &Repo,
         revision: &Revision,
-        path: &RepoPath,
-    ) -> Result<FileMetadata, Error> {
-        let (client, repo, revision, path) =
-            (self.client.clone(), repo.clone(), revision.clone(), path.clone());
-        self.run(async move { client.file_metadata(&repo, &revision, &path).await })
+        options: &TreeOptions,
+    ) -> Iter<TreeEntry> {
+        self.iter(self.client.list_repo_tree(repo, revision, options))
     }
 
-    /// See [`HubClient::repo_info`].
-    pub fn repo_info(
-        &self,
-        repo: &Repo,
-        revision: Option<&Revision>,
-        files_metadata: bool,
-    ) -> Result<RepoInfo, Error> {
-        let (client, repo, revision) = (self.client.clone(), repo.clone(), revision.cloned());
-        self.run(async move { client.repo_info(&repo, revision.as_ref(), files_metadata).await })
+    /// See [`HubClient::list_repo_commits`].
+    pub fn list_repo_commits(&self, repo: &Repo, revision: &Revision) -> Iter<GitCommitInfo> {
+        self.iter(self.client.list_repo_commits(repo, revision))
+    }
+}
+
+/// The items of a listing of the [`BlockingClient`], one page fetched at a time on its runtime:
+/// an [`Iterator`] of `Result<T, Error>` that ends after an error.
+pub struct Iter<T> {
+    /// `None` while a page is fetched (and for good after a panic).
+    listing: Option<Paginated<T>>,
+    handle: Handle,
+}
+
+impl<T: DeserializeOwned + Send + 'static> Iterator for Iter<T> {
+    type Item = Result<T, Error>;
+
+    fn next(&mut self) -> Option<Result<T, Error>> {
+        let mut listing = self.listing.take()?;
+        let (tx, rx) = mpsc::channel();
+        let task = self.handle.spawn(async move {
+            let item = listing.try_next().await;
+            (listing, item)
+        });
+        self.handle.spawn(async move {
+            let _ = tx.send(task.await);
+        });
+        let joined = match rx.recv() {
+            Ok(joined) => joined,
+            Err(_) => return Some(Err(Error::RuntimeGone)),
+        };
+        match crate::error::joined(joined) {
+            Ok((listing, item)) => {
+                self.listing = Some(listing);
+                item.transpose()
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Iter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iter").field("listing", &self.listing).finish_non_exhaustive()
     }
 }
 

@@ -75,6 +75,7 @@ impl fmt::Debug for Token {
 /// How often and how patiently a request is retried: the one policy of the client, used by
 /// [`HubClient::send`] and by the downloads' range requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryConfig {
     /// Retries after the first attempt.
     pub max_retries: u32,
@@ -103,6 +104,19 @@ impl Default for RetryConfig {
         }
     }
 }
+
+setters!(RetryConfig {
+    /// Retries at most this many times after the first attempt.
+    with_max_retries(max_retries: u32);
+    /// Starts no retry whose wait would end past this budget.
+    with_deadline(deadline: Duration);
+    /// Waits this long before the first retry (doubled each time).
+    with_initial_backoff(initial_backoff: Duration);
+    /// Waits at most this long between attempts when the server does not say.
+    with_max_backoff(max_backoff: Duration);
+    /// Seeds the jitter: the same seed gives the same waits.
+    with_seed(seed: u64) => Some(seed);
+});
 
 /// The longest `Retry-After` of a 5xx answer a client waits for before retrying.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -506,6 +520,7 @@ pub enum Retry {
 
 /// One request to send.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HubRequest {
     /// The method.
     pub method: Method,
@@ -546,25 +561,29 @@ impl HubRequest {
     }
 
     /// Sets the body.
-    pub fn body(mut self, body: impl Into<RequestBody>) -> HubRequest {
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<RequestBody>) -> HubRequest {
         self.body = body.into();
         self
     }
 
     /// Sets the retry policy.
-    pub fn retry(mut self, retry: Retry) -> HubRequest {
+    #[must_use]
+    pub fn with_retry(mut self, retry: Retry) -> HubRequest {
         self.retry = retry;
         self
     }
 
     /// Retries after the first attempt, instead of the client's [`RetryConfig::max_retries`]
     /// (the backoff stays the client's).
-    pub fn max_retries(mut self, retries: u32) -> HubRequest {
+    #[must_use]
+    pub fn with_max_retries(mut self, retries: u32) -> HubRequest {
         self.max_retries = Some(retries);
         self
     }
 
     /// Sends no token, even to the endpoint's origin.
+    #[must_use]
     pub fn without_token(mut self) -> HubRequest {
         self.with_token = false;
         self
@@ -576,7 +595,8 @@ impl HubRequest {
     }
 
     /// Adds a header.
-    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> HubRequest {
+    #[must_use]
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> HubRequest {
         self.headers.insert(name, value);
         self
     }

@@ -143,10 +143,8 @@ impl TransferConfig {
     /// (`HF_HUB_LEASE_TIMEOUT`, whole seconds) when set. A value that is not valid
     /// UTF-8 counts as unset.
     pub fn from_vars(var: &dyn Fn(&str) -> Option<OsString>) -> Result<TransferConfig, Error> {
-        let mut transfer = TransferConfig {
-            verify: !flag(var(HF_HUB_DISABLE_DOWNLOAD_VERIFICATION)),
-            ..TransferConfig::default()
-        };
+        let mut transfer =
+            TransferConfig::default().with_verify(!flag(var(HF_HUB_DISABLE_DOWNLOAD_VERIFICATION)));
         let number = |name: &'static str| -> Result<Option<u64>, Error> {
             match var(name).and_then(|v| v.into_string().ok()) {
                 Some(v) if !v.trim().is_empty() => {

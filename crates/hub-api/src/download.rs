@@ -30,7 +30,12 @@ pub const CONNECTIONS_ENV: &str = hub_url::env::HF_HUB_DOWNLOAD_CONNECTIONS;
 pub const CHUNK_SIZE_ENV: &str = hub_url::env::HF_HUB_DOWNLOAD_CHUNK_SIZE;
 
 /// Where and how [`HubClient::hf_hub_download`] and [`HubClient::snapshot_download`] work.
+///
+/// Made with [`DownloadOptions::from_env`] (the cache of the environment, as the Python library
+/// finds it) or [`DownloadOptions::new`] (a cache of your own), changed with the `with_*`
+/// setters. No `Default`: a cache that ignored `HF_HUB_CACHE` would be a trap.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct DownloadOptions {
     /// The branch, tag, commit or `refs/pr/N` (default `main`).
     pub revision: Revision,
@@ -86,7 +91,7 @@ impl DownloadOptions {
     /// and the range size from [`CONNECTIONS_ENV`] and [`CHUNK_SIZE_ENV`] when set).
     pub fn from_env() -> Result<DownloadOptions, Error> {
         let options = DownloadOptions::new(CacheDir::from_env()?);
-        Ok(options.transfer(TransferConfig::from_env()?))
+        Ok(options.with_transfer(TransferConfig::from_env()?))
     }
 
     /// Refuses settings that contradict each other.
@@ -99,49 +104,26 @@ impl DownloadOptions {
         }
         Ok(())
     }
-
-    /// Sets the revision.
-    pub fn revision(mut self, revision: Revision) -> DownloadOptions {
-        self.revision = revision;
-        self
-    }
-
-    /// Sets the subfolder.
-    pub fn subfolder(mut self, subfolder: Option<String>) -> DownloadOptions {
-        self.subfolder = subfolder;
-        self
-    }
-
-    /// Sets the local dir.
-    pub fn local_dir(mut self, local_dir: Option<PathBuf>) -> DownloadOptions {
-        self.local_dir = local_dir;
-        self
-    }
-
-    /// Sets `force_download`.
-    pub fn force_download(mut self, force: bool) -> DownloadOptions {
-        self.force_download = force;
-        self
-    }
-
-    /// Sets `local_files_only`.
-    pub fn local_files_only(mut self, only: bool) -> DownloadOptions {
-        self.local_files_only = only;
-        self
-    }
-
-    /// Sets the transfer configuration.
-    pub fn transfer(mut self, transfer: TransferConfig) -> DownloadOptions {
-        self.transfer = transfer;
-        self
-    }
-
-    /// Sets where progress goes.
-    pub fn progress(mut self, progress: Arc<dyn Progress>) -> DownloadOptions {
-        self.progress = progress;
-        self
-    }
 }
+
+setters!(DownloadOptions {
+    /// Downloads at this branch, tag, commit or `refs/pr/N`.
+    with_revision(revision: Revision);
+    /// The folder inside the repo that the file name is relative to (`hf_hub_download` only).
+    with_subfolder(subfolder: impl Into<String>) => Some(subfolder.into());
+    /// Downloads into this cache.
+    with_cache(cache: CacheDir);
+    /// Puts plain files in this folder instead of returning cache paths.
+    with_local_dir(local_dir: impl Into<PathBuf>) => Some(local_dir.into());
+    /// Downloads again even when cached.
+    with_force_download(force_download: bool);
+    /// Never uses the network: the cache or an error.
+    with_local_files_only(local_files_only: bool);
+    /// Sets the parallelism, range size and verification.
+    with_transfer(transfer: TransferConfig);
+    /// Sends progress there.
+    with_progress(progress: Arc<dyn Progress>);
+});
 
 impl HubClient {
     /// Downloads `filename` of `repo` and returns its path in the cache (a snapshot path that
@@ -152,7 +134,7 @@ impl HubClient {
     /// use hub_api::{DownloadOptions, HubClient};
     ///
     /// let client = HubClient::from_env()?;
-    /// let options = DownloadOptions::from_env()?.revision("v1.0".parse()?);
+    /// let options = DownloadOptions::from_env()?.with_revision("v1.0".parse()?);
     /// let path = client.hf_hub_download(&"acme/tiny-model".parse()?, "config.json", &options).await?;
     /// println!("{}", path.display());
     /// # Ok(()) }

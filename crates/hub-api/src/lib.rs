@@ -55,6 +55,9 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+#[macro_use]
+mod setters;
+
 mod api;
 pub mod auth;
 pub mod blocking;
@@ -76,8 +79,9 @@ mod snapshot;
 mod transfer;
 
 pub use api::{
-    AccessToken, AuthInfo, CommitAuthor, CreateRepoOptions, Gated, GitCommitInfo, GitRef,
-    ListOptions, Organization, Refs, RepoSettings, TreeEntry, TreeLfs, WhoAmI,
+    AccessToken, AuthInfo, BranchOptions, CommitAuthor, CreateRepoOptions, DeleteRepoOptions,
+    Gated, GitCommitInfo, GitRef, InfoOptions, ListOptions, Organization, Refs, RefsOptions,
+    RepoSettings, TagOptions, TreeEntry, TreeLfs, TreeOptions, WhoAmI,
 };
 pub use body::{FileRange, RequestBody};
 pub use client::{

@@ -97,7 +97,7 @@ impl HubClient {
     /// error status becomes a typed error.
     pub(crate) async fn head(&self, url: &str) -> Result<http::response::Parts, Error> {
         let req = HubRequest::head(url.to_owned())
-            .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+            .with_header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         let (parts, _body) = self.send(&req).await?.into_parts();
         match self.error_from_response(url, parts.status, &parts.headers, b"") {
             Some(e) => Err(Error::Hub(e)),

@@ -37,7 +37,7 @@ type Page = Pin<
 ///
 /// # async fn run() -> Result<(), hub_api::Error> {
 /// let client = ClientBuilder::from_env()?.build()?;
-/// let options = ListOptions { filter: vec!["asteroid".into()], ..ListOptions::default() };
+/// let options = ListOptions::default().with_filter(["asteroid"]);
 /// let mut catalogue = Catalogue { models: client.list_models(&options) };
 /// while let Some(model) = catalogue.models.try_next().await? {
 ///     println!("{}", model.id);

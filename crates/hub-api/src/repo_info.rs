@@ -1,10 +1,11 @@
 //! Repo info (`GET /api/{models,datasets,spaces}/{id}[/revision/{rev}]`, `hub-protocol.md`
 //! §6.4): the commit a revision resolves to and the files at it.
 
-use hub_url::{Repo, RepoId, Revision};
+use hub_url::{Repo, RepoId};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::api::InfoOptions;
 use crate::client::{HubClient, HubRequest};
 
 /// What the Hub says about a repo at a revision. Unknown fields are kept in `extra`, and
@@ -80,44 +81,28 @@ pub struct SiblingLfs {
 
 impl HubClient {
     /// A model's info (see [`HubClient::repo_info`]).
-    pub async fn model_info(
-        &self,
-        id: &RepoId,
-        revision: Option<&Revision>,
-        files_metadata: bool,
-    ) -> Result<RepoInfo, Error> {
-        self.repo_info(&Repo::model(id.clone()), revision, files_metadata).await
+    pub async fn model_info(&self, id: &RepoId, options: &InfoOptions) -> Result<RepoInfo, Error> {
+        self.repo_info(&Repo::model(id.clone()), options).await
     }
 
     /// A dataset's info (see [`HubClient::repo_info`]).
     pub async fn dataset_info(
         &self,
         id: &RepoId,
-        revision: Option<&Revision>,
-        files_metadata: bool,
+        options: &InfoOptions,
     ) -> Result<RepoInfo, Error> {
-        self.repo_info(&Repo::dataset(id.clone()), revision, files_metadata).await
+        self.repo_info(&Repo::dataset(id.clone()), options).await
     }
 
     /// A space's info (see [`HubClient::repo_info`]).
-    pub async fn space_info(
-        &self,
-        id: &RepoId,
-        revision: Option<&Revision>,
-        files_metadata: bool,
-    ) -> Result<RepoInfo, Error> {
-        self.repo_info(&Repo::space(id.clone()), revision, files_metadata).await
+    pub async fn space_info(&self, id: &RepoId, options: &InfoOptions) -> Result<RepoInfo, Error> {
+        self.repo_info(&Repo::space(id.clone()), options).await
     }
 
-    /// The repo's info at `revision` (the default branch when `None`); with `files_metadata`,
-    /// each sibling carries its size, blob id and LFS object.
-    pub async fn repo_info(
-        &self,
-        repo: &Repo,
-        revision: Option<&Revision>,
-        files_metadata: bool,
-    ) -> Result<RepoInfo, Error> {
-        let (url, body) = self.repo_info_body(repo, revision, files_metadata).await?;
+    /// The repo's info at [`InfoOptions::revision`] (the default branch when `None`); with
+    /// [`InfoOptions::files_metadata`], each sibling carries its size, blob id and LFS object.
+    pub async fn repo_info(&self, repo: &Repo, options: &InfoOptions) -> Result<RepoInfo, Error> {
+        let (url, body) = self.repo_info_body(repo, options).await?;
         serde_json::from_slice(&body)
             .map_err(|e| Error::Protocol { url, reason: format!("invalid repo info: {e}") })
     }
@@ -127,10 +112,9 @@ impl HubClient {
     pub async fn repo_info_json(
         &self,
         repo: &Repo,
-        revision: Option<&Revision>,
-        files_metadata: bool,
+        options: &InfoOptions,
     ) -> Result<serde_json::Value, Error> {
-        let (url, body) = self.repo_info_body(repo, revision, files_metadata).await?;
+        let (url, body) = self.repo_info_body(repo, options).await?;
         serde_json::from_slice(&body)
             .map_err(|e| Error::Protocol { url, reason: format!("invalid repo info: {e}") })
     }
@@ -138,11 +122,10 @@ impl HubClient {
     async fn repo_info_body(
         &self,
         repo: &Repo,
-        revision: Option<&Revision>,
-        files_metadata: bool,
+        options: &InfoOptions,
     ) -> Result<(String, bytes::Bytes), Error> {
-        let mut url = self.endpoint().api_repo_url(repo, revision);
-        if files_metadata {
+        let mut url = self.endpoint().api_repo_url(repo, options.revision.as_ref());
+        if options.files_metadata {
             url = hub_url::with_query(url, &[("blobs", "true")]);
         }
         let (url, _, body) = self.send_api(&HubRequest::get(url)).await?;

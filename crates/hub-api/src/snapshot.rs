@@ -11,6 +11,7 @@ use std::path::Path;
 use hub_cache::{CommitHash, TreeFile};
 use hub_url::{Repo, Revision};
 
+use crate::InfoOptions;
 use crate::client::HubClient;
 use crate::download::{DownloadOptions, not_cached};
 use crate::patterns::Patterns;
@@ -19,6 +20,7 @@ use crate::{Error, HubError};
 
 /// What [`HubClient::snapshot_download`] fetches, and how many files at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SnapshotOptions {
     /// Only files matching one of these (Python `fnmatch` rules; `*` crosses `/`).
     pub allow_patterns: Vec<String>,
@@ -34,6 +36,17 @@ impl Default for SnapshotOptions {
         SnapshotOptions { allow_patterns: Vec::new(), ignore_patterns: Vec::new(), max_workers: 8 }
     }
 }
+
+setters!(SnapshotOptions {
+    /// Only the files matching one of these patterns.
+    with_allow_patterns(allow_patterns: impl IntoIterator<Item = impl Into<String>>) =>
+        allow_patterns.into_iter().map(Into::into).collect();
+    /// Never the files matching one of these patterns.
+    with_ignore_patterns(ignore_patterns: impl IntoIterator<Item = impl Into<String>>) =>
+        ignore_patterns.into_iter().map(Into::into).collect();
+    /// This many files at once.
+    with_max_workers(max_workers: usize);
+});
 
 /// What [`HubClient::snapshot_download_detailed`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +73,7 @@ impl HubClient {
     /// use hub_api::{DownloadOptions, HubClient, SnapshotOptions};
     ///
     /// let client = HubClient::from_env()?;
-    /// let only_json = SnapshotOptions { allow_patterns: vec!["*.json".into()], ..Default::default() };
+    /// let only_json = SnapshotOptions::default().with_allow_patterns(["*.json"]);
     /// let folder = client
     ///     .snapshot_download(&"acme/tiny-model".parse()?, &DownloadOptions::from_env()?, &only_json)
     ///     .await?;
@@ -91,7 +104,11 @@ impl HubClient {
         let info = if options.local_files_only {
             Err(Error::LocalFilesOnly)
         } else {
-            self.repo_info(repo, Some(revision), true).await
+            self.repo_info(
+                repo,
+                &InfoOptions::default().with_revision(revision.clone()).with_files_metadata(true),
+            )
+            .await
         };
         let info = match info {
             Ok(info) => info,
@@ -140,7 +157,9 @@ impl HubClient {
             tracing::warn!("no file of {repo} matches the patterns");
         }
         let pinned = Revision::new(commit.as_str()).map_err(hub_url::Error::from)?;
-        let per_file = Arc::new(options.clone().revision(pinned).subfolder(None));
+        let mut per_file = options.clone().with_revision(pinned);
+        per_file.subfolder = None;
+        let per_file = Arc::new(per_file);
         let permits = Arc::new(tokio::sync::Semaphore::new(snapshot.max_workers.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for file in &files {

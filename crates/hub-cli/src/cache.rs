@@ -685,7 +685,7 @@ fn repair(
         let result = (|| -> anyhow::Result<()> {
             hub_cache::remove_blob(cache, &job.blob_path)?;
             let revision: Revision = job.commit.parse()?;
-            let options = DownloadOptions::new(cache.clone()).revision(revision);
+            let options = DownloadOptions::new(cache.clone()).with_revision(revision);
             rt.block_on(client.hf_hub_download(&job.repo.repo, &job.file_name, &options))?;
             let actual = hub_cache::blob_digest(&job.blob_path, etag, &|_| ())?;
             if actual != etag.as_str() {

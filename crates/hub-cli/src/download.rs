@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{StreamExt, TryStreamExt};
-use hub_api::{DownloadOptions, HubClient, Patterns, Progress, SnapshotOptions, TransferConfig};
+use hub_api::{
+    DownloadOptions, HubClient, InfoOptions, Patterns, Progress, SnapshotOptions, TransferConfig,
+};
 use hub_cache::{CacheLookup, LocalDir};
 use hub_url::{Repo, RepoPath, Revision};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -66,17 +68,17 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
     let repo = args.repo.repo()?;
     let client = args.token.client()?;
     let mut options = DownloadOptions::new(cache_dir(args.cache_dir.clone())?)
-        .local_dir(args.local_dir.clone())
-        .force_download(args.force_download)
-        .transfer(TransferConfig::from_env()?);
+        .with_force_download(args.force_download)
+        .with_transfer(TransferConfig::from_env()?);
+    options.local_dir = args.local_dir.clone();
     if let Some(revision) = &args.revision {
-        options = options.revision(revision.parse()?);
+        options = options.with_revision(revision.parse()?);
     }
     if args.dry_run {
         return runtime()?.block_on(dry_run(&client, &repo, &args, &options));
     }
     if !args.quiet {
-        options = options.progress(Arc::new(Bars::new(ProgressBars::from_env().shown)));
+        options = options.with_progress(Arc::new(Bars::new(ProgressBars::from_env().shown)));
     }
     if !args.files.is_empty()
         && (!args.include.is_empty() || !args.exclude.is_empty())
@@ -88,11 +90,10 @@ pub(crate) fn run(args: DownloadArgs) -> anyhow::Result<()> {
         match args.files.as_slice() {
             [file] => client.hf_hub_download(&repo, file, &options).await,
             [] => {
-                let snapshot = SnapshotOptions {
-                    allow_patterns: args.include.clone(),
-                    ignore_patterns: args.exclude.clone(),
-                    max_workers: args.max_workers.into(),
-                };
+                let snapshot = SnapshotOptions::default()
+                    .with_allow_patterns(args.include.clone())
+                    .with_ignore_patterns(args.exclude.clone())
+                    .with_max_workers(args.max_workers.into());
                 let done = client.snapshot_download_detailed(&repo, &options, &snapshot).await?;
                 let filtered = !args.include.is_empty() || !args.exclude.is_empty();
                 if filtered && !args.quiet && done.files.as_ref().is_some_and(Vec::is_empty) {
@@ -140,7 +141,12 @@ async fn dry_run(
     options: &DownloadOptions,
 ) -> anyhow::Result<()> {
     let revision = &options.revision;
-    let info = client.repo_info(repo, Some(revision), true).await?;
+    let info = client
+        .repo_info(
+            repo,
+            &InfoOptions::default().with_revision(revision.clone()).with_files_metadata(true),
+        )
+        .await?;
     let commit = info.sha.clone().unwrap_or_else(|| revision.as_str().to_owned());
     let at: Revision = commit.parse()?;
     let local = options.local_dir.clone().map(LocalDir::new);

@@ -74,15 +74,13 @@ pub(crate) fn run(repo_type: RepoType, command: ListCommand) -> anyhow::Result<(
     let client = args.token.client()?;
     let mut filter = args.filter;
     filter.extend(args.library);
-    let options = ListOptions {
-        search: args.search,
-        author: args.author,
-        filter,
-        descending: args.sort.is_some(),
-        sort: args.sort.map(str::to_owned),
-        limit: Some(args.limit),
-        full: false,
-    };
+    let mut options = ListOptions::default()
+        .with_filter(filter)
+        .with_descending(args.sort.is_some())
+        .with_limit(args.limit);
+    options.search = args.search;
+    options.author = args.author;
+    options.sort = args.sort.map(str::to_owned);
     let format = args.format.get();
     runtime()?.block_on(async {
         if !args.quiet && format != Format::Table {

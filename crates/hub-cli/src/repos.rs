@@ -6,7 +6,10 @@
 //! Python tool does; commands that read take it as it is (`gpt2` is a repo of its own).
 
 use clap::Subcommand;
-use hub_api::{CreateRepoOptions, Gated, HubClient, RepoSettings};
+use hub_api::{
+    BranchOptions, CreateRepoOptions, DeleteRepoOptions, Gated, HubClient, InfoOptions,
+    RefsOptions, RepoSettings, TagOptions,
+};
 use hub_url::{Repo, RepoId};
 
 use crate::args::{Format, FormatArg, RepoArgs, TokenArg, owned_repo, print_json};
@@ -225,7 +228,10 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
             let (client, repo) = rt.block_on(writable(&token, &repo))?;
             let url = client.endpoint().repo_url(&repo);
             ask(&format!("You are about to delete {url} and everything in it."), yes)?;
-            if rt.block_on(client.delete_repo(&repo, missing_ok))? {
+            if rt.block_on(
+                client
+                    .delete_repo(&repo, &DeleteRepoOptions::default().with_missing_ok(missing_ok)),
+            )? {
                 eprintln!("Deleted {repo}.");
             } else {
                 eprintln!("{repo} does not exist: nothing was deleted.");
@@ -251,20 +257,23 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
                 anyhow::bail!("nothing to change: pass --private, --public or --gated");
             }
             let (client, repo) = rt.block_on(writable(&token, &repo))?;
-            rt.block_on(client.update_repo_settings(&repo, &RepoSettings { private, gated }))?;
+            let mut settings = RepoSettings::default();
+            (settings.private, settings.gated) = (private, gated);
+            rt.block_on(client.update_repo_settings(&repo, &settings))?;
             eprintln!("Updated the settings of {repo}.");
             Ok(())
         }
         ReposCommand::Info { repo, revision, format, token } => {
             let (client, repo) = (token.client()?, repo.repo()?);
-            let revision = revision.map(|r| r.parse()).transpose()?;
+            let mut options = InfoOptions::default().with_files_metadata(true);
+            options.revision = revision.map(|r| r.parse()).transpose()?;
             if format.get() != Format::Table {
                 // The Hub's own JSON, not our reading of it.
-                let info = rt.block_on(client.repo_info_json(&repo, revision.as_ref(), true))?;
+                let info = rt.block_on(client.repo_info_json(&repo, &options))?;
                 outln!("{}", serde_json::to_string_pretty(&info)?);
                 return Ok(());
             }
-            let info = rt.block_on(client.repo_info(&repo, revision.as_ref(), true))?;
+            let info = rt.block_on(client.repo_info(&repo, &options))?;
             outln!("id:      {}", info.id);
             outln!("commit:  {}", info.sha.as_deref().unwrap_or("?"));
             outln!("private: {}", info.private.unwrap_or(false));
@@ -299,11 +308,16 @@ pub(crate) fn run(command: ReposCommand) -> anyhow::Result<()> {
             let (client, repo) = (token.client()?, repo.repo()?);
             if format.get() != Format::Table {
                 // The Hub's own JSON, not our reading of it.
-                let refs = rt.block_on(client.list_repo_refs_json(&repo, true))?;
+                let refs = rt.block_on(
+                    client
+                        .list_repo_refs_json(&repo, &RefsOptions::default().with_include_prs(true)),
+                )?;
                 outln!("{}", serde_json::to_string_pretty(&refs)?);
                 return Ok(());
             }
-            let refs = rt.block_on(client.list_repo_refs(&repo, true))?;
+            let refs = rt.block_on(
+                client.list_repo_refs(&repo, &RefsOptions::default().with_include_prs(true)),
+            )?;
             let rows: Vec<Vec<String>> = [
                 ("branch", &refs.branches),
                 ("tag", &refs.tags),
@@ -342,7 +356,8 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         );
     }
     let private = args.visibility.get();
-    let options = CreateRepoOptions { private, exist_ok: args.exist_ok, space_sdk: args.space_sdk };
+    let mut options = CreateRepoOptions::default().with_exist_ok(args.exist_ok);
+    (options.private, options.space_sdk) = (private, args.space_sdk);
     let url = client.create_repo(&repo, &options).await?;
     outln!("{url}");
     eprintln!("\nYour repo now lives at:\n  {url}\n");
@@ -374,8 +389,9 @@ async fn branch(command: BranchCommand) -> anyhow::Result<()> {
     match command {
         BranchCommand::Create { repo, branch, revision, exist_ok, token } => {
             let (client, repo) = writable(&token, &repo).await?;
-            let start = revision.map(|r| r.parse()).transpose()?;
-            client.create_branch(&repo, &branch, start.as_ref(), exist_ok).await?;
+            let mut options = BranchOptions::default().with_exist_ok(exist_ok);
+            options.starting_point = revision.map(|r| r.parse()).transpose()?;
+            client.create_branch(&repo, &branch, &options).await?;
             eprintln!("Created branch {branch} in {repo}.");
         }
         BranchCommand::Delete { repo, branch, yes, token } => {
@@ -392,15 +408,17 @@ async fn tag(command: TagCommand) -> anyhow::Result<()> {
     match command {
         TagCommand::Create { repo, tag, revision, message, exist_ok, token } => {
             let (client, repo) = writable(&token, &repo).await?;
-            let at = revision.map(|r| r.parse()).transpose()?;
-            client.create_tag(&repo, &tag, at.as_ref(), message.as_deref(), exist_ok).await?;
+            let mut options = TagOptions::default().with_exist_ok(exist_ok);
+            options.revision = revision.map(|r| r.parse()).transpose()?;
+            options.message = message;
+            client.create_tag(&repo, &tag, &options).await?;
             eprintln!("Created tag {tag} in {repo}.");
         }
         TagCommand::List { repo, format, token } => {
             let (client, repo) = (token.client()?, repo.repo()?);
             match format.get() {
                 Format::Table => {
-                    let refs = client.list_repo_refs(&repo, false).await?;
+                    let refs = client.list_repo_refs(&repo, &RefsOptions::default()).await?;
                     let rows: Vec<Vec<String>> = refs
                         .tags
                         .iter()
@@ -410,7 +428,7 @@ async fn tag(command: TagCommand) -> anyhow::Result<()> {
                 }
                 json => {
                     // The Hub's own JSON, not our reading of it.
-                    let refs = client.list_repo_refs_json(&repo, false).await?;
+                    let refs = client.list_repo_refs_json(&repo, &RefsOptions::default()).await?;
                     let tags = refs["tags"].as_array().cloned().unwrap_or_default();
                     print_json(json, &tags)?;
                 }

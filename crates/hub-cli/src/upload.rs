@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use hub_api::{CreateRepoOptions, Progress};
+use hub_api::{BranchOptions, CreateRepoOptions, Progress};
 use hub_lfs::{CommitOptions, FolderOptions, LfsClient, Source, UploadOptions};
 use hub_url::{RepoPath, Revision, RevisionKind};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -102,11 +102,8 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
     let info = runtime()?.block_on(async {
         let hub = lfs.hub();
         let repo = owned_repo(hub, named).await?;
-        let create = CreateRepoOptions {
-            private: args.private.then_some(true),
-            exist_ok: true,
-            space_sdk: None,
-        };
+        let mut create = CreateRepoOptions::default().with_exist_ok(true);
+        create.private = args.private.then_some(true);
         hub.create_repo(&repo, &create).await?;
         // A branch is created when missing; a pull request's ref (`refs/pr/N`) or a commit
         // names what exists already.
@@ -114,7 +111,8 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
             && !args.create_pr
             && branch.kind() == RevisionKind::Named
         {
-            hub.create_branch(&repo, branch.as_str(), None, true).await?;
+            let options = BranchOptions::default().with_exist_ok(true);
+            hub.create_branch(&repo, branch.as_str(), &options).await?;
         }
         let mut commit = CommitOptions {
             message: String::new(),

@@ -130,9 +130,9 @@ pub struct LfsClient {
 fn lfs_json_request(method: Method, url: String, body: Vec<u8>) -> HubRequest {
     let media = HeaderValue::from_static(LFS_MEDIA_TYPE);
     HubRequest::new(method, url)
-        .body(body)
-        .header(ACCEPT, media.clone())
-        .header(CONTENT_TYPE, media)
+        .with_body(body)
+        .with_header(ACCEPT, media.clone())
+        .with_header(CONTENT_TYPE, media)
 }
 
 /// `req` with the headers an action asks for (those that can be sent).
@@ -141,7 +141,7 @@ fn with_action_headers(mut req: HubRequest, action: &Action) -> HubRequest {
         if let (Ok(name), Ok(value)) =
             (http::HeaderName::try_from(name.as_str()), HeaderValue::from_str(value))
         {
-            req = req.header(name, value);
+            req = req.with_header(name, value);
         }
     }
     req
@@ -164,7 +164,7 @@ impl LfsClient {
         let url = self.hub.endpoint().lfs_batch_url(repo);
         // A batch changes nothing on the server: safe to retry.
         let req = lfs_json_request(Method::POST, url.clone(), encode_request(request))
-            .retry(Retry::Idempotent);
+            .with_retry(Retry::Idempotent);
         let (_, body) = self.hub.send_and_read(&req).await?;
         parse_response(&body).map_err(|e| {
             Error::Api(hub_api::Error::Protocol {
@@ -215,7 +215,7 @@ impl LfsClient {
         // huggingface_hub#2533).
         let req = self.with_retries(
             HubRequest::new(Method::PUT, action.href.clone())
-                .body(source.body(0, object.size))
+                .with_body(source.body(0, object.size))
                 .without_token(),
         );
         let part = Part { number: 1, url: action.href.clone(), offset: 0, len: object.size };
@@ -225,7 +225,7 @@ impl LfsClient {
     /// `req` with [`UploadOptions::retries`], when set.
     fn with_retries(&self, req: HubRequest) -> HubRequest {
         match self.options.retries {
-            Some(retries) => req.max_retries(retries),
+            Some(retries) => req.with_max_retries(retries),
             None => req,
         }
     }
@@ -249,7 +249,7 @@ impl LfsClient {
             other => failed(other),
         })?;
         let (head, body) = response.into_parts();
-        let body = body.bytes(64 << 10).await.map_err(|e| failed(with_causes(&e), e.status()))?;
+        let body = body.bytes(64 << 10).await.map_err(failed)?;
         if let Some(e) = self.hub.error_from_response(&req.url, head.status, &head.headers, &body) {
             return Err(failed(e.into()));
         }
@@ -269,7 +269,7 @@ impl LfsClient {
             .map(|part| {
                 let req = self.with_retries(
                     HubRequest::new(Method::PUT, part.url.clone())
-                        .body(source.body(part.offset, part.len))
+                        .with_body(source.body(part.offset, part.len))
                         .without_token(),
                 );
                 async move {
@@ -301,7 +301,7 @@ impl LfsClient {
         let req = self.with_retries(
             lfs_json_request(Method::POST, action.href.clone(), body)
                 .without_token()
-                .retry(Retry::Idempotent),
+                .with_retry(Retry::Idempotent),
         );
         self.hub.send_and_read(&req).await?;
         Ok(())
@@ -311,7 +311,7 @@ impl LfsClient {
     pub async fn verify(&self, object: &ObjectSpec, action: &Action) -> Result<(), Error> {
         let body = encode(object);
         let req = with_action_headers(
-            lfs_json_request(Method::POST, action.href.clone(), body).retry(Retry::Idempotent),
+            lfs_json_request(Method::POST, action.href.clone(), body).with_retry(Retry::Idempotent),
             action,
         );
         self.hub.send_and_read(&req).await?;

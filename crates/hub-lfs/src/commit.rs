@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use http::Method;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use hub_api::{HubError, HubRequest, Patterns, Progress, RepoInfo, Retry};
+use hub_api::{HubError, HubRequest, InfoOptions, Patterns, Progress, RepoInfo, Retry};
 use hub_url::{Repo, RepoPath, Revision};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -366,7 +366,10 @@ impl LfsClient {
         }
         if regular.is_empty() && lfs.is_empty() && others.is_empty() {
             tracing::warn!("no file differs from {revision_name}: no commit was made");
-            let info = self.hub().repo_info(repo, Some(&revision), false).await?;
+            let info = self
+                .hub()
+                .repo_info(repo, &InfoOptions::default().with_revision(revision.clone()))
+                .await?;
             let Some(oid) = info.sha else {
                 return Err(Error::Api(hub_api::Error::Protocol {
                     url: self.hub().endpoint().api_repo_url(repo, Some(&revision)),
@@ -446,9 +449,9 @@ impl LfsClient {
                 request["gitIgnore"] = json!(ignore);
             }
             let req = HubRequest::new(Method::POST, url.clone())
-                .body(request.to_string().into_bytes())
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .retry(Retry::Idempotent);
+                .with_body(request.to_string().into_bytes())
+                .with_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .with_retry(Retry::Idempotent);
             let (_, body) = self.hub().send_and_read(&req).await?;
             let answer: PreuploadAnswer = serde_json::from_slice(&body).map_err(|e| {
                 Error::Api(hub_api::Error::Protocol {
@@ -494,9 +497,16 @@ impl LfsClient {
                 };
                 let info = match infos.entry(src_rev.clone()) {
                     Entry::Occupied(found) => found.into_mut(),
-                    Entry::Vacant(slot) => {
-                        slot.insert(self.hub().repo_info(repo, Some(&src_rev), true).await?)
-                    }
+                    Entry::Vacant(slot) => slot.insert(
+                        self.hub()
+                            .repo_info(
+                                repo,
+                                &InfoOptions::default()
+                                    .with_revision(src_rev.clone())
+                                    .with_files_metadata(true),
+                            )
+                            .await?,
+                    ),
                 };
                 let sibling = info.siblings.iter().find(|s| &s.rfilename == src_path_in_repo);
                 let Some(sibling) = sibling else {
@@ -538,9 +548,9 @@ impl LfsClient {
         }
         // Not retried but on 429: a retry could make the commit twice.
         let req = HubRequest::new(Method::POST, url.clone())
-            .body(body.into_bytes())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"))
-            .retry(Retry::OnlyRateLimited);
+            .with_body(body.into_bytes())
+            .with_header(CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"))
+            .with_retry(Retry::OnlyRateLimited);
         let answer = match self.hub().send_and_read(&req).await {
             Ok((_, answer)) => answer,
             Err(hub_api::Error::Hub(HubError::Http { status: 412, server, .. }))

@@ -18,7 +18,7 @@ impl Setup {
     ) -> Result<Option<Vec<u8>>, Box<dyn std::error::Error>> {
         let cache = tempfile::tempdir()?;
         let options = DownloadOptions::new(CacheDir::new(cache.path().to_owned()))
-            .revision(Revision::new(revision)?);
+            .with_revision(Revision::new(revision)?);
         match self.lfs.hub().hf_hub_download(&self.repo, path, &options).await {
             Ok(local) => Ok(Some(std::fs::read(local)?)),
             Err(hub_api::Error::Hub(hub_api::HubError::EntryNotFound { .. })) => Ok(None),
@@ -27,7 +27,7 @@ impl Setup {
     }
 
     async fn head(&self) -> Result<String, Box<dyn std::error::Error>> {
-        let info = self.lfs.hub().repo_info(&self.repo, None, false).await?;
+        let info = self.lfs.hub().repo_info(&self.repo, &hub_api::InfoOptions::default()).await?;
         Ok(info.sha.ok_or("no sha")?)
     }
 

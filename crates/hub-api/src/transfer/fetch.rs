@@ -375,9 +375,9 @@ async fn request_range(
     let range = HeaderValue::from_str(&format!("bytes={start}-{}", end - 1))
         .expect("digits, `=` and `-` are valid in a header value");
     let req = HubRequest::get(url.to_owned())
-        .retry(Retry::Never)
-        .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"))
-        .header(RANGE, range);
+        .with_retry(Retry::Never)
+        .with_header(ACCEPT_ENCODING, HeaderValue::from_static("identity"))
+        .with_header(RANGE, range);
     let response = match job.client.send_raw(&req).await {
         Ok(response) => response,
         Err(e) if e.is_transient() => return Err(transient(e)),

@@ -43,6 +43,7 @@ use plan::Plan;
 
 /// How downloads move bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransferConfig {
     /// Connections used at once for one large file (and files fetched at once by a snapshot).
     pub connections: usize,
@@ -80,6 +81,21 @@ impl Default for TransferConfig {
         }
     }
 }
+
+setters!(TransferConfig {
+    /// Fetches one large file over this many connections.
+    with_connections(connections: usize);
+    /// Asks for ranges of this many bytes.
+    with_chunk_size(chunk_size: u64);
+    /// Checks (`true`) or not each download against its etag.
+    with_verify(verify: bool);
+    /// Replaces a connection that brings too little in this long.
+    with_stall_timeout(stall_timeout: Duration);
+    /// The least progress of a connection that is not stalled, in bytes per stall timeout.
+    with_stall_floor(stall_floor: u64);
+    /// Renews and takes over leases so.
+    with_lease(lease: hub_cache::LeaseConfig);
+});
 
 /// Receives download progress. Calls come from several tasks at once.
 pub trait Progress: Send + Sync {

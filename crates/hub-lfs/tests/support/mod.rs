@@ -26,12 +26,10 @@ pub(crate) fn client(
     hub: &TestHub,
     token: Option<&str>,
 ) -> Result<HubClient, Box<dyn std::error::Error>> {
-    let retry = RetryConfig {
-        max_retries: 2,
-        initial_backoff: std::time::Duration::from_millis(10),
-        max_backoff: std::time::Duration::from_millis(20),
-        ..RetryConfig::default()
-    };
+    let retry = RetryConfig::default()
+        .with_max_retries(2)
+        .with_initial_backoff(std::time::Duration::from_millis(10))
+        .with_max_backoff(std::time::Duration::from_millis(20));
     Ok(HubClient::builder(Endpoint::new(hub.endpoint())?)
         .token(token.map(Token::new).transpose()?)
         .retry(retry)
