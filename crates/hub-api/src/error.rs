@@ -637,6 +637,21 @@ mod tests {
         }
     }
 
+    /// A variable that cannot be used is named with its value, and the rule it breaks.
+    #[test]
+    fn a_bad_variable_is_named_with_its_value_and_the_rule() {
+        let vars = |name: &str| {
+            (name == hub_url::env::HF_ENDPOINT).then(|| std::ffi::OsString::from("ftp://h"))
+        };
+        let Err(e) = crate::ClientBuilder::from_vars(&vars, None) else { panic!("accepted") };
+        assert!(matches!(e, Error::InvalidVariable { name: "HF_ENDPOINT", .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "HF_ENDPOINT=\"ftp://h\" is invalid; use an http:// or https:// URL with a host, \
+             such as https://huggingface.co"
+        );
+    }
+
     /// Every error made from an HTTP answer tells its status, whatever variant the status and
     /// the Hub's error code chose; the wrappers pass it on.
     #[test]
@@ -837,7 +852,7 @@ pub enum Error {
         second: &'static str,
     },
     /// An environment variable (one of [`hub_url::env`]) holds a value that cannot be used.
-    #[error("invalid {name} {value:?}: {expected}")]
+    #[error("{name}={value:?} is invalid; {expected}")]
     InvalidVariable {
         /// The variable.
         name: &'static str,
