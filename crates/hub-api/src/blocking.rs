@@ -296,3 +296,28 @@ impl Drop for BlockingClient {
 fn runtime_error(e: std::io::Error) -> Error {
     Error::RuntimeStart { cause: e }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic in the runtime thread's work is the caller's panic, with its payload; the client
+    /// still works afterwards.
+    #[test]
+    fn a_panic_in_the_work_is_resumed_on_the_callers_thread() {
+        let client = crate::ClientBuilder::new(hub_url::Endpoint::default()).build().unwrap();
+        let blocking = BlockingClient::new(client).unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let work = async {
+                if true {
+                    panic!("bug in the work");
+                }
+                Ok::<u8, Error>(0)
+            };
+            blocking.run(work)
+        }));
+        let Err(payload) = caught else { panic!("the panic was turned into {caught:?}") };
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"bug in the work"));
+        assert_eq!(blocking.run(async { Ok(7) }).ok(), Some(7));
+    }
+}

@@ -450,3 +450,19 @@ pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
     }
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic in work run off the async threads is a bug: it reaches the caller as the same
+    /// panic, never as an error a program would handle and go on after.
+    #[tokio::test]
+    async fn a_panic_in_blocking_work_is_resumed_not_reported() {
+        let outcome = tokio::spawn(blocking(|| -> u8 { panic!("bug in the work") })).await;
+        let Err(e) = outcome else { panic!("the panic was turned into {outcome:?}") };
+        assert!(e.is_panic(), "{e:?}");
+        assert_eq!(e.into_panic().downcast_ref::<&str>(), Some(&"bug in the work"));
+        assert_eq!(blocking(|| 7).await.ok(), Some(7));
+    }
+}

@@ -579,6 +579,136 @@ mod tests {
         });
         assert!(std::error::Error::source(&e).is_none());
     }
+
+    /// Each error of the chain (as the CLI joins it) says something its source does not.
+    fn assert_told_once(error: &(dyn std::error::Error + 'static)) {
+        let mut text = error.to_string();
+        let mut next = error.source();
+        while let Some(source) = next {
+            let own = source.to_string();
+            assert!(!text.contains(&own), "{text:?} repeats its source {own:?}");
+            text = own;
+            next = source.source();
+        }
+    }
+
+    /// Every error of this crate that has a cause, with a cause that has its own cause: no
+    /// message repeats its source's, so a chain printed whole says each thing once.
+    #[test]
+    fn no_error_repeats_its_source_in_its_own_text() {
+        let io = |kind| std::io::Error::from(kind);
+        let refused = || Box::new(Connect(io(std::io::ErrorKind::ConnectionRefused)));
+        let network = || Error::Network { url: RESOLVE.into(), cause: refused() };
+        let errors = [
+            network(),
+            Error::connection(RESOLVE, true, refused()),
+            Error::LocalFile { path: "/x".into(), cause: io(std::io::ErrorKind::PermissionDenied) },
+            Error::RuntimeStart { cause: io(std::io::ErrorKind::OutOfMemory) },
+            Error::RetriesExhausted {
+                attempts: 3,
+                elapsed: Duration::from_secs(2),
+                source: Box::new(network()),
+            },
+            Error::NotCached {
+                what: "acme/m: x.bin at main".into(),
+                source: Box::new(Error::RetriesExhausted {
+                    attempts: 3,
+                    elapsed: Duration::from_secs(2),
+                    source: Box::new(Error::Hub(map(RESOLVE, 503, &[], "busy"))),
+                }),
+            },
+            Error::Hub(map(RESOLVE, 404, &[("x-error-code", "EntryNotFound")], "")),
+            Error::Cache(hub_cache::Error::Io {
+                path: "/c".into(),
+                cause: io(std::io::ErrorKind::PermissionDenied),
+            }),
+            Error::Url(hub_url::Revision::new("a..b").unwrap_err().into()),
+        ];
+        for e in &errors {
+            assert_told_once(e);
+        }
+        // The ones with a source, checked directly as well.
+        let with_source: Vec<_> =
+            errors.iter().filter(|e| std::error::Error::source(*e).is_some()).collect();
+        assert_eq!(with_source.len(), 2, "{with_source:?}");
+        for e in with_source {
+            let source = std::error::Error::source(e).unwrap();
+            assert!(!e.to_string().contains(&source.to_string()), "{e}");
+        }
+    }
+
+    /// A variable that cannot be used is named with its value, and the rule it breaks.
+    #[test]
+    fn a_bad_variable_is_named_with_its_value_and_the_rule() {
+        let vars = |name: &str| {
+            (name == hub_url::env::HF_ENDPOINT).then(|| std::ffi::OsString::from("ftp://h"))
+        };
+        let Err(e) = crate::ClientBuilder::from_vars(&vars, None) else { panic!("accepted") };
+        assert!(matches!(e, Error::InvalidVariable { name: "HF_ENDPOINT", .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "HF_ENDPOINT=\"ftp://h\" is invalid; use an http:// or https:// URL with a host, \
+             such as https://huggingface.co"
+        );
+    }
+
+    /// Every error made from an HTTP answer tells its status, whatever variant the status and
+    /// the Hub's error code chose; the wrappers pass it on.
+    #[test]
+    fn every_error_made_from_an_answer_has_its_status() {
+        let api = "https://hub.test/api/models/acme/m";
+        let cases = [
+            (map(RESOLVE, 401, &[], ""), 401),
+            (map(api, 404, &[("x-error-code", "RepoNotFound")], ""), 404),
+            (map(RESOLVE, 403, &[("x-error-code", "GatedRepo")], ""), 403),
+            (map(RESOLVE, 401, &[("x-error-code", "GatedRepo")], ""), 401),
+            (map(RESOLVE, 404, &[("x-error-code", "RevisionNotFound")], ""), 404),
+            (map(RESOLVE, 404, &[("x-error-code", "EntryNotFound")], ""), 404),
+            (
+                map(
+                    RESOLVE,
+                    403,
+                    &[("x-error-message", "Access to this resource is disabled.")],
+                    "",
+                ),
+                403,
+            ),
+            (map("https://hub.test/api/whoami-v2", 401, &[], ""), 401),
+            (map(api, 403, &[], ""), 403),
+            (map(api, 400, &[], ""), 400),
+            (map(api, 409, &[], ""), 409),
+            (map(api, 429, &[], ""), 429),
+            (map(api, 418, &[], ""), 418),
+            (
+                HubError::from_storage_response(
+                    "http://127.0.0.2/x",
+                    StatusCode::FORBIDDEN,
+                    &HeaderMap::new(),
+                    b"",
+                )
+                .unwrap(),
+                403,
+            ),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.status(), status, "{e:?}");
+            let e = Error::Hub(e);
+            assert_eq!(e.status(), Some(status), "{e:?}");
+            let exhausted = Error::RetriesExhausted {
+                attempts: 2,
+                elapsed: Duration::from_secs(1),
+                source: Box::new(e),
+            };
+            assert_eq!(exhausted.status(), Some(status));
+            let not_cached = Error::NotCached { what: "x".into(), source: Box::new(exhausted) };
+            assert_eq!(not_cached.status(), Some(status));
+        }
+        assert_eq!(Error::RepoExists { repo: "a/b".into(), url: api.into() }.status(), Some(409));
+        let refused = Error::DownloadRefused { url: "http://127.0.0.2/x".into(), status: 401 };
+        assert_eq!(refused.status(), Some(401));
+        assert_eq!(Error::Timeout { url: api.into() }.status(), None);
+        assert_eq!(Error::NotLoggedIn.status(), None);
+    }
 }
 
 /// Any error of `hub-api`.
@@ -722,7 +852,7 @@ pub enum Error {
         second: &'static str,
     },
     /// An environment variable (one of [`hub_url::env`]) holds a value that cannot be used.
-    #[error("invalid {name} {value:?}: {expected}")]
+    #[error("{name}={value:?} is invalid; {expected}")]
     InvalidVariable {
         /// The variable.
         name: &'static str,

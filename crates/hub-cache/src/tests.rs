@@ -585,3 +585,18 @@ mod scan_and_delete {
         }
     }
 }
+
+/// The errors that hold an operating system error tell it in their text, once: they do not
+/// return it again as their source, which a printed chain would repeat.
+#[test]
+fn an_os_error_is_told_once_and_not_again_as_a_source() {
+    let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+    let errors = [
+        Error::Io { path: "/c/blobs".into(), cause: io() },
+        Error::CacheNotWritable { path: "/c/blobs".into(), cause: io() },
+    ];
+    for e in &errors {
+        assert!(e.to_string().contains(&io().to_string()), "{e}");
+        assert!(std::error::Error::source(e).is_none(), "{e:?}");
+    }
+}

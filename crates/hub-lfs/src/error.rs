@@ -164,3 +164,79 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, StatusCode};
+    use hub_api::HubError;
+
+    use super::*;
+
+    const BATCH: &str = "https://hub.test/acme/m.git/info/lfs/objects/batch";
+
+    fn hub(status: u16) -> hub_api::Error {
+        let status = StatusCode::from_u16(status).unwrap();
+        hub_api::Error::Hub(HubError::from_response(BATCH, status, &HeaderMap::new(), b"").unwrap())
+    }
+
+    fn part(source: hub_api::Error) -> Error {
+        Error::Part { oid: "ab".repeat(32), part: 2, parts: 5, source: Box::new(source) }
+    }
+
+    /// The code git-lfs is sent for a failed object, and what a caller reads, is the status of
+    /// the answer behind the error, for every status the Hub's errors are mapped from.
+    #[test]
+    fn every_error_made_from_an_answer_has_its_status() {
+        for status in [400, 401, 403, 404, 409, 412, 429, 500, 503] {
+            assert_eq!(Error::Api(hub(status)).status(), Some(status), "{status}");
+            assert_eq!(part(hub(status)).status(), Some(status), "{status}");
+        }
+        let storage = HubError::from_storage_response(
+            "http://127.0.0.2/part?X-Signature=s",
+            StatusCode::FORBIDDEN,
+            &HeaderMap::new(),
+            b"",
+        )
+        .unwrap();
+        assert_eq!(part(storage.into()).status(), Some(403));
+        let object = Error::Object { oid: "ab".repeat(32), code: 422, message: "no".into() };
+        assert_eq!(object.status(), Some(422));
+        let moved = Error::Conflict { parent_commit: "abc12".into(), message: None };
+        assert_eq!(moved.status(), Some(412));
+        assert_eq!(Error::EmptyCommitMessage.status(), None);
+        let no_answer = hub_api::Error::Timeout { url: BATCH.into() };
+        assert_eq!(part(no_answer).status(), None);
+    }
+
+    /// No message repeats its source's, so the chain printed whole says each thing once.
+    #[test]
+    fn no_error_repeats_its_source_in_its_own_text() {
+        let denied = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let errors = [
+            part(hub(503)),
+            part(hub_api::Error::LocalFile { path: "/w.bin".into(), cause: denied() }),
+            Error::Api(hub(403)),
+            Error::Io { path: "/w.bin".into(), cause: denied() },
+            Error::Url(hub_url::Revision::new("a..b").unwrap_err().into()),
+            Error::Conflict { parent_commit: "abc12".into(), message: Some("moved".into()) },
+        ];
+        for e in &errors {
+            let mut text = e.to_string();
+            let mut next = std::error::Error::source(e);
+            while let Some(source) = next {
+                let own = source.to_string();
+                assert!(!text.contains(&own), "{text:?} repeats its source {own:?}");
+                text = own;
+                next = source.source();
+            }
+        }
+        let e = part(hub(503));
+        assert_eq!(
+            e.to_string(),
+            format!("part 2 of 5 of LFS object {} was not stored", "ab".repeat(32))
+        );
+        assert!(std::error::Error::source(&e).is_some(), "the part's failure is the source");
+        let e = Error::Io { path: "/w.bin".into(), cause: denied() };
+        assert!(std::error::Error::source(&e).is_none(), "told in the text, not again");
+    }
+}

@@ -203,6 +203,26 @@ async fn bad_requests_are_answered_or_refused_clearly() -> TestResult {
     Ok(())
 }
 
+/// git-lfs is told the status of the answer that failed an object, whichever error of the Hub
+/// it was mapped to (here a missing repo, which the Hub answers with a 401), and why.
+#[tokio::test]
+async fn a_failed_object_is_reported_with_the_status_of_its_answer() -> TestResult {
+    let s = setup().await?;
+    let agent = s.agent()?;
+    let href = format!("{}/acme/no-such-repo/resolve/main/w.bin", s.hub.endpoint());
+    let download = json!({
+        "event": "download", "oid": "ab".repeat(32), "size": 3, "action": {"href": href},
+    });
+    let lines = vec![INIT.replace("upload", "download"), download.to_string()];
+    let (result, messages) = serve(&agent, &lines).await?;
+    assert_eq!(result?, hub_lfs::Summary { completed: 0, failed: 1 });
+    let last = messages.last().ok_or("no output")?;
+    assert_eq!(last["error"]["code"], 401, "{last}");
+    let message = last["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("repository not found"), "{message}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn upload_files_sends_only_what_the_hub_lacks_and_verifies() -> TestResult {
     let s = setup().await?;
