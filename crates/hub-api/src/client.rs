@@ -36,41 +36,8 @@ use hyper_util::rt::TokioIo;
 use crate::body::{HyperBody, RequestBody};
 use crate::error::{clock, duration_text};
 use crate::headers::{RateLimit, parse_retry_after};
+use crate::token::Token;
 use crate::{Error, HubError, ResponseBody};
-
-/// A Hub access token. Never shown: `Debug` prints `Token(***)`, and there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    /// Checks the token: surrounding white space is trimmed; an empty token or one with bytes
-    /// that cannot go in an HTTP header is refused (never silently dropped).
-    pub fn new(token: &str) -> Result<Token, Error> {
-        let token = token.trim();
-        if token.is_empty() || HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
-            return Err(Error::InvalidToken);
-        }
-        Ok(Token(token.to_owned()))
-    }
-
-    /// The secret itself, for the `Authorization` header or a credential helper.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-
-    fn header(&self) -> Result<HeaderValue, Error> {
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0))
-            .map_err(|_| Error::InvalidToken)?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(***)")
-    }
-}
 
 /// How often and how patiently a request is retried: the one policy of the client, used by
 /// [`HubClient::send`] and by the downloads' range requests.

@@ -19,8 +19,8 @@ use hub_url::env::{
 };
 
 use crate::Error;
-use crate::auth::{find_token, token_path_from_vars};
-use crate::client::{ClientBuilder, HubClient, Token};
+use crate::client::{ClientBuilder, HubClient};
+use crate::token::token_from_vars;
 use crate::transfer::TransferConfig;
 
 fn flag(value: Option<OsString>) -> bool {
@@ -97,28 +97,6 @@ impl ClientBuilder {
             .offline(offline)
             .timeouts(connect, read)
             .proxy(proxy))
-    }
-}
-
-/// The token the environment provides: a variable, else the token file. `None` when there is
-/// none; an error when it cannot be sent (a stray byte is refused, never silently dropped).
-pub fn token_from_vars(
-    var: &dyn Fn(&str) -> Option<OsString>,
-    home: Option<std::path::PathBuf>,
-) -> Result<Option<Token>, Error> {
-    // A token in a variable needs no home folder; the file does.
-    let path = token_path_from_vars(var, home);
-    match find_token(var, path.as_deref().ok()) {
-        Some((_, value)) => Token::new(&value).map(Some),
-        None => path.map(|_| None).map_err(Error::from),
-    }
-}
-
-impl Token {
-    /// The token the environment provides, whatever `HF_HUB_DISABLE_IMPLICIT_TOKEN` says: see
-    /// [`token_from_vars`]. For a request the user asked to authenticate (`whoami`).
-    pub fn from_env() -> Result<Option<Token>, Error> {
-        token_from_vars(&|name| std::env::var_os(name), std::env::home_dir())
     }
 }
 

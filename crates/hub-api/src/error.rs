@@ -820,6 +820,44 @@ pub enum Error {
         "invalid token: it is empty or holds characters that cannot be sent in an HTTP header; copy it again from your settings"
     )]
     InvalidToken,
+    /// A token file (the active one, or `stored_tokens` beside it) cannot be read, written or
+    /// deleted. A missing file is no error: it holds no token.
+    #[error("cannot {op} the token file {} ({})", path.display(), op.advice())]
+    TokenFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        op: crate::token::TokenFileOp,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A token name that cannot be stored in `stored_tokens`.
+    #[error("invalid token name {name:?}: use letters, digits, '-' or '_'")]
+    InvalidTokenName {
+        /// The name, trimmed.
+        name: String,
+    },
+    /// No stored token has this name.
+    #[error("no stored token is named {name:?}; `hub-cli auth list` shows them")]
+    UnknownTokenName {
+        /// The name, trimmed.
+        name: String,
+    },
+    /// An organization token (`api_org…`) cannot log in.
+    #[error("this is an organization token: log in with your personal account token")]
+    OrganizationToken,
+    /// git's credential helper failed to store or erase the token.
+    #[error("`git credential {action}` failed: {reason}")]
+    GitCredential {
+        /// `approve` or `reject`.
+        action: &'static str,
+        /// What failed: git's own message, or what could not be done.
+        reason: String,
+        /// The operating system's error, when git could not be run.
+        #[source]
+        source: Option<std::io::Error>,
+    },
     /// The library name or version holds characters that cannot go in a header.
     #[error(
         "invalid user agent {user_agent:?}: use printable ASCII for the library name and version"

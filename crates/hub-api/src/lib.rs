@@ -14,8 +14,9 @@
 //! - The REST API: [`HubClient::repo_info`], listings as lazily paginated streams
 //!   ([`HubClient::list_models`] with [`ListOptions`]), [`HubClient::create_repo`], branches,
 //!   tags, [`HubClient::whoami`].
-//! - [`auth`] and [`login`]: where the token comes from, and the token files shared with the
-//!   Python tools.
+//! - [`token`]: the [`Token`], where it comes from (`HF_TOKEN`, the token file, or yours), the
+//!   token files shared with the Python tools, and [`token::login`]. A token is never printed,
+//!   and never sent to another host than the endpoint's.
 //! - [`blocking::BlockingClient`]: the same client from synchronous code.
 //!
 //! Download a file, or a whole repo, into the cache shared with the Python tools:
@@ -32,20 +33,6 @@
 //! let folder = client.snapshot_download(&repo, &options, &SnapshotOptions::default()).await?;
 //! # Ok(()) }
 //! ```
-//!
-//! Where the token comes from, without reading it:
-//!
-//! ```
-//! use hub_api::auth::{TokenSource, token_path_from_env, token_source};
-//!
-//! let path = token_path_from_env()?;
-//! match token_source(&|name| std::env::var_os(name), &path) {
-//!     TokenSource::Env(var) => println!("token from {var}"),
-//!     TokenSource::File(file) => println!("token from {}", file.display()),
-//!     TokenSource::None => println!("not logged in"),
-//! }
-//! # Ok::<(), hub_cache::Error>(())
-//! ```
 
 #![warn(missing_docs)]
 
@@ -59,7 +46,6 @@ struct ReadmeDoctests;
 mod setters;
 
 mod api;
-pub mod auth;
 pub mod blocking;
 mod body;
 mod cached;
@@ -69,13 +55,13 @@ mod download;
 mod error;
 mod hash;
 pub mod headers;
-pub mod login;
 mod metadata;
 mod paginated;
 mod patterns;
 mod repo_info;
 mod response;
 mod snapshot;
+pub mod token;
 mod transfer;
 
 pub use api::{
@@ -86,9 +72,8 @@ pub use api::{
 pub use body::{FileRange, RequestBody};
 pub use client::{
     ClientBuilder, HubClient, HubRequest, MAX_RETRY_AFTER, Proxy, RATE_LIMIT_WAIT_MAX, Retry,
-    RetryConfig, RetryHook, RetryNotice, RetryReason, Token,
+    RetryConfig, RetryHook, RetryNotice, RetryReason,
 };
-pub use config::token_from_vars;
 pub use download::{CHUNK_SIZE_ENV, CONNECTIONS_ENV, DISABLE_VERIFICATION_ENV, DownloadOptions};
 pub use error::{Error, HubError, ServerContext};
 pub use hash::blob_digest;
@@ -98,6 +83,7 @@ pub use patterns::Patterns;
 pub use repo_info::{RepoInfo, Sibling, SiblingLfs};
 pub use response::ResponseBody;
 pub use snapshot::{SnapshotDownload, SnapshotOptions};
+pub use token::{Token, token_from_vars};
 pub use transfer::{NoProgress, Progress, STALL_ROUNDS, TransferConfig};
 
 /// The client's parsers of HTTP headers, for the fuzz targets (`crates/hub-fuzz`): not part of

@@ -6,9 +6,10 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
-use hub_api::Token;
-use hub_api::auth::TOKEN_ENV_VARS;
-use hub_api::login::{Removed, TokenStore, git_credential_approve, git_credential_reject, login};
+use hub_api::token::{
+    Removed, TOKEN_ENV_VARS, Token, TokenStore, git_credential_approve, git_credential_reject,
+    login,
+};
 
 use crate::common::{client_builder, runtime};
 

@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use hub_api::auth::{TokenSource, token_source};
-use hub_api::login::TokenStore;
+use hub_api::token::{TokenSource, token_path_from_env, token_source};
 use hub_cache::{CacheDir, HfHome};
 use hub_url::Endpoint;
 use hub_url::env::{HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE};
@@ -16,7 +15,8 @@ struct Setup {
     hf_home: HfHome,
     cache: CacheDir,
     token_path: PathBuf,
-    token: TokenSource,
+    /// Where the token comes from, or why that cannot be told.
+    token: Result<TokenSource, hub_api::Error>,
     /// `HF_HUB_OFFLINE` as it is set (empty when unset or not UTF-8).
     offline: String,
 }
@@ -26,7 +26,7 @@ impl Setup {
         let endpoint = Endpoint::from_env()?;
         let hf_home = HfHome::from_env()?;
         let cache = CacheDir::from_env()?;
-        let token_path = TokenStore::from_env()?.active_path().to_owned();
+        let token_path = token_path_from_env()?;
         let token = token_source(&|name| std::env::var_os(name), &token_path);
         let offline = std::env::var(HF_HUB_OFFLINE).unwrap_or_default();
         Ok(Setup { endpoint, hf_home, cache, token_path, token, offline })
@@ -36,9 +36,10 @@ impl Setup {
 pub(crate) fn run() -> anyhow::Result<()> {
     let Setup { endpoint, hf_home, cache, token_path, token, offline } = Setup::from_env()?;
     let token = match token {
-        TokenSource::Env(var) => format!("yes (from {var})"),
-        TokenSource::File(path) => format!("yes (in {})", path.display()),
-        TokenSource::None => "no".to_owned(),
+        Ok(TokenSource::Env(var)) => format!("yes (from {var})"),
+        Ok(TokenSource::File(path)) => format!("yes (in {})", path.display()),
+        Ok(TokenSource::None) => "no".to_owned(),
+        Err(err) => format!("cannot tell: {}", crate::format_error(&err.into())),
     };
     let rows = [
         ("hub-cli version", env!("CARGO_PKG_VERSION").to_owned()),

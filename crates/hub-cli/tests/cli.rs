@@ -64,6 +64,36 @@ fn env_says_when_no_token_is_set_and_refuses_a_bad_endpoint() {
 }
 
 #[test]
+fn a_token_file_that_cannot_be_read_is_named_not_taken_for_no_token() {
+    let home = tempfile::tempdir().unwrap();
+    // A folder where the token file should be: unreadable as a file, even for root.
+    let token_path = home.path().join("token");
+    std::fs::create_dir(&token_path).unwrap();
+    let run = |args: &[&str]| {
+        hub_cli()
+            .args(args)
+            .env("HF_HOME", home.path())
+            .env("HF_ENDPOINT", "http://127.0.0.1:9/")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["auth", "whoami"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: cannot read the token file {}", token_path.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("HF_TOKEN_PATH"), "says the way out: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one-line error: {stderr}");
+
+    let out = run(&["env"]);
+    assert!(out.status.success(), "env still reports the rest: {out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("- Has a token: cannot tell: cannot read the token file"), "{stdout}");
+}
+
+#[test]
 fn version_and_help() {
     let out = hub_cli().arg("--version").output().unwrap();
     assert_eq!(
