@@ -13,8 +13,9 @@ use std::str::FromStr;
 
 use jiff::civil::Date;
 
-use crate::util::write_atomically;
-use crate::util::{cargo, exec, output, project_root, read_text, say, shout, step};
+use crate::util::{
+    cargo, exec, output, project_root, read_text, say, shout, step, write_atomically,
+};
 
 const HELP: &str = "\
 cargo xtask release (--bump patch|minor|major | --version X.Y.Z) [--date YYYY-MM-DD] [--dry-run]

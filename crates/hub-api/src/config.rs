@@ -29,6 +29,7 @@ fn flag(value: Option<OsString>) -> bool {
 
 impl ClientBuilder {
     /// A builder configured from the environment; see [`ClientBuilder::from_vars`].
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<ClientBuilder, Error> {
         ClientBuilder::from_vars(&|name| std::env::var_os(name), std::env::home_dir())
     }
@@ -112,6 +113,7 @@ pub fn token_from_vars(
 impl Token {
     /// The token the environment provides, whatever `HF_HUB_DISABLE_IMPLICIT_TOKEN` says: see
     /// [`token_from_vars`]. For a request the user asked to authenticate (`whoami`).
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<Option<Token>, Error> {
         token_from_vars(&|name| std::env::var_os(name), std::env::home_dir())
     }
@@ -126,6 +128,7 @@ impl HubClient {
 
 impl TransferConfig {
     /// The defaults, changed by the environment: see [`TransferConfig::from_vars`].
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<TransferConfig, Error> {
         TransferConfig::from_vars(&|name| std::env::var_os(name))
     }
