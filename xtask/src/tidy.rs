@@ -14,7 +14,7 @@
 //!
 //! The checks read code through [`lex`], which blanks comments and literals, so a brace or a
 //! pattern inside a string counts for nothing (this file's own patterns included). Plain
-//! `cargo test` runs them too ([`tests::the_tree_is_tidy`]).
+//! `cargo test` runs them too (`tests::the_tree_is_tidy`).
 
 use std::path::Path;
 use std::process::Command;
