@@ -24,6 +24,9 @@
 //!   untrusted input (`crates/hub-fuzz`) with cargo-fuzz on the nightly toolchain, each target
 //!   for S seconds, with its figures; a crash fails it with the reproducer ([`fuzz`]).
 
+// xtask reads the environment freely (clippy.toml bans it outside `from_env` in the crates).
+#![allow(clippy::disallowed_methods)]
+
 mod bench;
 mod demo;
 mod dist;
@@ -55,8 +58,9 @@ Tasks:
   fuzz    coverage-guided fuzzing (cargo-fuzz, nightly) of the parsers of untrusted input, each
           target for --time S seconds, with runs, execs/s, coverage and crashes (`cargo test -p
           hub-fuzz` runs the same targets on stable over the committed corpora)
-  tidy    source rules: module docs, no todo!/dbg!, environment read only in from_env, layering,
-          the README's environment table generated from hub_url::env (part of `test`)
+  tidy    source rules: module docs, no todo!/dbg!, env variable names only in hub_url::env,
+          layering, the README's environment table generated from hub_url::env (part of `test`,
+          and of plain `cargo test`)
   release bump the lockstep version, date the CHANGELOG, run the tests, print the tag to create
   public-api
           the public API of each published library crate, item by item, against the listing

@@ -1,19 +1,21 @@
 //! `cargo xtask release`: bump the lockstep version, date the CHANGELOG, run the tests, print
 //! the tag to create.
 //!
-//! The edits are pure text transforms of the files as they are (no TOML library, so comments
-//! and layout stay): [`bump_manifest`] for the root `Cargo.toml`, [`release_changelog`] for
-//! `CHANGELOG.md` and [`bump_lock`] for the dry run's forecast of `Cargo.lock` (the real run
-//! lets cargo rewrite it). Every change is shown as a zero-context unified diff
-//! ([`diff_lines`]), so `--dry-run` shows exactly what a real run writes.
+//! The root `Cargo.toml` is edited with `toml_edit`, so its comments and layout stay
+//! ([`bump_manifest`]); `CHANGELOG.md` is a text transform ([`release_changelog`]); cargo
+//! rewrites `Cargo.lock`. A dry run does all of it in a temporary `git worktree` of HEAD and
+//! shows it as `git diff` there ([`dry_run`]): exactly what a real run writes.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::util::{cargo, exec, output, project_root, read_text, say, step, write_atomically};
+use jiff::civil::Date;
+
+use crate::util::{
+    cargo, exec, output, project_root, read_text, say, shout, step, write_atomically,
+};
 
 const HELP: &str = "\
 cargo xtask release (--bump patch|minor|major | --version X.Y.Z) [--date YYYY-MM-DD] [--dry-run]
@@ -29,7 +31,7 @@ Releases the published crates together, with one version:
        [X.Y.Z]: REPO/compare/vPREVIOUS...vX.Y.Z
      PREVIOUS is the newest version with a section in the CHANGELOG; for the first release
      (no such section) the link is REPO/releases/tag/vX.Y.Z;
-  4. refreshes Cargo.lock (cargo update --workspace --offline);
+  4. refreshes Cargo.lock (cargo update --workspace --offline) and shows the changes (git diff);
   5. runs every test (cargo xtask test);
   6. prints the tag to create and the git commands to commit and tag: it runs none of them.
 
@@ -37,7 +39,8 @@ Options:
   --bump patch|minor|major  X.Y.(Z+1), X.(Y+1).0 or (X+1).0.0 from the current version
   --version X.Y.Z           this version, which must be greater than the current one
   --date YYYY-MM-DD         the release date (default: today in UTC)
-  --dry-run                 show every change as a diff; write nothing, run no tests
+  --dry-run                 steps 2 to 4 in a temporary git worktree of HEAD, removed after:
+                            shows the changes as git diff; writes nothing here, runs no tests
 ";
 
 /// The root files the release rewrites.
@@ -51,44 +54,38 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let date = match options.date {
         Some(date) => date,
-        None => Date::today_utc()?,
+        None => today_utc()?,
     };
     let root = project_root();
     ensure_clean(&root)?;
     let plan = Plan::new(&root, options.target, date)?;
-
-    let mode = if options.dry_run { ", dry run: nothing is written" } else { "" };
-    step(&format!("release {} -> {} ({date}){mode}", plan.from, plan.to));
-    // A real run shows Cargo.lock as cargo rewrites it, below; a dry run, the forecast.
-    for edit in plan.edits.iter().filter(|e| options.dry_run || e.path != LOCK) {
-        say(&render_diff(edit.path, &edit.old, &edit.new));
-    }
     let tag = format!("v{}", plan.to);
+
     if options.dry_run {
-        say(&format!(
-            "{LOCK}: the lines above are a forecast; a real run has cargo write it \
-             (cargo update --workspace --offline)"
+        step(&format!(
+            "release {} -> {} ({date}), dry run: nothing is written",
+            plan.from, plan.to
         ));
-        say("would run: cargo update --workspace --offline");
+        say(&dry_run(&root, &plan)?);
         say("would run the tests: cargo xtask test");
         say(&format!("the tag to create: {tag}, once a real run has passed the tests"));
         say(&next_steps(&plan.to));
         return Ok(());
     }
 
-    step(&format!("writing {MANIFEST} and {CHANGELOG}"));
+    step(&format!(
+        "release {} -> {} ({date}): writing {MANIFEST} and {CHANGELOG}",
+        plan.from, plan.to
+    ));
     plan.write(&root)?;
-
     step(&format!("refreshing {LOCK}"));
-    let lock_before = read_text(&root.join(LOCK))?;
-    exec(cargo().args(["update", "--workspace", "--offline"])).map_err(|e| {
+    refresh_lock(&root).map_err(|e| {
         anyhow::format_err!(
             "{e}; {MANIFEST} and {CHANGELOG} are written: fix it and run `cargo update \
              --workspace`, or undo with `git checkout -- {MANIFEST} {CHANGELOG} {LOCK}`"
         )
     })?;
-    let lock_after = read_text(&root.join(LOCK))?;
-    say(&render_diff(LOCK, &lock_before, &lock_after));
+    say(&diff(&root)?);
 
     step("the tests (cargo xtask test)");
     crate::test::run(&[]).map_err(|e| {
@@ -116,10 +113,16 @@ fn next_steps(version: &Version) -> String {
     )
 }
 
+fn git(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir);
+    cmd
+}
+
 /// Refuses a working tree with changes or untracked files: the release commit must hold
 /// exactly what was tested.
 fn ensure_clean(root: &Path) -> anyhow::Result<()> {
-    let status = output(Command::new("git").args(["status", "--porcelain"]).current_dir(root))
+    let status = output(git(root).args(["status", "--porcelain"]))
         .map_err(|e| anyhow::format_err!("cannot ask git for the tree's state ({e})"))?;
     let dirty: Vec<&str> = status.lines().filter(|l| !l.trim().is_empty()).collect();
     if !dirty.is_empty() {
@@ -132,6 +135,62 @@ fn ensure_clean(root: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `cargo update --workspace --offline` in `dir`: the lock file after the bump.
+fn refresh_lock(dir: &Path) -> anyhow::Result<()> {
+    exec(cargo().current_dir(dir).args(["update", "--workspace", "--offline"]))
+}
+
+/// What the release changed in the tree at `dir`, as `git diff` shows it.
+fn diff(dir: &Path) -> anyhow::Result<String> {
+    let diff = output(git(dir).args(["diff", "--no-color", "--", MANIFEST, CHANGELOG, LOCK]))?;
+    Ok(diff.trim_end().to_owned())
+}
+
+/// The whole release done in a temporary worktree of HEAD (the tree is clean, so HEAD is what
+/// a real run starts from), Cargo.lock refreshed there by cargo too: the `git diff` there.
+fn dry_run(root: &Path, plan: &Plan) -> anyhow::Result<String> {
+    let worktree = Worktree::add(root)?;
+    plan.write(&worktree.path)?;
+    refresh_lock(&worktree.path)?;
+    diff(&worktree.path)
+}
+
+/// A detached `git worktree` of HEAD in a temporary folder, removed on drop (an error
+/// included).
+#[derive(Debug)]
+struct Worktree {
+    repo: PathBuf,
+    path: PathBuf,
+    /// Deleted after the worktree, if `git worktree remove` failed.
+    _dir: tempfile::TempDir,
+}
+
+impl Worktree {
+    fn add(repo: &Path) -> anyhow::Result<Worktree> {
+        let dir = tempfile::Builder::new()
+            .prefix("xtask-release-")
+            .tempdir()
+            .map_err(|e| anyhow::format_err!("cannot make a temporary folder: {e}"))?;
+        let path = dir.path().join("tree");
+        output(git(repo).args(["worktree", "add", "--quiet", "--detach"]).arg(&path).arg("HEAD"))?;
+        Ok(Worktree { repo: repo.to_owned(), path, _dir: dir })
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        // --force: its files are changed, which is the point.
+        let mut remove = git(&self.repo);
+        remove.args(["worktree", "remove", "--force"]).arg(&self.path);
+        if let Err(e) = output(&mut remove) {
+            shout(&format!(
+                "cannot remove the temporary worktree {} ({e}): run `git worktree prune`",
+                self.path.display()
+            ));
+        }
+    }
 }
 
 /// The parsed command line.
@@ -183,7 +242,7 @@ impl Options {
                         anyhow::bail!("give one of --bump and --version, once");
                     }
                 }
-                "--date" => date = Some(value("YYYY-MM-DD")?.parse()?),
+                "--date" => date = Some(parse_date(&value("YYYY-MM-DD")?)?),
                 other => anyhow::bail!("unexpected argument '{other}'\n\n{HELP}"),
             }
         }
@@ -278,92 +337,23 @@ impl Version {
     }
 }
 
-/// A day of the proleptic Gregorian calendar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Date {
-    year: i64,
-    month: u32,
-    day: u32,
+/// A date written `YYYY-MM-DD`, a day of the calendar.
+fn parse_date(s: &str) -> anyhow::Result<Date> {
+    let shaped = s.len() == 10
+        && s.bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !shaped {
+        anyhow::bail!("'{s}' is not a date YYYY-MM-DD");
+    }
+    s.parse().map_err(|e| anyhow::format_err!("'{s}' is not a day of the calendar ({e})"))
 }
 
-impl Date {
-    /// Today in UTC, from the system clock.
-    fn today_utc() -> anyhow::Result<Date> {
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| anyhow::format_err!("the system clock is before 1970: give --date"))?;
-        let days = i64::try_from(since_epoch.as_secs() / 86_400)
-            .map_err(|_| anyhow::format_err!("the system clock is out of range: give --date"))?;
-        Ok(Date::from_days(days))
-    }
-
-    /// The date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    fn from_days(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097); // [0, 146096]
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-        let mp = (5 * doy + 2) / 153; // [0, 11], from March
-        let day = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
-        let month = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        // Both are in range by construction.
-        Date { year, month: month as u32, day: day as u32 }
-    }
-
-    /// Days from 1970-01-01 (Howard Hinnant's `days_from_civil`): the inverse of [`Self::from_days`].
-    #[cfg(test)]
-    fn to_days(self) -> i64 {
-        let year = self.year - i64::from(self.month <= 2);
-        let era = year.div_euclid(400);
-        let yoe = year.rem_euclid(400);
-        let month = i64::from(self.month);
-        let mp = if month > 2 { month - 3 } else { month + 9 };
-        let doy = (153 * mp + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
-    }
-
-    fn days_in_month(year: i64, month: u32) -> u32 {
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-        match month {
-            2 if leap => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        }
-    }
-}
-
-impl FromStr for Date {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> anyhow::Result<Date> {
-        let bad = || anyhow::format_err!("'{s}' is not a date YYYY-MM-DD");
-        let parts: Vec<&str> = s.split('-').collect();
-        let [year, month, day] = parts[..] else {
-            return Err(bad());
-        };
-        let number = |part: &str, len: usize| {
-            if part.len() == len && part.bytes().all(|b| b.is_ascii_digit()) {
-                part.parse::<u32>().map_err(|_| bad())
-            } else {
-                Err(bad())
-            }
-        };
-        let (year, month, day) = (i64::from(number(year, 4)?), number(month, 2)?, number(day, 2)?);
-        if !(1..=12).contains(&month) || day == 0 || day > Date::days_in_month(year, month) {
-            anyhow::bail!("'{s}' is not a day of the calendar");
-        }
-        Ok(Date { year, month, day })
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
+/// Today in UTC, from the system clock.
+fn today_utc() -> anyhow::Result<Date> {
+    let now = jiff::Timestamp::try_from(std::time::SystemTime::now())
+        .map_err(|e| anyhow::format_err!("the system clock is out of range ({e}): give --date"))?;
+    Ok(jiff::tz::Offset::UTC.to_datetime(now).date())
 }
 
 /// The whole release, computed before anything is written.
@@ -371,178 +361,112 @@ impl fmt::Display for Date {
 struct Plan {
     from: Version,
     to: Version,
-    /// Cargo.toml and CHANGELOG.md (written), then Cargo.lock (a forecast, never written).
-    edits: Vec<Edit>,
-}
-
-/// A file's text before and after.
-#[derive(Debug)]
-struct Edit {
-    path: &'static str,
-    old: String,
-    new: String,
+    /// The new root Cargo.toml and CHANGELOG.md (cargo writes Cargo.lock).
+    manifest: String,
+    changelog: String,
 }
 
 impl Plan {
     fn new(root: &Path, target: Target, date: Date) -> anyhow::Result<Plan> {
         let manifest = read_text(&root.join(MANIFEST))?;
         let changelog = read_text(&root.join(CHANGELOG))?;
-        let lock = read_text(&root.join(LOCK))?;
-        let from = workspace_version(&manifest)?;
+        let doc = parse_manifest(&manifest)?;
+        let from = workspace_version(&doc)?;
         let to = from.next(target)?;
-        let repository = workspace_repository(&manifest)?;
-        let new_manifest = bump_manifest(&manifest, from, to)?;
-        let new_changelog = release_changelog(&changelog, to, date, &repository)?;
-        let new_lock = bump_lock(&lock, from, to);
+        let repository = workspace_repository(&doc)?;
         Ok(Plan {
             from,
             to,
-            edits: vec![
-                Edit { path: MANIFEST, old: manifest, new: new_manifest },
-                Edit { path: CHANGELOG, old: changelog, new: new_changelog },
-                Edit { path: LOCK, old: lock, new: new_lock },
-            ],
+            manifest: bump_manifest(doc, from, to)?,
+            changelog: release_changelog(&changelog, to, date, &repository)?,
         })
     }
 
-    /// Writes Cargo.toml and CHANGELOG.md (cargo writes Cargo.lock).
+    /// Writes Cargo.toml and CHANGELOG.md in the tree at `root`.
     fn write(&self, root: &Path) -> anyhow::Result<()> {
-        for edit in self.edits.iter().filter(|e| e.path != LOCK) {
-            write_atomically(&root.join(edit.path), edit.new.as_bytes())?;
-            say(&format!("wrote {}", edit.path));
-        }
-        Ok(())
+        write_atomically(&root.join(MANIFEST), self.manifest.as_bytes())?;
+        write_atomically(&root.join(CHANGELOG), self.changelog.as_bytes())
     }
 }
 
-/// The TOML table a line opens (`[a.b]` or `[[a]]`), if it is a table header.
-fn table_header(line: &str) -> Option<&str> {
-    let line = line.split('#').next().unwrap_or("").trim();
-    let inner = line
-        .strip_prefix("[[")
-        .and_then(|l| l.strip_suffix("]]"))
-        .or_else(|| line.strip_prefix('[').and_then(|l| l.strip_suffix(']')))?;
-    let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | ' ');
-    (!inner.is_empty() && inner.chars().all(is_name)).then(|| inner.trim())
+fn parse_manifest(text: &str) -> anyhow::Result<toml_edit::DocumentMut> {
+    text.parse().map_err(|e| anyhow::format_err!("{MANIFEST} is not valid TOML: {e}"))
 }
 
-/// The byte range of the quoted string value of `key` on a TOML line (`key = "value"`, also
-/// inside an inline table), without the quotes.
-fn string_field(line: &str, key: &str) -> Option<std::ops::Range<usize>> {
-    let mut from = 0;
-    while let Some(found) = line[from..].find(key) {
-        let start = from + found;
-        let end = start + key.len();
-        from = end;
-        let before = line[..start].chars().next_back();
-        if before.is_some_and(|c| !matches!(c, ' ' | '\t' | '{' | ',')) {
-            continue;
-        }
-        let rest = line[end..].trim_start();
-        let Some(rest) = rest.strip_prefix('=') else { continue };
-        let rest = rest.trim_start();
-        let Some(value) = rest.strip_prefix('"') else { continue };
-        let value_start = line.len() - value.len();
-        let value_end = value_start + value.find('"')?;
-        return Some(value_start..value_end);
-    }
-    None
-}
-
-/// The lines of `text` with their line endings.
-fn lines_with_endings(text: &str) -> impl Iterator<Item = &str> {
-    text.split_inclusive('\n')
-}
-
-/// The string value of `key` directly in `[table]`, with its line index.
-fn table_field<'a>(manifest: &'a str, table: &str, key: &str) -> Option<(usize, &'a str)> {
-    let mut current = None;
-    for (i, line) in manifest.lines().enumerate() {
-        if let Some(header) = table_header(line) {
-            current = Some(header);
-            continue;
-        }
-        if current == Some(table)
-            && line.trim_start().starts_with(key)
-            && let Some(range) = string_field(line, key)
-        {
-            return Some((i, &line[range]));
-        }
-    }
-    None
+/// `[workspace.package] KEY` of the root manifest, a string.
+fn package_field<'a>(doc: &'a toml_edit::DocumentMut, key: &str) -> anyhow::Result<&'a str> {
+    doc.get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get(key))
+        .and_then(toml_edit::Item::as_str)
+        .ok_or_else(|| {
+            anyhow::format_err!("{MANIFEST} has no `{key} = \"…\"` in [workspace.package]")
+        })
 }
 
 /// `[workspace.package] version` of the root manifest.
-fn workspace_version(manifest: &str) -> anyhow::Result<Version> {
-    let (_, version) = table_field(manifest, "workspace.package", "version").ok_or_else(|| {
-        anyhow::format_err!("{MANIFEST} has no `version = \"X.Y.Z\"` in [workspace.package]")
-    })?;
-    version.parse().map_err(|e| anyhow::format_err!("{MANIFEST}, [workspace.package]: {e}"))
+fn workspace_version(doc: &toml_edit::DocumentMut) -> anyhow::Result<Version> {
+    package_field(doc, "version")?
+        .parse()
+        .map_err(|e| anyhow::format_err!("{MANIFEST}, [workspace.package]: {e}"))
 }
 
 /// `[workspace.package] repository`, without a trailing `/` or `.git`.
-fn workspace_repository(manifest: &str) -> anyhow::Result<String> {
-    let (_, url) = table_field(manifest, "workspace.package", "repository").ok_or_else(|| {
-        anyhow::format_err!("{MANIFEST} has no `repository = \"URL\"` in [workspace.package]")
-    })?;
-    let url = url.trim_end_matches('/');
+fn workspace_repository(doc: &toml_edit::DocumentMut) -> anyhow::Result<String> {
+    let url = package_field(doc, "repository")?.trim_end_matches('/');
     Ok(url.strip_suffix(".git").unwrap_or(url).to_owned())
 }
 
+/// Sets a string value, keeping the spaces and comment around it.
+fn set_string(value: &mut toml_edit::Value, new: String) {
+    let decor = value.decor().clone();
+    *value = new.into();
+    *value.decor_mut() = decor;
+}
+
 /// The root manifest with `[workspace.package] version` set to `to`, and every internal pin
-/// (`name = { path = "…", version = "=FROM" }` in `[workspace.dependencies]`) set to `=TO`.
-/// Refuses a path dependency without a version or pinned to another version.
-fn bump_manifest(manifest: &str, from: Version, to: Version) -> anyhow::Result<String> {
-    let mut table: Option<String> = None;
-    let (mut versions, mut pins) = (0, 0);
-    let mut out = String::with_capacity(manifest.len() + 16);
-    for (i, line) in lines_with_endings(manifest).enumerate() {
-        if let Some(header) = table_header(line) {
-            table = Some(header.to_owned());
-            out.push_str(line);
+/// (`name = { path = "…", version = "=FROM" }` in `[workspace.dependencies]`) set to `=TO`;
+/// the rest as it was, comments and layout included. Refuses a path dependency without a
+/// version or pinned to another version.
+fn bump_manifest(
+    mut doc: toml_edit::DocumentMut,
+    from: Version,
+    to: Version,
+) -> anyhow::Result<String> {
+    let version = doc
+        .get_mut("workspace")
+        .and_then(|w| w.get_mut("package"))
+        .and_then(|p| p.get_mut("version"))
+        .and_then(toml_edit::Item::as_value_mut)
+        .ok_or_else(|| anyhow::format_err!("{MANIFEST} has no version in [workspace.package]"))?;
+    set_string(version, to.to_string());
+
+    let deps = doc
+        .get_mut("workspace")
+        .and_then(|w| w.get_mut("dependencies"))
+        .and_then(toml_edit::Item::as_table_like_mut);
+    let mut pins = 0;
+    for (name, dep) in deps.into_iter().flat_map(|deps| deps.iter_mut()) {
+        let Some(dep) = dep.as_table_like_mut().filter(|dep| dep.contains_key("path")) else {
             continue;
-        }
-        let key = line.split('=').next().unwrap_or("").trim();
-        let replaced = match table.as_deref() {
-            Some("workspace.package") if key == "version" => {
-                let range = string_field(line, "version").ok_or_else(|| {
-                    anyhow::format_err!("{MANIFEST}:{}: the version is not a string", i + 1)
-                })?;
-                versions += 1;
-                Some((range, to.to_string()))
-            }
-            Some("workspace.dependencies") if string_field(line, "path").is_some() => {
-                let pin = string_field(line, "version").ok_or_else(|| {
-                    anyhow::format_err!(
-                        "{MANIFEST}:{}: the internal dependency {key} has no version: pin it as \
-                         version = \"={from}\"",
-                        i + 1
-                    )
-                })?;
-                if line[pin.clone()] != format!("={from}") {
-                    anyhow::bail!(
-                        "{MANIFEST}:{}: {key} is pinned to \"{}\", not \"={from}\": the internal \
-                         crates go in lockstep, fix the pin first",
-                        i + 1,
-                        &line[pin]
-                    );
-                }
-                pins += 1;
-                Some((pin, format!("={to}")))
-            }
-            _ => None,
         };
-        match replaced {
-            Some((range, value)) => {
-                out.push_str(&line[..range.start]);
-                out.push_str(&value);
-                out.push_str(&line[range.end..]);
-            }
-            None => out.push_str(line),
+        let at = format!("{MANIFEST}, [workspace.dependencies] {}", name.get());
+        let pin =
+            dep.get_mut("version").and_then(toml_edit::Item::as_value_mut).ok_or_else(|| {
+                anyhow::format_err!(
+                    "{at}: the internal dependency has no version: pin it as version = \"={from}\""
+                )
+            })?;
+        let expected = format!("={from}");
+        if pin.as_str() != Some(expected.as_str()) {
+            anyhow::bail!(
+                "{at}: pinned to {}, not \"{expected}\": the internal crates go in lockstep, \
+                 fix the pin first",
+                pin.to_string().trim()
+            );
         }
-    }
-    if versions != 1 {
-        anyhow::bail!("{MANIFEST}: expected one version in [workspace.package], found {versions}");
+        set_string(pin, format!("={to}"));
+        pins += 1;
     }
     if pins == 0 {
         anyhow::bail!(
@@ -550,7 +474,7 @@ fn bump_manifest(manifest: &str, from: Version, to: Version) -> anyhow::Result<S
              (name = {{ path = \"…\", version = \"={from}\" }})"
         );
     }
-    Ok(out)
+    Ok(doc.to_string())
 }
 
 /// A changelog heading's version: `## [X.Y.Z] …` gives X.Y.Z.
@@ -625,153 +549,16 @@ fn release_changelog(
     Ok(new)
 }
 
-/// Cargo.lock with the version of every local package (no `source`) at `from` set to `to`:
-/// what `cargo update --workspace` writes after the bump, for the dry run to show.
-fn bump_lock(lock: &str, from: Version, to: Version) -> String {
-    let old_line = format!("version = \"{from}\"");
-    let mut out = String::with_capacity(lock.len());
-    let blocks = lock.split_inclusive('\n').fold(Vec::<Vec<&str>>::new(), |mut blocks, line| {
-        match blocks.last_mut() {
-            Some(block) if line.trim_end() != "[[package]]" => block.push(line),
-            _ => blocks.push(vec![line]),
-        }
-        blocks
-    });
-    for block in blocks {
-        let is_package = block.first().is_some_and(|l| l.trim_end() == "[[package]]");
-        let local = is_package && !block.iter().any(|l| l.starts_with("source = "));
-        for line in block {
-            if local && line.trim_end() == old_line {
-                out.push_str(&line.replacen(&from.to_string(), &to.to_string(), 1));
-            } else {
-                out.push_str(line);
-            }
-        }
-    }
-    out
-}
-
-/// A run of changed lines: `old` (0-based start `old_start`) became `new` (at `new_start`).
-#[derive(Debug, PartialEq)]
-struct Hunk {
-    old_start: usize,
-    old: Vec<String>,
-    new_start: usize,
-    new: Vec<String>,
-}
-
-/// Whether a line of the file `path` names a place, for a hunk's header: a Markdown heading,
-/// a TOML table header, a lock file's `name = "…"`.
-fn is_landmark(path: &str, line: &str) -> bool {
-    if path.ends_with(".md") {
-        line.starts_with('#')
-    } else {
-        table_header(line).is_some() || line.starts_with("name = ")
-    }
-}
-
-/// The changed lines from `old` to `new`, as a longest-common-subsequence diff.
-fn diff_lines(old: &str, new: &str) -> Vec<Hunk> {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix =
-        a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
-    let (a_mid, b_mid) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let (n, m) = (a_mid.len(), b_mid.len());
-
-    // The pairs of equal lines, in order; beyond a size, the middle is one hunk.
-    let mut common: Vec<(usize, usize)> = Vec::new();
-    if n > 0 && m > 0 && n.saturating_mul(m) <= 16_000_000 {
-        // lcs[i][j]: the LCS length of a_mid[i..] and b_mid[j..].
-        let width = m + 1;
-        let mut lcs = vec![0u32; (n + 1) * width];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                lcs[i * width + j] = if a_mid[i] == b_mid[j] {
-                    lcs[(i + 1) * width + j + 1] + 1
-                } else {
-                    lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n && j < m {
-            if a_mid[i] == b_mid[j] {
-                common.push((i, j));
-                i += 1;
-                j += 1;
-            } else if lcs[(i + 1) * width + j] >= lcs[i * width + j + 1] {
-                i += 1;
-            } else {
-                j += 1;
-            }
-        }
-    }
-    common.push((n, m)); // a sentinel closing the last hunk
-
-    let mut hunks = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    for (ci, cj) in common {
-        if ci > i || cj > j {
-            hunks.push(Hunk {
-                old_start: prefix + i,
-                old: a_mid[i..ci].iter().map(|l| (*l).to_owned()).collect(),
-                new_start: prefix + j,
-                new: b_mid[j..cj].iter().map(|l| (*l).to_owned()).collect(),
-            });
-        }
-        (i, j) = (ci + 1, cj + 1);
-    }
-    hunks
-}
-
-/// A zero-context unified diff (`diff -U0`) of the file `path` from `old` to `new`, each hunk
-/// header followed by the nearest landmark above, as git shows it; or a line saying it is
-/// unchanged.
-fn render_diff(path: &str, old: &str, new: &str) -> String {
-    let hunks = diff_lines(old, new);
-    if hunks.is_empty() {
-        return format!("{path}: unchanged");
-    }
-    // diff's convention: an empty range starts at the line before it.
-    let range = |start: usize, len: usize| match len {
-        0 => format!("{start},0"),
-        1 => format!("{}", start + 1),
-        _ => format!("{},{len}", start + 1),
-    };
-    let old_lines: Vec<&str> = old.lines().collect();
-    let mut out = format!("--- a/{path}\n+++ b/{path}");
-    for hunk in &hunks {
-        out.push_str(&format!(
-            "\n@@ -{} +{} @@",
-            range(hunk.old_start, hunk.old.len()),
-            range(hunk.new_start, hunk.new.len())
-        ));
-        if let Some(context) =
-            old_lines[..hunk.old_start].iter().rev().find(|l| is_landmark(path, l))
-        {
-            out.push(' ');
-            out.push_str(context);
-        }
-        for line in &hunk.old {
-            out.push_str(&format!("\n-{line}"));
-        }
-        for line in &hunk.new {
-            out.push_str(&format!("\n+{line}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     const MANIFEST_TEXT: &str = r#"[workspace]
 resolver = "3"
 members = [
-    "crates/a",
+    "crates/hub-url",
 ]
 
 [workspace.package]
@@ -787,6 +574,10 @@ hub-cache = { version = "=0.1.0", path = "crates/hub-cache" }
 # External crates.
 serde = { version = "1", features = ["derive"] }
 anyhow = "1"
+
+[workspace.dependencies.hub-api]
+path = "crates/hub-api"
+version = "=0.1.0"  # a table of its own
 
 [profile.release]
 debug = "line-tables-only"
@@ -805,35 +596,20 @@ Intro.
 [Unreleased]: https://github.com/hub-rs/hub/commits/main
 ";
 
-    const LOCK_TEXT: &str = r#"version = 4
-
-[[package]]
-name = "anyhow"
-version = "0.1.0"
-source = "registry+https://github.com/rust-lang/crates.io-index"
-
-[[package]]
-name = "hub-url"
-version = "0.1.0"
-dependencies = [
- "anyhow",
-]
-
-[[package]]
-name = "other"
-version = "0.0.3"
-"#;
-
     fn v(s: &str) -> Version {
         s.parse().unwrap()
     }
 
     fn d(s: &str) -> Date {
-        s.parse().unwrap()
+        parse_date(s).unwrap()
     }
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn bump(text: &str) -> anyhow::Result<String> {
+        bump_manifest(parse_manifest(text)?, v("0.1.0"), v("0.2.0"))
     }
 
     #[test]
@@ -867,49 +643,20 @@ version = "0.0.3"
     }
 
     #[test]
-    fn converts_days_to_dates() {
-        assert_eq!(Date::from_days(0), d("1970-01-01"));
-        assert_eq!(Date::from_days(-1), d("1969-12-31"));
-        assert_eq!(Date::from_days(59), d("1970-03-01"));
-        assert_eq!(Date::from_days(10_957), d("2000-01-01"));
-        assert_eq!(Date::from_days(11_016), d("2000-02-29"));
-        assert_eq!(Date::from_days(19_782), d("2024-02-29"));
-        assert_eq!(Date::from_days(20_455), d("2026-01-02"));
-        // 2100 is not a leap year, 2400 is.
-        assert_eq!(Date::from_days(47_541), d("2100-03-01"));
-        assert_eq!(d("2400-02-29").to_days() + 1, d("2400-03-01").to_days());
-        // Every day for 1000 years around the epoch: a round trip, one day apart.
-        let mut previous = Date::from_days(-200_000);
-        for days in -200_000..200_000 {
-            let date = Date::from_days(days);
-            assert_eq!(date.to_days(), days, "{date}");
-            assert!(date.day >= 1 && date.day <= Date::days_in_month(date.year, date.month));
-            if days > -200_000 {
-                let next_day = date.day == previous.day + 1 && date.month == previous.month;
-                let next_month =
-                    date.day == 1 && (date.month == previous.month + 1 || date.month == 1);
-                assert!(next_day || next_month, "{previous} then {date}");
-            }
-            previous = date;
-        }
-        assert!(Date::today_utc().unwrap().year >= 2025);
-    }
-
-    #[test]
     fn parses_and_prints_dates() {
-        assert_eq!(d("2026-01-02"), Date { year: 2026, month: 1, day: 2 });
+        assert_eq!(d("2026-01-02"), Date::new(2026, 1, 2).unwrap());
         assert_eq!(d("2026-01-02").to_string(), "2026-01-02");
-        assert_eq!(Date::from_days(-719_528).to_string(), "0000-01-01");
+        assert_eq!(d("2024-02-29").day(), 29);
+        assert_eq!(d("2000-02-29").day(), 29);
         for bad in ["2026-1-02", "26-01-02", "2026/01/02", "2026-01-02x", "", "2026-01"] {
-            let err = bad.parse::<Date>().unwrap_err().to_string();
+            let err = parse_date(bad).unwrap_err().to_string();
             assert!(err.contains("is not a date YYYY-MM-DD"), "{bad}: {err}");
         }
         for bad in ["2026-13-01", "2026-00-10", "2026-02-29", "2100-02-29", "2026-04-31"] {
-            let err = bad.parse::<Date>().unwrap_err().to_string();
+            let err = parse_date(bad).unwrap_err().to_string();
             assert!(err.contains("is not a day of the calendar"), "{bad}: {err}");
         }
-        assert_eq!(d("2024-02-29").day, 29);
-        assert_eq!(d("2000-02-29").day, 29);
+        assert!(today_utc().unwrap().year() >= 2026);
     }
 
     #[test]
@@ -944,60 +691,49 @@ version = "0.0.3"
     }
 
     #[test]
-    fn bumps_the_manifest() {
-        assert_eq!(workspace_version(MANIFEST_TEXT).unwrap(), v("0.1.0"));
-        assert_eq!(workspace_repository(MANIFEST_TEXT).unwrap(), "https://github.com/hub-rs/hub");
-        let new = bump_manifest(MANIFEST_TEXT, v("0.1.0"), v("0.2.0")).unwrap();
+    fn bumps_the_manifest_keeping_its_layout() {
+        let doc = parse_manifest(MANIFEST_TEXT).unwrap();
+        assert_eq!(workspace_version(&doc).unwrap(), v("0.1.0"));
+        assert_eq!(workspace_repository(&doc).unwrap(), "https://github.com/hub-rs/hub");
+        let new = bump(MANIFEST_TEXT).unwrap();
+        // Every pin, inline or in a table of its own; the comments and spaces as they were.
         let expected = MANIFEST_TEXT
             .replace("version = \"0.1.0\" # lockstep", "version = \"0.2.0\" # lockstep")
             .replace("version = \"=0.1.0\"", "version = \"=0.2.0\"");
         assert_eq!(new, expected);
-        assert_eq!(workspace_version(&new).unwrap(), v("0.2.0"));
-        let hunks = diff_lines(MANIFEST_TEXT, &new);
-        assert_eq!(hunks.iter().map(|h| h.old_start + 1).collect::<Vec<_>>(), [8, 14]);
-        // Without a trailing newline, the text stays so.
-        let trimmed = MANIFEST_TEXT.trim_end();
-        assert!(!bump_manifest(trimmed, v("0.1.0"), v("0.2.0")).unwrap().ends_with('\n'));
+        assert_eq!(expected.matches("=0.2.0").count(), 3);
+        assert_eq!(workspace_version(&parse_manifest(&new).unwrap()).unwrap(), v("0.2.0"));
     }
 
     #[test]
     fn refuses_manifests_out_of_lockstep() {
-        let err = |text: &str| bump_manifest(text, v("0.1.0"), v("0.2.0")).unwrap_err().to_string();
+        let err = |text: &str| bump(text).unwrap_err().to_string();
         let drifted = MANIFEST_TEXT.replacen("\"=0.1.0\"", "\"=0.0.9\"", 1);
         assert_eq!(
             err(&drifted),
-            "Cargo.toml:14: hub-url is pinned to \"=0.0.9\", not \"=0.1.0\": the internal crates \
-             go in lockstep, fix the pin first"
+            "Cargo.toml, [workspace.dependencies] hub-url: pinned to \"=0.0.9\", not \"=0.1.0\": \
+             the internal crates go in lockstep, fix the pin first"
         );
         let unpinned = MANIFEST_TEXT.replace(", version = \"=0.1.0\" }", " }");
         assert!(
+            err(&unpinned).starts_with(
+                "Cargo.toml, [workspace.dependencies] hub-url: the internal dependency has no \
+                 version"
+            ),
+            "{}",
             err(&unpinned)
-                .starts_with("Cargo.toml:14: the internal dependency hub-url has no version")
         );
         let no_pins: String = MANIFEST_TEXT
             .lines()
-            .filter(|l| !l.contains("path ="))
+            .filter(|l| !l.contains("path =") && !l.contains("hub-api") && !l.contains("table"))
             .map(|l| format!("{l}\n"))
             .collect();
         assert!(err(&no_pins).starts_with("Cargo.toml: no internal crate pinned"));
         let no_version = MANIFEST_TEXT.replace("version = \"0.1.0\" # lockstep\n", "");
-        assert!(
-            workspace_version(&no_version).unwrap_err().to_string().contains("has no `version")
-        );
-        assert!(err(&no_version).starts_with("Cargo.toml: expected one version"));
-    }
-
-    #[test]
-    fn finds_string_fields() {
-        let line = r#"hub-url = { path = "crates/hub-url", version = "=0.1.0" }"#;
-        assert_eq!(&line[string_field(line, "version").unwrap()], "=0.1.0");
-        assert_eq!(&line[string_field(line, "path").unwrap()], "crates/hub-url");
-        assert_eq!(string_field(r#"rust-version = "1.88""#, "version"), None);
-        assert_eq!(string_field(r#"version.workspace = true"#, "version"), None);
-        assert_eq!(table_header("[workspace.package] # x"), Some("workspace.package"));
-        assert_eq!(table_header("[[package]]"), Some("package"));
-        assert_eq!(table_header("    \"crates/a\","), None);
-        assert_eq!(table_header("[]"), None);
+        let no_version = parse_manifest(&no_version).unwrap();
+        let message = workspace_version(&no_version).unwrap_err().to_string();
+        assert_eq!(message, "Cargo.toml has no `version = \"…\"` in [workspace.package]");
+        assert!(parse_manifest("[workspace\n").unwrap_err().to_string().contains("not valid TOML"));
     }
 
     #[test]
@@ -1064,69 +800,94 @@ Intro.
     }
 
     #[test]
-    fn forecasts_the_lock_file() {
-        let new = bump_lock(LOCK_TEXT, v("0.1.0"), v("0.2.0"));
-        // Only the local package at the old version: not the registry's, not another version.
-        assert_eq!(
-            new,
-            LOCK_TEXT.replace(
-                "name = \"hub-url\"\nversion = \"0.1.0\"",
-                "name = \"hub-url\"\nversion = \"0.2.0\""
-            )
-        );
-        assert_eq!(diff_lines(LOCK_TEXT, &new).len(), 1);
-    }
-
-    #[test]
-    fn diffs_lines() {
-        assert!(diff_lines("a\nb\n", "a\nb\n").is_empty());
-        assert_eq!(render_diff("f", "a\n", "a\n"), "f: unchanged");
-        assert_eq!(
-            render_diff("f", "a\nb\nc\nd\n", "a\nB\nc\nx\ny\nd\n"),
-            "--- a/f\n+++ b/f\n@@ -2 +2 @@\n-b\n+B\n@@ -3,0 +4,2 @@\n+x\n+y"
-        );
-        assert_eq!(
-            render_diff("f", "a\nb\nc\n", "a\n"),
-            "--- a/f\n+++ b/f\n@@ -2,2 +1,0 @@\n-b\n-c"
-        );
-        assert_eq!(render_diff("f", "", "a\n"), "--- a/f\n+++ b/f\n@@ -0,0 +1 @@\n+a");
-        // Where a change is, as git shows it: the table or the lock file's package; the heading.
-        let (old, new) =
-            ("[t]\na = 1\nname = \"p\"\n# c\nb\n", "[t]\na = 2\nname = \"p\"\n# c\nc\n");
-        assert_eq!(
-            render_diff("x.toml", old, new),
-            "--- a/x.toml\n+++ b/x.toml\n@@ -2 +2 @@ [t]\n-a = 1\n+a = 2\n@@ -5 +5 @@ name = \"p\"\n-b\n+c"
-        );
-        assert!(render_diff("x.md", old, new).ends_with("@@ -5 +5 @@ # c\n-b\n+c"));
-    }
-
-    #[test]
     fn plans_and_writes_a_release() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::write(root.join(MANIFEST), MANIFEST_TEXT).unwrap();
-        std::fs::write(root.join(CHANGELOG), CHANGELOG_TEXT).unwrap();
-        std::fs::write(root.join(LOCK), LOCK_TEXT).unwrap();
+        fs::write(root.join(MANIFEST), MANIFEST_TEXT).unwrap();
+        fs::write(root.join(CHANGELOG), CHANGELOG_TEXT).unwrap();
         let plan = Plan::new(root, Target::Bump(Bump::Minor), d("2026-01-02")).unwrap();
         assert_eq!((plan.from, plan.to), (v("0.1.0"), v("0.2.0")));
         plan.write(root).unwrap();
 
-        let manifest = std::fs::read_to_string(root.join(MANIFEST)).unwrap();
-        assert_eq!(workspace_version(&manifest).unwrap(), v("0.2.0"));
-        assert_eq!(manifest.matches("version = \"=0.2.0\"").count(), 2);
+        let manifest = fs::read_to_string(root.join(MANIFEST)).unwrap();
+        assert_eq!(manifest.matches("version = \"=0.2.0\"").count(), 3);
         assert!(!manifest.contains("0.1.0"));
-        let changelog = std::fs::read_to_string(root.join(CHANGELOG)).unwrap();
+        let changelog = fs::read_to_string(root.join(CHANGELOG)).unwrap();
         assert!(changelog.contains("## [Unreleased]\n\n## [0.2.0] - 2026-01-02\n\n### Added\n"));
-        // Cargo writes the lock file; the plan leaves it alone.
-        assert_eq!(std::fs::read_to_string(root.join(LOCK)).unwrap(), LOCK_TEXT);
-        let names: Vec<_> =
-            std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names.len(), 3, "no temp file left: {names:?}");
+        let names: Vec<_> = fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "no temp file left: {names:?}");
 
         // Released once, the same plan is refused: the Unreleased section is empty now.
         let err = Plan::new(root, Target::Bump(Bump::Minor), d("2026-01-02")).unwrap_err();
         assert!(err.to_string().contains("Unreleased section is empty"), "{err}");
         let err = Plan::new(root, Target::Exact(v("0.2.0")), d("2026-01-02")).unwrap_err();
         assert!(err.to_string().contains("is not greater than the current version 0.2.0"));
+    }
+
+    /// A git repository holding a workspace of one crate, its lock file and its CHANGELOG.
+    fn repository() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let manifest = MANIFEST_TEXT
+            .replace("[workspace.dependencies.hub-api]\n", "")
+            .replace("path = \"crates/hub-api\"\nversion = \"=0.1.0\"  # a table of its own\n", "")
+            .replace("hub-cache = { version = \"=0.1.0\", path = \"crates/hub-cache\" }\n", "");
+        fs::write(root.join(MANIFEST), manifest).unwrap();
+        fs::write(root.join(CHANGELOG), CHANGELOG_TEXT).unwrap();
+        fs::create_dir_all(root.join("crates/hub-url/src")).unwrap();
+        fs::write(
+            root.join("crates/hub-url/Cargo.toml"),
+            "[package]\nname = \"hub-url\"\nversion.workspace = true\nedition.workspace = true\n",
+        )
+        .unwrap();
+        fs::write(root.join("crates/hub-url/src/lib.rs"), "").unwrap();
+        exec(cargo().current_dir(root).args(["generate-lockfile", "--offline"])).unwrap();
+        let git = |args: &[&str]| output(git(root).args(args)).unwrap();
+        git(&["init", "--quiet"]);
+        git(&["add", "."]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "--quiet",
+            "-m",
+            "init",
+        ]);
+        dir
+    }
+
+    #[test]
+    fn a_dry_run_shows_the_release_as_git_diff_and_leaves_no_worktree() {
+        let dir = repository();
+        let root = dir.path();
+        ensure_clean(root).unwrap();
+        let plan = Plan::new(root, Target::Bump(Bump::Minor), d("2026-01-02")).unwrap();
+        let shown = dry_run(root, &plan).unwrap();
+        for change in [
+            "--- a/CHANGELOG.md\n+++ b/CHANGELOG.md\n",
+            "+## [0.2.0] - 2026-01-02\n",
+            "--- a/Cargo.lock\n+++ b/Cargo.lock\n",
+            " name = \"hub-url\"\n-version = \"0.1.0\"\n+version = \"0.2.0\"\n",
+            "--- a/Cargo.toml\n+++ b/Cargo.toml\n",
+            "-version = \"0.1.0\" # lockstep\n+version = \"0.2.0\" # lockstep\n",
+            "+hub-url = { path = \"crates/hub-url\", version = \"=0.2.0\" }\n",
+        ] {
+            assert!(shown.contains(change), "{change:?} not in:\n{shown}");
+        }
+        // Nothing is written here, and the worktree is gone.
+        ensure_clean(root).unwrap();
+        let worktrees = output(git(root).args(["worktree", "list", "--porcelain"])).unwrap();
+        assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
+
+        // A failure on the way removes it too.
+        let broken = Plan { manifest: "[workspace\n".to_owned(), ..plan };
+        assert!(dry_run(root, &broken).is_err());
+        let worktrees = output(git(root).args(["worktree", "list", "--porcelain"])).unwrap();
+        assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
+        ensure_clean(root).unwrap();
     }
 }

@@ -12,10 +12,10 @@ First makes sure git, git-lfs, curl and openssl are present, as `cargo xtask dem
 and bindfs and setpriv (util-linux) for the tests of FUSE and multi-user caches (Debian's packages, installed with apt-get when missing, through sudo -n when not root; when
 that cannot be done, it fails with the command to run by hand), and makes a Python venv with
 the official huggingface_hub under target/py-venv. Then runs, stopping at the first failure:
-  cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings as errors, the public
-  API of each library crate against docs/api/<crate>.txt (cargo xtask public-api),
-  cargo xtask tidy (module docs, no todo!/dbg!, the environment read only in from_env,
-  the README's environment table, the layering), every Rust test, the Python fidelity
+  cargo fmt --check, cargo clippy -D warnings (the environment read only in from_env:
+  clippy.toml), cargo doc with warnings as errors, the public API of each library crate
+  against docs/api/<crate>.txt (cargo xtask public-api), cargo xtask tidy (module docs, no
+  todo!/dbg!, the README's environment table, the layering), every Rust test, the Python fidelity
   suite (tests/python), and the demo with git-lfs, curl and openssl hidden from PATH, which
   must pass (its tools step links them back).
 ";
@@ -54,7 +54,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     step("public API (docs/api/<crate>.txt, the listings checked in)");
     public_api::run(&[])?;
 
-    step("tidy (module docs, no todo!/dbg!, environment only in from_env, README table, layering)");
+    step("tidy (module docs, no todo!/dbg!, variable names, README table, layering)");
     tidy::run(&[])?;
 
     step("Rust tests");

@@ -4,14 +4,17 @@
 //!
 //! - every file starts with `//!` docs saying what it is for;
 //! - no `todo`, `dbg` or `unimplemented` macro anywhere, comments included;
-//! - in the crates' `src/` (tests aside), the environment is read (`std::env::var`, `var_os`,
-//!   `vars`, `vars_os`, `home_dir`) only inside a fn named `from_env`, and a variable's name is
-//!   written as a string only in `crates/hub-url/src/env.rs`, whose every name is in `VARS`;
+//! - in the crates' `src/` (tests aside), a variable's name is written as a string only in
+//!   `crates/hub-url/src/env.rs`, whose every name is in `VARS`;
 //! - the README's environment-variables table is the one generated from `hub_url::env::VARS`;
 //! - the layering of ARCHITECTURE.md holds ([`crate::layering::check`]).
 //!
+//! Where the environment is read is clippy's to check: the root `clippy.toml` disallows
+//! `std::env::var` and its kin, and each `from_env` constructor allows them.
+//!
 //! The checks read code through [`lex`], which blanks comments and literals, so a brace or a
-//! pattern inside a string counts for nothing (this file's own patterns included).
+//! pattern inside a string counts for nothing (this file's own patterns included). Plain
+//! `cargo test` runs them too (`tests::the_tree_is_tidy`).
 
 use std::path::Path;
 use std::process::Command;
@@ -28,8 +31,9 @@ Checks the source rules over every Rust file (tracked, or new and not ignored) a
 every violation with its file and line:
   - every file starts with `//!` docs;
   - no todo!, dbg! or unimplemented! anywhere;
-  - in crates/*/src (tests aside): the environment is read only inside a fn named `from_env`,
-    and environment variable names are written only in crates/hub-url/src/env.rs (in VARS);
+  - in crates/*/src (tests aside): environment variable names are written only in
+    crates/hub-url/src/env.rs (in VARS); where the environment is read is checked by clippy
+    (clippy.toml's disallowed-methods: only in `from_env`);
   - README.md's environment-variables table (between `<!-- env-vars:start -->` and
     `<!-- env-vars:end -->`) is the one generated from hub_url::env::VARS;
   - the layering of ARCHITECTURE.md (cargo tree).
@@ -47,8 +51,6 @@ const TABLE_END: &str = "<!-- env-vars:end -->";
 
 /// The macros that mark unfinished or debugging code (names only: the `!` is matched apart).
 const FORBIDDEN_MACROS: [&str; 3] = ["todo", "dbg", "unimplemented"];
-/// The `std::env` functions that read the environment.
-const ENV_READERS: [&str; 5] = ["var", "var_os", "vars", "vars_os", "home_dir"];
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let mut bless = false;
@@ -62,10 +64,22 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             other => anyhow::bail!("unexpected argument '{other}'\n\n{HELP}"),
         }
     }
-    let root = project_root();
-    let mut problems = Vec::new();
+    let problems = check(&project_root(), bless)?;
+    if problems.is_empty() {
+        say("tidy: ok");
+        return Ok(());
+    }
+    for problem in &problems {
+        shout(problem);
+    }
+    anyhow::bail!("{} tidy violation(s), listed above", problems.len())
+}
 
-    let files = rust_files(&root)?;
+/// Every rule over the tree at `root`: the violations, each saying what to do. With `bless`,
+/// a stale README table is rewritten rather than reported.
+fn check(root: &Path, bless: bool) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let files = rust_files(root)?;
     for rel in &files {
         let text = std::fs::read_to_string(root.join(rel))
             .map_err(|e| anyhow::format_err!("cannot read {rel}: {e}"))?;
@@ -94,15 +108,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     if let Err(e) = layering::check() {
         problems.push(format!("{e:#}"));
     }
-
-    if problems.is_empty() {
-        say("tidy: ok");
-        return Ok(());
-    }
-    for problem in &problems {
-        shout(problem);
-    }
-    anyhow::bail!("{} tidy violation(s), listed above", problems.len())
+    Ok(problems)
 }
 
 /// The repository's Rust files, tracked or new (not ignored), as `/`-separated relative paths.
@@ -143,30 +149,11 @@ fn file_problems(rel: &str, text: &str) -> Vec<(usize, String)> {
     if !is_crate_source(rel) || is_test_file(rel) {
         return found;
     }
-    let env_reads = env_reads(&lexed.code);
     let names: Vec<&(usize, String)> =
         lexed.strings.iter().filter(|(_, s)| is_env_name(s)).collect();
-    let mut offsets: Vec<usize> = env_reads.iter().map(|(at, _)| *at).collect();
-    offsets.extend(names.iter().map(|(at, _)| *at));
-    let contexts = contexts_at(&lexed.code, &offsets);
-    for ((at, reader), context) in env_reads.iter().zip(&contexts) {
-        if context.test || context.function.as_deref() == Some("from_env") {
-            continue;
-        }
-        let place = context
-            .function
-            .as_ref()
-            .map_or_else(|| "outside any fn".to_owned(), |function| format!("in `fn {function}`"));
-        found.push((
-            line_of(text, *at),
-            format!(
-                "`env::{reader}` {place}: read the environment only in a `from_env` \
-                 constructor, and pass the values on"
-            ),
-        ));
-    }
-    for ((at, name), context) in names.iter().zip(&contexts[env_reads.len()..]) {
-        if context.test {
+    let offsets: Vec<usize> = names.iter().map(|(at, _)| *at).collect();
+    for ((at, name), in_test) in names.iter().zip(in_tests(&lexed.code, &offsets)) {
+        if in_test {
             continue;
         }
         let (line, name) = (line_of(text, *at), name.as_str());
@@ -388,73 +375,25 @@ fn forbidden_macros(text: &str) -> Vec<(usize, String)> {
     found
 }
 
-/// Reads of the environment in `code`: their offsets and the `std::env` function.
-fn env_reads(code: &str) -> Vec<(usize, &'static str)> {
-    let b = code.as_bytes();
-    let mut found = Vec::new();
-    for (at, _) in code.match_indices("env::") {
-        if at > 0 && is_ident(b[at - 1]) {
-            continue;
-        }
-        let start = at + "env::".len();
-        let len = b[start..].iter().take_while(|&&c| is_ident(c)).count();
-        let word = &code[start..start + len];
-        if let Some(reader) = ENV_READERS.into_iter().find(|r| *r == word) {
-            found.push((at, reader));
-        }
-    }
-    found
-}
-
-/// Where an offset of the code is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Context {
-    /// The innermost named fn around it.
-    function: Option<String>,
-    /// Inside an item under `#[cfg(test)]` (or a file under `#![cfg(test)]`).
-    test: bool,
-}
-
-/// The [`Context`] of each of `offsets` in `code` (comments and literals blanked), found by
-/// following braces: a `{` opens the body of the `fn` before it when no `(`, `[` or `;` came
-/// in between at its level, and likewise the item after `#[cfg(test)]`.
-fn contexts_at(code: &str, offsets: &[usize]) -> Vec<Context> {
-    struct Scope {
-        function: Option<String>,
-        test: bool,
-    }
+/// Whether each of `offsets` in `code` (comments and literals blanked) is test code: inside
+/// the item after `#[cfg(test)]` (found by following braces: a `{` opens it when no `;` came
+/// in between at its level), or in a file under `#![cfg(test)]`.
+fn in_tests(code: &str, offsets: &[usize]) -> Vec<bool> {
     let b = code.as_bytes();
     let mut order: Vec<usize> = (0..offsets.len()).collect();
     order.sort_by_key(|&k| offsets[k]);
     let mut order = order.into_iter().peekable();
-    let mut contexts = vec![Context { function: None, test: false }; offsets.len()];
-    let mut stack: Vec<Scope> = Vec::new();
+    let mut res = vec![false; offsets.len()];
+    // One entry per open brace: whether it opens a test item.
+    let mut stack: Vec<bool> = Vec::new();
     let (mut depth, mut file_test) = (0usize, false);
-    let mut pending_fn: Option<(String, usize)> = None;
     let mut pending_test: Option<usize> = None;
-    let mut i = 0;
-    while i <= b.len() {
+    for i in 0..=b.len() {
         while let Some(&k) = order.peek().filter(|&&k| offsets[k] <= i) {
-            contexts[k] = Context {
-                function: stack.iter().rev().find_map(|s| s.function.clone()),
-                test: file_test || pending_test.is_some() || stack.iter().any(|s| s.test),
-            };
+            res[k] = file_test || pending_test.is_some() || stack.contains(&true);
             order.next();
         }
         let Some(&c) = b.get(i) else { break };
-        if is_ident(c) && (i == 0 || !is_ident(b[i - 1])) {
-            let len = b[i..].iter().take_while(|&&c| is_ident(c)).count();
-            if &code[i..i + len] == "fn" {
-                let name_at =
-                    i + len + b[i + len..].iter().take_while(|c| c.is_ascii_whitespace()).count();
-                let name_len = b[name_at..].iter().take_while(|&&c| is_ident(c)).count();
-                if name_len > 0 {
-                    pending_fn = Some((code[name_at..name_at + name_len].to_owned(), depth));
-                }
-            }
-            i += len;
-            continue;
-        }
         match c {
             b'#' => {
                 let attribute: String = code[i..]
@@ -471,23 +410,17 @@ fn contexts_at(code: &str, offsets: &[usize]) -> Vec<Context> {
             }
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth = depth.saturating_sub(1),
-            b'{' => {
-                let function = pending_fn.take_if(|(_, at)| *at == depth).map(|(name, _)| name);
-                let test = pending_test.take_if(|at| *at == depth).is_some();
-                stack.push(Scope { function, test });
-            }
+            b'{' => stack.push(pending_test.take_if(|at| *at == depth).is_some()),
             b'}' => {
                 stack.pop();
             }
             b';' => {
-                let _ = pending_fn.take_if(|(_, at)| *at == depth);
                 let _ = pending_test.take_if(|at| *at == depth);
             }
             _ => {}
         }
-        i += 1;
     }
-    contexts
+    res
 }
 
 /// The 1-based line of a byte offset.
@@ -530,53 +463,6 @@ mod tests {
     }
 
     #[test]
-    fn the_environment_is_read_only_in_from_env() {
-        let text = r#"//! Settings.
-
-impl Settings {
-    /// Reads it.
-    pub fn from_env() -> Settings {
-        Settings::from_vars(&|name| std::env::var_os(name), std::env::home_dir())
-    }
-
-    fn from_vars(var: &dyn Fn(&str) -> Option<OsString>, home: Option<PathBuf>) -> Settings {
-        let brace = '{';
-        let s = "}}} fn from_env() {";
-        let timeout = std::env::var(HF_HUB_ETAG_TIMEOUT);
-        Settings { home, timeout }
-    }
-}
-
-pub fn flag(name: &str) -> bool {
-    env::vars().any(|(k, _)| k == name)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn reads() {
-        let _ = std::env::var_os("HF_HOME");
-    }
-}
-"#;
-        let found = problems("crates/hub-api/src/settings.rs", text);
-        assert_eq!(found.len(), 2, "{found:?}");
-        assert!(
-            found[0].starts_with("crates/hub-api/src/settings.rs:12: `env::var` in `fn from_vars`")
-        );
-        assert!(
-            found[1].starts_with("crates/hub-api/src/settings.rs:18: `env::vars` in `fn flag`")
-        );
-        // Outside the crates' src, and in test files, anything goes.
-        assert!(problems("xtask/src/settings.rs", text).is_empty());
-        assert!(problems("crates/hub-api/src/tests.rs", text).is_empty());
-        let top = "//! x\nuse std::env::var_os;\nfn from_env() -> bool { std::env::home_dir().is_some() }\n";
-        let found = problems("crates/hub-cli/src/x.rs", top);
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains(":2: `env::var_os` outside any fn"), "{found:?}");
-    }
-
-    #[test]
     fn variable_names_are_written_only_in_hub_url_env() {
         let text = "//! x\nfn from_env() -> Option<OsString> {\n    std::env::var_os(\"HF_TOKEN\")\n        .or(std::env::var_os(r\"https_proxy\"))\n        .or(std::env::var_os(\"HF_HUB_NEW_KNOB\"))\n}\nconst MESSAGE: &str = \"set HF_TOKEN\";\n";
         let found = problems("crates/hub-api/src/x.rs", text);
@@ -596,18 +482,30 @@ mod tests {
     }
 
     #[test]
+    fn names_in_test_code_are_not_reported() {
+        let text = "//! x\nconst A: &str = \"HF_HOME\";\n#[cfg(test)]\nmod tests {\n    const B: &str = \"HF_HOME\";\n}\n";
+        let found = problems("crates/hub-api/src/x.rs", text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("crates/hub-api/src/x.rs:2: \"HF_HOME\""), "{found:?}");
+        let file_test = "//! x\n#![cfg(test)]\nconst A: &str = \"HF_HOME\";\n";
+        assert!(problems("crates/hub-api/src/x.rs", file_test).is_empty());
+        // Outside the crates' src, and in test files, anything goes.
+        assert!(problems("xtask/src/x.rs", text).is_empty());
+        assert!(problems("crates/hub-api/src/tests.rs", text).is_empty());
+        assert!(problems("crates/hub-api/src/tests/a.rs", text).is_empty());
+    }
+
+    #[test]
     fn braces_in_literals_and_lifetimes_do_not_confuse_the_scopes() {
-        let code = lex(
-            "fn a<'x>(s: &'x str) -> char { let _ = \"{\"; '}' }\nfn from_env() { r#\"}\"#; X }\n",
-        )
-        .code;
-        let at = code.find('X').unwrap();
-        let contexts = contexts_at(&code, &[at, 0]);
-        assert_eq!(contexts[0], Context { function: Some("from_env".to_owned()), test: false });
-        assert_eq!(contexts[1], Context { function: None, test: false });
-        let code = lex("trait T { fn f(&self); fn g(x: [u8; 4]) { Y } }\n").code;
-        let at = code.find('Y').unwrap();
-        assert_eq!(contexts_at(&code, &[at])[0].function.as_deref(), Some("g"));
+        let src = "fn a<'x>(s: &'x str) -> char { let _ = \"{\"; '}' }\n#[cfg(test)]\nmod t { fn f() { r#\"}\"#; X } }\nfn g() { Y }\n";
+        let code = lex(src).code;
+        let (x, y) = (code.find('X').unwrap(), code.find('Y').unwrap());
+        assert_eq!(in_tests(&code, &[y, x, 0]), [false, true, false]);
+        // A `;` ends an item under `#[cfg(test)]`, but not one inside brackets.
+        let code = lex("#[cfg(test)]\nuse std::fmt;\nfn g() { Y }\n").code;
+        assert_eq!(in_tests(&code, &[code.find('Y').unwrap()]), [false]);
+        let code = lex("#[cfg(test)]\nfn g(x: [u8; 4]) { Z }\n").code;
+        assert_eq!(in_tests(&code, &[code.find('Z').unwrap()]), [true]);
     }
 
     #[test]
@@ -639,5 +537,13 @@ mod tests {
         assert_eq!(line_of("a\nb\nc", 0), 1);
         assert_eq!(line_of("a\nb\nc", 2), 2);
         assert_eq!(line_of("a\nb\nc", 99), 3);
+    }
+
+    /// Plain `cargo test` runs tidy over this tree: a violation fails it.
+    #[test]
+    fn the_tree_is_tidy() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let problems = check(root, false).unwrap();
+        assert!(problems.is_empty(), "`cargo xtask tidy` finds:\n{}", problems.join("\n"));
     }
 }

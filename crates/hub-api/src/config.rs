@@ -29,6 +29,7 @@ fn flag(value: Option<OsString>) -> bool {
 
 impl ClientBuilder {
     /// A builder configured from the environment; see [`ClientBuilder::from_vars`].
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<ClientBuilder, Error> {
         ClientBuilder::from_vars(&|name| std::env::var_os(name), std::env::home_dir())
     }
@@ -109,6 +110,7 @@ impl HubClient {
 
 impl TransferConfig {
     /// The defaults, changed by the environment: see [`TransferConfig::from_vars`].
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<TransferConfig, Error> {
         TransferConfig::from_vars(&|name| std::env::var_os(name))
     }

@@ -21,6 +21,7 @@ impl HfHome {
     }
 
     /// Reads `HF_HOME`, `XDG_CACHE_HOME` and the home directory.
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<HfHome, Error> {
         HfHome::from_vars(&|name| std::env::var_os(name), std::env::home_dir())
     }
@@ -66,6 +67,7 @@ impl CacheDir {
     }
 
     /// `$HF_HUB_CACHE`, else `$HUGGINGFACE_HUB_CACHE`, else `$HF_HOME/hub` (see [`HfHome`]).
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<CacheDir, Error> {
         CacheDir::from_vars(&|name| std::env::var_os(name), std::env::home_dir())
     }

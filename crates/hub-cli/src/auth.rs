@@ -173,6 +173,7 @@ struct TokenVars {
 }
 
 impl TokenVars {
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     fn from_env() -> TokenVars {
         let set = TOKEN_ENV_VARS
             .into_iter()

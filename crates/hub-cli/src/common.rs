@@ -46,6 +46,7 @@ pub(crate) struct ProgressBars {
 
 impl ProgressBars {
     /// Reads `HF_HUB_DISABLE_PROGRESS_BARS`, and looks whether stderr is a terminal.
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub(crate) fn from_env() -> ProgressBars {
         let disabled =
             hub_url::env::flag(std::env::var_os(HF_HUB_DISABLE_PROGRESS_BARS).as_deref());

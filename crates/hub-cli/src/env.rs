@@ -22,6 +22,7 @@ struct Setup {
 }
 
 impl Setup {
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     fn from_env() -> anyhow::Result<Setup> {
         let endpoint = Endpoint::from_env()?;
         let hf_home = HfHome::from_env()?;

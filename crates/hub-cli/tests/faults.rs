@@ -8,6 +8,8 @@
 //!
 //! The tests run one at a time (they measure time, and the machine is small); the kill test
 //! prints its random seed (set `FAULTS_SEED` to replay one).
+// Tests read the environment they run in (clippy.toml bans it in the crates).
+#![allow(clippy::disallowed_methods)]
 #![cfg(unix)]
 // Test helpers may unwrap too: a panic is how a test fails.
 #![allow(clippy::unwrap_used)]

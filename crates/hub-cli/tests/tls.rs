@@ -2,6 +2,8 @@
 //! that re-signs TLS: `hub-cli` refuses it with a one-line error that says what to set, and
 //! works once `SSL_CERT_FILE` names that authority. The server is `openssl s_server -WWW`
 //! serving a repo's info from files, with a certificate made by `openssl` for this test.
+// Tests read the environment they run in (clippy.toml bans it in the crates).
+#![allow(clippy::disallowed_methods)]
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader};

@@ -44,6 +44,7 @@ impl Default for UploadOptions {
 
 impl UploadOptions {
     /// The defaults, changed by `HF_HUB_UPLOAD_CONNECTIONS` and `HF_HUB_UPLOAD_RETRIES`.
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<UploadOptions, Error> {
         UploadOptions::from_vars(&|name| std::env::var(name).ok())
     }

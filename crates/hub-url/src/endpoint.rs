@@ -57,6 +57,7 @@ impl Endpoint {
     }
 
     /// The endpoint named by `HF_ENDPOINT`, or the default one when it is unset or empty.
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<Endpoint, EndpointError> {
         match std::env::var(ENDPOINT_ENV) {
             Ok(value) if !value.trim().is_empty() => Endpoint::new(&value),

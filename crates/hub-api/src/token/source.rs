@@ -52,6 +52,7 @@ pub fn token_from_vars(
 impl Token {
     /// The token the environment provides, whatever `HF_HUB_DISABLE_IMPLICIT_TOKEN` says: see
     /// [`token_from_vars`]. For a request the user asked to authenticate (`whoami`).
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<Option<Token>, Error> {
         token_from_vars(&|name| std::env::var_os(name), std::env::home_dir())
     }

@@ -117,6 +117,7 @@ impl TokenStore {
     /// The store of the environment: its active token file is `$HF_TOKEN_PATH`, else
     /// `$HF_HOME/token` (see [`token_path_from_vars`]). Fails only when that needs the home
     /// folder and there is none.
+    #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<TokenStore, hub_cache::Error> {
         token_path_from_vars(&|name| std::env::var_os(name), std::env::home_dir())
             .map(TokenStore::new)
