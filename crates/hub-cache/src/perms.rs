@@ -129,64 +129,44 @@ pub(crate) fn create_dir_all(dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Makes `dir` in `parent` with its mode and group already set when it appears under its name:
-/// it is made under a temporary name, given them, then renamed into place (never over a folder
-/// made meanwhile: [`std::io::ErrorKind::AlreadyExists`] then). Made in place, it would be seen
-/// for a moment with the umask's mode, and another download making a folder in it at that
-/// moment would take the group bits from it: a `.locks/<repo>` of mode 2755 in a group cache.
+/// Makes `dir` in `parent` with the mode and group of a folder in `parent`.
+///
+/// Many downloads at once make the same folders, and a folder is seen for a moment with the
+/// umask's mode, before its `chmod`: another download making a folder in it at that moment
+/// would take the wrong group bits from it (a `.locks/<repo>` of mode 2755 in a group cache,
+/// which the group then cannot write). So the parent is read once the folder is made in it, and
+/// a parent in that moment (setgid, inherited from a setgid group folder, without the group's
+/// write bit) is judged by its own parent. (Making it under a temporary name and renaming it into place closes the
+/// window on a local file system, not through FUSE, where `bindfs` then fails operations in the
+/// folder just renamed with "no such file".)
 #[cfg(unix)]
 fn make_dir(dir: &Path, parent: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let Some(name) = dir.file_name() else {
-        return std::fs::DirBuilder::new().create(dir);
-    };
-    let sharing = Sharing::of(parent);
+    std::fs::DirBuilder::new().mode(dir_mode(umask(), false)).create(dir)?;
+    // The parent is read once the folder is made in it: before, it may not have existed yet.
+    let mut sharing = Sharing::of(parent);
+    if sharing.setgid
+        && !sharing.group_writable
+        && let Some(grandparent) = parent.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        sharing.group_writable = Sharing::of(grandparent).group_writable;
+    }
     let mode = dir_mode(umask(), sharing.group_writable);
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.mkdir", crate::fsutil::unique_suffix()));
-    let temp = parent.join(temp_name);
-    std::fs::DirBuilder::new().mode(mode).create(&temp)?;
-    if let Ok(handle) = File::open(&temp)
-        && let Ok(meta) = handle.metadata()
+    let Ok(handle) = File::open(dir) else { return Ok(()) };
+    let Ok(meta) = handle.metadata() else { return Ok(()) };
+    let setgid = if sharing.setgid || meta.mode() & S_ISGID != 0 { S_ISGID } else { 0 };
+    if sharing.setgid
+        && meta.gid() != sharing.gid
+        && let Err(e) = std::os::unix::fs::fchown(&handle, None, Some(sharing.gid))
     {
-        let setgid = if sharing.setgid || meta.mode() & S_ISGID != 0 { S_ISGID } else { 0 };
-        if sharing.setgid
-            && meta.gid() != sharing.gid
-            && let Err(e) = std::os::unix::fs::fchown(&handle, None, Some(sharing.gid))
-        {
-            tracing::debug!("cannot give {} the group of its folder: {e}", dir.display());
-        }
-        if meta.mode() & 0o7777 != mode | setgid
-            && let Err(e) = handle.set_permissions(std::fs::Permissions::from_mode(mode | setgid))
-        {
-            tracing::debug!("cannot set the mode {:o} of {}: {e}", mode | setgid, dir.display());
-        }
+        tracing::debug!("cannot give {} the group of its folder: {e}", dir.display());
     }
-    let res = rename_no_replace(&temp, dir);
-    if res.is_err() {
-        let _ = std::fs::remove_dir(&temp);
-    }
-    res
-}
-
-/// `rename(from, to)` that fails with `AlreadyExists` rather than replace `to` (an empty folder
-/// made meanwhile would be replaced by a plain `rename`). Where the file system has no such
-/// rename (`EINVAL`), a plain one after a check: the window left is that of `mkdir -p`.
-#[cfg(unix)]
-fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if meta.mode() & 0o7777 != mode | setgid
+        && let Err(e) = handle.set_permissions(std::fs::Permissions::from_mode(mode | setgid))
     {
-        use rustix::fs::{CWD, RenameFlags, renameat_with};
-        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {}
-            res => return res.map_err(std::io::Error::from),
-        }
+        tracing::debug!("cannot set the mode {:o} of {}: {e}", mode | setgid, dir.display());
     }
-    if std::fs::symlink_metadata(to).is_ok() {
-        return Err(std::io::ErrorKind::AlreadyExists.into());
-    }
-    std::fs::rename(from, to)
+    Ok(())
 }
 
 #[cfg(not(unix))]
@@ -402,12 +382,18 @@ mod tests {
             std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o2770))?;
             let barrier = std::sync::Barrier::new(8);
             std::thread::scope(|scope| {
-                for thread in 0..8 {
-                    let (root, barrier) = (&root, &barrier);
-                    scope.spawn(move || {
-                        barrier.wait();
-                        create_dir_all(&root.join(".locks").join(format!("repo-{}", thread % 3)))
-                    });
+                let threads: Vec<_> = (0..8)
+                    .map(|thread| {
+                        let (root, barrier) = (&root, &barrier);
+                        scope.spawn(move || {
+                            barrier.wait();
+                            let dir = root.join(".locks").join(format!("repo-{}", thread % 3));
+                            create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))
+                        })
+                    })
+                    .collect();
+                for thread in threads {
+                    assert_eq!(thread.join().ok(), Some(Ok(())));
                 }
             });
             let mut folders = vec![root.join(".locks")];
