@@ -1,4 +1,5 @@
-//! Where the token comes from, with the Python library's precedence (`hub-protocol.md` §9):
+//! Where the token comes from, with the Python library's precedence
+//! (`docs/protocol/auth.md#token-sources`):
 //! `HF_TOKEN`, then `HUGGING_FACE_HUB_TOKEN`, then the token file (`HF_TOKEN_PATH`, by default
 //! `$HF_HOME/token`), shared with the Python tools.
 

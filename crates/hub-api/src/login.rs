@@ -1,8 +1,8 @@
-//! Logging in and out with the Python tools' files (`hub-protocol.md` §9): the active token in
-//! `$HF_TOKEN_PATH` (default `$HF_HOME/token`), every stored token in `stored_tokens` beside it
-//! (an INI file, one section per token name, key `hf_token`). Both written atomically, the
-//! files mode 0600 in a folder mode 0700. A user logged in here is logged in for the Python
-//! tools, and the other way round.
+//! Logging in and out with the Python tools' files (`docs/protocol/auth.md#token-files`): the
+//! active token in `$HF_TOKEN_PATH` (default `$HF_HOME/token`), every stored token in
+//! `stored_tokens` beside it (an INI file, one section per token name, key `hf_token`). Both
+//! written atomically, the files mode 0600 in a folder mode 0700. A user logged in here is
+//! logged in for the Python tools, and the other way round.
 
 use std::collections::BTreeMap;
 use std::io::Write;
