@@ -8,10 +8,14 @@
 //!   `vars`, `vars_os`, `home_dir`) only inside a fn named `from_env`, and a variable's name is
 //!   written as a string only in `crates/hub-url/src/env.rs`, whose every name is in `VARS`;
 //! - the README's environment-variables table is the one generated from `hub_url::env::VARS`;
-//! - the layering of ARCHITECTURE.md holds ([`crate::layering::check`]).
+//! - the layering of ARCHITECTURE.md holds ([`crate::layering::check`]);
+//! - every reference to `docs/….md#anchor` names an existing file and heading, and no file
+//!   cites the notes kept outside the repository ([`doc_refs`]).
 //!
 //! The checks read code through [`lex`], which blanks comments and literals, so a brace or a
 //! pattern inside a string counts for nothing (this file's own patterns included).
+
+mod doc_refs;
 
 use std::path::Path;
 use std::process::Command;
@@ -32,7 +36,9 @@ every violation with its file and line:
     and environment variable names are written only in crates/hub-url/src/env.rs (in VARS);
   - README.md's environment-variables table (between `<!-- env-vars:start -->` and
     `<!-- env-vars:end -->`) is the one generated from hub_url::env::VARS;
-  - the layering of ARCHITECTURE.md (cargo tree).
+  - the layering of ARCHITECTURE.md (cargo tree);
+  - every `docs/….md#anchor` reference and relative Markdown link leads to an existing file and
+    heading, and nothing cites the developers' notes kept outside the repository.
 
 Options:
   --bless   rewrite README.md's environment-variables table from hub_url::env::VARS
@@ -94,6 +100,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     if let Err(e) = layering::check() {
         problems.push(format!("{e:#}"));
     }
+
+    problems.extend(doc_refs::check(&root)?);
 
     if problems.is_empty() {
         say("tidy: ok");
