@@ -10,11 +10,13 @@
 //! - the README's environment-variables table is the one generated from `hub_url::env::VARS`;
 //! - the layering of ARCHITECTURE.md holds ([`crate::layering::check`]);
 //! - every reference to `docs/….md#anchor` names an existing file and heading, and no file
-//!   cites the notes kept outside the repository ([`doc_refs`]).
+//!   cites the notes kept outside the repository ([`doc_refs`]);
+//! - commit subjects after a fixed commit are at most 72 characters ([`commit_subjects`]).
 //!
 //! The checks read code through [`lex`], which blanks comments and literals, so a brace or a
 //! pattern inside a string counts for nothing (this file's own patterns included).
 
+mod commit_subjects;
 mod doc_refs;
 
 use std::path::Path;
@@ -38,7 +40,8 @@ every violation with its file and line:
     `<!-- env-vars:end -->`) is the one generated from hub_url::env::VARS;
   - the layering of ARCHITECTURE.md (cargo tree);
   - every `docs/….md#anchor` reference and relative Markdown link leads to an existing file and
-    heading, and nothing cites the developers' notes kept outside the repository.
+    heading, and nothing cites the developers' notes kept outside the repository;
+  - commit subjects (after the history this rule found) are at most 72 characters.
 
 Options:
   --bless   rewrite README.md's environment-variables table from hub_url::env::VARS
@@ -102,6 +105,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
 
     problems.extend(doc_refs::check(&root)?);
+    problems.extend(commit_subjects::check(&root)?);
 
     if problems.is_empty() {
         say("tidy: ok");
