@@ -135,7 +135,7 @@ def find_repo(seed, repo_type: str, repo_id: str) -> dict:
 
 
 def repo_folder(repo_type: str, repo_id: str) -> str:
-    """Cache folder name: models--org--name (hub-protocol.md §4.2)."""
+    """Cache folder name: models--org--name (docs/protocol/cache.md#repo-folders)."""
     return "--".join([f"{_norm_type(repo_type)}s", *repo_id.split("/")])
 
 

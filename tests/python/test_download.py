@@ -1,7 +1,7 @@
 """hf_hub_download (official client) against the TestHub default seed.
 
 Expectations come from the seed manifest printed by testhub (computed from the bytes the seeder
-wrote), and from the cache layout in hub-protocol.md §4.2.
+wrote), and from the cache layout in docs/protocol/cache.md#repo-folders.
 """
 
 from __future__ import annotations

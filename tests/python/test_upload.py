@@ -10,12 +10,12 @@ above 10 MiB, by a binary sample), an LFS file in 4 multipart parts, `upload_fol
 
 No Xet: huggingface_hub 2.4 uploads through Xet whenever `hf_xet` is installed (it is, with the
 wheel), and `upload_folder` then takes a pipelined Xet path. conftest sets HF_HUB_DISABLE_XET=1 for
-every child process (hub-protocol.md §15), so `is_xet_available()` is false and the client takes
-the LFS path: preupload, LFS batch (`transfers: ["basic", "multipart"]`), PUTs to the CDN host,
-then the NDJSON commit (and `upload_folder` one `create_commit`). Without it, `upload_file` asks
-`GET /api/models/{id}/xet-write-token/main` right after preupload (seen: the TestHub answers 404,
-the client raises `ConnectionError`). Each test checks that the hub saw no request it does not know
-(`api-unknown`, where that request lands) and the LFS requests it expected.
+every child process (docs/protocol/upload.md#xet-uploads), so `is_xet_available()` is false and the
+client takes the LFS path: preupload, LFS batch (`transfers: ["basic", "multipart"]`), PUTs to the
+CDN host, then the NDJSON commit (and `upload_folder` one `create_commit`). Without it,
+`upload_file` asks `GET /api/models/{id}/xet-write-token/main` right after preupload (seen: the
+TestHub answers 404, the client raises `ConnectionError`). Each test checks that the hub saw no
+request it does not know (`api-unknown`, where that request lands) and the LFS requests it expected.
 
 Every test uses repos of its own (the session hub is shared). The multipart test lowers the hub's
 threshold and part size through `/_testhub/config` and restores them.

@@ -7,7 +7,10 @@
 //! - in the crates' `src/` (tests aside), a variable's name is written as a string only in
 //!   `crates/hub-url/src/env.rs`, whose every name is in `VARS`;
 //! - the README's environment-variables table is the one generated from `hub_url::env::VARS`;
-//! - the layering of ARCHITECTURE.md holds ([`crate::layering::check`]).
+//! - the layering of ARCHITECTURE.md holds ([`crate::layering::check`]);
+//! - every reference to `docs/….md#anchor` names an existing file and heading, and no file
+//!   cites the notes kept outside the repository ([`doc_refs`]);
+//! - commit subjects after a fixed commit are at most 72 characters ([`commit_subjects`]).
 //!
 //! Where the environment is read is clippy's to check: the root `clippy.toml` disallows
 //! `std::env::var` and its kin, and each `from_env` constructor allows them.
@@ -15,6 +18,9 @@
 //! The checks read code through [`lex`], which blanks comments and literals, so a brace or a
 //! pattern inside a string counts for nothing (this file's own patterns included). Plain
 //! `cargo test` runs them too (`tests::the_tree_is_tidy`).
+
+mod commit_subjects;
+mod doc_refs;
 
 use std::path::Path;
 use std::process::Command;
@@ -36,7 +42,10 @@ every violation with its file and line:
     (clippy.toml's disallowed-methods: only in `from_env`);
   - README.md's environment-variables table (between `<!-- env-vars:start -->` and
     `<!-- env-vars:end -->`) is the one generated from hub_url::env::VARS;
-  - the layering of ARCHITECTURE.md (cargo tree).
+  - the layering of ARCHITECTURE.md (cargo tree);
+  - every `docs/….md#anchor` reference and relative Markdown link leads to an existing file and
+    heading, and nothing cites the developers' notes kept outside the repository;
+  - commit subjects (after the history this rule found) are at most 72 characters.
 
 Options:
   --bless   rewrite README.md's environment-variables table from hub_url::env::VARS
@@ -108,6 +117,8 @@ fn check(root: &Path, bless: bool) -> anyhow::Result<Vec<String>> {
     if let Err(e) = layering::check() {
         problems.push(format!("{e:#}"));
     }
+    problems.extend(doc_refs::check(root)?);
+    problems.extend(commit_subjects::check(root)?);
     Ok(problems)
 }
 

@@ -1,4 +1,4 @@
-//! The REST endpoints (`hub-protocol.md` §6): identity, repo create/delete/move/settings,
+//! The REST endpoints (`docs/protocol/api.md`): identity, repo create/delete/move/settings,
 //! existence checks, listings that follow `Link: rel="next"` pagination lazily, the tree,
 //! refs, commits, branches and tags. Response models accept unknown fields and missing
 //! optional ones, so a new field on the Hub breaks nothing.

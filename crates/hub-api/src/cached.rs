@@ -1,5 +1,6 @@
-//! The seed's `cached_download(url)`: any URL into the flat layout (`hub-protocol.md` §2.1,
-//! §4.7), `<cache>/<sha256(url)>.<sha256(etag)>` with its `.json` sidecar, so files cached by
+//! The seed's `cached_download(url)`: any URL into the flat layout
+//! (`docs/protocol/download.md#legacy-cached-download`, `docs/protocol/cache.md#the-flat-layout`),
+//! `<cache>/<sha256(url)>.<sha256(etag)>` with its `.json` sidecar, so files cached by
 //! the first Python releases are found and the other way round.
 //!
 //! Without the seed's bugs: the token goes only to the endpoint's origin (never to a CDN), a

@@ -1,5 +1,5 @@
 //! The client's configuration from the environment, read in one place with the Python
-//! library's variables (`hub-protocol.md` §10): `HF_ENDPOINT`, `HF_TOKEN` /
+//! library's variables (`docs/protocol/env.md#shared-variables`): `HF_ENDPOINT`, `HF_TOKEN` /
 //! `HUGGING_FACE_HUB_TOKEN` / the token file, `HF_HUB_DISABLE_IMPLICIT_TOKEN`, `HF_HUB_OFFLINE`
 //! (or `TRANSFORMERS_OFFLINE`), `HF_HUB_ETAG_TIMEOUT` and `HF_HUB_DOWNLOAD_TIMEOUT`; and the
 //! download settings of ours (`HF_HUB_DISABLE_DOWNLOAD_VERIFICATION`,

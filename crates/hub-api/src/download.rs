@@ -1,5 +1,5 @@
 //! `hf_hub_download`: one file of a repo into the cache (or a `local_dir`), with the flow of the
-//! Python library (`hub-protocol.md` §2.3):
+//! Python library (`docs/protocol/download.md#download-flow`):
 //!
 //! 1. a commit-hash revision already cached is returned with no network call;
 //! 2. a `HEAD` gives the commit and the etag (redirects followed only within the endpoint);
@@ -43,8 +43,8 @@ pub struct DownloadOptions {
     pub subfolder: Option<String>,
     /// The cache.
     pub cache: CacheDir,
-    /// Put plain files in this folder instead of returning cache paths (`hub-protocol.md`
-    /// §4.6): re-runs skip files that did not change.
+    /// Put plain files in this folder instead of returning cache paths
+    /// (`docs/protocol/cache.md#local-dir`): re-runs skip files that did not change.
     pub local_dir: Option<PathBuf>,
     /// Download again even when cached.
     pub force_download: bool,

@@ -1,7 +1,7 @@
-//! Typed errors from the Hub's answers (`hub-protocol.md` §2.6): the `X-Error-Code` header
-//! first, then the status; each carries the server's message and the request id. Answers of
-//! other hosts (the CDN, a storage server) are mapped without the Hub's meanings: a 403 there
-//! is a refused link, never a matter of the token. Every URL is shown redacted
+//! Typed errors from the Hub's answers (`docs/protocol/errors.md#mapping`): the `X-Error-Code`
+//! header first, then the status; each carries the server's message and the request id.
+//! Answers of other hosts (the CDN, a storage server) are mapped without the Hub's meanings: a
+//! 403 there is a refused link, never a matter of the token. Every URL is shown redacted
 //! ([`RedactedUrl`]), while the error keeps it whole.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,4 +1,5 @@
-//! What the Hub says about a file before downloading it (`hub-protocol.md` §2.2): a `HEAD` on
+//! What the Hub says about a file before downloading it
+//! (`docs/protocol/download.md#the-metadata-request`): a `HEAD` on
 //! its resolve URL that follows redirects only within the endpoint's origin (a renamed repo)
 //! and stops at the first foreign one (the CDN), whose headers carry the metadata.
 

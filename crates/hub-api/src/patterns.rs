@@ -1,4 +1,4 @@
-//! File filters with the Python library's semantics (`hub-protocol.md` §5 step 4):
+//! File filters with the Python library's semantics (`docs/protocol/download.md#file-patterns`):
 //! `fnmatch.fnmatchcase`, where `*` also crosses `/`, `?` is one character and `[seq]` /
 //! `[!seq]` a class; `\` is normalised to `/` in paths and patterns; a pattern ending in `/`
 //! means everything below that folder.

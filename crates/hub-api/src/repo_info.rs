@@ -1,5 +1,5 @@
-//! Repo info (`GET /api/{models,datasets,spaces}/{id}[/revision/{rev}]`, `hub-protocol.md`
-//! §6.4): the commit a revision resolves to and the files at it.
+//! Repo info (`GET /api/{models,datasets,spaces}/{id}[/revision/{rev}]`,
+//! `docs/protocol/api.md#repo-info`): the commit a revision resolves to and the files at it.
 
 use hub_url::{Repo, RepoId};
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,6 @@
 //! `snapshot_download`: every file of a repo at a revision (or those the patterns keep), with
-//! bounded parallelism across files, into the cache or a `local_dir` (`hub-protocol.md` §5).
+//! bounded parallelism across files, into the cache or a `local_dir`
+//! (`docs/protocol/download.md#snapshot-download`).
 //! Works offline from a cached snapshot.
 
 use std::path::PathBuf;

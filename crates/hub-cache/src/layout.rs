@@ -1,5 +1,5 @@
 //! One repository's folder in the cache, laid out as the Python library does
-//! (`hub-protocol.md` §4.2):
+//! (`docs/protocol/cache.md#repo-folders`):
 //!
 //! ```text
 //! <cache>/

@@ -1,4 +1,5 @@
-//! The flat layout of the seed's `cached_download(url)` (`hub-protocol.md` §2.1, §4.7):
+//! The flat layout of the seed's `cached_download(url)` (`docs/protocol/cache.md#the-flat-layout`,
+//! `docs/protocol/download.md#legacy-cached-download`):
 //! `<cache>/<sha256(url)>.<sha256(etag)>` where the etag is the raw header value, quotes
 //! included, with a `.json` sidecar `{"url": …, "etag": …}` and a `.lock` beside it.
 //!

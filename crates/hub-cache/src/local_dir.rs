@@ -1,4 +1,5 @@
-//! `local_dir` downloads, laid out as the Python library does (`hub-protocol.md` §4.6): files
+//! `local_dir` downloads, laid out as the Python library does
+//! (`docs/protocol/cache.md#local-dir`): files
 //! at `<local_dir>/<path>`, and what is known about each in
 //! `<local_dir>/.cache/huggingface/download/<path>.metadata` (three lines: commit, etag, time),
 //! so a re-run skips files that did not change.

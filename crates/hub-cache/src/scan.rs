@@ -1,5 +1,6 @@
 //! Scanning the cache (what is there, how big, what is broken) and deleting revisions or repos,
-//! as the Python library's `scan_cache_dir` and `delete_revisions` (`hub-protocol.md` §4.8).
+//! as the Python library's `scan_cache_dir` and `delete_revisions`
+//! (`docs/protocol/cache.md#scan-and-delete`).
 //!
 //! Repos are scanned in parallel (a few threads of `std::thread::scope`); the result is the
 //! same as a scan on one thread. Sizes count each file once by its (device, inode): blobs

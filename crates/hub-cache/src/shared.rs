@@ -2,7 +2,7 @@
 //! `<cache>/blobs/<xet_hash[:2]>/<xet_hash>` holds a payload, per-repo `blobs/<etag>` are
 //! relative symlinks to it, `<xet_hash>.refs` lists those symlinks (one
 //! `<repo_folder>/blobs/<etag>` a line) and `<xet_hash>.lock` is the `flock` every change of
-//! the manifest holds (`hub-protocol.md` §4.6).
+//! the manifest holds (`docs/protocol/cache.md#shared-blob-store`).
 //!
 //! The manifest is a hint: each line is checked against the file system before it counts, and a
 //! missing or unreadable manifest keeps the payload (a leak, never a deletion of what a repo

@@ -1,5 +1,5 @@
-//! The tree listing of a commit, cached as the Python library does (2.4,
-//! `hub-protocol.md` §4.6): `<folder>/trees/<commit>.json` with
+//! The tree listing of a commit, cached as the Python library does (v1.22 and later,
+//! `docs/protocol/cache.md#tree-listings`): `<folder>/trees/<commit>.json` with
 //! `{"format_version": 1, "files": {"<path>": {"size", "blob_id", "lfs_sha256"?, "lfs_size"?}}}`,
 //! where the folder is the repo's cache folder, or `<local_dir>/.cache/huggingface`. A commit
 //! never changes, so the listing is kept forever; it tells an offline run whether a cached

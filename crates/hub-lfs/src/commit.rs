@@ -1,7 +1,7 @@
-//! Publishing over HTTP, without git (`hub-protocol.md` §7): `create_commit` asks the Hub
-//! which files go to LFS (preupload), uploads the LFS objects it lacks (batch API, `basic` or
-//! `multipart`), then sends one NDJSON commit with the regular files inlined. `upload_file`,
-//! `upload_folder`, `delete_file` and `delete_folder` are built on it.
+//! Publishing over HTTP, without git (`docs/protocol/upload.md#overview`): `create_commit` asks
+//! the Hub which files go to LFS (preupload), uploads the LFS objects it lacks (batch API,
+//! `basic` or `multipart`), then sends one NDJSON commit with the regular files inlined.
+//! `upload_file`, `upload_folder`, `delete_file` and `delete_folder` are built on it.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};

@@ -1,4 +1,4 @@
-//! LFS pointer files (git-lfs `docs/spec.md`): the small text git stores in place of a large
+//! LFS pointer files (`git-lfs:docs/spec.md`): the small text git stores in place of a large
 //! file, and the streamed sha256 that names the object.
 //!
 //! ```

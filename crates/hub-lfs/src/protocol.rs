@@ -1,4 +1,4 @@
-//! The git-lfs custom transfer protocol (git-lfs `docs/custom-transfers.md`): one JSON message
+//! The git-lfs custom transfer protocol (`git-lfs:docs/custom-transfers.md`): one JSON message
 //! per line on the agent's stdin and stdout. No I/O here: [`parse_request`] reads a line,
 //! [`encode`] writes one; the [`crate::agent`] drives them.
 //!

@@ -1,4 +1,5 @@
-//! Table-driven and property tests of the URL rules (`hub-protocol.md` §1.1–1.3, §12).
+//! Table-driven and property tests of the URL rules (`docs/protocol/urls.md`: repo ids,
+//! percent-encoding, the resolve URL and the other URLs, paths in a repo).
 
 use proptest::prelude::*;
 

@@ -1,7 +1,7 @@
-//! Uploads without git (hub-protocol.md §7): `POST /api/{t}/{id}/preupload/{rev}` says how each
-//! file is to be uploaded, `POST /api/{t}/{id}/commit/{rev}` turns an NDJSON list of operations
-//! into a real git commit (on the branch, or as a new `refs/pr/N` with `create_pr=1`), and
-//! `POST /api/validate-yaml` accepts every README.
+//! Uploads without git (`docs/protocol/upload.md#overview`): `POST /api/{t}/{id}/preupload/{rev}`
+//! says how each file is to be uploaded, `POST /api/{t}/{id}/commit/{rev}` turns an NDJSON list
+//! of operations into a real git commit (on the branch, or as a new `refs/pr/N` with
+//! `create_pr=1`), and `POST /api/validate-yaml` accepts every README.
 //!
 //! Commits of one repository are serialized by [`State::repo_lock`], held from reading the branch
 //! head to moving it; the commit itself is [`State::commit_files_locked`].

@@ -1,5 +1,6 @@
-//! Logging in and out as the Python tool does (`hub-protocol.md` §9.3): [`login`] checks a token
-//! with the Hub and stores it; git's credential helper gets it too when asked.
+//! Logging in and out as the Python tool does (`docs/protocol/auth.md#login-and-logout`):
+//! [`login`] checks a token with the Hub and stores it; git's credential helper gets it too when
+//! asked (`docs/protocol/auth.md#git-credentials`).
 
 use std::io::Write;
 use std::process::{Command, Stdio};

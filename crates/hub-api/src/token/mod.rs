@@ -1,5 +1,5 @@
 //! Hub tokens: the secret [`Token`], where it comes from, the token files shared with the Python
-//! tools, and logging in (`hub-protocol.md` §9).
+//! tools, and logging in (`docs/protocol/auth.md#tokens`).
 //!
 //! **The rules.** A token is never printed: [`Token`]'s `Debug` shows `Token(***)`, it has no
 //! `Display`, and no error of this crate holds one. A token is sent only to the origin of the

@@ -1,5 +1,6 @@
-//! Where the implicit token comes from, with the Python library's precedence (`hub-protocol.md`
-//! §9.2): `HF_TOKEN`, then `HUGGING_FACE_HUB_TOKEN`, then the token file.
+//! Where the implicit token comes from, with the Python library's precedence
+//! (`docs/protocol/auth.md#token-sources`): `HF_TOKEN`, then `HUGGING_FACE_HUB_TOKEN`, then the
+//! token file.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

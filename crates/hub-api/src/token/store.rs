@@ -1,4 +1,5 @@
-//! The token files shared with the Python tools (`hub-protocol.md` §9.1): where they are, the
+//! The token files shared with the Python tools (`docs/protocol/auth.md#token-files`): where
+//! they are, the
 //! one reader of the active token file, and the store of named tokens.
 //!
 //! The active token is in `$HF_TOKEN_PATH` (default `$HF_HOME/token`); every stored token is in
