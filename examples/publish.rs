@@ -24,7 +24,7 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use hub_api::{ClientBuilder, CreateRepoOptions, NoProgress};
+use hub_api::{ClientBuilder, CreateRepoOptions};
 use hub_lfs::{
     CommitInfo, CommitOperation, CommitOptions, FolderOptions, LfsClient, UploadOptions,
 };
@@ -87,28 +87,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     // The folder in one commit; files the Hub stores with LFS (the weights) are sent only
     // when it lacks them, in parts, several at once, when they are large.
-    let folder_options =
-        FolderOptions { ignore_patterns: vec!["*.tmp".to_owned()], ..FolderOptions::default() };
-    let info = lfs
-        .upload_folder(
-            &repo,
-            &folder,
-            &folder_options,
-            &CommitOptions::new("Upload the model"),
-            &NoProgress,
-        )
-        .await?;
+    let folder_options = FolderOptions::default().with_ignore_patterns(["*.tmp"]);
+    let commit = CommitOptions::new("Upload the model");
+    let info = lfs.upload_folder(&repo, &folder, &folder_options, &commit).await?;
     report(&format!("upload_folder {}", folder.display()), &info);
 
     // The model card, made in memory, in a commit of its own.
     let card = model_card(&repo);
     let operations = vec![CommitOperation::add_bytes("README.md", card)];
-    let options = CommitOptions {
-        description: "The YAML front matter tells the Hub which library loads the model."
-            .to_owned(),
-        ..CommitOptions::new("Add the model card")
-    };
-    let info = lfs.create_commit(&repo, operations, &options, &NoProgress).await?;
+    let options = CommitOptions::new("Add the model card")
+        .with_description("The YAML front matter tells the Hub which library loads the model.");
+    let info = lfs.create_commit(&repo, operations, &options).await?;
     report("create_commit README.md", &info);
 
     let files = lfs.hub().list_repo_files(&repo, &Revision::main()).await?;

@@ -12,6 +12,7 @@ use crate::client::{HubClient, HubRequest};
 
 /// A file's metadata at a revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileMetadata {
     /// The commit the revision resolved to (`X-Repo-Commit`).
     pub commit: CommitHash,

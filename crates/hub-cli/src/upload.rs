@@ -3,6 +3,7 @@
 //! `--create-pr`) on stdout; one progress bar for all the LFS bytes on stderr, on a terminal.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use hub_api::{BranchOptions, CreateRepoOptions, Progress};
@@ -94,10 +95,10 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
     let revision = args.revision.as_deref().map(Revision::new).transpose()?;
     let options = UploadOptions::from_env()?;
     let lfs = LfsClient::new(args.token.client()?, options);
-    let bar = (!args.quiet && ProgressBars::from_env().shown).then(TotalBar::new);
-    let progress: &dyn Progress = match &bar {
-        Some(bar) => bar,
-        None => &hub_api::NoProgress,
+    let bar = (!args.quiet && ProgressBars::from_env().shown).then(|| Arc::new(TotalBar::new()));
+    let progress: Arc<dyn Progress> = match &bar {
+        Some(bar) => bar.clone(),
+        None => Arc::new(hub_api::NoProgress),
     };
     let info = runtime()?.block_on(async {
         let hub = lfs.hub();
@@ -114,13 +115,11 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
             let options = BranchOptions::default().with_exist_ok(true);
             hub.create_branch(&repo, branch.as_str(), &options).await?;
         }
-        let mut commit = CommitOptions {
-            message: String::new(),
-            description: args.commit_description.clone(),
-            revision: args.revision.clone(),
-            parent_commit: None,
-            create_pr: args.create_pr,
-        };
+        let mut commit = CommitOptions::default()
+            .with_description(args.commit_description.clone())
+            .with_create_pr(args.create_pr)
+            .with_progress(progress);
+        commit.revision = revision.clone();
         if meta.is_dir() {
             if !args.quiet && args.path_in_repo.is_none() && args.local_path.is_none() {
                 eprintln!("Uploading {} to the root of {repo}", local.display());
@@ -129,13 +128,12 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
                 .commit_message
                 .clone()
                 .unwrap_or_else(|| "Upload folder with hub-cli".to_owned());
-            let folder = FolderOptions {
-                path_in_repo: args.path_in_repo.clone(),
-                allow_patterns: args.include.clone(),
-                ignore_patterns: args.exclude.clone(),
-                delete_patterns: args.delete.clone(),
-            };
-            anyhow::Ok(lfs.upload_folder(&repo, &local, &folder, &commit, progress).await?)
+            let mut folder = FolderOptions::default()
+                .with_allow_patterns(args.include.clone())
+                .with_ignore_patterns(args.exclude.clone())
+                .with_delete_patterns(args.delete.clone());
+            folder.path_in_repo = args.path_in_repo.clone();
+            anyhow::Ok(lfs.upload_folder(&repo, &local, &folder, &commit).await?)
         } else {
             let name = local
                 .file_name()
@@ -147,7 +145,7 @@ pub(crate) fn run(args: UploadArgs) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(|| format!("Upload {path_in_repo} with hub-cli"));
             let source = Source::File(local.clone());
-            Ok(lfs.upload_file(&repo, source, &path_in_repo, &commit, progress).await?)
+            Ok(lfs.upload_file(&repo, &path_in_repo, source, &commit).await?)
         }
     })?;
     if let Some(bar) = bar {

@@ -21,6 +21,7 @@ use crate::pointer::sha256_reader;
 
 /// How uploads are carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UploadOptions {
     /// Parts of one object in flight at once.
     pub connections: usize,
@@ -43,6 +44,20 @@ impl Default for UploadOptions {
 }
 
 impl UploadOptions {
+    /// Sends this many parts of one object at once.
+    #[must_use]
+    pub fn with_connections(mut self, connections: usize) -> UploadOptions {
+        self.connections = connections;
+        self
+    }
+
+    /// Retries a failed part this many times after its first attempt.
+    #[must_use]
+    pub fn with_retries(mut self, retries: u32) -> UploadOptions {
+        self.retries = Some(retries);
+        self
+    }
+
     /// The defaults, changed by `HF_HUB_UPLOAD_CONNECTIONS` and `HF_HUB_UPLOAD_RETRIES`.
     #[allow(clippy::disallowed_methods)] // from_env: where the environment is read
     pub fn from_env() -> Result<UploadOptions, Error> {
@@ -355,26 +370,36 @@ impl LfsClient {
                 let actions = found.actions.clone().unwrap_or_default();
                 if let Some(upload) = actions.upload {
                     // The same content twice in one commit is sent once.
-                    if !work.iter().any(|(_, o, _, _): &(_, &ObjectSpec, _, _)| o.oid == object.oid)
+                    if !work.iter().any(|(_, o, _, _): &(_, ObjectSpec, _, _)| o.oid == object.oid)
                     {
-                        work.push((source, object, upload, actions.verify));
+                        work.push((source.clone(), object.clone(), upload, actions.verify));
                     }
                 }
             }
         }
         // A failed file does not stop the others: what they sent is kept, so a second run
         // has less to do.
-        let results: Vec<Result<ObjectSpec, Error>> = stream::iter(work)
-            .map(|(source, object, upload, verify)| async move {
-                self.upload(source, object, &upload, progress).await?;
-                if let Some(verify) = &verify {
-                    self.verify(object, verify).await?;
-                }
-                Ok::<_, Error>(object.clone())
-            })
-            .buffer_unordered(FILES_AT_ONCE)
-            .collect()
-            .await;
+        let results: Vec<Result<ObjectSpec, Error>> =
+            stream::iter(work)
+                // Owned values, not borrows of `files`: the future stays `Send` for any runtime
+                // (a closure over references trips rustc's higher-ranked lifetime inference).
+                .map(
+                    |(source, object, upload, verify): (
+                        Source,
+                        ObjectSpec,
+                        Action,
+                        Option<Action>,
+                    )| async move {
+                        self.upload(&source, &object, &upload, progress).await?;
+                        if let Some(verify) = &verify {
+                            self.verify(&object, verify).await?;
+                        }
+                        Ok::<_, Error>(object)
+                    },
+                )
+                .buffer_unordered(FILES_AT_ONCE)
+                .collect()
+                .await;
         results.into_iter().collect()
     }
 

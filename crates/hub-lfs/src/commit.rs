@@ -5,7 +5,9 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -92,30 +94,102 @@ impl CommitOperation {
     }
 }
 
-/// How a commit is made.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// How a commit is made: `CommitOptions::new("Add weights")`, changed with the `with_*` setters.
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct CommitOptions {
     /// The summary line (required).
     pub message: String,
     /// The longer description.
     pub description: String,
     /// The branch to commit to (`main` when `None`).
-    pub revision: Option<String>,
+    pub revision: Option<Revision>,
     /// The commit the change is based on: the Hub refuses the commit if the branch has moved.
     pub parent_commit: Option<String>,
     /// Open a pull request with the change instead of committing to the branch.
     pub create_pr: bool,
+    /// Where the progress of hashing and uploading goes, as in `hub_api::DownloadOptions`.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Default for CommitOptions {
+    /// No message (a commit needs one: [`CommitOptions::new`]), to `main`, no progress shown.
+    fn default() -> CommitOptions {
+        CommitOptions {
+            message: String::new(),
+            description: String::new(),
+            revision: None,
+            parent_commit: None,
+            create_pr: false,
+            progress: Arc::new(hub_api::NoProgress),
+        }
+    }
+}
+
+impl fmt::Debug for CommitOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommitOptions")
+            .field("message", &self.message)
+            .field("description", &self.description)
+            .field("revision", &self.revision)
+            .field("parent_commit", &self.parent_commit)
+            .field("create_pr", &self.create_pr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CommitOptions {
     /// Options with `message`.
     pub fn new(message: &str) -> CommitOptions {
-        CommitOptions { message: message.to_owned(), ..CommitOptions::default() }
+        CommitOptions::default().with_message(message)
+    }
+
+    /// Sets the summary line.
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> CommitOptions {
+        self.message = message.into();
+        self
+    }
+
+    /// Sets the longer description.
+    #[must_use]
+    pub fn with_description(mut self, description: impl Into<String>) -> CommitOptions {
+        self.description = description.into();
+        self
+    }
+
+    /// Commits to this branch (or opens the pull request against it).
+    #[must_use]
+    pub fn with_revision(mut self, revision: Revision) -> CommitOptions {
+        self.revision = Some(revision);
+        self
+    }
+
+    /// Bases the change on this commit: refused if the branch has moved since.
+    #[must_use]
+    pub fn with_parent_commit(mut self, parent_commit: impl Into<String>) -> CommitOptions {
+        self.parent_commit = Some(parent_commit.into());
+        self
+    }
+
+    /// Opens a pull request instead of committing to the branch.
+    #[must_use]
+    pub fn with_create_pr(mut self, create_pr: bool) -> CommitOptions {
+        self.create_pr = create_pr;
+        self
+    }
+
+    /// Sends progress there.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> CommitOptions {
+        self.progress = progress;
+        self
     }
 }
 
 /// What a commit made.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CommitInfo {
     /// The commit's id (the branch head when nothing changed).
     pub commit_oid: String,
@@ -133,6 +207,7 @@ pub struct CommitInfo {
 
 /// What [`LfsClient::upload_folder`] sends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FolderOptions {
     /// The folder in the repo to upload into (the root when `None`).
     pub path_in_repo: Option<String>,
@@ -143,6 +218,45 @@ pub struct FolderOptions {
     /// Delete the repo's files under `path_in_repo` that match one of these and are not
     /// uploaded (`.gitattributes` is never deleted).
     pub delete_patterns: Vec<String>,
+}
+
+impl FolderOptions {
+    /// Uploads into this folder of the repo.
+    #[must_use]
+    pub fn with_path_in_repo(mut self, path_in_repo: impl Into<String>) -> FolderOptions {
+        self.path_in_repo = Some(path_in_repo.into());
+        self
+    }
+
+    /// Uploads only the files matching one of these patterns.
+    #[must_use]
+    pub fn with_allow_patterns(
+        mut self,
+        patterns: impl IntoIterator<Item = impl Into<String>>,
+    ) -> FolderOptions {
+        self.allow_patterns = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Skips the files matching one of these patterns.
+    #[must_use]
+    pub fn with_ignore_patterns(
+        mut self,
+        patterns: impl IntoIterator<Item = impl Into<String>>,
+    ) -> FolderOptions {
+        self.ignore_patterns = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Deletes the repo's files matching one of these patterns that are not uploaded.
+    #[must_use]
+    pub fn with_delete_patterns(
+        mut self,
+        patterns: impl IntoIterator<Item = impl Into<String>>,
+    ) -> FolderOptions {
+        self.delete_patterns = patterns.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 /// Always left out of folder uploads, as in the Python library.
@@ -280,8 +394,8 @@ impl LfsClient {
         repo: &Repo,
         operations: Vec<CommitOperation>,
         options: &CommitOptions,
-        progress: &dyn Progress,
     ) -> Result<CommitInfo, Error> {
+        let progress = &*options.progress;
         self.hub().require_token()?;
         if options.message.trim().is_empty() {
             return Err(Error::EmptyCommitMessage);
@@ -291,8 +405,8 @@ impl LfsClient {
         {
             return Err(Error::InvalidParentCommit { parent_commit: parent.clone() });
         }
-        let revision_name = options.revision.as_deref().unwrap_or("main");
-        let revision = parse_revision(revision_name)?;
+        let revision = options.revision.clone().unwrap_or_else(Revision::main);
+        let revision_name = revision.as_str();
 
         // Everything the user gave is checked before the first request.
         let mut adds = Vec::new();
@@ -585,17 +699,16 @@ impl LfsClient {
         })
     }
 
-    /// Uploads one file as `path_in_repo` (`local` is a path, or bytes).
+    /// Uploads one file as `path_in_repo` (`source` is a path, or bytes).
     pub async fn upload_file(
         &self,
         repo: &Repo,
-        source: AddSource,
         path_in_repo: &str,
+        source: AddSource,
         options: &CommitOptions,
-        progress: &dyn Progress,
     ) -> Result<CommitInfo, Error> {
         let add = CommitOperation::Add { path_in_repo: path_in_repo.to_owned(), source };
-        self.create_commit(repo, vec![add], options, progress).await
+        self.create_commit(repo, vec![add], options).await
     }
 
     /// Uploads the files of the local `folder` (filtered by `folder_options` and the default
@@ -606,7 +719,6 @@ impl LfsClient {
         folder: &Path,
         folder_options: &FolderOptions,
         options: &CommitOptions,
-        progress: &dyn Progress,
     ) -> Result<CommitInfo, Error> {
         // Before the listing `delete_patterns` needs, which would fail otherwise as "repository
         // not found" for a private repo.
@@ -629,7 +741,7 @@ impl LfsClient {
             }
         }
         if !folder_options.delete_patterns.is_empty() {
-            let revision = parse_revision(options.revision.as_deref().unwrap_or("main"))?;
+            let revision = options.revision.clone().unwrap_or_else(Revision::main);
             let deletes = Patterns::new(&folder_options.delete_patterns, &[] as &[&str]);
             for remote in self.hub().list_repo_files(repo, &revision).await? {
                 let Some(relative) = remote.strip_prefix(&prefix) else { continue };
@@ -641,7 +753,7 @@ impl LfsClient {
                 }
             }
         }
-        self.create_commit(repo, operations, options, progress).await
+        self.create_commit(repo, operations, options).await
     }
 
     /// Deletes one file.
@@ -652,7 +764,7 @@ impl LfsClient {
         options: &CommitOptions,
     ) -> Result<CommitInfo, Error> {
         let operation = CommitOperation::delete_file(path_in_repo);
-        self.create_commit(repo, vec![operation], options, &hub_api::NoProgress).await
+        self.create_commit(repo, vec![operation], options).await
     }
 
     /// Deletes a folder and everything under it.
@@ -663,7 +775,7 @@ impl LfsClient {
         options: &CommitOptions,
     ) -> Result<CommitInfo, Error> {
         let operation = CommitOperation::delete_folder(path_in_repo);
-        self.create_commit(repo, vec![operation], options, &hub_api::NoProgress).await
+        self.create_commit(repo, vec![operation], options).await
     }
 }
 

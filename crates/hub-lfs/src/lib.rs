@@ -32,7 +32,7 @@
 //! let repo = "my-org/my-model".parse()?;
 //! let commit = CommitOptions::new("Upload the model");
 //! let info = lfs
-//!     .upload_folder(&repo, "./run".as_ref(), &FolderOptions::default(), &commit, &NoProgress)
+//!     .upload_folder(&repo, "./run".as_ref(), &FolderOptions::default(), &commit)
 //!     .await?;
 //! println!("{} ({} LFS objects sent)", info.commit_url, info.uploaded.len());
 //! # Ok(())
@@ -68,6 +68,7 @@ struct ReadmeDoctests;
 
 pub mod agent;
 pub mod batch;
+pub mod blocking;
 mod client;
 pub mod commit;
 mod error;
