@@ -45,11 +45,6 @@ pub(crate) struct LocalHub {
 }
 
 impl LocalHub {
-    /// The process id of the Hub.
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// The JSON answer to `GET {endpoint}{path}`, which must be a success.
     pub(crate) fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let body = output(

@@ -22,10 +22,17 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     ("hub-api", &["hub-lfs", "hub-cli", "clap", "anyhow", "indicatif"]),
     ("hub-lfs", &["hub-cli", "clap", "anyhow", "indicatif"]),
-    // The fuzz targets sit over every library crate (a cycle stops those); not under the CLI.
-    ("hub-cli", &["hub-fuzz"]),
+    // The fuzz targets and the benchmarks sit over every library crate (a cycle stops those);
+    // not under the CLI.
+    ("hub-cli", &["hub-fuzz", "hub-bench"]),
     // The local Hub must not share the client's code, or it would share its mistakes.
-    ("hub-tests", &["hub-url", "hub-cache", "hub-api", "hub-lfs", "hub-cli"]),
+    ("hub-tests", &["hub-url", "hub-cache", "hub-api", "hub-lfs", "hub-cli", "hub-bench"]),
+    // Automation only, quick to build: the benchmarks, the local Hub and the client's transport
+    // are crates it runs, never links.
+    (
+        "xtask",
+        &["hub-cache", "hub-api", "hub-lfs", "hub-cli", "hub-tests", "hub-bench", "tokio", "hyper"],
+    ),
 ];
 
 pub(crate) fn check() -> anyhow::Result<()> {

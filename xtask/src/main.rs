@@ -9,6 +9,8 @@
 //!   starts the local Hub, seeds it and runs `hub-cli` against it, then publishes a model with
 //!   git and the multipart agent, and one over HTTP with `hub-cli upload`, and runs the library
 //!   examples (`examples/`) against it.
+//! - `cargo xtask bench …`: the benchmarks below, which are the `hub-bench` crate (`bench/`),
+//!   built and run in release mode ([`bench`]).
 //! - `cargo xtask bench download`: `hub-cli download` of a large file from the local Hub, against
 //!   `curl` and `openssl dgst -sha256` in the same run, with peak memory and cached lookups.
 //! - `cargo xtask bench upload`: the multipart agent (`hub-cli lfs-multipart-upload`) sending a
@@ -54,7 +56,8 @@ Tasks:
   bench   benchmarks: `bench download` (hub-cli download vs curl and sha256, memory, cached lookups),
           `bench upload` (the multipart agent vs curl -T, memory), `bench upload-http` (hub-cli
           upload of a folder vs curl -T, memory, requests by route, an unchanged re-run),
-          `bench cluster` (N nodes on one shared cache, hub-cli vs the Python client)
+          `bench cluster` (N nodes on one shared cache, hub-cli vs the Python client); the
+          hub-bench crate (bench/), run in release mode
   fuzz    coverage-guided fuzzing (cargo-fuzz, nightly) of the parsers of untrusted input, each
           target for --time S seconds, with runs, execs/s, coverage and crashes (`cargo test -p
           hub-fuzz` runs the same targets on stable over the committed corpora)

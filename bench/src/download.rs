@@ -1,4 +1,4 @@
-//! `cargo xtask bench download`: how fast `hub-cli download` fetches a large LFS file from the
+//! `cargo xtask bench download` (`hub-bench download`): how fast `hub-cli download` fetches a large LFS file from the
 //! local Hub, against `curl` and `openssl dgst -sha256` on the same bytes, measured in one run;
 //! with a baseline, also against another `hub-cli` (a build of an older commit), so that one run
 //! shows ours before and after a change.
@@ -21,22 +21,29 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hub_tests::{HubConfig, LargeFile, Repo, TestHub};
+use hub_url::env::{
+    HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_HUB_DISABLE_DOWNLOAD_VERIFICATION,
+    HF_HUB_DISABLE_PROGRESS_BARS, HF_HUB_OFFLINE, HF_TOKEN, HUGGING_FACE_HUB_TOKEN,
+    HUGGINGFACE_HUB_CACHE,
+};
 
 use super::{
-    Baseline, Check, CpuMeter, Measured, Opts, Row, Scratch, busy_note, format_mib, measured,
-    mib_per_sec, release_binaries, require_command, results_with_note, rss_check, speed_check,
-    sync, target_root,
+    Baseline, Check, Opts, Row, Scratch, format_mib, mib_per_sec, release_binaries,
+    require_command, results_with_note, rss_check, speed_check, target_root,
 };
-use crate::demo::{LocalHub, start_hub};
+use crate::hub;
+use crate::measure::{CpuMeter, Measured, busy_note, measured, sync};
 use crate::util::{cargo, describe, exec, openssl_digest, output, project_root, say, shout, step};
 
 pub(super) const HELP: &str = "\
 cargo xtask bench download [--size BYTES] [--runs N] [--baseline PATH | --baseline-rev REV]
                            [--keep]
 
-Builds hub-cli and the local Hub (testhub) in release mode, starts the Hub on loopback with a
-large LFS file (bench/large-model, model.bin) and measures, in the same run, N rounds of:
+Builds hub-cli in release mode, starts the local Hub on loopback with a large LFS file
+(bench/large-model, model.bin) and measures, in the same run, N rounds of:
   curl        one stream from the signed CDN URL (the baseline), after one untimed warm-up run
               before the first round
   sha256      openssl dgst -sha256 on curl's file, from the page cache (the ceiling of any
@@ -285,45 +292,6 @@ fn median(mut samples: Vec<f64>) -> f64 {
     }
 }
 
-#[derive(Debug)]
-struct LargeFile {
-    sha256: String,
-    size: u64,
-    commit: String,
-}
-
-fn large_file(hub: &LocalHub) -> anyhow::Result<LargeFile> {
-    let files = hub.info["large_files"].as_array();
-    let file = files
-        .into_iter()
-        .flatten()
-        .find(|f| f["repo_id"] == REPO_ID && f["path"] == FILE)
-        .ok_or_else(|| {
-        anyhow::format_err!("testhub did not list {REPO_ID}:{FILE} in large_files")
-    })?;
-    let field = |name: &str| {
-        file[name]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::format_err!("large_files entry without {name}: {file}"))
-    };
-    Ok(LargeFile {
-        sha256: field("sha256")?,
-        commit: field("commit")?,
-        size: file["size"]
-            .as_u64()
-            .ok_or_else(|| anyhow::format_err!("large_files entry without size: {file}"))?,
-    })
-}
-
-/// The `Location` header of a `curl -sI` answer.
-fn location(headers: &str) -> Option<&str> {
-    headers.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("location").then(|| value.trim())
-    })
-}
-
 /// Reads `path` once so the next reader finds it in the page cache.
 fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
     let mut file = std::fs::File::open(path)?;
@@ -331,9 +299,25 @@ fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Total requests in the Hub's `/_testhub/stats`.
-fn hub_requests(hub: &LocalHub) -> anyhow::Result<u64> {
-    Ok(hub.requests()?.values().sum())
+/// Total requests the Hub and the CDN have received so far.
+fn hub_requests(hub: &TestHub) -> u64 {
+    hub.stats().requests.values().sum()
+}
+
+/// How long the CDN URL that curl downloads stays valid: longer than any run.
+const CDN_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Commits the large file of `size` bytes on `main` of `REPO_ID`, created for it.
+fn large_file(hub: &TestHub, size: u64) -> anyhow::Result<LargeFile> {
+    let file = hub.add_large_file(&Repo::model(REPO_ID), FILE, size)?;
+    anyhow::ensure!(file.size == size, "the local Hub made {} bytes, not {size}", file.size);
+    Ok(file)
+}
+
+/// Unix seconds `after` from now.
+fn unix_time_in(after: Duration) -> u64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    (now + after).as_secs()
 }
 
 pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
@@ -351,38 +335,30 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     std::fs::create_dir_all(scratch.path.join("home"))?;
 
     step(&format!("start the local Hub with {REPO_ID}:{FILE} of {} bytes", opts.size));
-    let spec = format!("{REPO_ID}:{FILE}:{}", opts.size);
     let started = Instant::now();
-    let hub = start_hub(&bin.join("testhub"), &scratch.path.join("hub"), &["--large-file", &spec])?;
-    say(&format!("ready in {:.1} s: {}", started.elapsed().as_secs_f64(), hub.endpoint));
-    let file = large_file(&hub)?;
-    anyhow::ensure!(file.size == opts.size, "testhub made {} bytes, not {}", file.size, opts.size);
-    let resolve = format!("{}/{REPO_ID}/resolve/main/{FILE}", hub.endpoint);
-    let headers = output(Command::new("curl").args(["-sI", "--noproxy", "*", &resolve]))?;
-    let cdn_url = location(&headers)
-        .ok_or_else(|| {
-            anyhow::format_err!("no Location in the answer to HEAD {resolve}:\n{headers}")
-        })?
-        .to_owned();
+    let hub =
+        hub::start(HubConfig { root: Some(scratch.path.join("hub")), ..HubConfig::default() })?;
+    let file = large_file(&hub, opts.size)?;
+    say(&format!("ready in {:.1} s: {}", started.elapsed().as_secs_f64(), hub.endpoint()));
+    let cdn_url = hub.signed_cdn_url(&file.sha256, unix_time_in(CDN_URL_LIFETIME));
     say(&format!("sha256 {}  commit {}\nCDN URL {cdn_url}", file.sha256, file.commit));
 
-    let pid = hub.pid();
     // A download by the `hub-cli` at `program` into `cache`.
     let download_cmd = |program: &Path, cache: &Path, extra: &[&str]| {
         let mut cmd = Command::new(program);
         cmd.args(["download", REPO_ID, FILE, "--quiet", "--cache-dir"])
             .arg(cache)
             .args(extra)
-            .env("HF_ENDPOINT", &hub.endpoint)
-            .env("HF_HOME", scratch.path.join("home"))
-            .env("HF_HUB_DISABLE_PROGRESS_BARS", "1");
+            .env(HF_ENDPOINT, hub.endpoint())
+            .env(HF_HOME, scratch.path.join("home"))
+            .env(HF_HUB_DISABLE_PROGRESS_BARS, "1");
         for var in [
-            "HF_TOKEN",
-            "HUGGING_FACE_HUB_TOKEN",
-            "HF_HUB_CACHE",
-            "HUGGINGFACE_HUB_CACHE",
-            "HF_HUB_OFFLINE",
-            "HF_HUB_DISABLE_DOWNLOAD_VERIFICATION",
+            HF_TOKEN,
+            HUGGING_FACE_HUB_TOKEN,
+            HF_HUB_CACHE,
+            HUGGINGFACE_HUB_CACHE,
+            HF_HUB_OFFLINE,
+            HF_HUB_DISABLE_DOWNLOAD_VERIFICATION,
         ] {
             cmd.env_remove(var);
         }
@@ -406,7 +382,7 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
         let of = format!("round {round} of {}", opts.runs);
         step(&format!("{of}: curl, one stream"));
         sync()?;
-        let meter = CpuMeter::start(pid);
+        let meter = CpuMeter::start();
         let started = Instant::now();
         exec(&mut curl)?;
         let secs = started.elapsed().as_secs_f64();
@@ -416,7 +392,7 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
         anyhow::ensure!(got == file.size, "curl wrote {got} bytes, not {}", file.size);
 
         step(&format!("{of}: sha256 of the same file (openssl dgst, from the page cache)"));
-        let sha256 = measured_sha256(&curl_file, &file.sha256, pid)?;
+        let sha256 = measured_sha256(&curl_file, &file.sha256)?;
         std::fs::remove_file(&curl_file)?;
 
         // Ours and the baseline's, verified then unverified, each into a fresh cache.
@@ -437,9 +413,9 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
                 let cache = scratch.path.join(format!("cache-{label}-{name}"));
                 let mut cmd = download_cmd(program, &cache, &[]);
                 if !verified {
-                    cmd.env("HF_HUB_DISABLE_DOWNLOAD_VERIFICATION", "1");
+                    cmd.env(HF_HUB_DISABLE_DOWNLOAD_VERIFICATION, "1");
                 }
-                let (run, path) = measured_download(&cmd, file.size, pid)?;
+                let (run, path) = measured_download(&cmd, file.size)?;
                 if verified && side == Side::Ours && round == opts.runs {
                     // The lookups run here, so the cache is gone before the unverified download,
                     // which then writes into the memory it gave back, as every other run does.
@@ -606,12 +582,12 @@ impl Drop for Worktree {
 
 /// Times `openssl dgst -sha256` of `path`, read once before so that it comes from the page
 /// cache; checks that it finds `sha256`.
-fn measured_sha256(path: &Path, sha256: &str, hub_pid: u32) -> anyhow::Result<Timed> {
+fn measured_sha256(path: &Path, sha256: &str) -> anyhow::Result<Timed> {
     warm_page_cache(path)?;
     let mut openssl = Command::new("openssl");
     openssl.args(["dgst", "-sha256"]).arg(path);
     say(&format!("$ {}", describe(&openssl)));
-    let meter = CpuMeter::start(hub_pid);
+    let meter = CpuMeter::start();
     let started = Instant::now();
     let digest = output(&mut openssl)?;
     let secs = started.elapsed().as_secs_f64();
@@ -626,12 +602,8 @@ fn measured_sha256(path: &Path, sha256: &str, hub_pid: u32) -> anyhow::Result<Ti
 
 /// Runs a `hub-cli download` under the measuring helper; checks that it printed the path of a
 /// file of `size` bytes, and returns the figures and that path.
-fn measured_download(
-    cmd: &Command,
-    size: u64,
-    hub_pid: u32,
-) -> anyhow::Result<(Download, PathBuf)> {
-    let (Measured { secs, max_rss_bytes, stdout, .. }, others) = measured(cmd, hub_pid)?;
+fn measured_download(cmd: &Command, size: u64) -> anyhow::Result<(Download, PathBuf)> {
+    let (Measured { secs, max_rss_bytes, stdout, .. }, others) = measured(cmd)?;
     let stdout = stdout.trim();
     let path = PathBuf::from(stdout);
     let got = std::fs::metadata(&path)
@@ -650,33 +622,32 @@ fn measured_download(
 /// The cached lookups of the file a verified download put at `path` in `cache`, offline and
 /// pinned to `commit`, and the requests the Hub received meanwhile (there must be none).
 fn cached_lookups(
-    hub: &LocalHub,
+    hub: &TestHub,
     hub_cli: &dyn Fn(&Path, &[&str]) -> Command,
     cache: &Path,
     path: &Path,
     commit: &str,
 ) -> anyhow::Result<(Lookup, Lookup, u64)> {
     step(&format!("cached lookups of the verified download, {LOOKUP_RUNS} runs each"));
-    let requests_before = hub_requests(hub)?;
+    let requests_before = hub_requests(hub);
     let mut offline = hub_cli(cache, &[]);
-    offline.env("HF_HUB_OFFLINE", "1");
-    let pid = hub.pid();
-    let lookup_offline = lookup_median(&mut offline, path, pid)?;
-    let lookup_pinned = lookup_median(&mut hub_cli(cache, &["--revision", commit]), path, pid)?;
-    let lookup_requests = hub_requests(hub)?.saturating_sub(requests_before);
+    offline.env(HF_HUB_OFFLINE, "1");
+    let lookup_offline = lookup_median(&mut offline, path)?;
+    let lookup_pinned = lookup_median(&mut hub_cli(cache, &["--revision", commit]), path)?;
+    let lookup_requests = hub_requests(hub).saturating_sub(requests_before);
     Ok((lookup_offline, lookup_pinned, lookup_requests))
 }
 
 /// Runs `cmd` once to warm up, then `LOOKUP_RUNS` times; each must print `expected`. The median
 /// wall time of the counted runs and the others' CPU meanwhile.
-fn lookup_median(cmd: &mut Command, expected: &Path, hub_pid: u32) -> anyhow::Result<Lookup> {
+fn lookup_median(cmd: &mut Command, expected: &Path) -> anyhow::Result<Lookup> {
     say(&format!("$ {}", describe(cmd)));
     let mut samples = Vec::with_capacity(LOOKUP_RUNS);
-    let mut meter = CpuMeter::start(hub_pid);
+    let mut meter = CpuMeter::start();
     // One warm-up run (the binary and the cache's metadata into the page cache), not counted.
     for run in 0..=LOOKUP_RUNS {
         if run == 1 {
-            meter = CpuMeter::start(hub_pid);
+            meter = CpuMeter::start();
         }
         let started = Instant::now();
         let printed = output(cmd.stdin(Stdio::null()))?;
@@ -1013,12 +984,5 @@ mod tests {
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median(vec![0.25]), 0.25);
         assert!(median(vec![]).is_nan());
-    }
-
-    #[test]
-    fn reads_the_location() {
-        let headers = "HTTP/1.1 302 Found\r\nx-repo-commit: abc\r\nLocation: http://127.0.0.2:9/lfs/x?exp=1&sig=2\r\n\r\n";
-        assert_eq!(location(headers), Some("http://127.0.0.2:9/lfs/x?exp=1&sig=2"));
-        assert_eq!(location("HTTP/1.1 200 OK\r\n"), None);
     }
 }

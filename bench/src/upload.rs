@@ -1,30 +1,32 @@
-//! `cargo xtask bench upload`: how fast `hub-cli lfs-multipart-upload`, the git-lfs custom
+//! `cargo xtask bench upload` (`hub-bench upload`): how fast `hub-cli lfs-multipart-upload`, the git-lfs custom
 //! transfer agent, uploads a large LFS object to the local Hub (parts in parallel to the storage
 //! host, then the completion request), against one `curl -T` PUT of a file of the same size to
 //! the same storage host, measured in one run.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use hub_lfs::batch::Action;
+use hub_url::env::{HF_ENDPOINT, HF_HOME, HF_TOKEN, HF_TOKEN_PATH, HUGGING_FACE_HUB_TOKEN};
 use serde_json::Value;
 
 use super::{
-    CHUNK_SIZE, CONNECTIONS_VAR, CpuMeter, HubApi, LfsObject, Opts, Row, Scratch, busy_note,
-    connections_label, curl_put, format_mib, interactive_helper_for, mib_per_sec, part_count,
-    read_report, release_binaries, require_command, results, rss_check, short, speed_check,
-    start_upload_hub, sync, varied_file,
+    CHUNK_SIZE, CONNECTIONS_VAR, Opts, Row, Scratch, connections_label, curl_put, format_mib,
+    mib_per_sec, release_binaries, require_command, results, rss_check, speed_check,
+    start_upload_hub, varied_file,
 };
+use crate::hub::{HubApi, LfsObject, part_count, short};
+use crate::measure::{CpuMeter, busy_note, interactive_helper_for, read_report, sync};
 use crate::util::{describe, say, step};
 
 pub(super) const HELP: &str = "\
 cargo xtask bench upload [--size BYTES] [--keep]
 
-Builds hub-cli and the local Hub (testhub) in release mode, writes two files of BYTES varied
-bytes and hashes them (openssl dgst -sha256), starts the Hub on loopback with a multipart
+Builds hub-cli in release mode, writes two files of BYTES varied bytes and hashes them
+(openssl dgst -sha256), starts the local Hub on loopback with a multipart
 threshold of at most the size and parts of 64 MiB, creates alice/bench-upload, asks its LFS batch
 API for the upload of each file, and measures, in the same run:
   curl -T  one PUT of the first file to its signed basic-upload URL on the storage host (the
@@ -65,35 +67,34 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
     let scratch = Scratch::create("upload", opts.keep)?;
 
     step(&format!("two files of {} bytes of varied content, and their sha256", opts.size));
-    let curl_file = varied_file(&scratch.path.join("curl.bin"), opts.size, 1)?;
-    let agent_file = varied_file(&scratch.path.join("agent.bin"), opts.size, 2)?;
+    let curl_file = varied_file(&scratch.path.join("curl.bin"), opts.size, "bench/curl")?;
+    let agent_file = varied_file(&scratch.path.join("agent.bin"), opts.size, "bench/hub-cli")?;
 
-    let (hub, threshold) = start_upload_hub(&bin, &scratch, opts.size)?;
+    let (hub, threshold) = start_upload_hub(&scratch, opts.size)?;
     let api = HubApi::new(&hub, REPO_NAME)?;
     api.create_repo()?;
 
     step("LFS batch API: a multipart upload for the agent's file, a single PUT for curl's");
     let agent_action = api.batch_upload(&agent_file, &["basic", "multipart"])?;
-    let parts = part_count(&agent_action.upload)?;
-    say(&format!("agent: {parts} parts, completion at {}", short(&agent_action.upload["href"])));
-    let put_url = api.basic_put_url(&curl_file, threshold)?;
+    let parts = part_count(&agent_file, &agent_action.upload)?;
+    say(&format!("agent: {parts} parts, completion at {}", short(&agent_action.upload.href)));
+    let put_url = api.basic_put_url(&hub, &curl_file, threshold)?;
 
-    let pid = hub.pid();
-    let (curl_run, others_curl) = curl_put(&curl_file, &put_url, pid)?;
+    let (curl_run, others_curl) = curl_put(&curl_file, &put_url)?;
 
     step("hub-cli lfs-multipart-upload, fed as git-lfs feeds it");
     require_command(&hub_cli, "lfs-multipart-upload")?;
     let mut agent = Command::new(&hub_cli);
     agent
         .arg("lfs-multipart-upload")
-        .env("HF_ENDPOINT", &hub.endpoint)
-        .env("HF_HOME", scratch.path.join("home"));
-    for var in ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH"] {
+        .env(HF_ENDPOINT, hub.endpoint())
+        .env(HF_HOME, scratch.path.join("home"));
+    for var in [HF_TOKEN, HUGGING_FACE_HUB_TOKEN, HF_TOKEN_PATH] {
         agent.env_remove(var);
     }
     let upload = upload_message(&agent_file, &agent_action.upload)?;
     let report = scratch.path.join("agent-report.json");
-    let (agent_run, others_agent) = measured_agent(&agent, &upload, &report, pid)?;
+    let (agent_run, others_agent) = measured_agent(&agent, &upload, &report)?;
     say(&format!(
         "{:.3} s, peak RSS {}{}",
         agent_run.secs,
@@ -125,18 +126,13 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
 /// encoder writes the fields in struct order, the header's keys sorted as strings (`1`, `10`,
 /// `2`, …, `chunk_size`), `&`, `<` and `>` escaped, and a zero `expires_at` when the batch
 /// answer gave none.
-fn upload_message(object: &LfsObject, action: &Value) -> anyhow::Result<String> {
-    let text = |value: &Value, what: &str| {
-        value.as_str().map(go_string).ok_or_else(|| {
-            anyhow::format_err!("the upload action's {what} is not a string: {action}")
-        })
-    };
-    let mut header = BTreeMap::new();
-    for (name, value) in action["header"].as_object().into_iter().flatten() {
-        header.insert(name.as_str(), text(value, &format!("header {name}"))?);
-    }
-    let header: Vec<String> =
-        header.iter().map(|(name, value)| format!("{}:{value}", go_string(name))).collect();
+fn upload_message(object: &LfsObject, action: &Action) -> anyhow::Result<String> {
+    // A BTreeMap: its keys in the order of Go's sort of strings.
+    let header: Vec<String> = action
+        .header
+        .iter()
+        .map(|(name, value)| format!("{}:{}", go_string(name), go_string(value)))
+        .collect();
     let path = object.path.to_str().ok_or_else(|| {
         anyhow::format_err!("{} is not UTF-8: git-lfs could not name it", object.path.display())
     })?;
@@ -145,17 +141,14 @@ fn upload_message(object: &LfsObject, action: &Value) -> anyhow::Result<String> 
         go_string(&object.oid),
         object.size,
         go_string(path),
-        text(&action["href"], "href")?
+        go_string(&action.href)
     );
     if !header.is_empty() {
         message.push_str(&format!(r#","header":{{{}}}"#, header.join(",")));
     }
-    let expires_at = match &action["expires_at"] {
-        Value::Null => go_string("0001-01-01T00:00:00Z"),
-        value => text(value, "expires_at")?,
-    };
+    let expires_at = go_string(action.expires_at.as_deref().unwrap_or("0001-01-01T00:00:00Z"));
     message.push_str(&format!(r#","expires_at":{expires_at}"#));
-    if let Some(secs) = action["expires_in"].as_i64().filter(|s| *s != 0) {
+    if let Some(secs) = action.expires_in.filter(|s| *s != 0) {
         message.push_str(&format!(r#","expires_in":{secs}"#));
     }
     message.push_str("}}");
@@ -189,16 +182,11 @@ struct AgentRun {
 
 /// Runs the agent under the measuring helper, and talks to it as git-lfs does: init, one upload,
 /// terminate. Also returns the others' CPU meanwhile.
-fn measured_agent(
-    agent: &Command,
-    upload: &str,
-    report: &Path,
-    hub_pid: u32,
-) -> anyhow::Result<(AgentRun, f64)> {
+fn measured_agent(agent: &Command, upload: &str, report: &Path) -> anyhow::Result<(AgentRun, f64)> {
     sync()?;
     let mut helper = interactive_helper_for(agent, report)?;
     say(&format!("$ {}", describe(agent)));
-    let meter = CpuMeter::start(hub_pid);
+    let meter = CpuMeter::start();
     let mut child = helper
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -408,8 +396,9 @@ mod tests {
 
     #[test]
     fn writes_the_upload_message_as_git_lfs() {
-        // From a push with git-lfs 3.3.0 to the TestHub (URLs shortened).
-        let action = json!({
+        // From a push with git-lfs 3.3.0 to the TestHub (URLs shortened), as the batch API
+        // answered it.
+        let action: Action = serde_json::from_value(json!({
             "href": "http://h/r.git/info/lfs/objects/complete/ab?size=1500000&chunk=131072&exp=1&sig=2",
             "expires_in": 3600,
             "header": {
@@ -417,7 +406,8 @@ mod tests {
                 "4": "u4", "5": "u5", "6": "u6", "7": "u7", "8": "u8", "9": "u9", "10": "u10",
                 "11": "u11", "12": "u12",
             },
-        });
+        }))
+        .unwrap();
         let want = concat!(
             r#"{"event":"upload","oid":"abababababababababababababababababababababababababababababababab","#,
             r#""size":1500000,"path":"/tmp/x/a.bin","action":{"href":"http://h/r.git/info/lfs/objects/"#,
@@ -428,25 +418,28 @@ mod tests {
         );
         assert_eq!(upload_message(&object(), &action).unwrap(), want);
         // A basic action (no header, no expiry) and a given expires_at.
-        let basic = json!({"href": "u", "expires_at": "2030-01-01T00:00:00Z"});
+        let basic = Action {
+            href: "u".to_owned(),
+            expires_at: Some("2030-01-01T00:00:00Z".to_owned()),
+            ..Action::default()
+        };
         assert!(
             upload_message(&object(), &basic)
                 .unwrap()
                 .ends_with(r#""action":{"href":"u","expires_at":"2030-01-01T00:00:00Z"}}"#)
         );
-        assert!(upload_message(&object(), &json!({"href": 1})).is_err());
-        assert!(upload_message(&object(), &json!({"href": "u", "header": {"1": 2}})).is_err());
         let message: Value =
             serde_json::from_str(&upload_message(&object(), &action).unwrap()).unwrap();
         assert_eq!(message["action"]["header"]["1"], "http://c/part/1?a=1&b=2");
-    }
-
-    #[test]
-    fn counts_the_parts() {
-        let multipart = json!({"href": "c", "header": {"chunk_size": "10", "1": "a", "2": "b"}});
-        assert_eq!(part_count(&multipart).unwrap(), 2);
-        assert!(part_count(&json!({"href": "u"})).is_err());
-        assert!(part_count(&json!({"href": "u", "header": {"1": "a"}})).is_err());
+        // A path git-lfs could not name.
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let path = std::ffi::OsStr::from_bytes(b"/tmp/\xff.bin").into();
+            let odd = LfsObject { path, ..object() };
+            let err = upload_message(&odd, &basic).unwrap_err().to_string();
+            assert!(err.contains("is not UTF-8"), "{err}");
+        }
     }
 
     /// Runs a shell script as the agent and talks to it.

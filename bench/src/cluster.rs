@@ -1,4 +1,4 @@
-//! `cargo xtask bench cluster`: N nodes of a GPU cluster sharing one Hugging Face cache,
+//! `cargo xtask bench cluster` (`hub-bench cluster`): N nodes of a GPU cluster sharing one Hugging Face cache,
 //! simulated on this machine as `crates/hub-cli/tests/cluster.rs` does: N `bindfs` views of one
 //! folder (`flock` does not cross them, as on NFS without a lock manager) and every node's
 //! client in its own UTS namespace, with its own host name (`node-1`, …).
@@ -19,17 +19,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use super::{Measured, Scratch, format_mib, helper_for, parse_report, release_binaries, sync};
-use crate::demo::{LocalHub, start_hub};
-use crate::util::{command, describe, output, project_root, say, shout, step, table};
+use hub_tests::{HubConfig, LargeFile, LogEntry, Repo, TestHub};
+use hub_url::env::{
+    HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_HUB_DISABLE_PROGRESS_BARS, NO_PROXY, NO_PROXY_LOWERCASE,
+};
+
+use super::{Scratch, format_mib, release_binaries};
+use crate::hub;
+use crate::measure::{Measured, helper_for, parse_report, sync};
+use crate::util::{describe, output, project_root, say, shout, step, table};
 
 pub(super) const HELP: &str = "\
 cargo xtask bench cluster [--nodes N] [--size MIB] [--files K] [--keep]
 
 One Hugging Face cache shared by N nodes, simulated on this machine: N bindfs views of one
 folder (flock does not cross them, as on NFS without a lock manager), each node's client in its
-own UTS namespace (its own host name, node-1, ...), HF_HUB_CACHE in its view. Builds hub-cli and
-the local Hub (testhub) in release mode, starts the Hub on loopback, and measures in one run:
+own UTS namespace (its own host name, node-1, ...), HF_HUB_CACHE in its view. Builds hub-cli in
+release mode, starts the local Hub on loopback, and measures in one run:
   large file  `hub-cli download REPO big.bin` (a file of MIB MiB), and the official Python client's
               hf_hub_download of the same file
   snapshot    `hub-cli download REPO` of K LFS files of about 2 MiB each, and the Python
@@ -125,15 +131,15 @@ pub(super) fn run(args: &[String]) -> anyhow::Result<()> {
         shards.len(),
         format_mib(snapshot_size)
     ));
-    let mut specs = vec![format!("{LARGE_REPO}:{LARGE_FILE}:{size}")];
-    specs.extend(shards.iter().map(|(name, s)| format!("{SNAPSHOT_REPO}:{name}:{s}")));
-    let mut hub_args: Vec<&str> = Vec::new();
-    for spec in &specs {
-        hub_args.extend(["--large-file", spec.as_str()]);
-    }
     let started = Instant::now();
-    let hub = start_hub(&bin.join("testhub"), &scratch.path.join("hub"), &hub_args)?;
-    say(&format!("ready in {:.1} s: {}", started.elapsed().as_secs_f64(), hub.endpoint));
+    let hub =
+        hub::start(HubConfig { root: Some(scratch.path.join("hub")), ..HubConfig::default() })?;
+    let large = vec![hub.add_large_file(&Repo::model(LARGE_REPO), LARGE_FILE, size)?];
+    let mut snapshot = Vec::with_capacity(shards.len());
+    for (name, shard_size) in &shards {
+        snapshot.push(hub.add_large_file(&Repo::model(SNAPSHOT_REPO), name, *shard_size)?);
+    }
+    say(&format!("ready in {:.1} s: {}", started.elapsed().as_secs_f64(), hub.endpoint()));
 
     step(&format!("mount {} bindfs views of one folder", opts.nodes));
     let shared = scratch.path.join("shared");
@@ -143,11 +149,11 @@ pub(super) fn run(args: &[String]) -> anyhow::Result<()> {
     let py_file =
         "import sys, huggingface_hub as h; print(h.hf_hub_download(sys.argv[1], sys.argv[2]))";
     let py_snapshot = "import sys, huggingface_hub as h; print(h.snapshot_download(sys.argv[1]))";
-    let large_blobs = expected_blobs(&hub, LARGE_REPO)?;
-    let snapshot_blobs = expected_blobs(&hub, SNAPSHOT_REPO)?;
+    let large_blobs = expected_blobs(&large);
+    let snapshot_blobs = expected_blobs(&snapshot);
     anyhow::ensure!(
         large_blobs.len() == 1 && snapshot_blobs.len() == shards.len(),
-        "testhub listed {} and {} large files, not 1 and {}",
+        "the local Hub made {} and {} distinct large files, not 1 and {}",
         large_blobs.len(),
         snapshot_blobs.len(),
         shards.len()
@@ -284,7 +290,7 @@ impl Drop for Views {
 
 /// What one scenario of one client runs on.
 struct Ctx<'a> {
-    hub: &'a LocalHub,
+    hub: &'a TestHub,
     views: &'a Views,
     scratch: &'a Path,
     /// The client's program and arguments.
@@ -329,7 +335,7 @@ impl Ctx<'_> {
     /// The client on nodes 1 to `nodes` at once, into the cache `cache` of the shared folder.
     fn run_nodes(&self, cache: &str, nodes: usize) -> anyhow::Result<NodesRun> {
         sync()?;
-        let before = cdn_bytes(self.hub)?;
+        let before = cdn_bytes(self.hub);
         let mut children: Vec<(Command, Child)> = Vec::new();
         let started = Instant::now();
         for node in 1..=nodes {
@@ -357,7 +363,7 @@ impl Ctx<'_> {
             }
         }
         let wall_secs = started.elapsed().as_secs_f64();
-        let cdn_bytes = cdn_bytes(self.hub)?.saturating_sub(before);
+        let cdn_bytes = cdn_bytes(self.hub).saturating_sub(before);
         Ok(NodesRun { nodes, wall_secs, cdn_bytes, ok, failed })
     }
 
@@ -370,38 +376,27 @@ impl Ctx<'_> {
             .ok_or_else(|| anyhow::format_err!("a client without a program"))?;
         let home = self.scratch.join(format!("home-{node}"));
         std::fs::create_dir_all(&home)?;
-        let mut cmd = command("unshare");
+        let mut cmd = Command::new("unshare");
         cmd.args(["--uts", "--", "sh", "-c", HOSTNAME_THEN_EXEC, "sh"])
             .arg(format!("node-{node}"))
             .arg(program)
             .args(args)
             .env("HOME", &home)
-            .env("HF_HOME", home.join("hf-home"))
-            .env("HF_ENDPOINT", &self.hub.endpoint)
-            .env("HF_HUB_CACHE", self.views.view(node).join(cache))
-            .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            .env(HF_HOME, home.join("hf-home"))
+            .env(HF_ENDPOINT, self.hub.endpoint())
+            .env(HF_HUB_CACHE, self.views.view(node).join(cache))
+            .env(HF_HUB_DISABLE_PROGRESS_BARS, "1")
+            // The Python client's; ours sends no telemetry.
             .env("HF_HUB_DISABLE_TELEMETRY", "1")
-            .env("NO_PROXY", "127.0.0.1,127.0.0.2,localhost")
-            .env("no_proxy", "127.0.0.1,127.0.0.2,localhost");
+            .env(NO_PROXY, "127.0.0.1,127.0.0.2,localhost")
+            .env(NO_PROXY_LOWERCASE, "127.0.0.1,127.0.0.2,localhost");
         Ok(cmd)
     }
 }
 
-/// The blob names (sha256) and sizes of the large files of `repo`, from the Hub's startup line.
-fn expected_blobs(hub: &LocalHub, repo: &str) -> anyhow::Result<BTreeMap<String, u64>> {
-    let files = hub.info["large_files"]
-        .as_array()
-        .ok_or_else(|| anyhow::format_err!("testhub's startup line lists no large_files"))?;
-    let mut blobs = BTreeMap::new();
-    for file in files.iter().filter(|f| f["repo_id"] == repo) {
-        let sha256 = file["sha256"].as_str();
-        let size = file["size"].as_u64();
-        let (Some(sha256), Some(size)) = (sha256, size) else {
-            anyhow::bail!("a large_files entry without sha256 or size: {file}");
-        };
-        blobs.insert(sha256.to_owned(), size);
-    }
-    Ok(blobs)
+/// The blob names (sha256) and sizes of `files`.
+fn expected_blobs(files: &[LargeFile]) -> BTreeMap<String, u64> {
+    files.iter().map(|f| (f.sha256.clone(), f.size)).collect()
 }
 
 /// `ok` when `dir` holds exactly the `expected` blobs at their sizes; what differs otherwise.
@@ -432,19 +427,12 @@ fn last_line(stderr: &str) -> &str {
 }
 
 /// Bytes of LFS objects the CDN has sent so far: the requests whose path starts with `/lfs/`.
-fn cdn_bytes(hub: &LocalHub) -> anyhow::Result<u64> {
-    let stats = hub.get_json("/_testhub/stats")?;
-    let log = stats["log"]
-        .as_array()
-        .ok_or_else(|| anyhow::format_err!("the Hub's stats have no log: {stats}"))?;
-    Ok(lfs_bytes(log))
+fn cdn_bytes(hub: &TestHub) -> u64 {
+    lfs_bytes(&hub.stats().log)
 }
 
-fn lfs_bytes(log: &[serde_json::Value]) -> u64 {
-    log.iter()
-        .filter(|e| e["path"].as_str().is_some_and(|p| p.starts_with("/lfs/")))
-        .map(|e| e["bytes_sent"].as_u64().unwrap_or(0))
-        .sum()
+fn lfs_bytes(log: &[LogEntry]) -> u64 {
+    log.iter().filter(|e| e.path.starts_with("/lfs/")).map(|e| e.bytes_sent).sum()
 }
 
 /// One line of the table.
@@ -508,11 +496,13 @@ fn figures(rows: &[Figure]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use hub_tests::Host;
+
     use super::*;
 
     #[test]
     fn judges_the_shared_cache() {
-        let dir = std::env::temp_dir().join(format!("xtask-cluster-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("hub-bench-cluster-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let expected: BTreeMap<String, u64> = [("aa".to_owned(), 3), ("bb".to_owned(), 2)].into();
         std::fs::write(dir.join("aa"), "abc").unwrap();
@@ -549,12 +539,37 @@ mod tests {
 
     #[test]
     fn counts_only_the_cdn_bytes() {
+        let entry = |host, path: &str, bytes_sent| LogEntry {
+            host,
+            method: "GET".to_owned(),
+            path: path.to_owned(),
+            status: 200,
+            range: None,
+            bytes_sent,
+            authorization: false,
+            user_agent: String::new(),
+        };
         let log = vec![
-            serde_json::json!({"path": "/lfs/abc", "bytes_sent": 100}),
-            serde_json::json!({"path": "/bench/x/resolve/main/a", "bytes_sent": 7}),
-            serde_json::json!({"path": "/lfs/def", "bytes_sent": 50}),
+            entry(Host::Cdn, "/lfs/abc", 100),
+            entry(Host::Hub, "/bench/x/resolve/main/a", 7),
+            entry(Host::Cdn, "/lfs/def", 50),
         ];
         assert_eq!(lfs_bytes(&log), 150);
+    }
+
+    #[test]
+    fn expects_each_blob_once() {
+        let file = |sha256: &str, size| LargeFile {
+            repo_type: hub_tests::RepoType::Model,
+            repo_id: SNAPSHOT_REPO.to_owned(),
+            path: format!("{sha256}.bin"),
+            size,
+            sha256: sha256.to_owned(),
+            git_oid: String::new(),
+            commit: String::new(),
+        };
+        let blobs = expected_blobs(&[file("aa", 3), file("bb", 2), file("aa", 3)]);
+        assert_eq!(blobs, [("aa".to_owned(), 3), ("bb".to_owned(), 2)].into());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `cargo xtask bench upload-http`: how fast `hub-cli upload` publishes a model folder (one
+//! `cargo xtask bench upload-http` (`hub-bench upload-http`): how fast `hub-cli upload` publishes a model folder (one
 //! large LFS file and many small text files) to the local Hub over HTTP, in one commit
 //! (preupload, LFS batch, part PUTs, completion, NDJSON commit), against one `curl -T` of a
 //! file of the large one's size to the same storage host, measured in one run; then the same
@@ -9,21 +9,28 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use super::{
-    CONNECTIONS_VAR, Check, HubApi, Measured, Opts, Row, Scratch, busy_note, connections_label,
-    curl_put, figures_table, format_mib, measured, mib_per_sec, release_binaries, require_command,
-    rss_check, seed_token, start_upload_hub, table, targets_table, varied_file,
+use hub_tests::TestHub;
+use hub_url::env::{
+    HF_ENDPOINT, HF_HOME, HF_HUB_DISABLE_IMPLICIT_TOKEN, HF_HUB_OFFLINE, HF_HUB_UPLOAD_RETRIES,
+    HF_TOKEN, HF_TOKEN_PATH, HUGGING_FACE_HUB_TOKEN,
 };
-use crate::demo::{LocalHub, requests_since};
+
+use super::{
+    CONNECTIONS_VAR, Check, Opts, Row, Scratch, connections_label, curl_put, figures_table,
+    format_mib, mib_per_sec, release_binaries, require_command, rss_check, start_upload_hub, table,
+    targets_table, varied_file,
+};
+use crate::hub::{self, HubApi};
+use crate::measure::{Measured, busy_note, measured};
 use crate::util::{say, step};
 
 pub(super) const HELP: &str = "\
 cargo xtask bench upload-http [--size BYTES] [--small N] [--keep]
 
-Builds hub-cli and the local Hub (testhub) in release mode, writes a model folder (model.bin,
-BYTES varied bytes, and N small JSON files of a few KiB under configs/) and a second file of
-BYTES bytes for curl, starts the Hub on loopback with a multipart threshold of at most BYTES
-and parts of 64 MiB, and measures, in the same run:
+Builds hub-cli in release mode, writes a model folder (model.bin, BYTES varied bytes, and N
+small JSON files of a few KiB under configs/) and a second file of BYTES bytes for curl,
+starts the local Hub on loopback with a multipart threshold of at most BYTES and parts of
+64 MiB, and measures, in the same run:
   curl -T     one PUT of the second file to its signed basic-upload URL on the storage host
               (the baseline, in a repo of its own), after an untimed warm-up run
   first run   hub-cli upload alice/bench-http FOLDER (the repo does not exist yet): its wall
@@ -75,37 +82,36 @@ pub(super) fn run(opts: &Opts) -> anyhow::Result<()> {
          a file of the same size for curl",
         opts.size, opts.small
     ));
-    varied_file(&folder.join(LARGE_FILE), opts.size, 2)?;
+    varied_file(&folder.join(LARGE_FILE), opts.size, "bench/hub-cli")?;
     let small_bytes = write_small_files(&folder.join(SMALL_DIR), opts.small)?;
     say(&format!("{}/{SMALL_DIR}: {} files, {small_bytes} bytes", folder.display(), opts.small));
-    let curl_file = varied_file(&scratch.path.join("curl.bin"), opts.size, 1)?;
+    let curl_file = varied_file(&scratch.path.join("curl.bin"), opts.size, "bench/curl")?;
 
-    let (hub, threshold) = start_upload_hub(&bin, &scratch, opts.size)?;
+    let (hub, threshold) = start_upload_hub(&scratch, opts.size)?;
     let api = HubApi::new(&hub, CURL_REPO_NAME)?;
     api.create_repo()?;
-    let put_url = api.basic_put_url(&curl_file, threshold)?;
-    let pid = hub.pid();
-    let (curl_run, others_curl) = curl_put(&curl_file, &put_url, pid)?;
+    let put_url = api.basic_put_url(&hub, &curl_file, threshold)?;
+    let (curl_run, others_curl) = curl_put(&curl_file, &put_url)?;
 
     let mut upload = Command::new(&hub_cli);
     upload
         .args(["upload", REPO_ID])
         .arg(&folder)
-        .env("HF_ENDPOINT", &hub.endpoint)
-        .env("HF_TOKEN", seed_token(&hub)?)
-        .env("HF_HOME", scratch.path.join("home"));
+        .env(HF_ENDPOINT, hub.endpoint())
+        .env(HF_TOKEN, hub::TOKEN)
+        .env(HF_HOME, scratch.path.join("home"));
     for var in [
-        "HUGGING_FACE_HUB_TOKEN",
-        "HF_TOKEN_PATH",
-        "HF_HUB_OFFLINE",
-        "HF_HUB_DISABLE_IMPLICIT_TOKEN",
-        "HF_HUB_UPLOAD_RETRIES",
+        HUGGING_FACE_HUB_TOKEN,
+        HF_TOKEN_PATH,
+        HF_HUB_OFFLINE,
+        HF_HUB_DISABLE_IMPLICIT_TOKEN,
+        HF_HUB_UPLOAD_RETRIES,
     ] {
         upload.env_remove(var);
     }
     step(&format!("hub-cli upload {REPO_ID}: the whole folder in one commit"));
     let first = upload_run(&hub, &upload)?;
-    let files = hub_files(&hub, REPO_ID)?;
+    let files = api.file_count(REPO_ID)?;
     say(&format!("{REPO_ID} now holds {files} files"));
     step("hub-cli upload again, unchanged: nothing to send, no commit");
     let second = upload_run(&hub, &upload)?;
@@ -183,10 +189,10 @@ impl UploadRun {
 }
 
 /// Runs `upload` under the measuring helper and counts the requests the Hub received meanwhile.
-fn upload_run(hub: &LocalHub, upload: &Command) -> anyhow::Result<UploadRun> {
-    let before = hub.requests()?;
-    let (measured, others) = measured(upload, hub.pid())?;
-    let requests = requests_since(&before, &hub.requests()?);
+fn upload_run(hub: &TestHub, upload: &Command) -> anyhow::Result<UploadRun> {
+    let before = hub.stats().requests;
+    let (measured, others) = measured(upload)?;
+    let requests = requests_since(&before, &hub.stats().requests);
     for line in measured.stdout.lines().chain(measured.stderr.lines()) {
         say(line);
     }
@@ -200,13 +206,19 @@ fn upload_run(hub: &LocalHub, upload: &Command) -> anyhow::Result<UploadRun> {
     Ok(UploadRun { measured, others, requests })
 }
 
-/// The number of files in the main branch of `repo_id` (its model info's siblings).
-fn hub_files(hub: &LocalHub, repo_id: &str) -> anyhow::Result<usize> {
-    let info = hub.get_json(&format!("/api/models/{repo_id}"))?;
-    info["siblings"]
-        .as_array()
-        .map(Vec::len)
-        .ok_or_else(|| anyhow::format_err!("the model info of {repo_id} has no siblings: {info}"))
+/// The requests by route between two readings of the Hub's counters (routes with none left
+/// out).
+fn requests_since(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(route, n)| {
+            (route.clone(), n.saturating_sub(before.get(route).copied().unwrap_or(0)))
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 /// Everything one run measures.
@@ -407,6 +419,16 @@ mod tests {
             "second run says \"no commit was made\" yes yes ok"
         );
         assert!(!text.contains("MISSED"), "{text}");
+    }
+
+    #[test]
+    fn counts_the_requests_of_one_run() {
+        let counts = |list: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            list.iter().map(|(r, n)| ((*r).to_owned(), *n)).collect()
+        };
+        let before = counts(&[("preupload", 1), ("repo-info", 2)]);
+        let after = counts(&[("preupload", 2), ("repo-info", 2), ("commit", 1)]);
+        assert_eq!(requests_since(&before, &after), counts(&[("preupload", 1), ("commit", 1)]));
     }
 
     #[test]
