@@ -6,51 +6,18 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
 
-const C1: &str = "1111111111111111111111111111111111111111";
-const C2: &str = "2222222222222222222222222222222222222222";
-const D1: &str = "3333333333333333333333333333333333333333";
-const SHARED: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-const OLD: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-const NEW: &str = "cccccccccccccccccccccccccccccccccccccccc";
-const DATA: &str = "dddddddddddddddddddddddddddddddddddddddd";
+use crate::support::files::sha256;
+use crate::support::fixture::{C1, C2, D1, MODEL_FOLDER, NEW, OLD, SHARED, link, write_ref};
+use crate::support::{self, stderr, stdout};
 
-fn hub_cli() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
-    for var in ["HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
+/// `hub-cli ARGS…` isolated, with a home of its own and no hub: these commands read the cache
+/// they are given.
 fn run(args: &[&str]) -> Output {
-    hub_cli().args(args).output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-/// One file of a snapshot: the relative symlink `snapshots/<commit>/<file>` → `blobs/<etag>`.
-fn link(repo: &Path, commit: &str, file: &str, etag: &str) {
-    let pointer = repo.join("snapshots").join(commit).join(file);
-    std::fs::create_dir_all(pointer.parent().unwrap()).unwrap();
-    let depth = file.split('/').count() + 1;
-    let target = format!("{}blobs/{etag}", "../".repeat(depth));
-    std::os::unix::fs::symlink(target, pointer).unwrap();
-}
-
-fn write_ref(repo: &Path, name: &str, commit: &str) {
-    let path = repo.join("refs").join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, commit).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    support::without_hub(home.path()).args(args).output().unwrap()
 }
 
 struct Cache {
@@ -66,29 +33,11 @@ impl Cache {
     }
 }
 
-/// A model with two revisions (`main` → C2, `refs/pr/1` → C1) sharing `README.md` (100 B),
-/// each with its own `sub/config.json` (10 B, 20 B); and a dataset with one revision (5 B).
+/// The cache of [`support::fixture::model_and_dataset`], with its `CACHEDIR.TAG`.
 fn cache() -> Cache {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("hub");
-    let model = root.join("models--julien-c--EsperBERTo-small");
-    std::fs::create_dir_all(model.join("blobs")).unwrap();
-    for (etag, size) in [(SHARED, 100), (OLD, 10), (NEW, 20)] {
-        std::fs::write(model.join("blobs").join(etag), vec![b'x'; size]).unwrap();
-    }
-    for (commit, config) in [(C1, OLD), (C2, NEW)] {
-        link(&model, commit, "README.md", SHARED);
-        link(&model, commit, "sub/config.json", config);
-    }
-    write_ref(&model, "main", C2);
-    write_ref(&model, "refs/pr/1", C1);
-
-    let dataset = root.join("datasets--acme--squad");
-    std::fs::create_dir_all(dataset.join("blobs")).unwrap();
-    std::fs::write(dataset.join("blobs").join(DATA), b"12345").unwrap();
-    link(&dataset, D1, "data/train.csv", DATA);
-    write_ref(&dataset, "main", D1);
-    std::fs::create_dir_all(root.join(".locks")).unwrap();
+    let (model, dataset) = support::fixture::model_and_dataset(&root).unwrap();
     std::fs::write(root.join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n")
         .unwrap();
     Cache { _dir: dir, root, model, dataset }
@@ -100,7 +49,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     // `hub-cli scan-cache -v | head -0`: the pipe's reading end is closed before the first line.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = hub_cli()
+    let out = support::without_hub(cache._dir.path())
         .args(["scan-cache", "--dir", cache.root(), "-v"])
         .stdout(writer)
         .stderr(Stdio::piped())
@@ -161,7 +110,7 @@ fn scan_cache_prints_a_table_of_repos() {
 fn scan_cache_verbose_shows_one_row_per_revision_and_counts_warnings() {
     let cache = cache();
     // A broken repo: its ref points at a snapshot that is not there.
-    write_ref(&cache.root.join("models--acme--broken"), "main", C1);
+    write_ref(&cache.root.join("models--acme--broken"), "main", C1).unwrap();
     std::fs::create_dir_all(cache.root.join("models--acme--broken/snapshots")).unwrap();
 
     let out = run(&["scan-cache", "--dir", cache.root(), "-v"]);
@@ -217,7 +166,11 @@ fn a_missing_cache_is_a_one_line_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
 
     // The default location comes from the environment.
-    let out = hub_cli().arg("scan-cache").env("HF_HUB_CACHE", &missing).output().unwrap();
+    let out = support::without_hub(dir.path())
+        .arg("scan-cache")
+        .env("HF_HUB_CACHE", &missing)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(missing.to_str().unwrap()));
 }
@@ -332,7 +285,7 @@ fn delete_cache_asks_first_and_a_closed_stdin_is_a_no() {
     assert!(cache.model.join("blobs").join(NEW).exists());
 
     // An answer of "y" on stdin proceeds.
-    let mut child = hub_cli()
+    let mut child = support::without_hub(cache._dir.path())
         .args(["delete-cache", "--dir", cache.root(), C2])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -351,7 +304,7 @@ fn delete_cache_asks_first_and_a_closed_stdin_is_a_no() {
 fn delete_cache_refuses_a_prefix_that_names_two_commits() {
     let cache = cache();
     let twin = "1111111222222222222222222222222222222222";
-    link(&cache.model, twin, "README.md", SHARED);
+    link(&cache.model, twin, "README.md", SHARED).unwrap();
     let out = run(&["delete-cache", "--dir", cache.root(), "1111111", "-y"]);
     assert!(!out.status.success());
     let err = stderr(&out);
@@ -398,8 +351,8 @@ fn cache_prune_deletes_only_the_revisions_no_ref_points_to() {
     const DETACHED: &str = "4444444444444444444444444444444444444444";
     const ONLY_DETACHED: &str = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
     std::fs::write(cache.model.join("blobs").join(ONLY_DETACHED), vec![b'y'; 7]).unwrap();
-    link(&cache.model, DETACHED, "README.md", SHARED);
-    link(&cache.model, DETACHED, "old.bin", ONLY_DETACHED);
+    link(&cache.model, DETACHED, "README.md", SHARED).unwrap();
+    link(&cache.model, DETACHED, "old.bin", ONLY_DETACHED).unwrap();
 
     let out = run(&["cache", "prune", "--dir", cache.root(), "--dry-run"]);
     assert!(out.status.success(), "{out:?}");
@@ -425,21 +378,19 @@ fn cache_prune_deletes_only_the_revisions_no_ref_points_to() {
 
 #[test]
 fn cache_verify_checks_each_blob_against_the_hash_it_is_named_by() {
-    use sha2::Digest as _;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("hub");
     let repo = root.join("models--acme--verified");
     std::fs::create_dir_all(repo.join("blobs")).unwrap();
     let weights = vec![7u8; 3000];
-    let lfs_etag: String =
-        sha2::Sha256::digest(&weights).iter().map(|b| format!("{b:02x}")).collect();
+    let lfs_etag = sha256(&weights);
     std::fs::write(repo.join("blobs").join(&lfs_etag), &weights).unwrap();
     // `printf 'hello\n' | git hash-object --stdin`
     let git_etag = "ce013625030ba8dba906f756967f9e9ca394464a";
     std::fs::write(repo.join("blobs").join(git_etag), "hello\n").unwrap();
-    link(&repo, C1, "weights.bin", &lfs_etag);
-    link(&repo, C1, "hello.txt", git_etag);
-    write_ref(&repo, "main", C1);
+    link(&repo, C1, "weights.bin", &lfs_etag).unwrap();
+    link(&repo, C1, "hello.txt", git_etag).unwrap();
+    write_ref(&repo, "main", C1).unwrap();
     let root = root.to_str().unwrap();
 
     let out = run(&["cache", "verify", "acme/verified", "--cache-dir", root]);
@@ -473,10 +424,7 @@ fn cache_verify_checks_each_blob_against_the_hash_it_is_named_by() {
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
     assert!(
-        lines[0].ends_with(&format!(
-            "weights.bin: expected {lfs_etag}, found {}",
-            sha2::Sha256::digest(&bad).iter().map(|b| format!("{b:02x}")).collect::<String>()
-        )),
+        lines[0].ends_with(&format!("weights.bin: expected {lfs_etag}, found {}", sha256(&bad))),
         "{err}"
     );
     assert_eq!(
@@ -501,7 +449,7 @@ fn cache_verify_checks_each_blob_against_the_hash_it_is_named_by() {
 fn prune_deletes_the_leftovers_of_dead_downloads_and_keeps_live_ones() {
     let cache = cache();
     let blobs = cache.model.join("blobs");
-    let locks = cache.root.join(".locks").join("models--julien-c--EsperBERTo-small");
+    let locks = cache.root.join(".locks").join(MODEL_FOLDER);
     std::fs::create_dir_all(&locks).unwrap();
     // A writer of another node that stopped renewing two hours ago, and one that renews.
     let (silent, live) = ("77-00000000-0-0badf00d", "78-00000000-0-0badf00d");

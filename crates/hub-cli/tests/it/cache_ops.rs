@@ -8,24 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use anyhow::{Context, bail};
-use hub_tests::{HubConfig, TestHub};
-use sha2::{Digest, Sha256};
 
-mod common;
-
-const C1: &str = "1111111111111111111111111111111111111111";
-const C2: &str = "2222222222222222222222222222222222222222";
+use crate::support::files::sha256;
+use crate::support::fixture::{C1, C2, link, write_ref};
+use crate::support::{self, Setup, stderr};
 
 fn run(home: &Path, endpoint: &str, args: &[&str]) -> anyhow::Result<Output> {
-    common::hub_cli(home, endpoint).args(args).output().context("running hub-cli")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn sha256(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    support::hub_cli(home, endpoint).args(args).output().context("running hub-cli")
 }
 
 /// (inode, mtime in ns) of every blob of a repo folder, by name.
@@ -46,16 +35,10 @@ fn blob_states(repo: &Path) -> anyhow::Result<Vec<(String, u64, i64)>> {
 
 #[test]
 fn verify_repair_downloads_again_only_the_bad_blob() -> anyhow::Result<()> {
-    let hub = TestHub::start(HubConfig::default())?;
-    hub.seed_default()?;
-    let dir = tempfile::tempdir()?;
-    let cache = dir.path().join("hub-cache");
+    let s = Setup::start()?;
+    let cache = s.cache();
     let cache_arg = cache.to_str().context("utf-8")?;
-    let out = run(
-        dir.path(),
-        hub.endpoint(),
-        &["download", "acme/tiny-model", "--cache-dir", cache_arg, "-q"],
-    )?;
+    let out = s.run(&["download", "acme/tiny-model", "--cache-dir", cache_arg, "-q"])?;
     if !out.status.success() {
         bail!("download failed: {}", stderr(&out));
     }
@@ -73,18 +56,11 @@ fn verify_repair_downloads_again_only_the_bad_blob() -> anyhow::Result<()> {
     bytes[mid] ^= 0xff;
     std::fs::write(&bad_path, &bytes)?;
 
-    let out = run(
-        dir.path(),
-        hub.endpoint(),
-        &["cache", "verify", "acme/tiny-model", "--cache-dir", cache_arg],
-    )?;
+    let out = s.run(&["cache", "verify", "acme/tiny-model", "--cache-dir", cache_arg])?;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
-    let out = run(
-        dir.path(),
-        hub.endpoint(),
-        &["cache", "verify", "acme/tiny-model", "--cache-dir", cache_arg, "--repair"],
-    )?;
+    let out =
+        s.run(&["cache", "verify", "acme/tiny-model", "--cache-dir", cache_arg, "--repair"])?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("repaired (downloaded again at"), "{}", stderr(&out));
     let after = blob_states(&repo)?;
@@ -97,11 +73,7 @@ fn verify_repair_downloads_again_only_the_bad_blob() -> anyhow::Result<()> {
             assert_eq!((ino, mtime), (ino2, mtime2), "{name} was not touched");
         }
     }
-    let out = run(
-        dir.path(),
-        hub.endpoint(),
-        &["cache", "verify", "acme/tiny-model", "--cache-dir", cache_arg],
-    )?;
+    let out = s.run(&["cache", "verify", "acme/tiny-model", "--cache-dir", cache_arg])?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(" 0 hashed") || stderr(&out).contains("(0 hashed"),
@@ -123,13 +95,9 @@ fn small_cache(root: &Path) -> anyhow::Result<PathBuf> {
         let etag = sha256(data);
         std::fs::create_dir_all(repo.join("blobs"))?;
         std::fs::write(repo.join("blobs").join(&etag), data)?;
-        let pointer = repo.join("snapshots").join(commit).join(name);
-        std::fs::create_dir_all(pointer.parent().context("parent")?)?;
-        let depth = name.split('/').count() + 1;
-        std::os::unix::fs::symlink(format!("{}blobs/{etag}", "../".repeat(depth)), pointer)?;
+        link(&repo, commit, name, &etag)?;
     }
-    std::fs::create_dir_all(repo.join("refs"))?;
-    std::fs::write(repo.join("refs/main"), C1)?;
+    write_ref(&repo, "main", C1)?;
     Ok(repo)
 }
 
@@ -162,7 +130,7 @@ fn export_import_round_trips_and_keeps_what_the_cache_has() -> anyhow::Result<()
     let src = dir.path().join("src");
     small_cache(&src)?;
     let bundle = dir.path().join("b.tar");
-    let (home, ep) = (dir.path(), "http://127.0.0.1:9");
+    let (home, ep) = (dir.path(), support::NO_HUB);
     let s = |p: &Path| p.to_str().unwrap_or_default().to_owned();
     let out = run(
         home,
@@ -218,7 +186,7 @@ fn export_import_round_trips_and_keeps_what_the_cache_has() -> anyhow::Result<()
 #[test]
 fn import_refuses_tampered_and_escaping_archives_and_writes_nothing() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let (home, ep) = (dir.path(), "http://127.0.0.1:9");
+    let (home, ep) = (dir.path(), support::NO_HUB);
     let cache = dir.path().join("cache");
     std::fs::create_dir_all(&cache)?;
     let etag = sha256(b"real\n");
@@ -280,7 +248,7 @@ fn import_refuses_tampered_and_escaping_archives_and_writes_nothing() -> anyhow:
 #[test]
 fn prune_older_than_and_ls_filters() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let (home, ep) = (dir.path(), "http://127.0.0.1:9");
+    let (home, ep) = (dir.path(), support::NO_HUB);
     let root = dir.path().join("hub");
     let repo = small_cache(&root)?;
     // main's blobs last read 40 days ago; C2's just now.

@@ -1,28 +1,15 @@
 //! The `hub-cli` binary as a user runs it.
 
+use std::path::Path;
 use std::process::Command;
 
-fn hub_cli() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
-    for var in [
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HF_TOKEN_PATH",
-        "HF_HUB_CACHE",
-        "HUGGINGFACE_HUB_CACHE",
-        "HF_ENDPOINT",
-        "HF_HUB_OFFLINE",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+use crate::support;
 
 #[test]
 fn env_reports_the_setup_but_never_the_token() {
     let home = tempfile::tempdir().unwrap();
     let secret = "hf_do_not_print_me_0123456789";
-    let out = hub_cli()
+    let out = support::without_hub(home.path())
         .arg("env")
         .env("HF_HOME", home.path())
         .env("HF_ENDPOINT", "http://127.0.0.1:9/")
@@ -48,10 +35,11 @@ fn env_reports_the_setup_but_never_the_token() {
 #[test]
 fn env_says_when_no_token_is_set_and_refuses_a_bad_endpoint() {
     let home = tempfile::tempdir().unwrap();
-    let out = hub_cli().arg("env").env("HF_HOME", home.path()).output().unwrap();
+    let out =
+        support::without_hub(home.path()).arg("env").env("HF_HOME", home.path()).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("- Has a token: no"));
 
-    let out = hub_cli()
+    let out = support::without_hub(home.path())
         .arg("env")
         .env("HF_HOME", home.path())
         .env("HF_ENDPOINT", "ftp://x")
@@ -65,18 +53,20 @@ fn env_says_when_no_token_is_set_and_refuses_a_bad_endpoint() {
 
 #[test]
 fn version_and_help() {
-    let out = hub_cli().arg("--version").output().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = support::without_hub(home.path()).arg("--version").output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("hub-cli {}", env!("CARGO_PKG_VERSION"))
     );
-    let out = hub_cli().arg("--help").output().unwrap();
+    let out = support::without_hub(home.path()).arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("env"));
 }
 
 #[test]
 fn version_command_and_shell_completions() {
-    let out = hub_cli().arg("version").output().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = support::without_hub(home.path()).arg("version").output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!("hub-cli {}\n", env!("CARGO_PKG_VERSION"))
@@ -84,7 +74,7 @@ fn version_command_and_shell_completions() {
     for (shell, marker) in
         [("bash", "complete -F"), ("zsh", "#compdef hub-cli"), ("fish", "complete -c hub-cli")]
     {
-        let out = hub_cli().args(["completions", shell]).output().unwrap();
+        let out = support::without_hub(home.path()).args(["completions", shell]).output().unwrap();
         assert!(out.status.success(), "{shell}: {out:?}");
         let script = String::from_utf8_lossy(&out.stdout);
         assert!(script.contains(marker), "{shell}: {script}");
@@ -96,6 +86,7 @@ fn version_command_and_shell_completions() {
 
 #[test]
 fn the_seed_names_still_parse_and_max_workers_zero_is_refused() {
+    let home = tempfile::tempdir().unwrap();
     for args in [
         &["login", "--help"][..],
         &["whoami", "--help"],
@@ -107,10 +98,13 @@ fn the_seed_names_still_parse_and_max_workers_zero_is_refused() {
         &["models", "list", "--help"],
         &["lfs-enable-largefiles", "--help"],
     ] {
-        let out = hub_cli().args(args).output().unwrap();
+        let out = support::without_hub(home.path()).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {out:?}");
     }
-    let out = hub_cli().args(["download", "a/b", "--max-workers", "0"]).output().unwrap();
+    let out = support::without_hub(home.path())
+        .args(["download", "a/b", "--max-workers", "0"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -122,10 +116,13 @@ fn the_seed_names_still_parse_and_max_workers_zero_is_refused() {
 }
 
 /// The `- Cache file system: …` line of `hub-cli env` for the cache `cache`.
-fn env_file_system(cache: &std::path::Path) -> anyhow::Result<String> {
+fn env_file_system(cache: &Path) -> anyhow::Result<String> {
     let home = tempfile::tempdir()?;
-    let out =
-        hub_cli().arg("env").env("HF_HOME", home.path()).env("HF_HUB_CACHE", cache).output()?;
+    let out = support::without_hub(home.path())
+        .arg("env")
+        .env("HF_HOME", home.path())
+        .env("HF_HUB_CACHE", cache)
+        .output()?;
     anyhow::ensure!(out.status.success(), "hub-cli env failed: {out:?}");
     let stdout = String::from_utf8(out.stdout)?;
     anyhow::ensure!(

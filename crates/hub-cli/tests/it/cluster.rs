@@ -11,22 +11,20 @@
 //! client on one node and ours on three leave a cache both read as valid.
 //!
 //! Needs root (for `unshare` and FUSE) and `bindfs` (`cargo xtask test` installs it). The
-//! tests run one at a time: each starts many processes on a small machine.
+//! tests run alone ([`support::alone`]: not beside each other nor any other test of a TestHub):
+//! each starts many processes on a small machine.
 #![cfg(target_os = "linux")]
 // Test helpers may unwrap too: a panic is how a test fails.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hub_tests::{CommitSpec, HubConfig, LargeFile, Repo, Stats, TestHub};
-use sha2::{Digest, Sha256};
 
-mod common;
-
-static SERIAL: Mutex<()> = Mutex::new(());
+use crate::support;
+use crate::support::files::{names_in, sha256_file};
 
 /// How long a silent lease is trusted in these tests (`HF_HUB_LEASE_TIMEOUT`).
 const LEASE_TIMEOUT: &str = "4";
@@ -36,16 +34,16 @@ struct Cluster {
     dir: tempfile::TempDir,
     shared: PathBuf,
     views: Vec<PathBuf>,
-    _serial: MutexGuard<'static, ()>,
+    _turn: support::Turn,
 }
 
 impl Cluster {
     fn mount(nodes: usize) -> Cluster {
-        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let turn = support::alone();
         let dir = tempfile::tempdir().unwrap();
         let shared = dir.path().join("shared");
         std::fs::create_dir(&shared).unwrap();
-        let mut cluster = Cluster { dir, shared, views: Vec::new(), _serial: serial };
+        let mut cluster = Cluster { dir, shared, views: Vec::new(), _turn: turn };
         for node in 1..=nodes {
             let view = cluster.dir.path().join(format!("node-{node}"));
             std::fs::create_dir(&view).unwrap();
@@ -95,7 +93,7 @@ impl Cluster {
     fn hub_cli(&self, hub: &TestHub, node: usize, args: &[&str]) -> Command {
         let home = self.dir.path().join(format!("home-{node}"));
         let mut cmd = Command::new("unshare");
-        common::isolate(&mut cmd, &home, hub.endpoint())
+        support::isolate(&mut cmd, &home, hub.endpoint())
             .args(["--uts", "--", "sh", "-c", r#"hostname "$1" && shift && exec "$@""#, "sh"])
             .arg(format!("node-{node}"))
             .arg(env!("CARGO_BIN_EXE_hub-cli"))
@@ -130,7 +128,7 @@ fn wait_all(children: Vec<Child>, limit: Duration) -> Vec<Output> {
             if start.elapsed() > limit {
                 child.kill().unwrap();
                 let out = child.wait_with_output().unwrap();
-                panic!("a node still ran after {limit:?}: {}", common::stderr(&out));
+                panic!("a node still ran after {limit:?}: {}", support::stderr(&out));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -140,34 +138,21 @@ fn wait_all(children: Vec<Child>, limit: Duration) -> Vec<Output> {
 
 /// Bytes of LFS objects the CDN sent.
 fn cdn_bytes(stats: &Stats) -> u64 {
-    stats.log.iter().filter(|e| e.path.starts_with("/lfs/")).map(|e| e.bytes_sent).sum()
-}
-
-fn sha256_file(path: &Path) -> String {
-    let mut file = std::fs::File::open(path).unwrap();
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).unwrap();
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    support::log::lfs_bytes(stats, 0)
 }
 
 /// The cache holds the blob `sha256`, correct, and nothing else in blobs/; no lease is left.
 fn assert_one_good_blob(cache: &Path, folder: &str, sha256: &str) {
     let blobs = cache.join(folder).join("blobs");
-    assert_eq!(names_in(&blobs), vec![sha256.to_owned()], "one blob, no partial file left");
-    assert_eq!(sha256_file(&blobs.join(sha256)), sha256, "the blob's content");
+    assert_eq!(
+        names_in(&blobs).unwrap(),
+        vec![sha256.to_owned()],
+        "one blob, no partial file left"
+    );
+    assert_eq!(sha256_file(&blobs.join(sha256)).unwrap(), sha256, "the blob's content");
     let locks = cache.join(".locks").join(folder);
     let leases: Vec<String> =
-        names_in(&locks).into_iter().filter(|n| !n.ends_with(".lock")).collect();
+        names_in(&locks).unwrap().into_iter().filter(|n| !n.ends_with(".lock")).collect();
     assert!(leases.is_empty(), "no lease left behind: {leases:?}");
 }
 
@@ -196,10 +181,10 @@ fn four_nodes_started_together_fetch_the_file_once() {
     let outputs = wait_all(children, Duration::from_secs(120));
     let mut waited = 0;
     for (node, out) in outputs.iter().enumerate() {
-        let printed = common::ok(out).unwrap();
+        let printed = support::ok(out).unwrap();
         let expected = cluster.cache(node + 1).join(FOLDER).join("snapshots").join(&file.commit);
         assert_eq!(printed.trim_end(), expected.join("big.bin").display().to_string());
-        let err = common::stderr(out);
+        let err = support::stderr(out);
         if err.contains("waiting for node-") {
             assert!(err.contains("of big.bin"), "{err}");
             waited += 1;
@@ -252,8 +237,8 @@ fn a_node_killed_in_the_middle_is_taken_over_and_its_bytes_kept() {
     let outputs = wait_all(children.into_iter().flatten().collect(), Duration::from_secs(120));
     let mut took_over = 0;
     for out in &outputs {
-        common::ok(out).unwrap();
-        if common::stderr(out).contains(&format!("waiting for node-{owner}")) {
+        support::ok(out).unwrap();
+        if support::stderr(out).contains(&format!("waiting for node-{owner}")) {
             took_over += 1;
         }
     }
@@ -302,7 +287,7 @@ fn eight_nodes_fetch_a_snapshot_once_each_file_under_faults_and_never_mix_commit
     // changes) and four more nodes start.
     let blobs = cluster.shared_cache().join("models--snapshot--fifty").join("blobs");
     let started = Instant::now();
-    while names_in(&blobs).iter().filter(|n| !n.contains('.')).count() < 10 {
+    while names_in(&blobs).unwrap().iter().filter(|n| !n.contains('.')).count() < 10 {
         assert!(started.elapsed() < Duration::from_secs(120), "the first nodes fetch nothing");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -315,7 +300,7 @@ fn eight_nodes_fetch_a_snapshot_once_each_file_under_faults_and_never_mix_commit
     let outputs = wait_all(children, Duration::from_secs(300));
     let snapshots = cluster.shared_cache().join("models--snapshot--fifty").join("snapshots");
     for out in &outputs {
-        let printed = PathBuf::from(common::ok(out).unwrap().trim_end());
+        let printed = PathBuf::from(support::ok(out).unwrap().trim_end());
         let commit = printed.file_name().unwrap().to_string_lossy().into_owned();
         let version = if commit == second { "v2" } else { "v1" };
         // Every file of the node's folder is of the node's one commit.
@@ -331,7 +316,7 @@ fn eight_nodes_fetch_a_snapshot_once_each_file_under_faults_and_never_mix_commit
         }
     }
     // Both commits were fetched, each file about once per commit.
-    let commits = names_in(&snapshots).len() as u64;
+    let commits = names_in(&snapshots).unwrap().len() as u64;
     assert_eq!(commits, 2, "the first nodes kept their commit, the last ones took the new one");
     let served = cdn_bytes(&hub.stats());
     println!(
@@ -343,7 +328,8 @@ fn eight_nodes_fetch_a_snapshot_once_each_file_under_faults_and_never_mix_commit
         "the CDN served {served} bytes for {commits} commit(s) of {total}: {:.2}x",
         served as f64 / (commits * total) as f64
     );
-    let leftovers: Vec<String> = names_in(&blobs).into_iter().filter(|n| n.contains('.')).collect();
+    let leftovers: Vec<String> =
+        names_in(&blobs).unwrap().into_iter().filter(|n| n.contains('.')).collect();
     assert!(leftovers.is_empty(), "no partial file left: {leftovers:?}");
 }
 
@@ -369,7 +355,7 @@ fn the_python_client_on_one_node_and_ours_on_three_leave_a_valid_cache() {
                   print(h.hf_hub_download('cluster/large', 'big.bin'))\n";
     let home = cluster.dir.path().join("home-py");
     let mut py = Command::new("unshare");
-    common::isolate(&mut py, &home, hub.endpoint())
+    support::isolate(&mut py, &home, hub.endpoint())
         .args(["--uts", "--", "sh", "-c", r#"hostname node-1 && exec "$@""#, "sh"])
         .arg(python())
         .args(["-c", script])
@@ -385,9 +371,9 @@ fn the_python_client_on_one_node_and_ours_on_three_leave_a_valid_cache() {
     }
     let outputs = wait_all(children, Duration::from_secs(180));
     for out in &outputs {
-        let printed = common::ok(out).unwrap();
+        let printed = support::ok(out).unwrap();
         let path = PathBuf::from(printed.trim_end());
-        assert_eq!(sha256_file(&path), file.sha256, "{}", path.display());
+        assert_eq!(sha256_file(&path).unwrap(), file.sha256, "{}", path.display());
     }
     assert_one_good_blob(&cluster.shared_cache(), FOLDER, &file.sha256);
     // Python, then ours, find the shared cache valid.
@@ -402,8 +388,8 @@ fn the_python_client_on_one_node_and_ours_on_three_leave_a_valid_cache() {
         .arg(size.to_string())
         .output()
         .unwrap();
-    assert!(out.status.success(), "Python's scan: {}", common::stderr(&out));
+    assert!(out.status.success(), "Python's scan: {}", support::stderr(&out));
     let out =
         cluster.hub_cli(&hub, 2, &["cache", "verify", "cluster/large", "--deep"]).output().unwrap();
-    assert!(out.status.success(), "our verify: {}", common::stderr(&out));
+    assert!(out.status.success(), "our verify: {}", support::stderr(&out));
 }

@@ -3,53 +3,37 @@
 //! printed, what lands on disk, and (through the hub's counters) what crossed the network.
 #![cfg(unix)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use hub_tests::seed::{FileManifest, RevisionManifest};
-use hub_tests::{HubConfig, Repo, RepoType, SeedManifest, Stats, TestHub};
-use sha2::{Digest, Sha256};
+use hub_tests::{Repo, RepoType, Stats};
 
-mod common;
+use crate::support::Setup;
+use crate::support::files::{files_below, names_in, sha256_file};
+use crate::support::log::lfs_bytes;
+use crate::support::process::{printed_path, wait_for};
 
 const MODEL: &str = "acme/tiny-model";
 const UNICODE: &str = "unicode/café ü ñ.txt";
 
-/// A seeded hub, a fresh cache and a fresh `HF_HOME` (no token file) for one test.
-struct Setup {
-    hub: TestHub,
-    seed: SeedManifest,
-    dir: tempfile::TempDir,
-}
-
 impl Setup {
-    fn start() -> anyhow::Result<Setup> {
-        let hub = TestHub::start(HubConfig::default())?;
-        let seed = hub.seed_default()?;
-        let dir = tempfile::tempdir().context("creating a temp dir")?;
-        Ok(Setup { hub, seed, dir })
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("hub-cache")
-    }
-
     /// `hub-cli download ARGS…` in an environment built from scratch: the hub's endpoint, this
     /// setup's cache and `HF_HOME`, no token, no progress-bar or offline variable.
-    fn cli(&self, args: &[&str]) -> Command {
-        let mut cmd = common::hub_cli(self.dir.path(), self.hub.endpoint());
-        cmd.env("HF_HUB_CACHE", self.cache()).arg("download").args(args);
+    fn download_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cli(&["download"]);
+        cmd.args(args);
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
-        self.cli(args).output().context("running hub-cli")
+    fn download(&self, args: &[&str]) -> anyhow::Result<Output> {
+        self.download_cmd(args).output().context("running hub-cli")
     }
 
-    fn run_offline(&self, args: &[&str]) -> anyhow::Result<Output> {
-        self.cli(args).env("HF_HUB_OFFLINE", "1").output().context("running hub-cli")
+    fn download_offline(&self, args: &[&str]) -> anyhow::Result<Output> {
+        self.download_cmd(args).env("HF_HUB_OFFLINE", "1").output().context("running hub-cli")
     }
 
     fn revision(
@@ -80,72 +64,13 @@ impl Setup {
     }
 }
 
-/// The one line hub-cli printed on success: the path. Fails on anything else.
-fn printed_path(out: &Output) -> anyhow::Result<PathBuf> {
-    let stdout = String::from_utf8(out.stdout.clone()).context("stdout is not UTF-8")?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        bail!("hub-cli failed ({}): {stderr}", out.status);
-    }
-    match stdout.strip_suffix('\n') {
-        Some(line) if !line.is_empty() && !line.contains('\n') => Ok(PathBuf::from(line)),
-        _ => bail!("stdout must be exactly one line, the path; got {stdout:?} (stderr {stderr:?})"),
-    }
-}
-
 fn stderr_lines(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stderr).lines().map(str::to_owned).collect()
-}
-
-fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The blob a manifest file is stored under: the LFS sha256, else the git blob id.
 fn etag(entry: &FileManifest) -> &str {
     if entry.lfs { &entry.sha256 } else { &entry.git_oid }
-}
-
-/// Every file below `dir` (following no symlink to a directory), relative, sorted.
-fn files_below(dir: &Path) -> anyhow::Result<Vec<String>> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> anyhow::Result<()> {
-        for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() && !path.is_symlink() {
-                walk(root, &path, out)?;
-            } else {
-                let rel = path.strip_prefix(root)?;
-                out.push(rel.to_str().context("a non-UTF-8 file name")?.to_owned());
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out)?;
-    out.sort();
-    Ok(out)
-}
-
-/// Names in `dir` (empty if it does not exist), sorted.
-fn names_in(dir: &Path) -> anyhow::Result<Vec<String>> {
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        names.push(entry?.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
-}
-
-/// Bytes of LFS objects the CDN sent in the log entries from `since` on.
-fn lfs_bytes(stats: &Stats, since: usize) -> u64 {
-    stats.log.iter().skip(since).filter(|e| e.path.starts_with("/lfs/")).map(|e| e.bytes_sent).sum()
 }
 
 /// GET requests that carried file bytes (CDN objects, or resolve URLs on the hub) from `since` on.
@@ -159,18 +84,6 @@ fn body_gets(stats: &Stats, since: usize) -> Vec<String> {
         })
         .map(|e| format!("{} {}", e.method, e.path))
         .collect()
-}
-
-/// Polls `done` every 20 ms until it holds; fails after `limit`.
-fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let start = Instant::now();
-    while !done() {
-        if start.elapsed() > limit {
-            bail!("still waiting after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
 }
 
 /// Waits for a child and returns its output (stdout and stderr were piped).
@@ -187,7 +100,7 @@ fn one_file_prints_the_file_path_and_nothing_else() {
         [("weights.bin", "main"), ("nested/deep/file.txt", "main"), (UNICODE, "main")]
     {
         let (commit, entry) = s.file(rev, path).unwrap();
-        let out = s.run(&[MODEL, path]).unwrap();
+        let out = s.download(&[MODEL, path]).unwrap();
         let printed = printed_path(&out).unwrap();
         assert_eq!(printed, s.snapshot(commit).join(path));
         assert!(
@@ -210,7 +123,7 @@ fn no_file_or_several_files_print_the_snapshot_folder() {
     let s = Setup::start().unwrap();
     let main = s.revision(RepoType::Model, MODEL, "main").unwrap();
 
-    let out = s.run(&[MODEL]).unwrap();
+    let out = s.download(&[MODEL]).unwrap();
     assert_eq!(printed_path(&out).unwrap(), s.snapshot(&main.commit));
     assert!(out.stderr.is_empty(), "{:?}", stderr_lines(&out));
     let all: Vec<String> = main.files.keys().cloned().collect();
@@ -224,8 +137,9 @@ fn no_file_or_several_files_print_the_snapshot_folder() {
     }
 
     let dataset = s.revision(RepoType::Dataset, "acme/tiny-dataset", "main").unwrap();
-    let out =
-        s.run(&["acme/tiny-dataset", "config.json", UNICODE, "--repo-type", "dataset"]).unwrap();
+    let out = s
+        .download(&["acme/tiny-dataset", "config.json", UNICODE, "--repo-type", "dataset"])
+        .unwrap();
     let folder =
         s.repo_folder("datasets--acme--tiny-dataset").join("snapshots").join(&dataset.commit);
     assert_eq!(printed_path(&out).unwrap(), folder);
@@ -233,7 +147,7 @@ fn no_file_or_several_files_print_the_snapshot_folder() {
     assert_eq!(files_below(&folder).unwrap(), vec!["config.json".to_owned(), UNICODE.to_owned()]);
 
     // A named file that does not exist is an error, not silently left out.
-    let out = s.run(&[MODEL, "config.json", "no-such-file.txt"]).unwrap();
+    let out = s.download(&[MODEL, "config.json", "no-such-file.txt"]).unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let lines = stderr_lines(&out);
@@ -249,7 +163,7 @@ fn eight_processes_at_once_download_one_lfs_file_once() {
     // 1.5 MiB at 1 MiB/s: the first download lasts long enough for all 8 to overlap.
     s.hub.faults().throttle(Some(1 << 20));
     let children: Vec<Child> =
-        (0..8).map(|_| s.cli(&[MODEL, "weights.bin"]).spawn().unwrap()).collect();
+        (0..8).map(|_| s.download_cmd(&[MODEL, "weights.bin"]).spawn().unwrap()).collect();
     let outputs: Vec<Output> = children.into_iter().map(|c| finish(c).unwrap()).collect();
     s.hub.faults().throttle(None);
 
@@ -280,7 +194,7 @@ fn offline_on_an_empty_cache_fails_with_one_error_line() {
     for args in
         [&[MODEL, "config.json"][..], &[MODEL][..], &[MODEL, "config.json", "weights.bin"][..]]
     {
-        let out = s.run_offline(args).unwrap();
+        let out = s.download_offline(args).unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(
             out.stdout.is_empty(),
@@ -302,10 +216,10 @@ fn offline_on_an_empty_cache_fails_with_one_error_line() {
 fn offline_what_is_not_cached_fails_with_one_plain_error_line() {
     let s = Setup::start().unwrap();
     // main is cached (refs/main) but not README.md; v1.0 is not cached at all.
-    printed_path(&s.run(&[MODEL, "config.json"]).unwrap()).unwrap();
+    printed_path(&s.download(&[MODEL, "config.json"]).unwrap()).unwrap();
     let before = s.hub.stats().log.len();
     for args in [&[MODEL, "README.md"][..], &[MODEL, "--revision", "v1.0"][..]] {
-        let out = s.run_offline(args).unwrap();
+        let out = s.download_offline(args).unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(out.stdout.is_empty(), "{args:?}: {:?}", String::from_utf8_lossy(&out.stdout));
         let lines = stderr_lines(&out);
@@ -327,15 +241,16 @@ fn offline_what_is_not_cached_fails_with_one_plain_error_line() {
 #[test]
 fn offline_serves_what_was_downloaded_online_without_a_request() {
     let s = Setup::start().unwrap();
-    let online_file = printed_path(&s.run(&[MODEL, "weights.bin"]).unwrap()).unwrap();
-    let online_snapshot = printed_path(&s.run(&[MODEL, "--revision", "v1.0"]).unwrap()).unwrap();
+    let online_file = printed_path(&s.download(&[MODEL, "weights.bin"]).unwrap()).unwrap();
+    let online_snapshot =
+        printed_path(&s.download(&[MODEL, "--revision", "v1.0"]).unwrap()).unwrap();
     let before = s.hub.stats().log.len();
     assert_eq!(
-        printed_path(&s.run_offline(&[MODEL, "weights.bin"]).unwrap()).unwrap(),
+        printed_path(&s.download_offline(&[MODEL, "weights.bin"]).unwrap()).unwrap(),
         online_file
     );
     assert_eq!(
-        printed_path(&s.run_offline(&[MODEL, "--revision", "v1.0"]).unwrap()).unwrap(),
+        printed_path(&s.download_offline(&[MODEL, "--revision", "v1.0"]).unwrap()).unwrap(),
         online_snapshot
     );
     assert_eq!(s.hub.stats().log.len(), before, "offline mode reached the server");
@@ -350,13 +265,14 @@ fn include_and_exclude_choose_the_files_of_a_snapshot() {
     let folder = s.snapshot(&dev.commit);
 
     let out = s
-        .run(&[MODEL, "--revision", "dev", "--include", "*.txt", "--exclude", "nested/*"])
+        .download(&[MODEL, "--revision", "dev", "--include", "*.txt", "--exclude", "nested/*"])
         .unwrap();
     assert_eq!(printed_path(&out).unwrap(), folder);
     assert_eq!(files_below(&folder).unwrap(), vec!["dev-only.txt".to_owned(), UNICODE.to_owned()]);
 
-    let out =
-        s.run(&[MODEL, "--revision", "dev", "--include", "*.json", "--include", "*.md"]).unwrap();
+    let out = s
+        .download(&[MODEL, "--revision", "dev", "--include", "*.json", "--include", "*.md"])
+        .unwrap();
     assert_eq!(printed_path(&out).unwrap(), folder);
     assert_eq!(
         files_below(&folder).unwrap(),
@@ -383,13 +299,13 @@ fn local_dir_gets_plain_files_and_a_rerun_fetches_nothing() {
     let local = s.dir.path().join("local");
     let local_str = local.to_str().unwrap();
 
-    let out = s.run(&[MODEL, "weights.bin", "--local-dir", local_str]).unwrap();
+    let out = s.download(&[MODEL, "weights.bin", "--local-dir", local_str]).unwrap();
     let printed = printed_path(&out).unwrap();
     assert_eq!(printed, local.join("weights.bin"));
     assert!(!printed.is_symlink(), "a local dir holds plain files");
     assert_eq!(sha256_file(&printed).unwrap(), main.files["weights.bin"].sha256);
 
-    let out = s.run(&[MODEL, "--local-dir", local_str]).unwrap();
+    let out = s.download(&[MODEL, "--local-dir", local_str]).unwrap();
     assert_eq!(printed_path(&out).unwrap(), local);
     let mut expected: Vec<String> = main.files.keys().cloned().collect();
     let on_disk: Vec<String> =
@@ -407,7 +323,7 @@ fn local_dir_gets_plain_files_and_a_rerun_fetches_nothing() {
     );
 
     let before = s.hub.stats().log.len();
-    let out = s.run(&[MODEL, "--local-dir", local_str]).unwrap();
+    let out = s.download(&[MODEL, "--local-dir", local_str]).unwrap();
     assert_eq!(printed_path(&out).unwrap(), local);
     let stats = s.hub.stats();
     assert!(
@@ -424,13 +340,13 @@ fn revision_takes_a_tag_and_a_commit() {
     let main = s.revision(RepoType::Model, MODEL, "main").unwrap();
     let repo = s.repo_folder("models--acme--tiny-model");
 
-    let out = s.run(&[MODEL, "config.json", "--revision", "v1.0"]).unwrap();
+    let out = s.download(&[MODEL, "config.json", "--revision", "v1.0"]).unwrap();
     let printed = printed_path(&out).unwrap();
     assert_eq!(printed, s.snapshot(&v1.commit).join("config.json"));
     assert_eq!(std::fs::read_to_string(&printed).unwrap(), r#"{"revision": "v1.0"}"#);
     assert_eq!(std::fs::read_to_string(repo.join("refs/v1.0")).unwrap(), v1.commit);
 
-    let out = s.run(&[MODEL, "config.json", "--revision", &main.commit]).unwrap();
+    let out = s.download(&[MODEL, "config.json", "--revision", &main.commit]).unwrap();
     let printed = printed_path(&out).unwrap();
     assert_eq!(printed, s.snapshot(&main.commit).join("config.json"));
     assert_eq!(std::fs::read_to_string(&printed).unwrap(), r#"{"revision": "main"}"#);
@@ -443,7 +359,8 @@ fn revision_takes_a_tag_and_a_commit() {
     // A file pinned to a commit and already cached costs no request.
     let before = s.hub.stats().log.len();
     let again =
-        printed_path(&s.run(&[MODEL, "config.json", "--revision", &main.commit]).unwrap()).unwrap();
+        printed_path(&s.download(&[MODEL, "config.json", "--revision", &main.commit]).unwrap())
+            .unwrap();
     assert_eq!(again, printed);
     let stats = s.hub.stats();
     assert_eq!(
@@ -464,7 +381,7 @@ fn a_killed_download_resumes_from_what_is_on_disk() {
     let blobs = s.repo_folder("models--bench--large").join("blobs");
 
     s.hub.faults().throttle(Some(8 << 20));
-    let mut child = s.cli(&["bench/large", "big.bin"]).spawn().unwrap();
+    let mut child = s.download_cmd(&["bench/large", "big.bin"]).spawn().unwrap();
     // Kill it as a user would, once well under way: 40 MiB at 4 × 8 MiB/s is about 1.5 s.
     wait_for(Duration::from_secs(60), || lfs_bytes(&s.hub.stats(), 0) >= 40 << 20).unwrap();
     assert!(child.try_wait().unwrap().is_none(), "the throttled download finished before the kill");
@@ -481,7 +398,7 @@ fn a_killed_download_resumes_from_what_is_on_disk() {
 
     s.hub.faults().throttle(None);
     let before = s.hub.stats().log.len();
-    let out = s.run(&["bench/large", "big.bin"]).unwrap();
+    let out = s.download(&["bench/large", "big.bin"]).unwrap();
     let printed = printed_path(&out).unwrap();
     let second = lfs_bytes(&s.hub.stats(), before);
     assert_eq!(

@@ -6,7 +6,8 @@
 //! (never a signed URL's query, never "token" for a CDN refusal), the cache afterwards (one
 //! correct blob, no leftovers) and, through the hub's log, the bytes that crossed the network.
 //!
-//! The tests run one at a time (they measure time, and the machine is small); the kill test
+//! The tests run alone ([`support::alone`]: not beside each other nor any other test of a
+//! TestHub; they measure time, and the machine is small); the kill test
 //! prints its random seed (set `FAULTS_SEED` to replay one).
 #![cfg(unix)]
 // Test helpers may unwrap too: a panic is how a test fails.
@@ -14,58 +15,50 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Output};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
 use hub_tests::seed::DeterministicReader;
-use hub_tests::{HostScope, HubConfig, LargeFile, Repo, Stats, TestHub};
-use sha2::{Digest, Sha256};
+use hub_tests::{HostScope, HubConfig, LargeFile, Repo, TestHub};
 
-mod common;
+use crate::support::files::{names_in, sha256_file};
+use crate::support::log::{cdn_requests, lfs_bytes};
+use crate::support::process::{finish_within, run_within};
+use crate::support::{self, Setup};
 
 /// The repository the large files of these tests live in.
 const REPO: &str = "bench/large";
 /// Its folder in the cache.
 const FOLDER: &str = "models--bench--large";
 
-/// One test at a time: several measure wall time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A TestHub with one large LFS file, and a fresh home and cache for `hub-cli`.
-struct Setup {
-    hub: TestHub,
+/// A TestHub with one large LFS file, and a fresh home and cache for `hub-cli`, in a turn
+/// [`support::alone`].
+struct Large {
+    setup: Setup,
     file: LargeFile,
-    dir: tempfile::TempDir,
+    /// The cache, [`Setup::cache`] unless the test moves it.
     cache: PathBuf,
-    _serial: MutexGuard<'static, ()>,
 }
 
-impl Setup {
+impl Large {
     /// A hub whose `bench/large` has `big.bin` of `size` bytes.
-    fn start(size: u64) -> Setup {
-        let serial = serial();
-        let hub = TestHub::start(HubConfig::default()).unwrap();
-        let file = hub.add_large_file(&Repo::model(REPO), "big.bin", size).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("hub-cache");
-        Setup { hub, file, dir, cache, _serial: serial }
+    fn start(size: u64) -> Large {
+        let turn = support::alone();
+        let setup = Setup::on(TestHub::start(HubConfig::default()).unwrap(), turn).unwrap();
+        let file = setup.hub.add_large_file(&Repo::model(REPO), "big.bin", size).unwrap();
+        let cache = setup.cache();
+        Large { setup, file, cache }
     }
 
     /// `hub-cli download bench/large big.bin` in an environment built from scratch, with this
     /// setup's cache and `extra` variables.
     fn cli(&self, extra: &[(&str, &str)]) -> Command {
-        self.cli_at(self.hub.endpoint(), extra)
+        self.cli_at(self.setup.hub.endpoint(), extra)
     }
 
     fn cli_at(&self, endpoint: &str, extra: &[(&str, &str)]) -> Command {
-        let mut cmd = common::hub_cli(self.dir.path(), endpoint);
-        cmd.env("HF_HUB_CACHE", &self.cache).arg("download").args([REPO, "big.bin"]);
+        let mut cmd = self.setup.cli_at(endpoint, &["download", REPO, "big.bin"]);
+        cmd.env("HF_HUB_CACHE", &self.cache);
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -103,7 +96,7 @@ impl Setup {
     /// file's bytes at their place, counted by 64 KiB blocks (0 if there is none).
     fn bytes_on_disk(&self, content: &[u8]) -> u64 {
         let mut best = 0;
-        for name in names_in(&self.blobs()) {
+        for name in names_in(&self.blobs()).unwrap() {
             if !name.ends_with(".incomplete") {
                 continue;
             }
@@ -120,22 +113,17 @@ impl Setup {
     }
 }
 
-/// The one line hub-cli printed on success: the path. Fails on anything else.
+/// The one line hub-cli printed on success: the path (see [`support::process::printed_path`]),
+/// and stderr shows no secret.
 fn printed_path(out: &Output) -> anyhow::Result<PathBuf> {
-    let stdout = String::from_utf8(out.stdout.clone()).context("stdout is not UTF-8")?;
-    if !out.status.success() {
-        bail!("hub-cli failed ({}): {}", out.status, common::stderr(out).trim_end());
-    }
+    let path = support::process::printed_path(out)?;
     assert_no_secret(out);
-    match stdout.strip_suffix('\n') {
-        Some(line) if !line.is_empty() && !line.contains('\n') => Ok(PathBuf::from(line)),
-        _ => bail!("stdout must be exactly one line, the path; got {stdout:?}"),
-    }
+    Ok(path)
 }
 
 /// stderr never shows a signed URL's query (nor a token).
 fn assert_no_secret(out: &Output) {
-    let err = common::stderr(out);
+    let err = support::stderr(out);
     for secret in ["sig=", "exp=", "X-Signature", "X-Expires", "X-Amz-", "hf_"] {
         assert!(!err.contains(secret), "stderr shows {secret:?}: {err}");
     }
@@ -143,7 +131,7 @@ fn assert_no_secret(out: &Output) {
 
 /// The run failed with exactly one line on stderr, `error: …`; returns it.
 fn one_error_line(out: &Output) -> String {
-    let err = common::stderr(out);
+    let err = support::stderr(out);
     assert!(!out.status.success(), "hub-cli succeeded; stderr: {err}");
     assert_no_secret(out);
     let lines: Vec<&str> = err.lines().collect();
@@ -156,61 +144,8 @@ fn one_error_line(out: &Output) -> String {
 
 /// `blobs` holds exactly one file, `sha256`, with that content: no partial, no temp file.
 fn assert_one_good_blob(blobs: &Path, sha256: &str) {
-    assert_eq!(names_in(blobs), vec![sha256.to_owned()], "one blob, no leftover");
-    assert_eq!(sha256_file(&blobs.join(sha256)), sha256, "the blob's content");
-}
-
-fn sha256_file(path: &Path) -> String {
-    let mut file = std::fs::File::open(path).unwrap();
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).unwrap();
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Names in `dir` (empty if it does not exist), sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// Bytes of LFS objects the CDN sent in the log entries from `since` on.
-fn lfs_bytes(stats: &Stats, since: usize) -> u64 {
-    stats.log.iter().skip(since).filter(|e| e.path.starts_with("/lfs/")).map(|e| e.bytes_sent).sum()
-}
-
-/// Requests to the CDN in the log entries from `since` on.
-fn cdn_requests(stats: &Stats, since: usize) -> usize {
-    stats.log.iter().skip(since).filter(|e| e.host == hub_tests::Host::Cdn).count()
-}
-
-/// Waits for `child` for at most `limit`; kills it (and fails) when it takes longer.
-fn finish_within(mut child: Child, limit: Duration) -> (Output, Duration) {
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return (child.wait_with_output().unwrap(), start.elapsed());
-        }
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "hub-cli still ran after {limit:?} (killed); stderr: {}",
-                common::stderr(&out).trim_end()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Spawns `cmd` with piped output and waits at most `limit`.
-fn run_within(mut cmd: Command, limit: Duration) -> (Output, Duration) {
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    finish_within(child, limit)
+    assert_eq!(names_in(blobs).unwrap(), vec![sha256.to_owned()], "one blob, no leftover");
+    assert_eq!(sha256_file(&blobs.join(sha256)).unwrap(), sha256, "the blob's content");
 }
 
 /// splitmix64: a small seeded generator for the kill points.
@@ -249,7 +184,7 @@ fn sigkill_at_twenty_random_points_then_a_normal_run_completes_the_file() {
         });
     println!("FAULTS_SEED={seed}");
     let mut rng = Rng(seed);
-    let mut s = Setup::start(64 << 20);
+    let mut s = Large::start(64 << 20);
     let content = s.content();
     let env = [
         ("HF_HUB_DOWNLOAD_CONNECTIONS", KILL_CONNECTIONS.to_string()),
@@ -257,9 +192,9 @@ fn sigkill_at_twenty_random_points_then_a_normal_run_completes_the_file() {
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     for round in 0..4 {
-        s.cache = s.dir.path().join(format!("cache-{round}"));
+        s.cache = s.setup.dir.path().join(format!("cache-{round}"));
         // 1 MiB/s per range: a run lasts long enough to be killed anywhere in the file.
-        s.hub.faults().throttle(Some(1 << 20));
+        s.setup.hub.faults().throttle(Some(1 << 20));
         for kill in 0..5 {
             let mut child = s.cli(&env).spawn().unwrap();
             let after = rng.range(100, 900);
@@ -271,12 +206,12 @@ fn sigkill_at_twenty_random_points_then_a_normal_run_completes_the_file() {
             child.kill().unwrap();
             child.wait().unwrap();
         }
-        s.hub.faults().throttle(None);
+        s.setup.hub.faults().throttle(None);
         let missing = s.file.size - s.bytes_on_disk(&content);
-        let before = s.hub.stats().log.len();
+        let before = s.setup.hub.stats().log.len();
         let out = s.run(&env);
-        let fetched = lfs_bytes(&s.hub.stats(), before);
-        assert!(out.status.success(), "seed {seed}, round {round}: {}", common::stderr(&out));
+        let fetched = lfs_bytes(&s.setup.hub.stats(), before);
+        assert!(out.status.success(), "seed {seed}, round {round}: {}", support::stderr(&out));
         assert!(
             fetched <= missing + KILL_CONNECTIONS * KILL_CHUNK,
             "seed {seed}, round {round}: the last run fetched {fetched} bytes; {missing} were \
@@ -291,23 +226,23 @@ fn sigkill_at_twenty_random_points_then_a_normal_run_completes_the_file() {
 /// keeps the bytes the first run wrote (today: "checksum mismatch").
 #[test]
 fn the_issues_repro_killed_after_one_and_a_half_seconds_resumes_and_succeeds() {
-    let s = Setup::start(64 << 20);
+    let s = Large::start(64 << 20);
     let content = s.content();
-    s.hub.faults().throttle(Some(4_000_000));
+    s.setup.hub.faults().throttle(Some(4_000_000));
     let mut child = s.cli(&[]).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     assert!(child.try_wait().unwrap().is_none(), "the throttled download ended before the kill");
     child.kill().unwrap();
     child.wait().unwrap();
-    let first = lfs_bytes(&s.hub.stats(), 0);
+    let first = lfs_bytes(&s.setup.hub.stats(), 0);
     let kept = s.bytes_on_disk(&content);
     assert!(kept > 0, "the killed run left nothing to resume from (it fetched {first} bytes)");
 
     // The network is as slow for the second run.
-    let before = s.hub.stats().log.len();
-    let (out, _) = run_within(s.cli(&[]), Duration::from_secs(60));
+    let before = s.setup.hub.stats().log.len();
+    let (out, _) = run_within(s.cli(&[]), Duration::from_secs(60)).unwrap();
     s.assert_downloaded(&out);
-    let second = lfs_bytes(&s.hub.stats(), before);
+    let second = lfs_bytes(&s.setup.hub.stats(), before);
     assert!(
         second < s.file.size,
         "the second run fetched {second} bytes, the whole file: the {kept} bytes on disk were not kept"
@@ -320,14 +255,14 @@ fn the_issues_repro_killed_after_one_and_a_half_seconds_resumes_and_succeeds() {
 /// finishes, fetching the file about once.
 #[test]
 fn a_signed_url_that_expires_mid_download_is_renewed() {
-    let s = Setup::start(24 << 20);
-    s.hub.faults().expire_url(Some(Duration::from_secs(1)));
-    s.hub.faults().throttle(Some(2 << 20));
+    let s = Large::start(24 << 20);
+    s.setup.hub.faults().expire_url(Some(Duration::from_secs(1)));
+    s.setup.hub.faults().throttle(Some(2 << 20));
     let env = [("HF_HUB_DOWNLOAD_CONNECTIONS", "4"), ("HF_HUB_DOWNLOAD_CHUNK_SIZE", "2097152")];
-    let (out, took) = run_within(s.cli(&env), Duration::from_secs(90));
+    let (out, took) = run_within(s.cli(&env), Duration::from_secs(90)).unwrap();
     s.assert_downloaded(&out);
     assert!(took > Duration::from_millis(2500), "the download took {took:?}: no URL expired in it");
-    let fetched = lfs_bytes(&s.hub.stats(), 0);
+    let fetched = lfs_bytes(&s.setup.hub.stats(), 0);
     assert!(
         fetched <= s.file.size + s.file.size / 4,
         "fetched {fetched} bytes for a file of {}",
@@ -339,26 +274,30 @@ fn a_signed_url_that_expires_mid_download_is_renewed() {
 /// the signed query, no retry storm; the partial is kept, so a run once the CDN is back resumes.
 #[test]
 fn a_cdn_that_refuses_forever_fails_with_one_clear_line_and_keeps_the_partial() {
-    let s = Setup::start(32 << 20);
+    let s = Large::start(32 << 20);
     let content = s.content();
     let env = [("HF_HUB_DOWNLOAD_CONNECTIONS", "4"), ("HF_HUB_DOWNLOAD_CHUNK_SIZE", "4194304")];
     // The first range goes through, then the cut and the refusals.
-    s.hub.faults().status_after_bytes(6 << 20, 403, None);
-    let (out, _) = run_within(s.cli(&env), Duration::from_secs(60));
+    s.setup.hub.faults().status_after_bytes(6 << 20, 403, None);
+    let (out, _) = run_within(s.cli(&env), Duration::from_secs(60)).unwrap();
     let line = one_error_line(&out);
     assert!(!line.to_lowercase().contains("token"), "a CDN refusal is no token problem: {line}");
     assert!(line.contains("403"), "the line says what the CDN answered: {line}");
-    let requests = cdn_requests(&s.hub.stats(), 0);
+    let requests = cdn_requests(&s.setup.hub.stats(), 0);
     assert!(requests <= 60, "{requests} requests to a CDN that refuses: a retry storm");
     assert!(!s.blobs().join(&s.file.sha256).exists(), "no blob from a failed download");
     let kept = s.bytes_on_disk(&content);
-    assert!(kept > 0, "the partial file was not kept for a resume: {:?}", names_in(&s.blobs()));
+    assert!(
+        kept > 0,
+        "the partial file was not kept for a resume: {:?}",
+        names_in(&s.blobs()).unwrap()
+    );
 
-    s.hub.faults().clear();
-    let before = s.hub.stats().log.len();
+    s.setup.hub.faults().clear();
+    let before = s.setup.hub.stats().log.len();
     let out = s.run(&env);
     s.assert_downloaded(&out);
-    let fetched = lfs_bytes(&s.hub.stats(), before);
+    let fetched = lfs_bytes(&s.setup.hub.stats(), before);
     assert!(fetched < s.file.size, "the rerun fetched {fetched} bytes: it did not resume");
 }
 
@@ -373,10 +312,10 @@ const STALL_ENV: [(&str, &str); 3] = [
 /// watchdog re-issues it and the download ends in bounded time.
 #[test]
 fn one_trickling_range_is_reissued_and_the_download_completes() {
-    let s = Setup::start(32 << 20);
-    s.hub.faults().trickle(1 << 20, 2000, Some(1));
+    let s = Large::start(32 << 20);
+    s.setup.hub.faults().trickle(1 << 20, 2000, Some(1));
     // Without a watchdog the trickling range alone would take 25 minutes.
-    let (out, took) = run_within(s.cli(&STALL_ENV), Duration::from_secs(60));
+    let (out, took) = run_within(s.cli(&STALL_ENV), Duration::from_secs(60)).unwrap();
     s.assert_downloaded(&out);
     println!("a trickling range: done in {took:?}");
 }
@@ -384,9 +323,9 @@ fn one_trickling_range_is_reissued_and_the_download_completes() {
 /// One range stalls (the connection open, nothing sent): it is re-issued and the download ends.
 #[test]
 fn one_stalled_range_is_reissued_and_the_download_completes() {
-    let s = Setup::start(32 << 20);
-    s.hub.faults().stall(1 << 20, Some(1));
-    let (out, took) = run_within(s.cli(&STALL_ENV), Duration::from_secs(60));
+    let s = Large::start(32 << 20);
+    s.setup.hub.faults().stall(1 << 20, Some(1));
+    let (out, took) = run_within(s.cli(&STALL_ENV), Duration::from_secs(60)).unwrap();
     s.assert_downloaded(&out);
     println!("a stalled range: done in {took:?}");
 }
@@ -396,25 +335,29 @@ fn one_stalled_range_is_reissued_and_the_download_completes() {
 /// The hub refuses connections, the file is in the cache: it is served, in under a second.
 #[test]
 fn a_cached_file_is_served_at_once_when_the_hub_is_unreachable() {
-    let s = Setup::start(1 << 20);
+    let s = Large::start(1 << 20);
     s.assert_downloaded(&s.run(&[]));
-    let before = s.hub.stats().log.len();
-    s.hub.faults().refuse_connect(HostScope::Any, None);
-    let (out, took) = run_within(s.cli(&[]), Duration::from_secs(30));
+    let before = s.setup.hub.stats().log.len();
+    s.setup.hub.faults().refuse_connect(HostScope::Any, None);
+    let (out, took) = run_within(s.cli(&[]), Duration::from_secs(30)).unwrap();
     s.assert_downloaded(&out);
     assert!(took < Duration::from_secs(1), "serving the cached file took {took:?}");
-    assert_eq!(s.hub.stats().log.len(), before, "a request reached the refusing hub");
+    assert_eq!(s.setup.hub.stats().log.len(), before, "a request reached the refusing hub");
 }
 
 /// The hub refuses connections and nothing is cached: one clear line, fast, no retry storm.
 #[test]
 fn an_unreachable_hub_without_a_cached_file_fails_fast_with_one_line() {
-    let s = Setup::start(1 << 20);
-    s.hub.faults().refuse_connect(HostScope::Any, None);
-    let (out, took) = run_within(s.cli(&[]), Duration::from_secs(30));
+    let s = Large::start(1 << 20);
+    s.setup.hub.faults().refuse_connect(HostScope::Any, None);
+    let (out, took) = run_within(s.cli(&[]), Duration::from_secs(30)).unwrap();
     one_error_line(&out);
     assert!(took < Duration::from_secs(3), "failing took {took:?}");
-    assert!(names_in(&s.blobs()).is_empty(), "nothing written: {:?}", names_in(&s.blobs()));
+    assert!(
+        names_in(&s.blobs()).unwrap().is_empty(),
+        "nothing written: {:?}",
+        names_in(&s.blobs()).unwrap()
+    );
 }
 
 // ---- rate limits and 503s --------------------------------------------------------------------
@@ -423,11 +366,11 @@ fn an_unreachable_hub_without_a_cached_file_fails_fast_with_one_line() {
 /// succeeds.
 #[test]
 fn a_rate_limited_download_waits_for_the_reset_and_succeeds() {
-    let s = Setup::start(1 << 20);
-    s.hub.faults().ratelimit(HostScope::Hub, None, Duration::from_secs(2), None, None);
-    let (out, took) = run_within(s.cli(&[]), Duration::from_secs(30));
+    let s = Large::start(1 << 20);
+    s.setup.hub.faults().ratelimit(HostScope::Hub, None, Duration::from_secs(2), None, None);
+    let (out, took) = run_within(s.cli(&[]), Duration::from_secs(30)).unwrap();
     s.assert_downloaded(&out);
-    let err = common::stderr(&out).to_lowercase();
+    let err = support::stderr(&out).to_lowercase();
     assert!(err.contains("rate limit") || err.contains("rate-limit"), "stderr: {err}");
     assert!(took >= Duration::from_millis(1500), "it did not wait for the reset: {took:?}");
 }
@@ -435,9 +378,9 @@ fn a_rate_limited_download_waits_for_the_reset_and_succeeds() {
 /// A rate limit that resets in 50 minutes: fail fast, with one line that gives the reset time.
 #[test]
 fn a_far_rate_limit_reset_fails_fast_with_the_reset_time() {
-    let s = Setup::start(1 << 20);
-    s.hub.faults().ratelimit(HostScope::Hub, None, Duration::from_secs(3000), None, None);
-    let (out, took) = run_within(s.cli(&[]), Duration::from_secs(60));
+    let s = Large::start(1 << 20);
+    s.setup.hub.faults().ratelimit(HostScope::Hub, None, Duration::from_secs(3000), None, None);
+    let (out, took) = run_within(s.cli(&[]), Duration::from_secs(60)).unwrap();
     let line = one_error_line(&out);
     assert!(took < Duration::from_secs(10), "failing took {took:?}");
     let lower = line.to_lowercase();
@@ -449,11 +392,11 @@ fn a_far_rate_limit_reset_fails_fast_with_the_reset_time() {
 /// Three 503s with `Retry-After: 1`: the download succeeds and says it is retrying.
 #[test]
 fn a_503_storm_is_retried_and_the_download_succeeds() {
-    let s = Setup::start(1 << 20);
-    s.hub.faults().fail_next(3, 503, Some(1));
-    let (out, _) = run_within(s.cli(&[]), Duration::from_secs(60));
+    let s = Large::start(1 << 20);
+    s.setup.hub.faults().fail_next(3, 503, Some(1));
+    let (out, _) = run_within(s.cli(&[]), Duration::from_secs(60)).unwrap();
     s.assert_downloaded(&out);
-    let err = common::stderr(&out);
+    let err = support::stderr(&out);
     assert!(err.contains("retrying") && err.contains("503"), "stderr: {err}");
 }
 
@@ -509,17 +452,21 @@ impl Drop for Mount {
 /// half-written blob, no reserved partial eating the disk).
 #[test]
 fn a_disk_that_fills_fails_with_one_line_and_leaves_nothing_behind() {
-    let mut s = Setup::start(32 << 20);
-    let mount = Mount::tmpfs(&s.dir.path().join("small-disk"), "8m");
+    let mut s = Large::start(32 << 20);
+    let mount = Mount::tmpfs(&s.setup.dir.path().join("small-disk"), "8m");
     s.cache = mount.0.join("hub");
     let before = mount.used();
-    let (out, _) = run_within(s.cli(&[]), Duration::from_secs(60));
+    let (out, _) = run_within(s.cli(&[]), Duration::from_secs(60)).unwrap();
     let line = one_error_line(&out);
     assert!(
         line.to_lowercase().contains("space"),
         "the line does not say the disk is full: {line}"
     );
-    assert!(names_in(&s.blobs()).is_empty(), "left in blobs/: {:?}", names_in(&s.blobs()));
+    assert!(
+        names_in(&s.blobs()).unwrap().is_empty(),
+        "left in blobs/: {:?}",
+        names_in(&s.blobs()).unwrap()
+    );
     let used = mount.used();
     assert!(used <= before + (256 << 10), "{} bytes still used on the disk", used - before);
 }
@@ -527,11 +474,11 @@ fn a_disk_that_fills_fails_with_one_line_and_leaves_nothing_behind() {
 /// A read-only cache: one clear line, exit non-zero.
 #[test]
 fn a_read_only_cache_fails_with_one_clear_line() {
-    let mut s = Setup::start(1 << 20);
-    let mount = Mount::tmpfs(&s.dir.path().join("ro-disk"), "8m");
+    let mut s = Large::start(1 << 20);
+    let mount = Mount::tmpfs(&s.setup.dir.path().join("ro-disk"), "8m");
     mount.remount_read_only();
     s.cache = mount.0.clone();
-    let (out, _) = run_within(s.cli(&[]), Duration::from_secs(60));
+    let (out, _) = run_within(s.cli(&[]), Duration::from_secs(60)).unwrap();
     let line = one_error_line(&out);
     let lower = line.to_lowercase();
     assert!(lower.contains("read-only") || lower.contains("permission"), "{line}");
@@ -546,9 +493,9 @@ const SMALL_RANGES: [(&str, &str); 2] =
 /// A body that ends short of its Content-Length: the range is fetched again, the blob is right.
 #[test]
 fn a_body_shorter_than_its_content_length_is_completed() {
-    let s = Setup::start(8 << 20);
-    s.hub.faults().short_body(100_000);
-    let (out, _) = run_within(s.cli(&SMALL_RANGES), Duration::from_secs(60));
+    let s = Large::start(8 << 20);
+    s.setup.hub.faults().short_body(100_000);
+    let (out, _) = run_within(s.cli(&SMALL_RANGES), Duration::from_secs(60)).unwrap();
     s.assert_downloaded(&out);
 }
 
@@ -556,9 +503,9 @@ fn a_body_shorter_than_its_content_length_is_completed() {
 /// succeeds).
 #[test]
 fn a_body_longer_than_the_range_asked_for_never_corrupts_the_blob() {
-    let s = Setup::start(8 << 20);
-    s.hub.faults().long_body(300_000);
-    let (out, _) = run_within(s.cli(&SMALL_RANGES), Duration::from_secs(60));
+    let s = Large::start(8 << 20);
+    s.setup.hub.faults().long_body(300_000);
+    let (out, _) = run_within(s.cli(&SMALL_RANGES), Duration::from_secs(60)).unwrap();
     if out.status.success() {
         s.assert_downloaded(&out);
     } else {
@@ -572,11 +519,11 @@ fn a_body_longer_than_the_range_asked_for_never_corrupts_the_blob() {
 /// not fetched once per range.
 #[test]
 fn a_server_ignoring_range_still_gives_a_correct_blob() {
-    let s = Setup::start(16 << 20);
-    s.hub.faults().ignore_range(true);
-    let (out, _) = run_within(s.cli(&SMALL_RANGES), Duration::from_secs(120));
+    let s = Large::start(16 << 20);
+    s.setup.hub.faults().ignore_range(true);
+    let (out, _) = run_within(s.cli(&SMALL_RANGES), Duration::from_secs(120)).unwrap();
     s.assert_downloaded(&out);
-    let fetched = lfs_bytes(&s.hub.stats(), 0);
+    let fetched = lfs_bytes(&s.setup.hub.stats(), 0);
     assert!(fetched <= 2 * s.file.size, "fetched {fetched} bytes for {}", s.file.size);
 }
 
@@ -586,13 +533,15 @@ fn a_server_ignoring_range_still_gives_a_correct_blob() {
 /// eight succeed, one correct blob, no leftovers.
 #[test]
 fn eight_processes_at_once_with_faults_all_succeed() {
-    let s = Setup::start(16 << 20);
-    s.hub.faults().throttle(Some(4 << 20));
-    s.hub.faults().drop_after_bytes(3 << 20);
-    s.hub.faults().fail_next_on(HostScope::Cdn, 3, 503, Some(1));
+    let s = Large::start(16 << 20);
+    s.setup.hub.faults().throttle(Some(4 << 20));
+    s.setup.hub.faults().drop_after_bytes(3 << 20);
+    s.setup.hub.faults().fail_next_on(HostScope::Cdn, 3, 503, Some(1));
     let children: Vec<Child> = (0..8).map(|_| s.cli(&SMALL_RANGES).spawn().unwrap()).collect();
-    let outputs: Vec<Output> =
-        children.into_iter().map(|c| finish_within(c, Duration::from_secs(120)).0).collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| finish_within(c, Duration::from_secs(120)).unwrap().0)
+        .collect();
     for out in &outputs {
         assert_eq!(printed_path(out).unwrap(), s.snapshot_file());
     }

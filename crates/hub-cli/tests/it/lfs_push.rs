@@ -21,9 +21,11 @@ use anyhow::{Context, bail};
 use hub_api::blocking::BlockingClient;
 use hub_api::{DownloadOptions, HubClient};
 use hub_cache::CacheDir;
-use hub_tests::{HubConfig, Repo, RepoOptions, TestHub, seed};
+use hub_tests::{Repo, RepoOptions, seed};
 use hub_url::Endpoint;
 use serde_json::Value;
+
+use crate::support::{self, Setup, stderr};
 
 const MIB: u64 = 1 << 20;
 const THRESHOLD: u64 = 4 * MIB;
@@ -38,13 +40,6 @@ const ALL: [(&str, u64); 3] = [SMALL, ABOVE, BIG];
 /// A push (or clone) that takes longer has hung: it is killed and the test fails.
 const GIT_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// A TestHub (default seed, small multipart threshold and parts) with an empty repo of alice's,
-/// and a temp dir holding `HOME`, `HF_HOME`, git's global configuration and the clones.
-struct Setup {
-    hub: TestHub,
-    dir: tempfile::TempDir,
-}
-
 /// A file committed in a clone: where it is, its size and its LFS oid (from the pointer).
 #[derive(Debug)]
 struct Committed {
@@ -54,34 +49,28 @@ struct Committed {
     oid: String,
 }
 
-impl Setup {
-    fn start() -> anyhow::Result<Setup> {
-        let hub = TestHub::start(HubConfig::default())?;
-        hub.seed_default()?;
-        hub.set_multipart_threshold(THRESHOLD);
-        hub.set_chunk_size(CHUNK);
-        hub.create_repo(&Repo::model(REPO), RepoOptions::default())?;
-        let dir = tempfile::tempdir().context("creating a temp dir")?;
-        std::fs::create_dir(dir.path().join("home"))?;
-        std::fs::write(dir.path().join("home/.gitconfig"), "")?;
-        Ok(Setup { hub, dir })
-    }
+/// A TestHub (default seed, small multipart threshold and parts) with an empty repo of alice's;
+/// the setup's folder holds the clones, and `home/` with git's global configuration (empty).
+fn lfs_setup() -> anyhow::Result<Setup> {
+    let s = Setup::start()?;
+    s.hub.set_multipart_threshold(THRESHOLD);
+    s.hub.set_chunk_size(CHUNK);
+    s.hub.create_repo(&Repo::model(REPO), RepoOptions::default())?;
+    std::fs::create_dir(s.dir.path().join("home"))?;
+    std::fs::write(s.dir.path().join("home/.gitconfig"), "")?;
+    Ok(s)
+}
 
-    /// `program` in `cwd` with an environment built from scratch: `PATH`, `HOME` and `HF_HOME`
-    /// in the temp dir, the hub as `HF_ENDPOINT`, git without system configuration, with an
-    /// empty global one, no credential helper and no prompt.
+impl Setup {
+    /// `program` in `cwd` with an environment built from scratch ([`support::isolate`]), `HOME`
+    /// in the setup's folder, git with an empty global configuration of its own, no credential
+    /// helper and no prompt.
     fn command(&self, program: &Path, cwd: &Path) -> Command {
         let home = self.dir.path().join("home");
         let mut cmd = Command::new(program);
-        cmd.current_dir(cwd)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("HF_HOME", self.dir.path().join("hf-home"))
-            .env("HF_ENDPOINT", self.hub.endpoint())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
+        support::isolate(&mut cmd, &home, self.hub.endpoint())
+            .current_dir(cwd)
             .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
-            .env("GIT_TERMINAL_PROMPT", "0")
             .stdin(Stdio::null());
         cmd
     }
@@ -257,13 +246,9 @@ fn succeeded(out: Output) -> anyhow::Result<Output> {
     Ok(out)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 #[test]
 fn large_files_push_through_the_agent_and_come_back_identical() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = lfs_setup()?;
     let clone = s.clone("c")?;
     clone.enable_largefiles()?;
     let agent = clone.git(&["config", "--get", "lfs.customtransfer.multipart.path"])?;
@@ -286,7 +271,7 @@ fn large_files_push_through_the_agent_and_come_back_identical() -> anyhow::Resul
 
 #[test]
 fn lfs_enable_largefiles_needs_a_git_work_tree() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = lfs_setup()?;
     let folder = s.dir.path().join("not-a-repo");
     std::fs::create_dir(&folder)?;
     let mut cmd = s.command(Path::new(HUB_CLI), s.dir.path());
@@ -300,7 +285,7 @@ fn lfs_enable_largefiles_needs_a_git_work_tree() -> anyhow::Result<()> {
 
 #[test]
 fn without_lfs_enable_largefiles_the_hub_says_to_run_it() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = lfs_setup()?;
     let clone = s.clone("c")?;
     let files = clone.commit("not-enabled", &ALL)?;
     let message = clone.push_refused(&[])?;
@@ -313,7 +298,7 @@ fn without_lfs_enable_largefiles_the_hub_says_to_run_it() -> anyhow::Result<()> 
 
 #[test]
 fn a_part_refused_once_is_sent_again() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = lfs_setup()?;
     let clone = s.clone("c")?;
     clone.enable_largefiles()?;
     let files = clone.commit("retry", &ALL)?;
@@ -326,7 +311,7 @@ fn a_part_refused_once_is_sent_again() -> anyhow::Result<()> {
 
 #[test]
 fn a_part_that_keeps_failing_fails_the_push_and_stores_nothing() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = lfs_setup()?;
     let clone = s.clone("c")?;
     clone.enable_largefiles()?;
     let files = clone.commit("failing", &[SMALL, BIG])?;
@@ -344,7 +329,7 @@ fn a_part_that_keeps_failing_fails_the_push_and_stores_nothing() -> anyhow::Resu
 
 #[test]
 fn the_agent_writes_only_protocol_messages_on_stdout() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = lfs_setup()?;
     let clone = s.clone("c")?;
     clone.enable_largefiles()?;
     // git-lfs runs the agent through a wrapper that keeps a copy of its stdout, one file per

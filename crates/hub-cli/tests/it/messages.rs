@@ -14,37 +14,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use hub_tests::{TestHub, seed};
 
-mod common;
-use common::{ok, stderr, stdout};
+use crate::support::{Setup, ok, stderr, stdout};
 
 /// The line every write without a token ends with.
 const NOT_LOGGED_IN: &str = "error: not logged in: run `hub-cli auth login` or set HF_TOKEN";
-
-/// A seeded hub and a fresh `HOME` / `HF_HOME` / cache (no token file) for one test.
-type Setup = common::Seeded;
-
-impl Setup {
-    fn ep(&self) -> &str {
-        self.hub.endpoint()
-    }
-
-    /// `hub-cli ARGS…` with the hub's endpoint, this setup's `HOME`, `HF_HOME` and
-    /// `HF_HUB_CACHE`, no token, stdin closed, git without system or global configuration.
-    fn cli(&self, args: &[&str]) -> Command {
-        let mut cmd = common::hub_cli(self.dir.path(), self.ep());
-        cmd.env("HF_HUB_CACHE", self.cache()).args(args);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
-        self.cli(args).output().context("running hub-cli")
-    }
-
-    /// `hub-cli ARGS…` as alice (through `HF_TOKEN`).
-    fn alice(&self, args: &[&str]) -> anyhow::Result<Output> {
-        self.cli(args).env("HF_TOKEN", seed::ALICE).output().context("running hub-cli")
-    }
-}
 
 /// The command failed with exit 1, nothing on stdout and exactly one line on stderr: that line.
 fn only_error(out: &Output) -> anyhow::Result<String> {
@@ -99,17 +72,19 @@ fn a_write_without_a_token_says_not_logged_in_and_sends_nothing() -> anyhow::Res
 #[test]
 fn repo_delete_missing_ok_of_a_missing_repo_says_nothing_was_deleted() -> anyhow::Result<()> {
     let s = Setup::start()?;
-    let out = s.alice(&["repo", "delete", "alice/nope", "--missing-ok", "-y"])?;
+    let out = s.run_as(seed::ALICE, &["repo", "delete", "alice/nope", "--missing-ok", "-y"])?;
     assert_eq!(ok(&out)?, "", "no result on stdout");
-    let question = format!("You are about to delete {}/alice/nope and everything in it.", s.ep());
+    let question =
+        format!("You are about to delete {}/alice/nope and everything in it.", s.hub.endpoint());
     assert_eq!(
         stderr(&out).lines().collect::<Vec<_>>(),
         [question.as_str(), "alice/nope does not exist: nothing was deleted."]
     );
 
     // One that exists is deleted, and said so.
-    ok(&s.alice(&["repo", "create", "alice/short-lived"])?)?;
-    let out = s.alice(&["repo", "delete", "alice/short-lived", "--missing-ok", "-y"])?;
+    ok(&s.run_as(seed::ALICE, &["repo", "create", "alice/short-lived"])?)?;
+    let out =
+        s.run_as(seed::ALICE, &["repo", "delete", "alice/short-lived", "--missing-ok", "-y"])?;
     ok(&out)?;
     assert_eq!(stderr(&out).lines().last(), Some("Deleted alice/short-lived."));
     Ok(())
@@ -118,28 +93,29 @@ fn repo_delete_missing_ok_of_a_missing_repo_says_nothing_was_deleted() -> anyhow
 #[test]
 fn creating_a_repo_that_exists_suggests_exist_ok() -> anyhow::Result<()> {
     let s = Setup::start()?;
-    ok(&s.alice(&["repo", "create", "alice/twice"])?)?;
-    let line = only_error(&s.alice(&["repo", "create", "alice/twice"])?)?;
+    ok(&s.run_as(seed::ALICE, &["repo", "create", "alice/twice"])?)?;
+    let line = only_error(&s.run_as(seed::ALICE, &["repo", "create", "alice/twice"])?)?;
     assert_eq!(
         line,
         format!(
             "error: repository alice/twice already exists at {}/alice/twice; pass --exist-ok to \
              use it as it is",
-            s.ep()
+            s.hub.endpoint()
         )
     );
-    let line =
-        only_error(&s.alice(&["repo", "create", "acme/tiny-dataset", "--type", "dataset"])?)?;
+    let line = only_error(
+        &s.run_as(seed::ALICE, &["repo", "create", "acme/tiny-dataset", "--type", "dataset"])?,
+    )?;
     assert_eq!(
         line,
         format!(
             "error: repository datasets/acme/tiny-dataset already exists at \
              {}/datasets/acme/tiny-dataset; pass --exist-ok to use it as it is",
-            s.ep()
+            s.hub.endpoint()
         )
     );
-    let out = s.alice(&["repo", "create", "alice/twice", "--exist-ok"])?;
-    assert_eq!(ok(&out)?, format!("{}/alice/twice\n", s.ep()));
+    let out = s.run_as(seed::ALICE, &["repo", "create", "alice/twice", "--exist-ok"])?;
+    assert_eq!(ok(&out)?, format!("{}/alice/twice\n", s.hub.endpoint()));
     Ok(())
 }
 
@@ -400,7 +376,7 @@ fn dechunk(mut raw: &[u8]) -> anyhow::Result<Vec<u8>> {
 #[test]
 fn json_output_is_what_the_hub_sent() -> anyhow::Result<()> {
     let s = Setup::start()?;
-    let ep = s.ep();
+    let ep = s.hub.endpoint();
     let printed = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
         Ok(serde_json::from_str(&ok(&s.run(args)?)?)?)
     };
@@ -448,7 +424,7 @@ fn lfs_enable_largefiles_tells_on_stderr() -> anyhow::Result<()> {
 #[test]
 fn repo_create_asks_nothing_and_delete_still_asks() -> anyhow::Result<()> {
     let s = Setup::start()?;
-    let ep = s.ep();
+    let ep = s.hub.endpoint();
     // An answer on stdin that would refuse, were a question asked.
     let mut child = s
         .cli(&["repo", "create", "alice/asked-nothing"])
@@ -461,7 +437,7 @@ fn repo_create_asks_nothing_and_delete_still_asks() -> anyhow::Result<()> {
     let err = stderr(&out);
     assert!(!err.contains("You are about to") && !err.contains("Proceed?"), "{err}");
     // -y is still accepted (and hidden from the help).
-    let out = s.alice(&["repo", "create", "alice/old-script", "-y"])?;
+    let out = s.run_as(seed::ALICE, &["repo", "create", "alice/old-script", "-y"])?;
     assert_eq!(ok(&out)?, format!("{ep}/alice/old-script\n"));
     let help = ok(&s.run(&["repo", "create", "--help"])?)?;
     assert!(!help.contains("--yes"), "{help}");

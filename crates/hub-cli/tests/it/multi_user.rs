@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, bail, ensure};
 
-mod common;
+use crate::support::{self, Setup};
 
 const MODEL: &str = "acme/tiny-model";
 /// The group sharing the cache: no name in `/etc/group`.
@@ -24,7 +24,7 @@ const MEMBER: u32 = 65534;
 const OUTSIDER: u32 = 65533;
 
 struct Shared {
-    setup: common::Seeded,
+    setup: Setup,
 }
 
 impl Shared {
@@ -34,7 +34,7 @@ impl Shared {
             uid == 0,
             "these tests run hub-cli as other users through setpriv: run them as root (uid {uid} now)"
         );
-        let setup = common::Seeded::start()?;
+        let setup = Setup::start()?;
         let root = setup.dir.path();
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755))?;
         let cache = setup.cache();
@@ -62,7 +62,7 @@ impl Shared {
             cmd.arg(format!("--groups={}", list.join(",")));
         }
         cmd.arg(env!("CARGO_BIN_EXE_hub-cli"));
-        common::isolate(&mut cmd, &home, self.setup.hub.endpoint());
+        support::isolate(&mut cmd, &home, self.setup.hub.endpoint());
         cmd.env("HF_HUB_CACHE", self.setup.cache()).arg("download").arg(MODEL).args(files);
         cmd.output().context("running setpriv (util-linux)")
     }
@@ -101,7 +101,7 @@ fn a_group_member_writes_what_the_group_can_use_and_an_outsider_is_told_why_not(
     // The member's umask is this process's (0022 as a rule): the group bits come from the
     // cache folder, not from it.
     let out = s.download_as(MEMBER, &[GROUP], &["config.json", "weights.bin"])?;
-    common::ok(&out)?;
+    support::ok(&out)?;
     let written = entries(&cache)?;
     ensure!(written.len() > 8, "too little written: {written:?}");
     let mut locks = 0;
@@ -128,13 +128,13 @@ fn a_group_member_writes_what_the_group_can_use_and_an_outsider_is_told_why_not(
 
     // An outsider may read the cache (others have r-x): a cached file is found.
     let out = s.download_as(OUTSIDER, &[], &["config.json"])?;
-    common::ok(&out)?;
+    support::ok(&out)?;
 
     // But a file that must be written fails with one line naming the folder and its owner.
     let out = s.download_as(OUTSIDER, &[], &["README.md"])?;
-    let stderr = common::stderr(&out);
+    let stderr = support::stderr(&out);
     if out.status.success() {
-        bail!("an outsider wrote into the group's cache: {}", common::stdout(&out));
+        bail!("an outsider wrote into the group's cache: {}", support::stdout(&out));
     }
     ensure!(!stderr.contains("panicked"), "{stderr}");
     ensure!(stderr.trim_end().lines().count() == 1, "not one line: {stderr}");

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, bail};
-use hub_tests::{HubConfig, TestHub, seed};
+use hub_tests::seed;
 
-mod common;
+use crate::support::{self, Setup};
 
-const README: &str = include_str!("../../../README.md");
+const README: &str = include_str!("../../../../README.md");
 
 /// The `sh` blocks of the README section headed `## {title}`.
 fn sh_blocks(title: &str) -> anyhow::Result<Vec<Vec<&'static str>>> {
@@ -38,20 +38,14 @@ fn sh_blocks(title: &str) -> anyhow::Result<Vec<Vec<&'static str>>> {
     Ok(blocks)
 }
 
-struct Setup {
-    hub: TestHub,
-    dir: tempfile::TempDir,
+/// A seeded hub, and a home with the folder the examples run in.
+fn readme_setup() -> anyhow::Result<Setup> {
+    let setup = Setup::start()?;
+    setup.lay_out_the_work_folder()?;
+    Ok(setup)
 }
 
 impl Setup {
-    fn start() -> anyhow::Result<Setup> {
-        let hub = TestHub::start(HubConfig::default())?;
-        hub.seed_default()?;
-        let setup = Setup { hub, dir: tempfile::tempdir()? };
-        setup.lay_out_the_work_folder()?;
-        Ok(setup)
-    }
-
     fn work(&self) -> PathBuf {
         self.dir.path().join("work")
     }
@@ -70,7 +64,7 @@ impl Setup {
             std::fs::create_dir_all(path.parent().context("no parent")?)?;
             std::fs::write(&path, content)?;
         }
-        let out = self.command("git").args(["init", "-q", "my-model"]).output()?;
+        let out = self.example("git").args(["init", "-q", "my-model"]).output()?;
         if !out.status.success() {
             bail!("git init failed: {}", String::from_utf8_lossy(&out.stderr));
         }
@@ -79,13 +73,13 @@ impl Setup {
 
     /// `program` in the examples' environment: hub-cli on PATH, the TestHub's endpoint, a
     /// fresh HOME and HF_HOME, git without the machine's configuration, no token variable.
-    fn command(&self, program: &str) -> Command {
+    fn example(&self, program: &str) -> Command {
         let bin = Path::new(env!("CARGO_BIN_EXE_hub-cli")).parent().unwrap_or(Path::new("."));
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![bin.to_path_buf()];
         paths.extend(std::env::split_paths(&path));
         let mut cmd = Command::new(program);
-        common::isolate(&mut cmd, self.dir.path(), self.hub.endpoint())
+        support::isolate(&mut cmd, self.dir.path(), self.hub.endpoint())
             .env("PATH", std::env::join_paths(paths).unwrap_or_default())
             .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             .current_dir(self.work());
@@ -95,7 +89,7 @@ impl Setup {
     /// `sh -c LINE`, with alice's token on stdin (for `auth login`, which reads it there).
     fn sh(&self, line: &str) -> anyhow::Result<Output> {
         let mut child = self
-            .command("sh")
+            .example("sh")
             .args(["-c", line])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -136,7 +130,7 @@ impl Setup {
 
 #[test]
 fn the_readme_cli_examples_run_as_written() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = readme_setup()?;
     let lines = s.run_blocks("The CLI")?;
     assert!(lines >= 30, "only {lines} lines: did the README's blocks move?");
     let lines = s.run_blocks("Publishing over HTTP (no git)")?;

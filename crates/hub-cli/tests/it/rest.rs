@@ -12,53 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, bail};
-use hub_tests::{HubConfig, SeedManifest, TestHub, seed};
+use hub_tests::seed;
 
-mod common;
-use common::{ok, stderr, stdout};
-
-/// A seeded hub and a fresh `HOME` / `HF_HOME` (no token file) for one test.
-struct Setup {
-    hub: TestHub,
-    seed: SeedManifest,
-    dir: tempfile::TempDir,
-}
+use crate::support::{Setup, ok, stderr, stdout};
 
 impl Setup {
-    fn start() -> anyhow::Result<Setup> {
-        let hub = TestHub::start(HubConfig::default())?;
-        let seed = hub.seed_default()?;
-        let dir = tempfile::tempdir().context("creating a temp dir")?;
-        Ok(Setup { hub, seed, dir })
-    }
-
-    fn hf_home(&self) -> PathBuf {
-        self.dir.path().join("hf-home")
-    }
-
     fn token_file(&self) -> PathBuf {
         self.hf_home().join("token")
     }
 
     fn stored_tokens(&self) -> PathBuf {
         self.hf_home().join("stored_tokens")
-    }
-
-    /// `hub-cli ARGS…` in an environment built from scratch: the hub's endpoint, this setup's
-    /// `HOME` and `HF_HOME`, no token variable, git without system or global configuration.
-    fn cli(&self, args: &[&str]) -> Command {
-        let mut cmd = common::hub_cli(self.dir.path(), self.hub.endpoint());
-        cmd.args(args);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
-        self.cli(args).output().context("running hub-cli")
-    }
-
-    /// `hub-cli ARGS…` as `user` (through `HF_TOKEN`).
-    fn run_as(&self, token: &str, args: &[&str]) -> anyhow::Result<Output> {
-        self.cli(args).env("HF_TOKEN", token).output().context("running hub-cli")
     }
 
     /// `hub-cli ARGS…` with `input` on stdin (a pipe, not a terminal).
@@ -76,11 +40,6 @@ impl Setup {
         let repo = self.seed.repo(hub_tests::RepoType::Model, id).context("seeded repo")?;
         let rev = repo.revisions.get(revision).context("seeded revision")?;
         Ok(rev.files.keys().cloned().collect())
-    }
-
-    fn commit(&self, id: &str, revision: &str) -> anyhow::Result<String> {
-        let repo = self.seed.repo(hub_tests::RepoType::Model, id).context("seeded repo")?;
-        Ok(repo.revisions.get(revision).context("seeded revision")?.commit.clone())
     }
 }
 

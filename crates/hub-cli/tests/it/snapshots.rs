@@ -1,5 +1,5 @@
 //! Snapshots of what `hub-cli` shows people, so that any change to it is a reviewed diff of a
-//! committed file under `tests/snapshots/`:
+//! committed file under `tests/it/snapshots/`:
 //!
 //! - the `--help` of the program and of every command and subcommand: an explicit list
 //!   ([`HELP`]), and a test that fails when `--help` shows a command the list misses, or a
@@ -22,8 +22,8 @@
 //! accept a change of the output (reworded messages, a new flag, a new command), run
 //!
 //! ```text
-//! INSTA_UPDATE=always cargo test -p hub-cli --test snapshots
-//! git diff crates/hub-cli/tests/snapshots    # review every change, then commit them
+//! INSTA_UPDATE=always cargo test -p hub-cli --test it snapshots::
+//! git diff crates/hub-cli/tests/it/snapshots    # review every change, then commit them
 //! ```
 //!
 //! (`TESTHUB_BIN` is not needed: these tests start the TestHub in-process.) A new snapshot is
@@ -40,7 +40,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use hub_tests::{HubConfig, RepoType, SeedManifest, TestHub, seed};
 
-mod common;
+use crate::support;
+use crate::support::fixture::{C1, C2, D1, DATA, NEW, OLD, SHARED};
 
 /// Every command whose `--help` is snapshotted, as its words after `hub-cli` (`""` is the
 /// program's own): each visible command and subcommand, then the seed's hidden aliases.
@@ -134,8 +135,8 @@ impl Sandbox {
     /// listens on: no test reaches the real Hub), no token, git without configuration, and a
     /// fixed terminal width, which clap wraps help to when its `wrap_help` feature is on.
     fn cli(&self, args: &[&str]) -> Command {
-        let endpoint = self.hub.as_ref().map_or("http://127.0.0.1:9", |(hub, _)| hub.endpoint());
-        let mut cmd = common::hub_cli(self.path(), endpoint);
+        let endpoint = self.hub.as_ref().map_or(support::NO_HUB, |(hub, _)| hub.endpoint());
+        let mut cmd = support::hub_cli(self.path(), endpoint);
         cmd.env("HF_HUB_CACHE", self.cache())
             .env("COLUMNS", "100")
             .current_dir(self.path())
@@ -296,7 +297,7 @@ fn help_covers_every_visible_command() -> anyhow::Result<()> {
 
     // A help snapshot of a command that is gone would pass unnoticed: none may outlive HELP.
     let names: Vec<String> = HELP.iter().map(|w| help_snapshot_name(w)).collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
     let mut stale = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("{}", dir.display()))? {
         let file = entry?.file_name().to_string_lossy().into_owned();
@@ -311,28 +312,6 @@ fn help_covers_every_visible_command() -> anyhow::Result<()> {
     Ok(())
 }
 
-const C1: &str = "1111111111111111111111111111111111111111";
-const C2: &str = "2222222222222222222222222222222222222222";
-const D1: &str = "3333333333333333333333333333333333333333";
-const SHARED: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-const OLD: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-const NEW: &str = "cccccccccccccccccccccccccccccccccccccccc";
-const DATA: &str = "dddddddddddddddddddddddddddddddddddddddd";
-
-/// One file of a snapshot: the relative symlink `snapshots/<commit>/<file>` → `blobs/<etag>`.
-fn link(repo: &Path, commit: &str, file: &str, etag: &str) -> anyhow::Result<()> {
-    let pointer = repo.join("snapshots").join(commit).join(file);
-    std::fs::create_dir_all(pointer.parent().context("a parent")?)?;
-    let target = format!("{}blobs/{etag}", "../".repeat(file.split('/').count() + 1));
-    Ok(std::os::unix::fs::symlink(target, pointer)?)
-}
-
-fn write_ref(repo: &Path, name: &str, commit: &str) -> anyhow::Result<()> {
-    let path = repo.join("refs").join(name);
-    std::fs::create_dir_all(path.parent().context("a parent")?)?;
-    Ok(std::fs::write(path, commit)?)
-}
-
 /// Sets a file's (or a folder's) times to `accessed` and `modified` ago.
 fn set_times(path: &Path, accessed: Duration, modified: Duration) -> anyhow::Result<()> {
     let now = SystemTime::now();
@@ -343,29 +322,11 @@ fn set_times(path: &Path, accessed: Duration, modified: Duration) -> anyhow::Res
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);
 
-/// The cache of `cache.rs` at `hub/` in the sandbox: a model with two revisions (`main` → C2,
-/// `refs/pr/1` → C1) sharing `README.md` (100 B), each with its own `sub/config.json` (10 B,
-/// 20 B); and a dataset with one revision (5 B). Its files were last read and written some
-/// hours, days, weeks or months ago, so that the tables' relative times are stable.
+/// The cache of [`support::fixture::model_and_dataset`] (as `cache.rs` has it) at `root`,
+/// whose files were last read and written some hours, days, weeks or months ago, so that the
+/// tables' relative times are stable.
 fn build_cache(root: &Path) -> anyhow::Result<()> {
-    let model = root.join("models--julien-c--EsperBERTo-small");
-    std::fs::create_dir_all(model.join("blobs"))?;
-    for (etag, size) in [(SHARED, 100), (OLD, 10), (NEW, 20)] {
-        std::fs::write(model.join("blobs").join(etag), vec![b'x'; size])?;
-    }
-    for (commit, config) in [(C1, OLD), (C2, NEW)] {
-        link(&model, commit, "README.md", SHARED)?;
-        link(&model, commit, "sub/config.json", config)?;
-    }
-    write_ref(&model, "main", C2)?;
-    write_ref(&model, "refs/pr/1", C1)?;
-    let dataset = root.join("datasets--acme--squad");
-    std::fs::create_dir_all(dataset.join("blobs"))?;
-    std::fs::write(dataset.join("blobs").join(DATA), b"12345")?;
-    link(&dataset, D1, "data/train.csv", DATA)?;
-    write_ref(&dataset, "main", D1)?;
-    std::fs::create_dir_all(root.join(".locks"))?;
-
+    let (model, dataset) = support::fixture::model_and_dataset(root)?;
     for (etag, modified) in [(SHARED, 14 * DAY), (OLD, 14 * DAY), (NEW, 3 * DAY)] {
         set_times(&model.join("blobs").join(etag), 2 * HOUR, modified)?;
     }

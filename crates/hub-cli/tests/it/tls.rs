@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::support;
+
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 /// An `openssl s_server` serving `www/` over TLS on loopback; killed on drop.
@@ -152,14 +154,8 @@ fn start_server(dir: &Path) -> anyhow::Result<TlsServer> {
 /// `hub-cli repo info acme/tiny` against `endpoint`, in an environment built from scratch,
 /// with `SSL_CERT_FILE` when `ca` is given.
 fn repo_info(home: &Path, endpoint: &str, ca: Option<&PathBuf>) -> anyhow::Result<Output> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hub-cli"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("HF_HOME", home.join("hf-home"))
-        .env("HF_ENDPOINT", endpoint)
-        .args(["repo", "info", "acme/tiny"])
-        .stdin(Stdio::null());
+    let mut cmd = support::hub_cli(home, endpoint);
+    cmd.args(["repo", "info", "acme/tiny"]);
     if let Some(ca) = ca {
         cmd.env("SSL_CERT_FILE", ca);
     }

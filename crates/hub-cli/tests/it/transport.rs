@@ -9,28 +9,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-mod common;
-use common::{ok, stderr, stdout};
+use crate::support::{Setup, ok, stderr, stdout};
 
 const MODEL: &str = "acme/tiny-model";
 
-/// A seeded hub and a fresh `HOME` / `HF_HOME` / cache (no token file) for one test.
-type Setup = common::Seeded;
-
-impl Setup {
-    /// `hub-cli download ARGS…` against `endpoint`, with this setup's cache.
-    fn download_from(&self, endpoint: &str, args: &[&str]) -> Command {
-        let mut cmd = common::hub_cli(self.dir.path(), endpoint);
-        cmd.env("HF_HUB_CACHE", self.cache()).arg("download").args(args);
-        cmd
-    }
-
-    /// Runs `hub-cli download ARGS…` against the hub; the output and how long it took.
-    fn download(&self, args: &[&str]) -> anyhow::Result<(Output, Duration)> {
-        timed(self.download_from(self.hub.endpoint(), args))
-    }
-}
-
+/// Runs `cmd`; its output and how long it took.
 fn timed(mut cmd: Command) -> anyhow::Result<(Output, Duration)> {
     let started = Instant::now();
     let out = cmd.output().context("running hub-cli")?;
@@ -51,10 +34,10 @@ fn lines(out: &Output) -> Vec<String> {
 #[test]
 fn an_unreachable_hub_serves_a_cached_file_at_once() -> anyhow::Result<()> {
     let setup = Setup::start()?;
-    let (first, _) = setup.download(&[MODEL, "config.json"])?;
+    let (first, _) = timed(setup.cli(&["download", MODEL, "config.json"]))?;
     let path = ok(&first)?;
     let down = closed_endpoint()?;
-    let (out, took) = timed(setup.download_from(&down, &[MODEL, "config.json"]))?;
+    let (out, took) = timed(setup.cli_at(&down, &["download", MODEL, "config.json"]))?;
     assert_eq!(ok(&out)?, path, "the cached file, as when the hub answered");
     assert!(took < Duration::from_secs(1), "served from the cache in {took:?}");
     assert_eq!(stderr(&out), "", "nothing to say: the file is there");
@@ -65,7 +48,7 @@ fn an_unreachable_hub_serves_a_cached_file_at_once() -> anyhow::Result<()> {
 fn an_unreachable_hub_without_the_file_says_so_in_one_line() -> anyhow::Result<()> {
     let setup = Setup::start()?;
     let down = closed_endpoint()?;
-    let (out, took) = timed(setup.download_from(&down, &[MODEL, "config.json"]))?;
+    let (out, took) = timed(setup.cli_at(&down, &["download", MODEL, "config.json"]))?;
     assert!(!out.status.success());
     assert!(took < Duration::from_secs(3), "no retries: {took:?}");
     assert_eq!(stdout(&out), "");
@@ -104,11 +87,11 @@ fn black_holed_endpoint()
 #[test]
 fn a_black_holed_hub_costs_one_connect_timeout() -> anyhow::Result<()> {
     let setup = Setup::start()?;
-    let (first, _) = setup.download(&[MODEL, "config.json"])?;
+    let (first, _) = timed(setup.cli(&["download", MODEL, "config.json"]))?;
     let path = ok(&first)?;
     let (down, _listener, _queued) = black_holed_endpoint()?;
     let download = |file| {
-        let mut cmd = setup.download_from(&down, &[MODEL, file]);
+        let mut cmd = setup.cli_at(&down, &["download", MODEL, file]);
         cmd.env("HF_HUB_DOWNLOAD_TIMEOUT", "1");
         timed(cmd)
     };
@@ -128,7 +111,7 @@ fn a_black_holed_hub_costs_one_connect_timeout() -> anyhow::Result<()> {
 fn a_503_storm_is_told_retry_by_retry() -> anyhow::Result<()> {
     let setup = Setup::start()?;
     setup.hub.faults().fail_next(2, 503, Some(1));
-    let (out, took) = setup.download(&[MODEL, "config.json"])?;
+    let (out, took) = timed(setup.cli(&["download", MODEL, "config.json"]))?;
     ok(&out)?;
     assert!(took >= Duration::from_secs(2), "the hub asked for 1 s twice: {took:?}");
     let url = format!("{}/{MODEL}/resolve/main/config.json", setup.hub.endpoint());
@@ -146,7 +129,7 @@ fn a_503_storm_is_told_retry_by_retry() -> anyhow::Result<()> {
 fn retries_that_run_out_say_how_many_there_were() -> anyhow::Result<()> {
     let setup = Setup::start()?;
     setup.hub.faults().fail_next(6, 503, Some(0));
-    let (out, _) = setup.download(&[MODEL, "config.json"])?;
+    let (out, _) = timed(setup.cli(&["download", MODEL, "config.json"]))?;
     assert!(!out.status.success());
     let lines = lines(&out);
     assert_eq!(lines.len(), 6, "5 retries told, then the error: {lines:#?}");
@@ -167,7 +150,7 @@ fn a_near_rate_limit_is_waited_for_and_said() -> anyhow::Result<()> {
     let setup = Setup::start()?;
     setup.hub.faults().fail_next(1, 429, None);
     setup.hub.faults().override_header("injected-failure", "ratelimit", r#""api";r=0;t=2"#);
-    let (out, took) = setup.download(&[MODEL, "config.json"])?;
+    let (out, took) = timed(setup.cli(&["download", MODEL, "config.json"]))?;
     ok(&out)?;
     assert!(took >= Duration::from_secs(2), "{took:?}");
     let lines = lines(&out);
@@ -184,7 +167,7 @@ fn a_far_rate_limit_fails_at_once_with_the_reset_time() -> anyhow::Result<()> {
     let setup = Setup::start()?;
     setup.hub.faults().fail_next(1, 429, None);
     setup.hub.faults().override_header("injected-failure", "ratelimit", r#""api";r=0;t=3000"#);
-    let (out, took) = setup.download(&[MODEL, "config.json"])?;
+    let (out, took) = timed(setup.cli(&["download", MODEL, "config.json"]))?;
     assert!(!out.status.success());
     assert!(took < Duration::from_secs(3), "{took:?}");
     let lines = lines(&out);

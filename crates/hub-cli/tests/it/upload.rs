@@ -6,47 +6,42 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use anyhow::{Context, bail};
-use hub_tests::{HubConfig, TestHub, seed};
+use hub_tests::seed;
 
-mod common;
+use crate::support::Setup;
 
 const MIB: usize = 1 << 20;
 
-struct Setup {
-    hub: TestHub,
-    dir: tempfile::TempDir,
+/// A seeded hub with small parts, so the weights below go multipart.
+fn small_parts() -> anyhow::Result<Setup> {
+    let s = Setup::start()?;
+    s.hub.set_multipart_threshold(2 * MIB as u64);
+    s.hub.set_chunk_size(MIB as u64 / 2);
+    Ok(s)
 }
 
 impl Setup {
-    fn start() -> anyhow::Result<Setup> {
-        let hub = TestHub::start(HubConfig::default())?;
-        hub.seed_default()?;
-        // Small parts, so the weights below go multipart.
-        hub.set_multipart_threshold(2 * MIB as u64);
-        hub.set_chunk_size(MIB as u64 / 2);
-        Ok(Setup { hub, dir: tempfile::tempdir()? })
-    }
-
-    /// `hub-cli ARGS…` as alice, in an environment built from scratch.
-    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
-        common::hub_cli(self.dir.path(), self.hub.endpoint())
+    /// `hub-cli ARGS…` as alice, in the setup's folder.
+    fn alice(&self, args: &[&str]) -> anyhow::Result<Output> {
+        self.cli(args)
             .env("HF_TOKEN", seed::ALICE)
-            .current_dir(self.dir.path())
-            .args(args)
+            .current_dir(self.home())
             .output()
             .context("running hub-cli")
     }
 
-    fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = self.run(args)?;
+    /// [`Setup::alice`], which must succeed: its stdout, trimmed.
+    fn alice_ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.alice(args)?;
         if !out.status.success() {
             bail!("hub-cli {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(String::from_utf8(out.stdout)?.trim_end().to_owned())
     }
 
-    fn write(&self, name: &str, data: &[u8]) -> anyhow::Result<PathBuf> {
-        let path = self.dir.path().join(name);
+    /// Writes `data` at `name` in the setup's folder.
+    fn write_file(&self, name: &str, data: &[u8]) -> anyhow::Result<PathBuf> {
+        let path = self.home().join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -55,27 +50,27 @@ impl Setup {
     }
 
     /// The file downloaded by `hub-cli download` at `revision`.
-    fn download(&self, repo: &str, file: &str, revision: &str) -> anyhow::Result<Vec<u8>> {
-        let path = self.ok(&["download", repo, file, "--revision", revision, "--quiet"])?;
+    fn read_back(&self, repo: &str, file: &str, revision: &str) -> anyhow::Result<Vec<u8>> {
+        let path = self.alice_ok(&["download", repo, file, "--revision", revision, "--quiet"])?;
         Ok(std::fs::read(path)?)
     }
 }
 
 #[test]
 fn a_folder_is_published_in_one_commit_and_reads_back_everywhere() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = small_parts()?;
     let weights = seed::deterministic_bytes("weights", 5 * MIB + 3);
-    s.write("model/model.safetensors", &weights)?;
-    s.write("model/config.json", b"{\"hidden_size\": 8}\n")?;
-    s.write("model/README.md", b"---\nlibrary_name: demo\n---\n# A model\n")?;
-    s.write("model/logs/train.log", b"loss 0.1\n")?;
-    s.write("model/.git/HEAD", b"ref: refs/heads/main\n")?;
+    s.write_file("model/model.safetensors", &weights)?;
+    s.write_file("model/config.json", b"{\"hidden_size\": 8}\n")?;
+    s.write_file("model/README.md", b"---\nlibrary_name: demo\n---\n# A model\n")?;
+    s.write_file("model/logs/train.log", b"loss 0.1\n")?;
+    s.write_file("model/.git/HEAD", b"ref: refs/heads/main\n")?;
 
     // The repo does not exist yet: upload creates it.
-    let url = s.ok(&["upload", "alice/fresh", "model", "--exclude", "logs/*"])?;
+    let url = s.alice_ok(&["upload", "alice/fresh", "model", "--exclude", "logs/*"])?;
     assert!(url.starts_with(&format!("{}/alice/fresh/commit/", s.hub.endpoint())), "{url}");
-    assert_eq!(s.download("alice/fresh", "model.safetensors", "main")?, weights);
-    assert_eq!(s.download("alice/fresh", "config.json", "main")?, b"{\"hidden_size\": 8}\n");
+    assert_eq!(s.read_back("alice/fresh", "model.safetensors", "main")?, weights);
+    assert_eq!(s.read_back("alice/fresh", "config.json", "main")?, b"{\"hidden_size\": 8}\n");
 
     // A git clone shows the same commit and files, the weights as an LFS pointer.
     let clone = s.dir.path().join("clone");
@@ -92,11 +87,11 @@ fn a_folder_is_published_in_one_commit_and_reads_back_everywhere() -> anyhow::Re
     let pointer = std::fs::read_to_string(clone.join("model.safetensors"))?;
     assert!(pointer.starts_with("version https://git-lfs.github.com/spec/v1"), "{pointer}");
     assert!(!clone.join("logs").exists(), "--exclude");
-    let listed = s.ok(&["repo", "files", "alice/fresh"])?;
+    let listed = s.alice_ok(&["repo", "files", "alice/fresh"])?;
     assert!(!listed.contains(".git/HEAD") && !listed.contains("train.log"), "{listed}");
 
     // Again, unchanged: no new commit, and the same URL.
-    let again = s.run(&["upload", "alice/fresh", "model", "--exclude", "logs/*"])?;
+    let again = s.alice(&["upload", "alice/fresh", "model", "--exclude", "logs/*"])?;
     assert!(again.status.success());
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim_end(), url);
     assert!(String::from_utf8_lossy(&again.stderr).contains("no commit was made"));
@@ -105,14 +100,14 @@ fn a_folder_is_published_in_one_commit_and_reads_back_everywhere() -> anyhow::Re
 
 #[test]
 fn a_file_a_pull_request_and_deletions() -> anyhow::Result<()> {
-    let s = Setup::start()?;
-    s.write("dir/a.txt", b"a\n")?;
-    s.write("dir/b.txt", b"b\n")?;
-    s.ok(&["upload", "alice/pr-demo", "dir", "--commit-message", "two files"])?;
+    let s = small_parts()?;
+    s.write_file("dir/a.txt", b"a\n")?;
+    s.write_file("dir/b.txt", b"b\n")?;
+    s.alice_ok(&["upload", "alice/pr-demo", "dir", "--commit-message", "two files"])?;
 
     // One file, into a folder of the repo, as a pull request: main is untouched.
-    let card = s.write("card.md", b"proposed card\n")?;
-    let pr = s.ok(&[
+    let card = s.write_file("card.md", b"proposed card\n")?;
+    let pr = s.alice_ok(&[
         "upload",
         "alice/pr-demo",
         card.to_str().context("utf-8")?,
@@ -120,22 +115,22 @@ fn a_file_a_pull_request_and_deletions() -> anyhow::Result<()> {
         "--create-pr",
     ])?;
     assert!(pr.ends_with("/discussions/1"), "{pr}");
-    assert_eq!(s.download("alice/pr-demo", "docs/card.md", "refs/pr/1")?, b"proposed card\n");
-    let missing = s.run(&["download", "alice/pr-demo", "docs/card.md", "--quiet"])?;
+    assert_eq!(s.read_back("alice/pr-demo", "docs/card.md", "refs/pr/1")?, b"proposed card\n");
+    let missing = s.alice(&["download", "alice/pr-demo", "docs/card.md", "--quiet"])?;
     assert!(!missing.status.success());
 
     // --delete removes what the folder no longer has.
     std::fs::remove_file(s.dir.path().join("dir/b.txt"))?;
-    s.ok(&["upload", "alice/pr-demo", "dir", "--delete", "*.txt"])?;
-    let files = s.ok(&["repo", "files", "alice/pr-demo"])?;
+    s.alice_ok(&["upload", "alice/pr-demo", "dir", "--delete", "*.txt"])?;
+    let files = s.alice_ok(&["repo", "files", "alice/pr-demo"])?;
     assert!(files.contains("a.txt") && !files.contains("b.txt"), "{files}");
     Ok(())
 }
 
 #[test]
 fn mistakes_are_one_line_errors() -> anyhow::Result<()> {
-    let s = Setup::start()?;
-    let file = s.write("one.txt", b"1\n")?;
+    let s = small_parts()?;
+    let file = s.write_file("one.txt", b"1\n")?;
     let file = file.to_str().context("utf-8")?;
     for (args, expected) in [
         (vec!["upload", "alice/x", "nowhere"], "nowhere"),
@@ -143,7 +138,7 @@ fn mistakes_are_one_line_errors() -> anyhow::Result<()> {
         (vec!["upload", "alice/x", file, "--include", "*.txt"], "apply to folders"),
         (vec!["upload", "bob/not-yours", file], "forbidden"),
     ] {
-        let out = s.run(&args)?;
+        let out = s.alice(&args)?;
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
@@ -155,15 +150,15 @@ fn mistakes_are_one_line_errors() -> anyhow::Result<()> {
 
 #[test]
 fn upload_takes_hf_defaults_and_checks_before_creating_anything() -> anyhow::Result<()> {
-    let s = Setup::start()?;
+    let s = small_parts()?;
     // No LOCAL_PATH: the folder named as the repo, as `hf upload my-model`; never the whole
     // current folder.
-    s.write("my-model/config.json", b"{}\n")?;
-    s.write("secret.txt", b"not for the Hub\n")?;
-    s.ok(&["upload", "my-model"])?;
-    let files = s.ok(&["repos", "files", "alice/my-model"])?;
+    s.write_file("my-model/config.json", b"{}\n")?;
+    s.write_file("secret.txt", b"not for the Hub\n")?;
+    s.alice_ok(&["upload", "my-model"])?;
+    let files = s.alice_ok(&["repos", "files", "alice/my-model"])?;
     assert_eq!(files, ".gitattributes\nconfig.json", "only ./my-model went up");
-    let out = s.run(&["upload", "elsewhere"])?;
+    let out = s.alice(&["upload", "elsewhere"])?;
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -172,38 +167,38 @@ fn upload_takes_hf_defaults_and_checks_before_creating_anything() -> anyhow::Res
     );
 
     // Mistakes found on this side create no repo.
-    let file = s.write("one.txt", b"1\n")?;
+    let file = s.write_file("one.txt", b"1\n")?;
     let file = file.to_str().context("utf-8")?;
     for args in [
         vec!["upload", "nothing-1", file, "--include", "*.txt"],
         vec!["upload", "nothing-2", file, "--revision", "bad..name"],
         vec!["upload", "nothing-3", file, "../escape.txt"],
     ] {
-        assert_eq!(s.run(&args)?.status.code(), Some(1), "{args:?}");
+        assert_eq!(s.alice(&args)?.status.code(), Some(1), "{args:?}");
     }
     for name in ["alice/nothing-1", "alice/nothing-2", "alice/nothing-3"] {
-        let out = s.run(&["repos", "info", name])?;
+        let out = s.alice(&["repos", "info", name])?;
         assert!(!out.status.success(), "{name} was created by a failed upload");
     }
 
     // To an open pull request: its ref, not a new branch named like it.
-    let pr = s.ok(&["upload", "my-model", file, "--create-pr"])?;
+    let pr = s.alice_ok(&["upload", "my-model", file, "--create-pr"])?;
     assert!(pr.ends_with("/discussions/1"), "{pr}");
-    s.write("two.txt", b"2\n")?;
-    s.ok(&["upload", "my-model", "two.txt", "--revision", "refs/pr/1"])?;
-    let files = s.ok(&["repos", "files", "alice/my-model", "--revision", "refs/pr/1"])?;
+    s.write_file("two.txt", b"2\n")?;
+    s.alice_ok(&["upload", "my-model", "two.txt", "--revision", "refs/pr/1"])?;
+    let files = s.alice_ok(&["repos", "files", "alice/my-model", "--revision", "refs/pr/1"])?;
     assert!(files.contains("one.txt") && files.contains("two.txt"), "{files}");
-    let main = s.ok(&["repos", "files", "alice/my-model"])?;
+    let main = s.alice_ok(&["repos", "files", "alice/my-model"])?;
     assert!(!main.contains("two.txt"), "{main}");
 
     // Deleting a tag asks, as deleting a repo does; -y skips the question.
-    s.ok(&["repos", "tag", "create", "my-model", "v1"])?;
-    let out = s.run(&["repos", "tag", "delete", "my-model", "v1"])?;
+    s.alice_ok(&["repos", "tag", "create", "my-model", "v1"])?;
+    let out = s.alice(&["repos", "tag", "delete", "my-model", "v1"])?;
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("You are about to delete tag v1 of alice/my-model.\n"), "{err}");
-    assert!(s.ok(&["repos", "tag", "list", "alice/my-model"])?.contains("v1"));
-    s.ok(&["repos", "tag", "delete", "my-model", "v1", "-y"])?;
-    assert!(!s.ok(&["repos", "tag", "list", "alice/my-model"])?.contains("v1"));
+    assert!(s.alice_ok(&["repos", "tag", "list", "alice/my-model"])?.contains("v1"));
+    s.alice_ok(&["repos", "tag", "delete", "my-model", "v1", "-y"])?;
+    assert!(!s.alice_ok(&["repos", "tag", "list", "alice/my-model"])?.contains("v1"));
     Ok(())
 }
