@@ -9,9 +9,7 @@ use hub_lfs::{Agent, AgentError, LfsClient, Source, UploadOptions, object_for_fi
 use hub_tests::seed;
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{CHUNK, Setup, TestResult, client, setup};
+use crate::support::{CHUNK, Setup, TestResult, client, setup};
 
 impl Setup {
     /// The upload actions the batch API gives for `files`, as git-lfs would pass them on.

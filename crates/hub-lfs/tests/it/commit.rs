@@ -5,9 +5,7 @@ use hub_cache::CacheDir;
 use hub_lfs::{CommitOperation, CommitOptions, Error, FolderOptions, Source};
 use hub_url::Revision;
 
-mod support;
-
-use support::{CHUNK, Setup, TestResult, setup};
+use crate::support::{self, CHUNK, Setup, TestResult, setup};
 
 impl Setup {
     /// The file at `revision`, downloaded into a fresh cache; `None` when the Hub has none.

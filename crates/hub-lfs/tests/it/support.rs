@@ -1,8 +1,5 @@
 //! What the `hub-lfs` tests share: a TestHub with one of alice's repos and a client for it.
 
-// Each test binary uses its part of it.
-#![allow(dead_code)]
-
 use hub_api::{CreateRepoOptions, HubClient, RetryConfig, Token};
 use hub_lfs::{LfsClient, UploadOptions};
 use hub_tests::{HubConfig, TestHub, seed};
