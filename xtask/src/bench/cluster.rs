@@ -1,5 +1,5 @@
 //! `cargo xtask bench cluster`: N nodes of a GPU cluster sharing one Hugging Face cache,
-//! simulated on this machine as `crates/hub-cli/tests/cluster.rs` does: N `bindfs` views of one
+//! simulated on this machine as `crates/hub-cli/tests/it/cluster.rs` does: N `bindfs` views of one
 //! folder (`flock` does not cross them, as on NFS without a lock manager) and every node's
 //! client in its own UTS namespace, with its own host name (`node-1`, …).
 //!
