@@ -1,6 +1,6 @@
-//! `cargo xtask bench cluster` (`hub-bench cluster`): N nodes of a GPU cluster sharing one Hugging Face cache,
-//! simulated on this machine as `crates/hub-cli/tests/cluster.rs` does: N `bindfs` views of one
-//! folder (`flock` does not cross them, as on NFS without a lock manager) and every node's
+//! `cargo xtask bench cluster` (`hub-bench cluster`): N nodes of a GPU cluster sharing one
+//! Hugging Face cache, simulated on this machine as `crates/hub-cli/tests/it/cluster.rs` does:
+//! N `bindfs` views of one folder (`flock` does not cross them, as on NFS without a lock manager) and every node's
 //! client in its own UTS namespace, with its own host name (`node-1`, …).
 //!
 //! Two scenarios, one large file and one snapshot of K LFS files, each run by `hub-cli` and by

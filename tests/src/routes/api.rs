@@ -12,10 +12,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     body,
-    http_util::{Resp, finish, hub_error, internal_error, json, status},
+    http_util::{Resp, finish, hub_error, json, status},
     lfs_store::parse_pointer,
     repo::{self, Repo, RepoType, is_valid_repo_id},
-    routes::{commit, git_refs, listing, read_denied, repos, tree, truthy},
+    routes::{Readable, Reject, commit, git_refs, listing, repos, tree, truthy},
     server::decode,
     state::{Auth, RepoMeta, State, TokenRole},
     util::{form_pairs, hex, iso_date},
@@ -336,22 +336,21 @@ async fn repo_info(
     auth: &Auth,
 ) -> Resp {
     let rev = asked.unwrap_or("main");
-    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
-        return res;
-    }
+    let readable = match Readable::check(state, repo, auth) {
+        Ok(r) => r,
+        Err(reject) => return reject.resp(),
+    };
     let Some(meta) = state.meta(repo) else {
         return hub_error(401, Some("RepoNotFound"), "Repository not found");
     };
-    let listed = {
-        let (git_dir, rev) = (state.git_dir(repo), rev.to_owned());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(String, u64, Vec<Value>)>> {
-            let Some(commit) = repo::resolve_revision(&git_dir, &rev)? else { return Ok(None) };
-            let date = repo::commit_date(&git_dir, &commit)?;
-            let files = repo::list_files(&git_dir, &commit)?;
+    let listed = readable
+        .at_revision_if_any(rev, "listing", move |git_dir, commit| {
+            let date = repo::commit_date(git_dir, &commit)?;
+            let files = repo::list_files(git_dir, &commit)?;
             let small: Vec<&str> =
                 files.iter().filter(|f| f.size <= 1024).map(|f| f.oid.as_str()).collect();
             let contents =
-                if blobs { repo::read_blobs(&git_dir, &small)? } else { Default::default() };
+                if blobs { repo::read_blobs(git_dir, &small)? } else { Default::default() };
             let mut siblings = Vec::new();
             for file in &files {
                 let mut sibling = json!({"rfilename": file.path});
@@ -368,22 +367,18 @@ async fn repo_info(
                 }
                 siblings.push(sibling);
             }
-            Ok(Some((commit, date, siblings)))
+            Ok((commit, date, siblings))
         })
-        .await
-    };
+        .await;
     let (commit, date, siblings) = match listed {
-        Ok(Ok(Some(it))) => it,
-        Ok(Ok(None)) if asked.is_none() => {
+        Ok(Some(it)) => it,
+        Ok(None) if asked.is_none() => {
             let mut info = repo_json(repo, &meta, None);
             info["siblings"] = json!([]);
             return json(200, &info);
         }
-        Ok(Ok(None)) => {
-            return hub_error(404, Some("RevisionNotFound"), &format!("Invalid rev id: {rev}"));
-        }
-        Ok(Err(e)) => return internal_error(&e),
-        Err(e) => return internal_error(&anyhow::format_err!("listing task failed: {e}")),
+        Ok(None) => return Reject::no_revision(rev).resp(),
+        Err(reject) => return reject.resp(),
     };
     let mut info = repo_json(repo, &meta, Some(&(commit.clone(), date)));
     info["_id"] = json!(commit);
@@ -392,14 +387,13 @@ async fn repo_info(
 }
 
 async fn list_refs(state: &Arc<State>, repo: &Repo, include_prs: bool, auth: &Auth) -> Resp {
-    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
-        return res;
-    }
-    let git_dir = state.git_dir(repo);
-    let refs = match tokio::task::spawn_blocking(move || repo::list_refs(&git_dir)).await {
-        Ok(Ok(refs)) => refs,
-        Ok(Err(e)) => return internal_error(&e),
-        Err(e) => return internal_error(&anyhow::format_err!("refs task failed: {e}")),
+    let readable = match Readable::check(state, repo, auth) {
+        Ok(r) => r,
+        Err(reject) => return reject.resp(),
+    };
+    let refs = match readable.blocking("refs", repo::list_refs).await {
+        Ok(refs) => refs,
+        Err(reject) => return reject.resp(),
     };
     let (mut branches, mut tags, mut converts, mut prs) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());

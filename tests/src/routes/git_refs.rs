@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::{
     http_util::{Resp, hub_error, internal_error, json},
     repo::{self, Repo, is_full_oid},
-    routes::{write_denied, write_json},
+    routes::{Reject, write_denied, write_json},
     state::{Auth, State},
 };
 
@@ -28,13 +28,9 @@ fn answer(outcome: anyhow::Result<Outcome>) -> Resp {
     match outcome {
         Ok(Outcome::Done(v)) => json(200, &v),
         Ok(Outcome::BadName(m)) => hub_error(400, None, &m),
-        Ok(Outcome::NoRevision(rev)) => {
-            hub_error(404, Some("RevisionNotFound"), &format!("Invalid rev id: {rev}"))
-        }
+        Ok(Outcome::NoRevision(rev)) => Reject::no_revision(&rev).resp(),
         Ok(Outcome::Exists(m)) => hub_error(409, None, &m),
-        Ok(Outcome::Missing(name)) => {
-            hub_error(404, Some("RevisionNotFound"), &format!("Invalid rev id: {name}"))
-        }
+        Ok(Outcome::Missing(name)) => Reject::no_revision(&name).resp(),
         Ok(Outcome::Refused(m)) => hub_error(403, None, &m),
         Err(e) => internal_error(&e),
     }

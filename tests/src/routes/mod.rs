@@ -12,35 +12,93 @@ pub(crate) mod repos;
 pub(crate) mod resolve;
 pub(crate) mod tree;
 
+use std::path::Path;
+
 use crate::{
     http_util::{Resp, hub_error},
-    repo::Repo,
-    state::ReadAccess,
+    repo::{self, Repo},
+    state::{Auth, ReadAccess, State},
 };
 
-/// The Hub's answer to a failed read-access check, or `None` when access is granted.
-pub(crate) fn read_denied(repo: &Repo, access: ReadAccess) -> Option<Resp> {
-    let kind = repo.repo_type.as_str();
-    match access {
-        ReadAccess::Granted => None,
-        ReadAccess::NotFound => Some(hub_error(401, Some("RepoNotFound"), "Repository not found")),
-        ReadAccess::GatedAnonymous => Some(hub_error(
-            401,
-            Some("GatedRepo"),
-            &format!(
-                "Access to {kind} {} is restricted. You must have access to it and be authenticated to access it. Please log in.",
-                repo.repo_id
+/// The prologue of every route that reads one repository: [`Readable::check`] (may `auth` read
+/// the repository?), then [`Readable::at_revision`] (the revision asked for resolved to its
+/// commit, and the route's own git work on it, in one blocking task) or [`Readable::blocking`]
+/// (git work that needs no revision). A route takes them where its own checks of the request
+/// put them.
+pub(crate) struct Readable<'a> {
+    state: &'a State,
+    repo: &'a Repo,
+}
+
+impl<'a> Readable<'a> {
+    /// `repo` if `auth` may read it, else the Hub's refusal: `RepoNotFound` (401) for a missing
+    /// or hidden repository, `GatedRepo` (401 anonymous, 403 not in the authorized list).
+    pub(crate) fn check(state: &'a State, repo: &'a Repo, auth: &Auth) -> Result<Self, Reject> {
+        let kind = repo.repo_type.as_str();
+        let refused = match state.read_access(repo, auth) {
+            ReadAccess::Granted => return Ok(Readable { state, repo }),
+            ReadAccess::NotFound => Reject::coded(401, "RepoNotFound", "Repository not found"),
+            ReadAccess::GatedAnonymous => Reject::coded(
+                401,
+                "GatedRepo",
+                format!(
+                    "Access to {kind} {} is restricted. You must have access to it and be authenticated to access it. Please log in.",
+                    repo.repo_id
+                ),
             ),
-        )),
-        ReadAccess::GatedDenied => Some(hub_error(
-            403,
-            Some("GatedRepo"),
-            &format!(
-                "Access to {kind} {} is restricted and you are not in the authorized list. Visit /{} to ask for access.",
-                repo.repo_id,
-                repo.url_path()
+            ReadAccess::GatedDenied => Reject::coded(
+                403,
+                "GatedRepo",
+                format!(
+                    "Access to {kind} {} is restricted and you are not in the authorized list. Visit /{} to ask for access.",
+                    repo.repo_id,
+                    repo.url_path()
+                ),
             ),
-        )),
+        };
+        Err(refused)
+    }
+
+    /// `work` on the commit `rev` (a branch, tag, `refs/pr/N` or commit) names, in one
+    /// blocking task (see [`Readable::blocking`]), or `None` when `rev` names none.
+    pub(crate) async fn at_revision_if_any<T: Send + 'static>(
+        &self,
+        rev: &str,
+        what: &str,
+        work: impl FnOnce(&Path, String) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<Option<T>, Reject> {
+        let rev = rev.to_owned();
+        self.blocking(what, move |git_dir| match repo::resolve_revision(git_dir, &rev)? {
+            Some(commit) => Ok(Some(work(git_dir, commit)?)),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    /// [`Readable::at_revision_if_any`], where a `rev` that names no commit is the Hub's 404
+    /// `RevisionNotFound`.
+    pub(crate) async fn at_revision<T: Send + 'static>(
+        &self,
+        rev: &str,
+        what: &str,
+        work: impl FnOnce(&Path, String) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, Reject> {
+        self.at_revision_if_any(rev, what, work).await?.ok_or_else(|| Reject::no_revision(rev))
+    }
+
+    /// Runs `work` on the repository's git folder in a blocking task; its error (or the task's,
+    /// named `what`) is a 500.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl FnOnce(&Path) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, Reject> {
+        let git_dir = self.state.git_dir(self.repo);
+        match tokio::task::spawn_blocking(move || work(&git_dir)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(Reject::internal(&e)),
+            Err(e) => Err(Reject::internal(&anyhow::format_err!("{what} task failed: {e}"))),
+        }
     }
 }
 
@@ -74,6 +132,12 @@ impl Reject {
         Reject::new(400, message)
     }
 
+    /// A 500 for `err`, logged as [`crate::http_util::internal_error`] does.
+    pub(crate) fn internal(err: &anyhow::Error) -> Reject {
+        tracing::error!("internal error: {err:#}");
+        Reject::new(500, format!("internal error: {err:#}"))
+    }
+
     pub(crate) fn resp(self) -> Resp {
         hub_error(self.code, self.error_code, &self.message)
     }
@@ -82,11 +146,7 @@ impl Reject {
 /// The Hub's answer to a write on `repo` that `auth` may not make, or `None` when it may:
 /// hidden or missing repos are `RepoNotFound` (401 anonymous, 404 authenticated), anonymous
 /// writes 401, writes without a write token of the owner (or a member of the owning org) 403.
-pub(crate) fn write_denied(
-    state: &crate::state::State,
-    repo: &Repo,
-    auth: &crate::state::Auth,
-) -> Option<Resp> {
+pub(crate) fn write_denied(state: &State, repo: &Repo, auth: &Auth) -> Option<Resp> {
     let anonymous = auth.user().is_none();
     if state.read_access(repo, auth) == ReadAccess::NotFound {
         let code = if anonymous { 401 } else { 404 };
@@ -127,10 +187,10 @@ fn parse_json(body: &[u8]) -> Result<serde_json::Value, Reject> {
 /// could not be read. The body is read first: an unread body closes the connection, and the
 /// client would see a disconnect instead of the refusal.
 pub(crate) async fn write_body(
-    state: &crate::state::State,
+    state: &State,
     req: hyper::Request<hyper::body::Incoming>,
     repo: &Repo,
-    auth: &crate::state::Auth,
+    auth: &Auth,
 ) -> Result<Vec<u8>, Resp> {
     let body = lfs::read_body(req).await;
     match write_denied(state, repo, auth) {
@@ -141,10 +201,10 @@ pub(crate) async fn write_body(
 
 /// [`write_body`] read as JSON (an empty body is `{}`).
 pub(crate) async fn write_json(
-    state: &crate::state::State,
+    state: &State,
     req: hyper::Request<hyper::body::Incoming>,
     repo: &Repo,
-    auth: &crate::state::Auth,
+    auth: &Auth,
 ) -> Result<serde_json::Value, Resp> {
     parse_json(&write_body(state, req, repo, auth).await?).map_err(Reject::resp)
 }

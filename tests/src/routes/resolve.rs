@@ -1,45 +1,44 @@
 //! `GET`/`HEAD /{prefix}{repo}/resolve/{rev}/{path}`: regular files are served with their git
 //! blob id as `ETag`; LFS pointers answer `302` to a signed CDN URL with `X-Linked-*` headers.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use hyper::{Method, Request, body::Incoming, header};
 
 use crate::{
     body,
     faults::Host,
-    http_util::{Resp, file_response, finish, hub_error_with, internal_error, status},
+    http_util::{Resp, file_response, finish, hub_error_with, status},
     lfs_store::parse_pointer,
     repo::{self, Repo},
-    routes::read_denied,
+    routes::Readable,
     state::{Auth, State},
 };
 
 enum Lookup {
-    NoRevision,
     NoEntry { commit: String },
     Lfs { commit: String, blob_oid: String, oid: String, size: u64 },
     Regular { commit: String, blob_oid: String, size: u64, cached: PathBuf },
 }
 
-fn lookup(state: &State, repo: &Repo, rev: &str, path: &str) -> anyhow::Result<Lookup> {
-    let git_dir = state.git_dir(repo);
-    let Some(commit) = repo::resolve_revision(&git_dir, rev)? else {
-        return Ok(Lookup::NoRevision);
-    };
+/// `path` at `commit`; a regular file is copied into the TestHub's blob cache to be served.
+fn lookup(state: &State, git_dir: &Path, commit: String, path: &str) -> anyhow::Result<Lookup> {
     let bad_path = path.is_empty()
         || path.starts_with('/')
         || path.split('/').any(|s| s.is_empty() || s == "..");
     if bad_path {
         return Ok(Lookup::NoEntry { commit });
     }
-    let entry = match repo::lookup_path(&git_dir, &commit, path)? {
+    let entry = match repo::lookup_path(git_dir, &commit, path)? {
         Some(e) if e.kind == "blob" => e,
         _ => return Ok(Lookup::NoEntry { commit }),
     };
     let cached = state.root.join("cache").join("blobs").join(&entry.oid);
     if entry.size <= 1024 {
-        let data = repo::read_blob(&git_dir, &entry.oid)?;
+        let data = repo::read_blob(git_dir, &entry.oid)?;
         if let Some((oid, size)) = parse_pointer(&data) {
             return Ok(Lookup::Lfs { commit, blob_oid: entry.oid, oid, size });
         }
@@ -50,7 +49,7 @@ fn lookup(state: &State, repo: &Repo, rev: &str, path: &str) -> anyhow::Result<L
         }
     } else if !cached.exists() {
         let tmp = tempfile::NamedTempFile::new_in(state.root.join("cache"))?;
-        repo::blob_to_file(&git_dir, &entry.oid, tmp.path())?;
+        repo::blob_to_file(git_dir, &entry.oid, tmp.path())?;
         tmp.persist(&cached)?;
     }
     Ok(Lookup::Regular { commit, blob_oid: entry.oid, size: entry.size, cached })
@@ -64,28 +63,25 @@ pub(crate) async fn handle(
     path: &str,
     auth: &Auth,
 ) -> Resp {
-    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
-        return res;
-    }
+    let readable = match Readable::check(state, repo, auth) {
+        Ok(r) => r,
+        Err(reject) => return reject.resp(),
+    };
     let head = req.method() == Method::HEAD;
     let range = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let found = {
-        let (state, repo, rev, path) =
-            (state.clone(), repo.clone(), rev.to_owned(), path.to_owned());
-        tokio::task::spawn_blocking(move || lookup(&state, &repo, &rev, &path)).await
+        let (state, path) = (state.clone(), path.to_owned());
+        readable
+            .at_revision(rev, "lookup", move |git_dir, commit| {
+                lookup(&state, git_dir, commit, &path)
+            })
+            .await
     };
     let found = match found {
-        Ok(Ok(found)) => found,
-        Ok(Err(e)) => return internal_error(&e),
-        Err(e) => return internal_error(&anyhow::format_err!("lookup task failed: {e}")),
+        Ok(found) => found,
+        Err(reject) => return reject.resp(),
     };
     match found {
-        Lookup::NoRevision => hub_error_with(
-            status(404),
-            404,
-            Some("RevisionNotFound"),
-            &format!("Invalid rev id: {rev}"),
-        ),
         Lookup::NoEntry { commit } => hub_error_with(
             status(404).header("X-Repo-Commit", commit),
             404,

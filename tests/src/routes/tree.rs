@@ -7,10 +7,10 @@ use hyper::{Request, body::Incoming, header};
 use serde_json::{Value, json};
 
 use crate::{
-    http_util::{Resp, hub_error, internal_error, json},
+    http_util::{Resp, hub_error, json},
     lfs_store::parse_pointer,
     repo::{self, CommitInfo, Repo, TreeEntry},
-    routes::{Paging, lfs::read_body, read_denied, truthy},
+    routes::{Paging, Readable, lfs::read_body, truthy},
     state::{Auth, State},
     util::{form_pairs, iso_date},
 };
@@ -19,10 +19,6 @@ use crate::{
 const TREE_PAGE: usize = 1000;
 const TREE_EXPANDED_PAGE: usize = 50;
 const COMMITS_PAGE: usize = 50;
-
-fn revision_not_found(rev: &str) -> Resp {
-    hub_error(404, Some("RevisionNotFound"), &format!("Invalid rev id: {rev}"))
-}
 
 fn last_commit_json(c: &CommitInfo) -> Value {
     json!({"id": c.id, "title": c.title, "date": iso_date(c.date)})
@@ -66,7 +62,6 @@ fn entries_json(
 }
 
 enum Listed {
-    NoRevision,
     NoPath,
     /// The page's entries, where it ends, how many entries in all.
     Page(Vec<Value>, usize, usize),
@@ -82,9 +77,10 @@ pub(crate) async fn tree(
     dir: &str,
     auth: &Auth,
 ) -> Resp {
-    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
-        return res;
-    }
+    let readable = match Readable::check(state, repo, auth) {
+        Ok(r) => r,
+        Err(reject) => return reject.resp(),
+    };
     let pairs = form_pairs(raw_query);
     let flag = |key: &str| pairs.iter().any(|(k, v)| k == key && truthy(v));
     let (recursive, expand) = (flag("recursive"), flag("expand"));
@@ -95,31 +91,27 @@ pub(crate) async fn tree(
     let page =
         state.limits().page_size.unwrap_or(if expand { TREE_EXPANDED_PAGE } else { TREE_PAGE });
     let listed = {
-        let (git_dir, rev, dir) = (state.git_dir(repo), rev.to_owned(), dir.to_owned());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Listed> {
-            let Some(commit) = repo::resolve_revision(&git_dir, &rev)? else {
-                return Ok(Listed::NoRevision);
-            };
-            let Some(entries) = repo::ls_tree(&git_dir, &commit, &dir, recursive)? else {
-                return Ok(Listed::NoPath);
-            };
-            // Only the page is described (expand costs one `git log` per entry).
-            let (start, end) = paging.bounds(entries.len(), page);
-            let items = entries_json(&git_dir, &commit, &entries[start..end], expand)?;
-            Ok(Listed::Page(items, end, entries.len()))
-        })
-        .await
+        let dir = dir.to_owned();
+        readable
+            .at_revision(rev, "tree", move |git_dir, commit| {
+                let Some(entries) = repo::ls_tree(git_dir, &commit, &dir, recursive)? else {
+                    return Ok(Listed::NoPath);
+                };
+                // Only the page is described (expand costs one `git log` per entry).
+                let (start, end) = paging.bounds(entries.len(), page);
+                let items = entries_json(git_dir, &commit, &entries[start..end], expand)?;
+                Ok(Listed::Page(items, end, entries.len()))
+            })
+            .await
     };
     match listed {
-        Ok(Ok(Listed::Page(items, end, total))) => {
+        Ok(Listed::Page(items, end, total)) => {
             Paging::respond_page(&state.endpoint, path, raw_query, items, end, total)
         }
-        Ok(Ok(Listed::NoRevision)) => revision_not_found(rev),
-        Ok(Ok(Listed::NoPath)) => {
+        Ok(Listed::NoPath) => {
             hub_error(404, Some("EntryNotFound"), &format!("{dir} does not exist on \"{rev}\""))
         }
-        Ok(Err(e)) => internal_error(&e),
-        Err(e) => internal_error(&anyhow::format_err!("tree task failed: {e}")),
+        Err(reject) => reject.resp(),
     }
 }
 
@@ -137,9 +129,10 @@ pub(crate) async fn paths_info(
         .is_some_and(|v| v.starts_with("application/json"));
     // The body is read before any answer (an unread body closes the connection).
     let body = read_body(req).await;
-    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
-        return res;
-    }
+    let readable = match Readable::check(state, repo, auth) {
+        Ok(r) => r,
+        Err(reject) => return reject.resp(),
+    };
     let body = match body {
         Ok(b) => b,
         Err(res) => return res,
@@ -176,21 +169,16 @@ pub(crate) async fn paths_info(
             unique.push(p);
         }
     }
-    let found = {
-        let (git_dir, rev) = (state.git_dir(repo), rev.to_owned());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<Value>>> {
-            let Some(commit) = repo::resolve_revision(&git_dir, &rev)? else { return Ok(None) };
+    let found = readable
+        .at_revision(rev, "paths-info", move |git_dir, commit| {
             let entries: Vec<TreeEntry> =
-                repo::lookup_paths(&git_dir, &commit, &unique)?.into_iter().flatten().collect();
-            Ok(Some(entries_json(&git_dir, &commit, &entries, expand)?))
+                repo::lookup_paths(git_dir, &commit, &unique)?.into_iter().flatten().collect();
+            entries_json(git_dir, &commit, &entries, expand)
         })
-        .await
-    };
+        .await;
     match found {
-        Ok(Ok(Some(items))) => json(200, &Value::Array(items)),
-        Ok(Ok(None)) => revision_not_found(rev),
-        Ok(Err(e)) => internal_error(&e),
-        Err(e) => internal_error(&anyhow::format_err!("paths-info task failed: {e}")),
+        Ok(items) => json(200, &Value::Array(items)),
+        Err(reject) => reject.resp(),
     }
 }
 
@@ -217,9 +205,10 @@ pub(crate) async fn commits(
     rev: &str,
     auth: &Auth,
 ) -> Resp {
-    if let Some(res) = read_denied(repo, state.read_access(repo, auth)) {
-        return res;
-    }
+    let readable = match Readable::check(state, repo, auth) {
+        Ok(r) => r,
+        Err(reject) => return reject.resp(),
+    };
     let pairs = form_pairs(raw_query);
     let formatted =
         pairs.iter().any(|(k, v)| (k == "expand[]" || k == "expand") && v == "formatted");
@@ -227,19 +216,11 @@ pub(crate) async fn commits(
         Ok(p) => p,
         Err(reject) => return reject.resp(),
     };
-    let history = {
-        let (git_dir, rev) = (state.git_dir(repo), rev.to_owned());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<CommitInfo>>> {
-            let Some(commit) = repo::resolve_revision(&git_dir, &rev)? else { return Ok(None) };
-            Ok(Some(repo::log(&git_dir, &commit)?))
-        })
-        .await
-    };
-    let history = match history {
-        Ok(Ok(Some(h))) => h,
-        Ok(Ok(None)) => return revision_not_found(rev),
-        Ok(Err(e)) => return internal_error(&e),
-        Err(e) => return internal_error(&anyhow::format_err!("commits task failed: {e}")),
+    let history =
+        readable.at_revision(rev, "commits", |git_dir, commit| repo::log(git_dir, &commit));
+    let history: Vec<CommitInfo> = match history.await {
+        Ok(h) => h,
+        Err(reject) => return reject.resp(),
     };
     let items: Vec<Value> = history
         .iter()
