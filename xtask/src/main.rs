@@ -10,7 +10,7 @@
 //!   git and the multipart agent, and one over HTTP with `hub-cli upload`, and runs the library
 //!   examples (`examples/`) against it.
 //! - `cargo xtask bench …`: the benchmarks below, which are the `hub-bench` crate (`bench/`),
-//!   built and run in release mode ([`bench`]).
+//!   built and run in release mode ([`mod@bench`]).
 //! - `cargo xtask bench download`: `hub-cli download` of a large file from the local Hub, against
 //!   `curl` and `openssl dgst -sha256` in the same run, with peak memory and cached lookups.
 //! - `cargo xtask bench upload`: the multipart agent (`hub-cli lfs-multipart-upload`) sending a
