@@ -240,6 +240,32 @@ impl BlockingClient {
     }
 }
 
+/// Logs in from synchronous code: see [`crate::token::login`] (the token checked with the Hub,
+/// then stored where the Python tools find it). It runs on a thread of its own, so it works
+/// from plain threads and from inside a tokio runtime alike.
+///
+/// # Errors
+///
+/// As [`crate::token::login`]; [`Error::RuntimeStart`] when its runtime cannot start.
+pub fn login(
+    builder: crate::ClientBuilder,
+    token: crate::Token,
+    store: &crate::token::TokenStore,
+) -> Result<crate::token::LoggedIn, Error> {
+    let outcome = std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(runtime_error)?;
+                runtime.block_on(crate::token::login(builder, token, store))
+            })
+            .join()
+    });
+    outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// The items of a listing of the [`BlockingClient`], one page fetched at a time on its runtime:
 /// an [`Iterator`] of `Result<T, Error>` that ends after an error.
 pub struct Iter<T> {

@@ -786,3 +786,35 @@ async fn model_dataset_and_space_info_name_their_repo_type() -> anyhow::Result<(
     );
     Ok(())
 }
+
+/// A training script logs in with no runtime of its own, and from inside one: the token is
+/// checked with the Hub, stored where the Python tools read it (mode 0600), and a wrong one
+/// is refused without being stored.
+#[test]
+fn blocking_login_stores_a_good_token_and_refuses_a_bad_one() -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+
+    let (hub, _seed) = seeded()?;
+    let home = tempfile::tempdir()?;
+    let store = hub_api::token::TokenStore::new(home.path().join("token"));
+    let builder = || -> anyhow::Result<hub_api::ClientBuilder> {
+        Ok(HubClient::builder(Endpoint::new(hub.endpoint())?).retry(fast_retry()))
+    };
+    let logged = hub_api::blocking::login(builder()?, Token::new(seed::ALICE)?, &store)?;
+    assert_eq!(logged.user, "alice");
+    let file = home.path().join("token");
+    assert_eq!(std::fs::read_to_string(&file)?.trim(), seed::ALICE);
+    assert_eq!(std::fs::metadata(&file)?.permissions().mode() & 0o777, 0o600);
+
+    // From inside a runtime, where a nested block_on would panic.
+    let runtime = tokio::runtime::Runtime::new()?;
+    let other = tempfile::tempdir()?;
+    let other_store = hub_api::token::TokenStore::new(other.path().join("token"));
+    let bad = Token::new("hf_notatokenthehubknows0000000000000")?;
+    let in_runtime = builder()?;
+    let refused =
+        runtime.block_on(async { hub_api::blocking::login(in_runtime, bad, &other_store) });
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(!other.path().join("token").exists(), "a refused token is not stored");
+    Ok(())
+}
