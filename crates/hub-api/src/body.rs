@@ -52,6 +52,7 @@ impl From<FileRange> for RequestBody {
 
 /// `len` bytes of the file at `path`, from `offset`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileRange {
     /// The file.
     pub path: PathBuf,

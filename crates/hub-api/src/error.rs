@@ -147,6 +147,7 @@ pub enum HubError {
 
 /// The server's explanation of an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerContext {
     /// `X-Error-Message`, or the `error` / `error_description` / `errors[].message` of a JSON
     /// body, or a short text body.

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A `Content-Range` header: `bytes first-last/total`, `bytes first-last/*` or `bytes */total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ContentRange {
     /// The first and last byte sent (inclusive); `None` for `bytes */total` (the answer of a
     /// range that cannot be satisfied).
@@ -66,6 +67,7 @@ impl ContentRange {
 /// A `RateLimit` header: how many requests are left in a policy's window, and when the window
 /// resets.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// The policy's name (`"api"`, `"resolvers"`…), when given.
     pub policy: Option<String>,
@@ -126,6 +128,7 @@ impl RateLimit {
 
 /// A `RateLimit-Policy` header: how many requests a window allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimitPolicy {
     /// The kind of window (`"fixed window"`), when given before the name.
     pub kind: Option<String>,

@@ -26,6 +26,7 @@ use crate::{CommitHash, Error, Etag};
 
 /// What [`export`] wrote.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ExportSummary {
     /// The revisions written: repo and commit.
     pub revisions: Vec<(Repo, String)>,
@@ -39,6 +40,7 @@ pub struct ExportSummary {
 
 /// A ref the archive had that the cache kept as it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeptRef {
     /// The repo folder (`models--org--name`).
     pub folder: String,
@@ -52,6 +54,7 @@ pub struct KeptRef {
 
 /// What [`import`] did.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ImportSummary {
     /// The repo folders the archive touched.
     pub folders: BTreeSet<String>,

@@ -176,6 +176,7 @@ pub enum Claim {
 
 /// Another writer has the file: who, and how far it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Waiting {
     /// Who holds the lease; `None` for a writer without one (another process of this node
     /// holding the `flock`, such as the Python client).

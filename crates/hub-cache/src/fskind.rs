@@ -60,6 +60,7 @@ impl FsKind {
 
 /// The file system of a folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileSystem {
     kind: FsKind,
     name: String,

@@ -28,6 +28,7 @@ use crate::perms::{LOCK_MODE, set_file_mode};
 
 /// How often a lease is renewed, and how long an unchanged lease is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LeaseConfig {
     /// How often the holder touches its lease.
     pub heartbeat: Duration,
@@ -52,6 +53,7 @@ impl LeaseConfig {
 
 /// Who holds a lease, as its file says.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LeaseHolder {
     /// The holder's host name.
     pub host: String,

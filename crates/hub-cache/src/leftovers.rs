@@ -16,6 +16,7 @@ use crate::location::CacheDir;
 
 /// A file a dead download left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Leftover {
     /// The file.
     pub path: PathBuf,

@@ -19,6 +19,7 @@ use crate::location::CacheDir;
 
 /// One URL's entry in the flat layout, at one etag.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LegacyEntry {
     path: PathBuf,
     url: String,

@@ -24,6 +24,7 @@ pub struct LocalDir {
 
 /// What a `.metadata` file records about a downloaded file.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LocalMetadata {
     /// The commit the file was downloaded at.
     pub commit: CommitHash,

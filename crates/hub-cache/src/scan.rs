@@ -21,6 +21,7 @@ use crate::shared;
 
 /// What the cache holds.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CacheInfo {
     /// The cache folder.
     pub cache_dir: PathBuf,
@@ -37,6 +38,7 @@ pub struct CacheInfo {
 
 /// One cached repository.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CachedRepo {
     /// Its type and id.
     pub repo: Repo,
@@ -58,6 +60,7 @@ pub struct CachedRepo {
 
 /// One cached snapshot.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CachedRevision {
     /// The commit hash (the snapshot folder's name).
     pub commit_hash: String,
@@ -78,6 +81,7 @@ pub struct CachedRevision {
 
 /// One file of a snapshot.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CachedFile {
     /// Its path in the repo, with `/`.
     pub file_name: String,
@@ -425,6 +429,7 @@ use crate::shared::normalize;
 
 /// What deleting some revisions will remove, computed before anything is removed.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct DeletePlan {
     /// What was chosen, repo by repo, for showing to the user.
     pub chosen: Vec<ChosenRepo>,
@@ -454,6 +459,7 @@ pub struct DeletePlan {
 
 /// One repo a [`DeletePlan`] touches.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ChosenRepo {
     /// The repo.
     pub repo: Repo,

@@ -78,6 +78,7 @@ impl Hasher {
 
 /// What a stamp records of a blob: it matches only while the file is untouched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FileState {
     /// Bytes.
     pub size: u64,
@@ -131,6 +132,7 @@ struct StampFile {
 
 /// The verification stamps of one repo folder.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Stamps {
     path: PathBuf,
     blobs: BTreeMap<String, Stamp>,

@@ -41,6 +41,7 @@ pub struct ObjectSpec {
 
 /// The ref a batch is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RefSpec {
     /// The ref's name, e.g. `main` or `refs/heads/main`.
     pub name: String,
@@ -48,6 +49,7 @@ pub struct RefSpec {
 
 /// A batch request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BatchRequest {
     /// Upload or download.
     pub operation: Operation,
@@ -86,6 +88,7 @@ pub const BASIC: &str = "basic";
 
 /// A batch answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BatchResponse {
     /// The transfer the server chose; `basic` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,6 +106,7 @@ impl BatchResponse {
 
 /// The server's answer for one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ObjectResponse {
     /// The sha256.
     pub oid: String,
@@ -118,6 +122,7 @@ pub struct ObjectResponse {
 
 /// The actions of an object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Actions {
     /// Where to send the object (for `multipart`: the completion URL, parts in its header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +167,7 @@ fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
 
 /// A per-object error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ObjectError {
     /// An HTTP-like status code.
     pub code: i64,

@@ -13,6 +13,7 @@ pub const CHUNK_SIZE_KEY: &str = "chunk_size";
 
 /// One part to `PUT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Part {
     /// Its number, from 1.
     pub number: u32,
@@ -27,6 +28,7 @@ pub struct Part {
 /// A stored part, for the completion request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CompletedPart {
     /// Its number, from 1.
     pub part_number: u32,
@@ -36,6 +38,7 @@ pub struct CompletedPart {
 
 /// The completion request's body: `{"oid", "parts": [{"partNumber", "etag"}]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Completion {
     /// The object.
     pub oid: String,
@@ -45,6 +48,7 @@ pub struct Completion {
 
 /// The parts of one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MultipartPlan {
     chunk_size: u64,
     parts: Vec<Part>,
