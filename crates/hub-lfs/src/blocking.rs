@@ -27,6 +27,25 @@ use crate::{
     CommitInfo, CommitOperation, CommitOptions, Error, FolderOptions, LfsClient, UploadOptions,
 };
 
+/// The blocking methods of [`BlockingLfsClient`], one per commit method of [`LfsClient`] with
+/// the same name and arguments: each clones its arguments (`ToOwned`: a slice of operations
+/// becomes a `Vec`), runs the async method and waits for its [`CommitInfo`].
+macro_rules! blocking {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: &$ty:ty),* $(,)?) => $call:ident($($pass:expr),* $(,)?);
+    )*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(&self, $($arg: &$ty),*) -> Result<CommitInfo, Error> {
+                let lfs = self.lfs.clone();
+                $(let $arg = <$ty as ToOwned>::to_owned($arg);)*
+                self.run(move || async move { lfs.$call($($pass),*).await })
+            }
+        )*
+    };
+}
+
 /// The commit API of [`LfsClient`], blocking. Dropping it stops its runtime thread.
 #[derive(Debug)]
 pub struct BlockingLfsClient {
@@ -74,66 +93,26 @@ impl BlockingLfsClient {
         }
     }
 
-    /// See [`LfsClient::create_commit`].
-    pub fn create_commit(
-        &self,
-        repo: &Repo,
-        operations: Vec<CommitOperation>,
-        options: &CommitOptions,
-    ) -> Result<CommitInfo, Error> {
-        let (lfs, repo, options) = (self.lfs.clone(), repo.clone(), options.clone());
-        self.run(move || async move { lfs.create_commit(&repo, operations, &options).await })
-    }
-
-    /// See [`LfsClient::upload_file`].
-    pub fn upload_file(
-        &self,
-        repo: &Repo,
-        path_in_repo: &str,
-        source: AddSource,
-        options: &CommitOptions,
-    ) -> Result<CommitInfo, Error> {
-        let (lfs, repo, path, options) =
-            (self.lfs.clone(), repo.clone(), path_in_repo.to_owned(), options.clone());
-        self.run(move || async move { lfs.upload_file(&repo, &path, source, &options).await })
-    }
-
-    /// See [`LfsClient::upload_folder`].
-    pub fn upload_folder(
-        &self,
-        repo: &Repo,
-        folder: &Path,
-        folder_options: &FolderOptions,
-        options: &CommitOptions,
-    ) -> Result<CommitInfo, Error> {
-        let (lfs, repo, folder) = (self.lfs.clone(), repo.clone(), folder.to_owned());
-        let (folder_options, options) = (folder_options.clone(), options.clone());
-        self.run(move || async move {
-            lfs.upload_folder(&repo, &folder, &folder_options, &options).await
-        })
-    }
-
-    /// See [`LfsClient::delete_file`].
-    pub fn delete_file(
-        &self,
-        repo: &Repo,
-        path_in_repo: &str,
-        options: &CommitOptions,
-    ) -> Result<CommitInfo, Error> {
-        let (lfs, repo, path, options) =
-            (self.lfs.clone(), repo.clone(), path_in_repo.to_owned(), options.clone());
-        self.run(move || async move { lfs.delete_file(&repo, &path, &options).await })
-    }
-
-    /// See [`LfsClient::delete_folder`].
-    pub fn delete_folder(
-        &self,
-        repo: &Repo,
-        path_in_repo: &str,
-        options: &CommitOptions,
-    ) -> Result<CommitInfo, Error> {
-        let (lfs, repo, path, options) =
-            (self.lfs.clone(), repo.clone(), path_in_repo.to_owned(), options.clone());
-        self.run(move || async move { lfs.delete_folder(&repo, &path, &options).await })
+    // Each method: its arguments cloned (`ToOwned`), the async method run on the runtime.
+    blocking! {
+        /// See [`LfsClient::create_commit`].
+        fn create_commit(repo: &Repo, operations: &[CommitOperation], options: &CommitOptions)
+            => create_commit(&repo, operations, &options);
+        /// See [`LfsClient::upload_file`].
+        fn upload_file(repo: &Repo, path_in_repo: &str, source: &AddSource, options: &CommitOptions)
+            => upload_file(&repo, &path_in_repo, source, &options);
+        /// See [`LfsClient::upload_folder`].
+        fn upload_folder(
+            repo: &Repo,
+            folder: &Path,
+            folder_options: &FolderOptions,
+            options: &CommitOptions,
+        ) => upload_folder(&repo, &folder, &folder_options, &options);
+        /// See [`LfsClient::delete_file`].
+        fn delete_file(repo: &Repo, path_in_repo: &str, options: &CommitOptions)
+            => delete_file(&repo, &path_in_repo, &options);
+        /// See [`LfsClient::delete_folder`].
+        fn delete_folder(repo: &Repo, path_in_repo: &str, options: &CommitOptions)
+            => delete_folder(&repo, &path_in_repo, &options);
     }
 }

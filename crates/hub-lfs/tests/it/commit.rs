@@ -321,7 +321,7 @@ fn a_synchronous_program_publishes_and_lists_without_async() -> TestResult {
     let path = dir.path().join("weights.bin");
     std::fs::write(&path, &weights)?;
     let info =
-        lfs.upload_file(&repo, "weights.bin", Source::File(path), &CommitOptions::new("weights"))?;
+        lfs.upload_file(&repo, "weights.bin", &Source::File(path), &CommitOptions::new("weights"))?;
     assert_eq!(info.uploaded.len(), 1, "the weights went through LFS: {info:?}");
 
     let hub_client = lfs.hub();
