@@ -924,13 +924,6 @@ pub enum Error {
     /// runtime is shutting down. A download left part of a file is resumed by the next call.
     #[error("the async runtime shut down before the call finished")]
     RuntimeGone,
-    /// An argument that cannot be used. Only the token functions (`login`, `auth`) still
-    /// return it; every other check has its own variant.
-    #[error("{reason}")]
-    InvalidInput {
-        /// What is wrong.
-        reason: String,
-    },
     /// A local file to send cannot be read.
     #[error("cannot read {}: {cause}", path.display())]
     LocalFile {
