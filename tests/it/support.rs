@@ -144,22 +144,7 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
 
 /// A `git` command isolated from the user's config and credential helpers.
 pub(crate) fn git(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_ASKPASS", "")
-        .env_remove("SSH_ASKPASS")
-        .args([
-            "-c",
-            "credential.helper=",
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-        ]);
-    cmd
+    hub_tests::isolated_git(dir)
 }
 
 /// The URL of `path` on the hub with `user:token@` credentials.

@@ -59,4 +59,5 @@ pub use crate::{
     repo::{Repo, RepoType, is_valid_repo_id},
     seed::SeedManifest,
     state::{CommitSpec, FileContent, Parent, RepoOptions, TokenRole},
+    util::isolated_git,
 };

@@ -1,6 +1,30 @@
-//! Small helpers: hex, base64 decoding, unix time.
+//! Small helpers: hex, base64 decoding, unix time, a `git` isolated from the user's setup.
 
+use std::path::Path;
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A `git` command in `dir`, isolated from the system's and the user's config and credential
+/// helpers, never prompting, committing as `Test <test@example.com>`: for tests that push to
+/// a [`crate::TestHub`] or read its repositories.
+pub fn isolated_git(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_ASKPASS", "")
+        .env_remove("SSH_ASKPASS")
+        .args([
+            "-c",
+            "credential.helper=",
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+        ]);
+    cmd
+}
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -19,20 +19,5 @@ pub(crate) fn seeded_with(config: HubConfig) -> anyhow::Result<(TestHub, SeedMan
 
 /// A `git` command isolated from the user's config and credential helpers.
 pub(crate) fn git(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_ASKPASS", "")
-        .env_remove("SSH_ASKPASS")
-        .args([
-            "-c",
-            "credential.helper=",
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-        ]);
-    cmd
+    hub_tests::isolated_git(dir)
 }
