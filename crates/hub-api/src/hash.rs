@@ -3,7 +3,6 @@
 //! a 40-hex etag). Downloads feed a [`BlobHasher`] as the bytes arrive; [`blob_digest`] reads a
 //! file back, as `hub-cli cache verify` does with what is in the cache.
 
-use std::io::Read;
 use std::path::Path;
 
 use hub_cache::{Etag, Verification};
@@ -75,26 +74,6 @@ impl BlobHasher {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn blob_digest(path: &Path, etag: &Etag) -> Result<String, Error> {
-    let io = |cause| Error::Cache(hub_cache::Error::Io { path: path.to_path_buf(), cause });
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
-    let mut hasher = BlobHasher::new(HashKind::of(etag), size);
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
-        }
-    }
-    Ok(match hasher.finish() {
-        Verification::Sha256(d) => hex(&d),
-        Verification::GitSha1(d) => hex(&d),
-        Verification::SizeOnly => String::new(),
-    })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // The cache's own reader: one rule for what a blob hashes to.
+    Ok(hub_cache::blob_digest(path, etag, &|_| ())?)
 }
